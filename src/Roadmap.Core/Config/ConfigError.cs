@@ -1,0 +1,21 @@
+namespace Roadmap.Core.Config;
+
+/// <summary>One problem found in a config file, with the 1-based line and column it points at.</summary>
+public sealed record ConfigError(string File, int Line, int Column, string Message)
+{
+    /// <summary>The form every tool prints: <c>FILE:LINE:COL: message</c>.</summary>
+    public override string ToString() => $"{File}:{Line}:{Column}: {Message}";
+}
+
+/// <summary>The outcome of loading a config: the model when there were no errors, else every error found.</summary>
+public sealed record ConfigLoadResult(RoadmapConfig? Config, IReadOnlyList<ConfigError> Errors)
+{
+    public bool IsValid => Config is not null && Errors.Count == 0;
+}
+
+/// <summary>Thrown by callers that need a valid config and got errors instead.</summary>
+public sealed class ConfigInvalidException(IReadOnlyList<ConfigError> errors)
+    : Exception($"the config has {errors.Count} error(s):{Environment.NewLine}{string.Join(Environment.NewLine, errors)}")
+{
+    public IReadOnlyList<ConfigError> Errors { get; } = errors;
+}

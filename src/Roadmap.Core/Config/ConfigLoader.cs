@@ -1,0 +1,532 @@
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Roadmap.Core.Config;
+
+/// <summary>
+/// Loads and validates a roadmap file. Every error is collected, each with file:line:col and the key it is about;
+/// the model is returned only when there is none. Nothing else is touched: no database, no network.
+/// </summary>
+public sealed class ConfigLoader
+{
+    /// <summary>The default config path, relative to the working directory.</summary>
+    public const string DefaultPath = "config/roadmap.yaml";
+
+    private static readonly string[] RatioKeys = ["numerator", "denominator"];
+    private static readonly string[] StatusNames = ["planned", "in-progress", "done", "cancelled"];
+
+    private readonly IReadOnlyDictionary<string, ISourceKindSpec> _kinds;
+    private readonly Func<string, string?> _environment;
+
+    /// <param name="kinds">The source kinds that exist, by name.</param>
+    /// <param name="environment">Looks up <c>${VAR}</c>; defaults to the process environment.</param>
+    public ConfigLoader(IEnumerable<ISourceKindSpec> kinds, Func<string, string?>? environment = null)
+    {
+        _kinds = kinds.ToDictionary(k => k.Kind, StringComparer.Ordinal);
+        _environment = environment ?? System.Environment.GetEnvironmentVariable;
+    }
+
+    public ConfigLoadResult LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path, Encoding.UTF8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var why = e is FileNotFoundException or DirectoryNotFoundException ? "no such file" : e.Message;
+            return new ConfigLoadResult(null, [new ConfigError(path, 1, 1, $"cannot read the config file: {why}")]);
+        }
+
+        return Load(text, path);
+    }
+
+    public ConfigLoadResult Load(string yaml, string file)
+    {
+        var context = new ConfigContext(file, _environment);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            var message = e.InnerException is YamlException inner ? inner.Message : e.Message;
+            context.Error(e.Start, $"YAML syntax error: {message}");
+            return new ConfigLoadResult(null, context.Errors);
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            var at = stream.Documents.Count == 0 ? Mark.Empty : stream.Documents[0].RootNode.Start;
+            context.Error(at.Line == 0 ? new Mark(0, 1, 1) : at, "the config must be a mapping with the keys roadmap, settings, sources and initiatives");
+            return new ConfigLoadResult(null, context.Errors);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            context.Error(stream.Documents[1].RootNode.Start, "only one YAML document is allowed in a config file");
+        }
+
+        var top = new ConfigSection(context, root, "");
+        var roadmap = ReadRoadmap(top);
+        var settings = ReadSettings(top);
+        var sources = ReadSources(top);
+        var initiatives = ReadInitiatives(top, roadmap, sources);
+        top.RejectUnknownKeys();
+
+        if (context.Errors.Count > 0 || roadmap is null)
+        {
+            return new ConfigLoadResult(null, context.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList());
+        }
+
+        return new ConfigLoadResult(new RoadmapConfig(file, roadmap, settings, sources, initiatives), []);
+    }
+
+    private static RoadmapInfo? ReadRoadmap(ConfigSection top)
+    {
+        var s = top.Section("roadmap", required: true);
+        if (s is null)
+        {
+            return null;
+        }
+
+        var name = s.Text("name", required: true);
+        var vision = s.Text("vision");
+        var goals = new List<GoalConfig>();
+        var seen = new Dictionary<string, ConfigSection>();
+        foreach (var g in s.SectionList("goals"))
+        {
+            var id = g.Id("id");
+            var title = g.Text("title", required: true);
+            g.RejectUnknownKeys();
+            if (id is not null && CheckUnique(seen, id, g) && title is not null)
+            {
+                goals.Add(new GoalConfig(id, title));
+            }
+        }
+
+        s.RejectUnknownKeys();
+        return new RoadmapInfo(name ?? "", vision, goals);
+    }
+
+    private static SettingsConfig ReadSettings(ConfigSection top)
+    {
+        var s = top.Section("settings");
+        if (s is null)
+        {
+            return new SettingsConfig(SettingsConfig.DefaultEvaluateEvery, TimeZoneInfo.Utc);
+        }
+
+        var every = s.Duration("evaluateEvery") ?? SettingsConfig.DefaultEvaluateEvery;
+        var zone = TimeZoneInfo.Utc;
+        if (s.Text("timezone") is { } tz)
+        {
+            if (!TimeZoneInfo.TryFindSystemTimeZoneById(tz, out var found))
+            {
+                s.Error("timezone", $"unknown time zone \"{tz}\": expected an IANA name such as UTC or Europe/Berlin");
+            }
+            else
+            {
+                zone = found;
+            }
+        }
+
+        s.RejectUnknownKeys();
+        return new SettingsConfig(every, zone);
+    }
+
+    private List<SourceConfig> ReadSources(ConfigSection top)
+    {
+        var sources = new List<SourceConfig>();
+        var seen = new Dictionary<string, ConfigSection>();
+        foreach (var s in top.SectionList("sources"))
+        {
+            var id = s.Id("id");
+            var kindName = s.Text("kind", required: true);
+            var every = s.Duration("every");
+            var cron = s.Text("cron");
+            var timeout = s.Duration("timeout") ?? SourceConfig.DefaultTimeout;
+            if (cron is not null)
+            {
+                if (s.Has("every"))
+                {
+                    s.Error("cron", "set either every or cron, not both");
+                }
+                else if (CronProblem(cron) is { } problem)
+                {
+                    s.Error("cron", $"bad cron expression \"{s.Raw("cron")}\": {problem}");
+                }
+            }
+
+            if (every is { } e && s.Has("timeout") && timeout >= e)
+            {
+                s.Error("timeout", $"timeout {Durations.Format(timeout)} must be shorter than the poll interval {Durations.Format(e)}");
+            }
+
+            object? options = null;
+            IReadOnlyList<string> signals = [];
+            if (kindName is not null)
+            {
+                if (_kinds.TryGetValue(kindName, out var kind))
+                {
+                    options = kind.Bind(s);
+                    signals = kind.Signals(options);
+                }
+                else
+                {
+                    s.Error("kind", $"unknown source kind \"{kindName}\": expected one of {string.Join(", ", _kinds.Keys.Order(StringComparer.Ordinal))}");
+                }
+            }
+
+            // Unknown keys are only knowable once the kind has read its own.
+            if (kindName is null || _kinds.ContainsKey(kindName))
+            {
+                s.RejectUnknownKeys();
+            }
+
+            if (id is not null && CheckUnique(seen, id, s) && options is not null)
+            {
+                sources.Add(new SourceConfig(id, kindName!, new PollSchedule(cron is null ? every ?? PollSchedule.DefaultEvery : null, cron), timeout, options, signals));
+            }
+        }
+
+        return sources;
+    }
+
+    private static string? CronProblem(string cron)
+    {
+        try
+        {
+            _ = new Quartz.CronExpression(cron);
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return $"{e.Message.TrimEnd('.')} (Quartz syntax: sec min hour day-of-month month day-of-week [year], e.g. \"0 0/5 * * * ?\")";
+        }
+    }
+
+    private static List<InitiativeConfig> ReadInitiatives(ConfigSection top, RoadmapInfo? roadmap, List<SourceConfig> sources)
+    {
+        var result = new List<InitiativeConfig>();
+        var seen = new Dictionary<string, ConfigSection>();
+        var dependencies = new List<(string Id, ConfigSection Section, IReadOnlyList<(string Value, Mark At)> On)>();
+        var sections = top.SectionList("initiatives");
+        foreach (var s in sections)
+        {
+            var id = s.Id("id");
+            var name = s.Text("name", required: true);
+            var goal = s.Text("goal");
+            if (goal is not null && roadmap is not null && roadmap.Goals.All(g => g.Id != goal))
+            {
+                var known = roadmap.Goals.Count == 0 ? "roadmap.goals is empty" : $"known goals: {string.Join(", ", roadmap.Goals.Select(g => g.Id))}";
+                s.Error("goal", $"unknown goal \"{goal}\" ({known})");
+            }
+
+            var timeline = ReadTimeline(s);
+            var statusText = s.OneOf("status", StatusNames);
+            var status = statusText switch
+            {
+                "in-progress" => DeclaredStatus.InProgress,
+                "done" => DeclaredStatus.Done,
+                "cancelled" => DeclaredStatus.Cancelled,
+                _ => DeclaredStatus.Planned,
+            };
+            var owner = s.Text("owner");
+            var details = s.Text("details");
+            var dependsOn = s.StringList("dependsOn");
+            var risks = new List<RiskConfig>();
+            foreach (var r in s.SectionList("risks", idKey: null))
+            {
+                var risk = r.Text("risk", required: true);
+                var mitigation = r.Text("mitigation");
+                r.RejectUnknownKeys();
+                if (risk is not null)
+                {
+                    risks.Add(new RiskConfig(risk, mitigation));
+                }
+            }
+
+            var kpis = new List<KpiConfig>();
+            var kpiIds = new Dictionary<string, ConfigSection>();
+            foreach (var k in s.SectionList("kpis"))
+            {
+                if (ReadKpi(k, sources, timeline) is { } kpi && CheckUnique(kpiIds, kpi.Id, k))
+                {
+                    kpis.Add(kpi);
+                }
+            }
+
+            s.RejectUnknownKeys();
+            if (id is not null && CheckUnique(seen, id, s))
+            {
+                dependencies.Add((id, s, dependsOn));
+                result.Add(new InitiativeConfig(id, name ?? id, goal, timeline, status, owner, details, dependsOn.Select(d => d.Value).ToList(), risks, kpis));
+            }
+        }
+
+        CheckDependencies(dependencies, top.Context);
+        return result;
+    }
+
+    private static Timeline? ReadTimeline(ConfigSection s)
+    {
+        var node = s.Node("timeline", required: false);
+        switch (node)
+        {
+            case null:
+                return null;
+            case YamlScalarNode scalar:
+                var text = s.Text("timeline")!;
+                if (Dates.TryParseQuarter(text, out var start, out var due))
+                {
+                    return new Timeline(start, due, text.Trim());
+                }
+
+                s.Error("timeline", $"bad quarter \"{scalar.Value}\": {Dates.ExpectedQuarter}");
+                return null;
+            default:
+                var t = s.Section("timeline");
+                if (t is null)
+                {
+                    return null;
+                }
+
+                var from = t.Date("start", required: true);
+                var to = t.Date("due", required: true);
+                t.RejectUnknownKeys();
+                if (from is { } f && to is { } d)
+                {
+                    if (d < f)
+                    {
+                        t.Error("due", $"due {d:yyyy-MM-dd} is before start {f:yyyy-MM-dd}");
+                        return null;
+                    }
+
+                    return new Timeline(f, d, $"{f:yyyy-MM-dd}..{d:yyyy-MM-dd}");
+                }
+
+                return null;
+        }
+    }
+
+    private static KpiConfig? ReadKpi(ConfigSection k, List<SourceConfig> sources, Timeline? timeline)
+    {
+        var id = k.Id("id");
+        var name = k.Text("name");
+        var sourceId = k.Text("source", required: true);
+        var aggregateText = k.Text("aggregate");
+        var aggregate = Aggregate.Avg;
+        if (aggregateText is not null && !AggregateNames.TryParse(aggregateText, out aggregate))
+        {
+            k.Error("aggregate", $"unknown aggregate \"{aggregateText}\": expected one of {AggregateNames.All}");
+            aggregateText = null;
+        }
+
+        var source = sourceId is null ? null : sources.FirstOrDefault(s => s.Id == sourceId);
+        if (sourceId is not null && source is null)
+        {
+            var known = sources.Count == 0 ? "no sources are defined" : $"known sources: {string.Join(", ", sources.Select(s => s.Id))}";
+            k.Error("source", $"unknown source \"{sourceId}\" ({known})");
+        }
+
+        string? signal;
+        var denominator = new List<string>();
+        if (aggregate == Aggregate.Ratio)
+        {
+            signal = k.Text("numerator", required: true);
+            CheckSignal(k, "numerator", signal, source);
+            foreach (var (d, _) in k.StringList("denominator"))
+            {
+                denominator.Add(d);
+                CheckSignal(k, "denominator", d, source);
+            }
+
+            if (denominator.Count == 0)
+            {
+                k.Error("missing required key \"denominator\" (aggregate ratio divides the sum of numerator by the sum of the denominator signals)");
+            }
+
+            if (k.Has("signal"))
+            {
+                k.Error("signal", "aggregate ratio takes numerator and denominator, not signal");
+            }
+        }
+        else
+        {
+            signal = k.Text("signal", required: source is null || source.Signals.Count != 1) ?? (source is { Signals.Count: > 0 } ? source.Signals[0] : null);
+            CheckSignal(k, "signal", signal, source);
+            foreach (var extra in RatioKeys.Where(k.Has))
+            {
+                k.Error(extra, $"{extra} is only for aggregate ratio");
+            }
+        }
+
+        Window? window = null;
+        if (k.Text("window", required: true) is { } w && !Window.TryParse(w, out window))
+        {
+            k.Error("window", $"bad window \"{k.Raw("window")}\": expected a duration ({Durations.Expected}) or day, week, month, quarter");
+        }
+
+        Target? target = null;
+        if (k.Text("target", required: true) is { } t && !Target.TryParse(t, out target))
+        {
+            k.Error("target", $"bad target \"{k.Raw("target")}\": {Target.Expected}");
+        }
+
+        var baseline = ReadBaseline(k);
+        if (target is { IsRelative: true } && baseline is null && !k.Has("baseline"))
+        {
+            k.Error("target", $"target \"{target.Text}\" is relative to a baseline, but the KPI has no baseline");
+        }
+        else if (target is { IsRelative: false } && baseline is not null)
+        {
+            k.Error("baseline", $"a baseline is only used by a relative target such as \"<= baseline - 20%\", and target is \"{target.Text}\"");
+        }
+
+        DateOnly? deadline = null;
+        if (k.Text("deadline") is { } dl)
+        {
+            if (dl == "due")
+            {
+                if (timeline is null)
+                {
+                    k.Error("deadline", "deadline \"due\" needs the initiative's timeline, and it has none");
+                }
+
+                deadline = timeline?.Due;
+            }
+            else if (Dates.TryParseDate(dl, out var date))
+            {
+                deadline = date;
+            }
+            else
+            {
+                k.Error("deadline", $"bad date \"{k.Raw("deadline")}\": {Dates.ExpectedDate}, or due (the initiative's due date)");
+            }
+        }
+
+        var unit = k.Text("unit");
+        k.RejectUnknownKeys();
+        if (id is null || source is null || signal is null || window is null || target is null || aggregateText is null && k.Has("aggregate"))
+        {
+            return null;
+        }
+
+        return new KpiConfig(id, name ?? id, source.Id, signal, denominator, aggregate, window, target, baseline, deadline, unit);
+    }
+
+    private static Baseline? ReadBaseline(ConfigSection k)
+    {
+        var node = k.Node("baseline", required: false);
+        switch (node)
+        {
+            case null:
+                return null;
+            case YamlScalarNode:
+                return k.Number("baseline") is { } n ? new Baseline(n, null, null) : null;
+            default:
+                var b = k.Section("baseline");
+                if (b is null)
+                {
+                    return null;
+                }
+
+                var from = b.Date("from", required: true);
+                var to = b.Date("to", required: true);
+                b.RejectUnknownKeys();
+                if (from is { } f && to is { } t)
+                {
+                    if (t < f)
+                    {
+                        b.Error("to", $"to {t:yyyy-MM-dd} is before from {f:yyyy-MM-dd}");
+                        return null;
+                    }
+
+                    return new Baseline(null, f, t);
+                }
+
+                return null;
+        }
+    }
+
+    private static void CheckSignal(ConfigSection k, string key, string? signal, SourceConfig? source)
+    {
+        if (signal is null || source is null || source.Signals.Contains(signal))
+        {
+            return;
+        }
+
+        k.Error(key, $"source \"{source.Id}\" (kind {source.Kind}) does not emit signal \"{signal}\"; it emits {string.Join(", ", source.Signals)}");
+    }
+
+    private static bool CheckUnique(Dictionary<string, ConfigSection> seen, string id, ConfigSection s)
+    {
+        if (seen.TryGetValue(id, out var first))
+        {
+            s.Error("id", $"duplicate id \"{id}\" (first defined at line {first.Start.Line})");
+            return false;
+        }
+
+        seen[id] = s;
+        return true;
+    }
+
+    private static void CheckDependencies(List<(string Id, ConfigSection Section, IReadOnlyList<(string Value, Mark At)> On)> all, ConfigContext context)
+    {
+        var byId = all.ToDictionary(a => a.Id);
+        foreach (var (id, section, on) in all)
+        {
+            foreach (var (dep, at) in on)
+            {
+                if (dep == id)
+                {
+                    context.Error(at, $"{section.PathOf("dependsOn")}: initiative \"{id}\" depends on itself");
+                }
+                else if (!byId.ContainsKey(dep))
+                {
+                    context.Error(at, $"{section.PathOf("dependsOn")}: unknown initiative \"{dep}\" (known initiatives: {string.Join(", ", byId.Keys)})");
+                }
+            }
+        }
+
+        // Depth-first search; each cycle is reported once, at the dependency that closes it.
+        var state = new Dictionary<string, int>();
+        var stack = new List<string>();
+        foreach (var id in byId.Keys)
+        {
+            Visit(id);
+        }
+
+        void Visit(string id)
+        {
+            state[id] = 1;
+            stack.Add(id);
+            var (_, section, on) = byId[id];
+            foreach (var (dep, at) in on)
+            {
+                if (dep == id || !byId.ContainsKey(dep))
+                {
+                    continue;
+                }
+
+                var s = state.GetValueOrDefault(dep);
+                if (s == 1)
+                {
+                    var cycle = stack.Skip(stack.IndexOf(dep)).Append(dep);
+                    context.Error(at, $"{section.PathOf("dependsOn")}: dependency cycle {string.Join(" -> ", cycle)}");
+                }
+                else if (s == 0)
+                {
+                    Visit(dep);
+                }
+            }
+
+            stack.RemoveAt(stack.Count - 1);
+            state[id] = 2;
+        }
+    }
+}

@@ -1,0 +1,399 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Roadmap.Core.Config;
+
+/// <summary>What one load shares: the file name, the environment, and the errors found so far.</summary>
+public sealed class ConfigContext(string file, Func<string, string?> environment)
+{
+    private readonly List<ConfigError> _errors = [];
+
+    public string File { get; } = file;
+
+    public IReadOnlyList<ConfigError> Errors => _errors;
+
+    public void Error(Mark at, string message) => _errors.Add(new ConfigError(File, (int)at.Line, (int)at.Column, message));
+
+    internal string? Environment(string name) => environment(name);
+}
+
+/// <summary>
+/// A YAML mapping being read into the model. It remembers which keys were read, so that every key no reader asked
+/// for is reported as unknown (like blackbox_exporter's KnownFields); values are reported with the key's path.
+/// Scalars are read with <c>${VAR}</c> expanded from the environment; an unset variable is an error.
+/// </summary>
+public sealed partial class ConfigSection
+{
+    private readonly YamlMappingNode _node;
+    private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    internal ConfigSection(ConfigContext context, YamlMappingNode node, string path)
+    {
+        Context = context;
+        _node = node;
+        Path = path;
+    }
+
+    public ConfigContext Context { get; }
+
+    /// <summary>Where this mapping sits, e.g. <c>sources[storefront]</c>.</summary>
+    public string Path { get; }
+
+    public Mark Start => _node.Start;
+
+    public IEnumerable<string> Keys => _node.Children.Keys.OfType<YamlScalarNode>().Select(k => k.Value ?? "");
+
+    public bool Has(string key) => Find(key) is not null;
+
+    /// <summary>The path of a key in error messages.</summary>
+    public string PathOf(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
+
+    /// <summary>Reports an error at the value of <paramref name="key"/> (or at this mapping when the key is absent).</summary>
+    public void Error(string key, string message) =>
+        Context.Error(Find(key)?.Value.Start ?? Start, $"{PathOf(key)}: {message}");
+
+    /// <summary>Reports an error about this mapping as a whole.</summary>
+    public void Error(string message) => Context.Error(Start, $"{(Path.Length == 0 ? "(top level)" : Path)}: {message}");
+
+    /// <summary>A string scalar, <c>${VAR}</c> expanded; null when absent, or after reporting an error.</summary>
+    public string? Text(string key, bool required = false)
+    {
+        var node = Node(key, required);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is not YamlScalarNode scalar)
+        {
+            Context.Error(node.Start, $"{PathOf(key)}: expected a single value, not a {Describe(node)}");
+            return null;
+        }
+
+        var value = Expand(scalar, PathOf(key));
+        if (required && value is not null && value.Length == 0)
+        {
+            Context.Error(node.Start, $"{PathOf(key)}: must not be empty");
+            return null;
+        }
+
+        return value;
+    }
+
+    /// <summary>The raw text of a scalar, as written (before <c>${VAR}</c> expansion): safe to quote in errors.</summary>
+    public string? Raw(string key) => (Find(key)?.Value as YamlScalarNode)?.Value;
+
+    /// <summary>An identifier: lowercase letters, digits and '-', starting with a letter or digit.</summary>
+    public string? Id(string key, bool required = true)
+    {
+        var value = Text(key, required);
+        if (value is not null && !IdPattern().IsMatch(value))
+        {
+            Error(key, $"bad id \"{value}\": use lowercase letters, digits and '-' (at most 63 characters), e.g. cloud-migration");
+            return null;
+        }
+
+        return value;
+    }
+
+    public TimeSpan? Duration(string key, bool required = false)
+    {
+        var text = Text(key, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Durations.TryParse(text, out var d))
+        {
+            Error(key, $"bad duration \"{Raw(key)}\": {Durations.Expected}");
+            return null;
+        }
+
+        return d;
+    }
+
+    public DateOnly? Date(string key, bool required = false)
+    {
+        var text = Text(key, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Dates.TryParseDate(text, out var d))
+        {
+            Error(key, $"bad date \"{Raw(key)}\": {Dates.ExpectedDate}");
+            return null;
+        }
+
+        return d;
+    }
+
+    public double? Number(string key, bool required = false)
+    {
+        var text = Text(key, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || !double.IsFinite(n))
+        {
+            Error(key, $"bad number \"{Raw(key)}\"");
+            return null;
+        }
+
+        return n;
+    }
+
+    public bool? Bool(string key)
+    {
+        var text = Text(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!bool.TryParse(text, out var b))
+        {
+            Error(key, $"bad boolean \"{Raw(key)}\": expected true or false");
+            return null;
+        }
+
+        return b;
+    }
+
+    /// <summary>An absolute http or https URL.</summary>
+    public Uri? Url(string key, bool required = false)
+    {
+        var text = Text(key, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.Host.Length == 0)
+        {
+            Error(key, $"bad URL \"{Raw(key)}\": expected an absolute http:// or https:// URL");
+            return null;
+        }
+
+        return uri;
+    }
+
+    /// <summary>One value from a fixed set, compared without case.</summary>
+    public string? OneOf(string key, IReadOnlyList<string> allowed, bool required = false)
+    {
+        var text = Text(key, required);
+        if (text is null)
+        {
+            return null;
+        }
+
+        var match = allowed.FirstOrDefault(a => string.Equals(a, text, StringComparison.OrdinalIgnoreCase));
+        if (match is null)
+        {
+            Error(key, $"unknown value \"{Raw(key)}\": expected one of {string.Join(", ", allowed)}");
+        }
+
+        return match;
+    }
+
+    /// <summary>A list of strings; a single scalar counts as a list of one.</summary>
+    public IReadOnlyList<(string Value, Mark At)> StringList(string key)
+    {
+        var node = Node(key, required: false);
+        switch (node)
+        {
+            case null:
+                return [];
+            case YamlScalarNode scalar:
+                return Expand(scalar, PathOf(key)) is { } one ? [(one, scalar.Start)] : [];
+            case YamlSequenceNode seq:
+                var list = new List<(string, Mark)>();
+                var i = 0;
+                foreach (var item in seq.Children)
+                {
+                    if (item is YamlScalarNode s)
+                    {
+                        if (Expand(s, $"{PathOf(key)}[{i}]") is { } v)
+                        {
+                            list.Add((v, s.Start));
+                        }
+                    }
+                    else
+                    {
+                        Context.Error(item.Start, $"{PathOf(key)}[{i}]: expected a single value, not a {Describe(item)}");
+                    }
+
+                    i++;
+                }
+
+                return list;
+            default:
+                Context.Error(node.Start, $"{PathOf(key)}: expected a list, not a {Describe(node)}");
+                return [];
+        }
+    }
+
+    /// <summary>A mapping of names to strings (e.g. HTTP headers); keys are not checked.</summary>
+    public IReadOnlyDictionary<string, string> StringMap(string key)
+    {
+        var section = Section(key);
+        if (section is null)
+        {
+            return new Dictionary<string, string>();
+        }
+
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in section.Keys.ToList())
+        {
+            if (section.Text(name) is { } v)
+            {
+                map[name] = v;
+            }
+        }
+
+        return map;
+    }
+
+    /// <summary>A nested mapping; null when absent or not a mapping (reported).</summary>
+    public ConfigSection? Section(string key, bool required = false)
+    {
+        var node = Node(key, required);
+        if (node is null)
+        {
+            return null;
+        }
+
+        if (node is YamlMappingNode map)
+        {
+            return new ConfigSection(Context, map, PathOf(key));
+        }
+
+        Context.Error(node.Start, $"{PathOf(key)}: expected a mapping (key: value), not a {Describe(node)}");
+        return null;
+    }
+
+    /// <summary>The raw node of a key, marked as read. For keys that take several shapes.</summary>
+    public YamlNode? Node(string key, bool required)
+    {
+        _read.Add(key);
+        var pair = Find(key);
+        if (pair is null || pair.Value.Value is YamlScalarNode { Value: null or "", Style: ScalarStyle.Plain })
+        {
+            if (required)
+            {
+                Error($"missing required key \"{key}\"");
+            }
+
+            return null;
+        }
+
+        return pair.Value.Value;
+    }
+
+    /// <summary>Items of a list of mappings, each with its path named by its <paramref name="idKey"/> where it has one.</summary>
+    public IReadOnlyList<ConfigSection> SectionList(string key, string? idKey = "id")
+    {
+        var node = Node(key, required: false);
+        if (node is null)
+        {
+            return [];
+        }
+
+        if (node is not YamlSequenceNode seq)
+        {
+            Context.Error(node.Start, $"{PathOf(key)}: expected a list, not a {Describe(node)}");
+            return [];
+        }
+
+        var list = new List<ConfigSection>();
+        var i = 0;
+        foreach (var item in seq.Children)
+        {
+            if (item is YamlMappingNode map)
+            {
+                var id = idKey is null ? null : (map.Children.FirstOrDefault(c => (c.Key as YamlScalarNode)?.Value == idKey).Value as YamlScalarNode)?.Value;
+                var name = string.IsNullOrEmpty(id) ? i.ToString(CultureInfo.InvariantCulture) : id;
+                list.Add(new ConfigSection(Context, map, $"{PathOf(key)}[{name}]"));
+            }
+            else
+            {
+                Context.Error(item.Start, $"{PathOf(key)}[{i}]: expected a mapping (key: value), not a {Describe(item)}");
+            }
+
+            i++;
+        }
+
+        return list;
+    }
+
+    /// <summary>Reports every key of this mapping that no reader asked for, with the keys that are known.</summary>
+    public void RejectUnknownKeys()
+    {
+        foreach (var (k, _) in _node.Children)
+        {
+            var name = (k as YamlScalarNode)?.Value ?? "";
+            if (!_read.Contains(name))
+            {
+                var known = string.Join(", ", _read.Order(StringComparer.Ordinal));
+                Context.Error(k.Start, $"{PathOf(name)}: unknown key \"{name}\" (known keys here: {known})");
+            }
+        }
+    }
+
+    private KeyValuePair<YamlNode, YamlNode>? Find(string key)
+    {
+        foreach (var pair in _node.Children)
+        {
+            if (pair.Key is YamlScalarNode { Value: var k } && k == key)
+            {
+                return pair;
+            }
+        }
+
+        return null;
+    }
+
+    private string? Expand(YamlScalarNode scalar, string path)
+    {
+        var text = scalar.Value ?? "";
+        if (!text.Contains("${", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        var ok = true;
+        var result = VariablePattern().Replace(text, m =>
+        {
+            var name = m.Groups[1].Value;
+            var value = Context.Environment(name);
+            if (value is null)
+            {
+                Context.Error(scalar.Start, $"{path}: environment variable {name} is not set");
+                ok = false;
+                return "";
+            }
+
+            return value;
+        });
+        return ok ? result : null;
+    }
+
+    internal static string Describe(YamlNode node) => node switch
+    {
+        YamlMappingNode => "mapping",
+        YamlSequenceNode => "list",
+        _ => "value",
+    };
+
+    [GeneratedRegex(@"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", RegexOptions.CultureInvariant)]
+    private static partial Regex VariablePattern();
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+}

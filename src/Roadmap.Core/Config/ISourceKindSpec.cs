@@ -1,0 +1,20 @@
+namespace Roadmap.Core.Config;
+
+/// <summary>
+/// What the config loader needs to know of a source kind: how to read its own keys, and which signals it emits.
+/// Each kind in Roadmap.Sources implements this beside its poller, so adding a kind never touches the loader.
+/// </summary>
+public interface ISourceKindSpec
+{
+    /// <summary>The value of <c>kind:</c>, e.g. "http".</summary>
+    string Kind { get; }
+
+    /// <summary>
+    /// Reads the kind's own keys from the source's mapping (the common keys id, kind, every, cron and timeout are
+    /// already read) and returns its typed options. Errors go to the section; keys left unread are reported unknown.
+    /// </summary>
+    object Bind(ConfigSection section);
+
+    /// <summary>The signals a source of this kind emits with these options.</summary>
+    IReadOnlyList<string> Signals(object options);
+}

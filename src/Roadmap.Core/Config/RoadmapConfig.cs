@@ -1,0 +1,96 @@
+namespace Roadmap.Core.Config;
+
+/// <summary>The whole roadmap file, validated. Built only by <see cref="ConfigLoader"/>.</summary>
+public sealed record RoadmapConfig(
+    string File,
+    RoadmapInfo Roadmap,
+    SettingsConfig Settings,
+    IReadOnlyList<SourceConfig> Sources,
+    IReadOnlyList<InitiativeConfig> Initiatives)
+{
+    public SourceConfig? FindSource(string id) => Sources.FirstOrDefault(s => s.Id == id);
+
+    public InitiativeConfig? FindInitiative(string id) => Initiatives.FirstOrDefault(i => i.Id == id);
+}
+
+public sealed record RoadmapInfo(string Name, string? Vision, IReadOnlyList<GoalConfig> Goals);
+
+public sealed record GoalConfig(string Id, string Title);
+
+/// <summary>Global settings.</summary>
+/// <param name="EvaluateEvery">How often KPIs are re-judged. Default 15 s.</param>
+/// <param name="TimeZone">For calendar windows and quarter timelines. Default UTC.</param>
+public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZone)
+{
+    public static readonly TimeSpan DefaultEvaluateEvery = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>When a source is polled: a fixed interval or a Quartz cron expression, never both.</summary>
+public sealed record PollSchedule(TimeSpan? Every, string? Cron)
+{
+    public static readonly TimeSpan DefaultEvery = TimeSpan.FromSeconds(15);
+
+    public override string ToString() => Every is { } every ? $"every {Durations.Format(every)}" : $"cron {Cron}";
+}
+
+/// <summary>A source of samples. <see cref="Options"/> is the kind's own typed options object.</summary>
+/// <param name="Timeout">Per-poll timeout. Default 5 s.</param>
+/// <param name="Signals">The signals this source emits, as its kind declares them for these options.</param>
+public sealed record SourceConfig(
+    string Id,
+    string Kind,
+    PollSchedule Schedule,
+    TimeSpan Timeout,
+    object Options,
+    IReadOnlyList<string> Signals)
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>The declared state of an initiative, as the roadmap's owner writes it.</summary>
+public enum DeclaredStatus
+{
+    Planned,
+    InProgress,
+    Done,
+    Cancelled,
+}
+
+/// <summary>When an initiative runs: both dates inclusive, in the roadmap's time zone.</summary>
+/// <param name="Label">How it was written: "2027-Q1", or "2027-01-01..2027-03-31".</param>
+public sealed record Timeline(DateOnly Start, DateOnly Due, string Label);
+
+public sealed record RiskConfig(string Risk, string? Mitigation);
+
+public sealed record InitiativeConfig(
+    string Id,
+    string Name,
+    string? Goal,
+    Timeline? Timeline,
+    DeclaredStatus Status,
+    string? Owner,
+    string? Details,
+    IReadOnlyList<string> DependsOn,
+    IReadOnlyList<RiskConfig> Risks,
+    IReadOnlyList<KpiConfig> Kpis);
+
+/// <summary>A KPI: what is measured (source, signal, aggregate, window) and what it must reach (target, deadline).</summary>
+/// <param name="Signal">The signal aggregated; for <see cref="Aggregate.Ratio"/> it is the numerator.</param>
+/// <param name="Denominator">Only for ratio: the signals summed below the line.</param>
+/// <param name="Baseline">Only for relative targets: a number, or a period measured with the KPI's own aggregate.</param>
+/// <param name="Deadline">The date the target must be reached by (end of that day); null: must hold always.</param>
+public sealed record KpiConfig(
+    string Id,
+    string Name,
+    string Source,
+    string Signal,
+    IReadOnlyList<string> Denominator,
+    Aggregate Aggregate,
+    Window Window,
+    Target Target,
+    Baseline? Baseline,
+    DateOnly? Deadline,
+    string? Unit);
+
+/// <summary>A baseline: a fixed number, or the KPI's aggregate over a past period (both dates inclusive).</summary>
+public sealed record Baseline(double? Value, DateOnly? From, DateOnly? To);
