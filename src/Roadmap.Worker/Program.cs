@@ -1,6 +1,3 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
+using Roadmap.Worker.Cli;
 
-app.MapGet("/", () => "Hello World!");
-
-app.Run();
+return await RoadmapCli.RunAsync(args, Console.Out, Console.Error);

@@ -62,7 +62,14 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
 
     private static double Number(Match m)
     {
-        var n = double.Parse(m.Groups["num"].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+        var text = m.Groups["num"].Value;
+        // Percent in decimal, so "99.9%" is exactly 0.999 and not 0.9990000000000001.
+        if (m.Groups["pct"].Success && decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+        {
+            return (double)(d / 100);
+        }
+
+        var n = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
         return m.Groups["pct"].Success ? n / 100 : n;
     }
 

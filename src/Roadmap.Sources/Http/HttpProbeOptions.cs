@@ -1,0 +1,16 @@
+namespace Roadmap.Sources.Http;
+
+/// <summary>The keys of an http source.</summary>
+/// <param name="Method">The request method. Default GET.</param>
+/// <param name="ExpectStatus">Status codes that count as up; empty: any 2xx.</param>
+/// <param name="BodyContains">Text the body must contain to count as up; null: the body is not checked.</param>
+public sealed record HttpProbeOptions(
+    Uri Url,
+    string Method,
+    IReadOnlyDictionary<string, string> Headers,
+    IReadOnlyList<int> ExpectStatus,
+    string? BodyContains)
+{
+    /// <summary>The most of a body that is read (and searched for <see cref="BodyContains"/>): 1 MiB.</summary>
+    public const int MaxBodyBytes = 1 << 20;
+}

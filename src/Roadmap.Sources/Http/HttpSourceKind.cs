@@ -1,0 +1,52 @@
+using System.Globalization;
+using Roadmap.Core.Config;
+
+namespace Roadmap.Sources.Http;
+
+/// <summary>
+/// kind: http — probes a URL like blackbox_exporter: a fresh connection per probe, never retried (a retry hides
+/// downtime). Signals: up (1/0), latency_seconds, status_code.
+/// </summary>
+public sealed class HttpSourceKind : ISourceKind
+{
+    public const string Up = "up";
+    public const string LatencySeconds = "latency_seconds";
+    public const string StatusCode = "status_code";
+
+    private static readonly IReadOnlyList<string> SignalNames = [Up, LatencySeconds, StatusCode];
+    private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
+
+    public string Kind => "http";
+
+    public object Bind(ConfigSection section)
+    {
+        var url = section.Url("url", required: true);
+        var method = section.OneOf("method", Methods) ?? "GET";
+        var headers = section.StringMap("headers");
+        var statuses = new List<int>();
+        string? bodyContains = null;
+        if (section.Section("expect") is { } expect)
+        {
+            foreach (var (text, _) in expect.StringList("status"))
+            {
+                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 100 and <= 599)
+                {
+                    statuses.Add(code);
+                }
+                else
+                {
+                    expect.Error("status", $"bad HTTP status \"{text}\": expected a number from 100 to 599");
+                }
+            }
+
+            bodyContains = expect.Text("bodyContains");
+            expect.RejectUnknownKeys();
+        }
+
+        return new HttpProbeOptions(url ?? new Uri("http://invalid"), method, headers, statuses, bodyContains);
+    }
+
+    public IReadOnlyList<string> Signals(object options) => SignalNames;
+
+    public ISource Create(SourceConfig config, SourceContext context) => new HttpSource(config, context);
+}

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Logging;
+using Roadmap.Core.Config;
+
+namespace Roadmap.Sources;
+
+/// <summary>
+/// One configured source, ready to poll. A poll returns samples, or a failure with its reason: failures are data.
+/// Only cancellation of <c>cancellationToken</c> escapes as an exception.
+/// </summary>
+public interface ISource : IAsyncDisposable
+{
+    SourceConfig Config { get; }
+
+    ValueTask<PollResult> PollAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A source kind: reads its config keys (via <see cref="ISourceKindSpec"/>) and creates its sources.</summary>
+public interface ISourceKind : ISourceKindSpec
+{
+    ISource Create(SourceConfig config, SourceContext context);
+}
+
+/// <summary>What sources may use from the host.</summary>
+public sealed record SourceContext(TimeProvider Time, ILoggerFactory Logs);
+
+/// <summary>The outcome of one poll.</summary>
+/// <param name="Samples">The signals measured. A failed poll may still carry samples (an http probe's up = 0).</param>
+/// <param name="Failure">Why the poll failed, in words fit for an operator; null on success. Never holds a secret.</param>
+/// <param name="Duration">The poll's wall time.</param>
+public sealed record PollResult(IReadOnlyList<Sample> Samples, string? Failure, TimeSpan Duration)
+{
+    public bool Success => Failure is null;
+
+    public static PollResult Ok(IReadOnlyList<Sample> samples, TimeSpan duration) => new(samples, null, duration);
+
+    public static PollResult Failed(string reason, TimeSpan duration, IReadOnlyList<Sample>? samples = null) =>
+        new(samples ?? [], reason, duration);
+}
+
+/// <summary>A signal's value.</summary>
+public readonly record struct Sample(string Signal, double Value);

@@ -1,0 +1,48 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+
+namespace Roadmap.Worker.Cli;
+
+/// <summary>The check verb: polls every source once, at the same time, and prints a table. Exit 1 if any failed.</summary>
+public static class CheckCommand
+{
+    private static readonly string[] Header = ["SOURCE", "KIND", "OK", "DURATION", "SIGNALS", "FAILURE"];
+
+    public static async Task<int> RunAsync(RoadmapConfig config, TextWriter stdout, TimeProvider? time = null)
+    {
+        var context = new SourceContext(time ?? TimeProvider.System, NullLoggerFactory.Instance);
+        var sources = config.Sources.Select(s => SourceKinds.Get(s.Kind).Create(s, context)).ToList();
+        var results = await Task.WhenAll(sources.Select(s => s.PollAsync(CancellationToken.None).AsTask()));
+        foreach (var s in sources)
+        {
+            await s.DisposeAsync();
+        }
+
+        var rows = new List<string[]> { Header };
+        for (var i = 0; i < sources.Count; i++)
+        {
+            var (c, r) = (sources[i].Config, results[i]);
+            rows.Add(
+            [
+                c.Id,
+                c.Kind,
+                r.Success ? "ok" : "FAILED",
+                $"{r.Duration.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)}ms",
+                string.Join(" ", r.Samples.Select(x => $"{x.Signal}={x.Value.ToString("G6", CultureInfo.InvariantCulture)}")),
+                r.Failure ?? "",
+            ]);
+        }
+
+        var widths = Enumerable.Range(0, rows[0].Length).Select(col => rows.Max(r => r[col].Length)).ToArray();
+        foreach (var row in rows)
+        {
+            await stdout.WriteLineAsync(string.Join("  ", row.Select((cell, col) => cell.PadRight(widths[col]))).TrimEnd());
+        }
+
+        var failed = results.Count(r => !r.Success);
+        await stdout.WriteLineAsync($"{results.Length - failed} of {results.Length} sources ok");
+        return failed == 0 ? RoadmapCli.Ok : RoadmapCli.RuntimeFailure;
+    }
+}

@@ -1,0 +1,86 @@
+namespace Roadmap.Worker.Cli;
+
+/// <summary>A parsed command line: the verb and its --options. Unknown verbs and options are usage errors.</summary>
+public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string> Options)
+{
+    public static readonly IReadOnlyDictionary<string, string[]> VerbOptions = new Dictionary<string, string[]>
+    {
+        ["run"] = ["config", "database", "urls"],
+        ["validate"] = ["config"],
+        ["check"] = ["config"],
+    };
+
+    public const string Usage = """
+        usage: Roadmap.Worker [VERB] [OPTIONS]
+
+          run       [--config PATH] [--database PATH] [--urls URLS]   the service (the default verb)
+          validate  [--config PATH]                                   check the config; exit 0, or 2 with every error
+          check     [--config PATH]                                   poll every source once; exit 1 if any failed
+
+          --config PATH    the roadmap file (default config/roadmap.yaml)
+          --database PATH  the SQLite file (default data/roadmap.db)
+          --urls URLS      where to listen, e.g. http://127.0.0.1:9810 (default; or ASPNETCORE_URLS)
+
+        exit codes: 0 ok, 1 runtime failure, 2 bad config or usage
+        """;
+
+    /// <summary>Parses; on failure returns null with the reason.</summary>
+    public static CommandLine? Parse(IReadOnlyList<string> args, out string? error)
+    {
+        error = null;
+        var i = 0;
+        var verb = "run";
+        if (args.Count > 0 && !args[0].StartsWith('-'))
+        {
+            verb = args[0];
+            i = 1;
+        }
+
+        if (!VerbOptions.TryGetValue(verb, out var allowed))
+        {
+            error = $"unknown verb \"{verb}\"";
+            return null;
+        }
+
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                error = $"unexpected argument \"{arg}\"";
+                return null;
+            }
+
+            var name = arg[2..];
+            string? value = null;
+            var eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            if (!allowed.Contains(name))
+            {
+                error = $"unknown option --{name} for {verb}";
+                return null;
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Count)
+                {
+                    error = $"option --{name} needs a value";
+                    return null;
+                }
+
+                value = args[++i];
+            }
+
+            options[name] = value;
+        }
+
+        return new CommandLine(verb, options);
+    }
+}

@@ -1,0 +1,90 @@
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+using Roadmap.Storage;
+using Roadmap.Worker.Hosting;
+
+namespace Roadmap.Worker.Cli;
+
+/// <summary>The verbs. Exit codes: 0 ok, 1 runtime failure, 2 bad config or usage.</summary>
+public static class RoadmapCli
+{
+    public const int Ok = 0;
+    public const int RuntimeFailure = 1;
+    public const int BadConfigOrUsage = 2;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args is ["--help" or "-h" or "help"])
+        {
+            await stdout.WriteLineAsync(CommandLine.Usage);
+            return Ok;
+        }
+
+        var command = CommandLine.Parse(args, out var error);
+        if (command is null)
+        {
+            await stderr.WriteLineAsync($"error: {error}");
+            await stderr.WriteLineAsync(CommandLine.Usage);
+            return BadConfigOrUsage;
+        }
+
+        var configPath = command.Options.GetValueOrDefault("config", ConfigLoader.DefaultPath);
+        var loaded = new ConfigLoader(SourceKinds.All).LoadFile(configPath);
+        if (!loaded.IsValid)
+        {
+            foreach (var e in loaded.Errors)
+            {
+                await stderr.WriteLineAsync(e.ToString());
+            }
+
+            await stderr.WriteLineAsync($"{configPath}: {loaded.Errors.Count} error(s); nothing was started");
+            return BadConfigOrUsage;
+        }
+
+        var config = loaded.Config!;
+        switch (command.Verb)
+        {
+            case "validate":
+                await stdout.WriteLineAsync($"{configPath}: ok ({config.Sources.Count} sources, {config.Initiatives.Count} initiatives, {config.Initiatives.Sum(i => i.Kpis.Count)} KPIs)");
+                return Ok;
+            case "check":
+                return await CheckCommand.RunAsync(config, stdout);
+            default:
+                return await RunServiceAsync(config, command, stderr);
+        }
+    }
+
+    private static async Task<int> RunServiceAsync(RoadmapConfig config, CommandLine command, TextWriter stderr)
+    {
+        var options = new RunOptions
+        {
+            ConfigPath = command.Options.GetValueOrDefault("config", ConfigLoader.DefaultPath),
+            DatabasePath = command.Options.GetValueOrDefault("database", StorageOptions.DefaultPath),
+            Urls = command.Options.GetValueOrDefault("urls"),
+        };
+
+        RoadmapDatabase database;
+        try
+        {
+            database = RoadmapDatabase.Open(options.DatabasePath);
+        }
+        catch (StorageException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}");
+            return RuntimeFailure;
+        }
+
+        try
+        {
+            await using var app = RoadmapApp.Build(options, config, database);
+            await app.RunAsync();
+            return Ok;
+        }
+        catch (IOException e)
+        {
+            // Kestrel reports an address in use this way.
+            await stderr.WriteLineAsync($"error: {e.Message}");
+            return RuntimeFailure;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Prometheus;
+using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Hosting;
+
+namespace Roadmap.Worker.Endpoints;
+
+public static class EndpointExtensions
+{
+    /// <summary>/metrics, /healthz (alive) and /readyz (database open and scheduler running, else 503).</summary>
+    public static IEndpointRouteBuilder MapRoadmapEndpoints(this IEndpointRouteBuilder app)
+    {
+        var metrics = app.ServiceProvider.GetRequiredService<RoadmapMetrics>();
+        app.MapMetrics(settings =>
+        {
+            settings.Registry = metrics.Registry;
+            settings.EnableOpenMetrics = true;
+        });
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", async (Readiness readiness, CancellationToken ct) =>
+            await readiness.ProblemAsync(ct) is { } problem
+                ? Results.Text($"not ready: {problem}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("ready\n"));
+        return app;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Reflection;
+using Prometheus;
+using Roadmap.Core.Config;
+using Roadmap.Core.Evaluation;
+using Roadmap.Sources;
+using Roadmap.Storage;
+
+namespace Roadmap.Worker.Exporting;
+
+/// <summary>
+/// Every Roadmap metric, in one injected registry (no static state, so tests can isolate). Names and labels are the
+/// contract in DESIGN.md; label values come only from config ids, never from response data.
+/// </summary>
+public sealed class RoadmapMetrics
+{
+    private static readonly double[] PollDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    private readonly Gauge _kpiValue;
+    private readonly Gauge _kpiTarget;
+    private readonly Gauge _kpiMet;
+    private readonly Gauge _kpiStatus;
+    private readonly Gauge _kpiDeadline;
+    private readonly Gauge _kpiInfo;
+    private readonly Gauge _initiativeInfo;
+    private readonly Gauge _sourceUp;
+    private readonly Counter _polls;
+    private readonly Histogram _pollDuration;
+    private readonly Gauge _lastSuccess;
+    private readonly Gauge _signalValue;
+    private readonly Counter _samplesWritten;
+    private readonly Counter _pollsDropped;
+    private readonly Counter _writeFailures;
+    private readonly Gauge _queueLength;
+    private readonly Counter _evaluations;
+    private long _pollCount;
+
+    public RoadmapMetrics(CollectorRegistry registry)
+    {
+        Registry = registry;
+        var f = Metrics.WithCustomRegistry(registry);
+        string[] kpi = ["initiative", "kpi"];
+        string[] source = ["source", "kind"];
+        _kpiValue = f.CreateGauge("roadmap_kpi_value", "The KPI's current value over its window (absent while it has no data).", kpi);
+        _kpiTarget = f.CreateGauge("roadmap_kpi_target", "The KPI's absolute target, baseline applied.", kpi);
+        _kpiMet = f.CreateGauge("roadmap_kpi_met", "1 when the KPI's value satisfies its target, else 0.", kpi);
+        _kpiStatus = f.CreateGauge("roadmap_kpi_status", "The KPI's status as a state set: 1 for the current status.", [.. kpi, "status"]);
+        _kpiDeadline = f.CreateGauge("roadmap_kpi_deadline_timestamp_seconds", "When the KPI's target must be reached (end of its deadline day), unix seconds.", kpi);
+        _kpiInfo = f.CreateGauge("roadmap_kpi_info", "The KPI's description; always 1.", [.. kpi, "name", "unit", "aggregate", "window", "comparison"]);
+        _initiativeInfo = f.CreateGauge("roadmap_initiative_info", "The initiative's description; always 1.", ["initiative", "name", "goal", "declared_status"]);
+        _sourceUp = f.CreateGauge("roadmap_source_up", "1 when the source's last poll succeeded, else 0.", source);
+        _polls = f.CreateCounter("roadmap_source_polls_total", "Polls of the source, by outcome.", [.. source, "outcome"]);
+        _pollDuration = f.CreateHistogram("roadmap_source_poll_duration_seconds", "How long polls of the source took.", new HistogramConfiguration
+        {
+            LabelNames = source,
+            Buckets = PollDurationBuckets,
+        });
+        _lastSuccess = f.CreateGauge("roadmap_source_last_success_timestamp_seconds", "When the source last polled successfully, unix seconds.", source);
+        _signalValue = f.CreateGauge("roadmap_signal_value", "The latest raw sample of each signal.", ["source", "signal"]);
+        _samplesWritten = f.CreateCounter("roadmap_samples_written_total", "Samples committed to the database.");
+        _pollsDropped = f.CreateCounter("roadmap_storage_polls_dropped_total", "Polls not stored: the write queue was full, or the database refused them at shutdown.");
+        _writeFailures = f.CreateCounter("roadmap_storage_write_failures_total", "Failed database commits (each is retried).");
+        _queueLength = f.CreateGauge("roadmap_storage_queue_length", "Polls waiting to be written.");
+        _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
+        var version = typeof(RoadmapMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
+        f.CreateGauge("roadmap_build_info", "Roadmap's version; always 1.", ["version"]).WithLabels(version).Set(1);
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    /// <summary>Polls counted in /metrics since start, for the shutdown log line.</summary>
+    public long PollCount => Interlocked.Read(ref _pollCount);
+
+    /// <summary>Declares the series that exist from the start: info, zeroed counters, statuses.</summary>
+    public void Describe(RoadmapConfig config)
+    {
+        foreach (var s in config.Sources)
+        {
+            _polls.WithLabels(s.Id, s.Kind, "success").IncTo(0);
+            _polls.WithLabels(s.Id, s.Kind, "failure").IncTo(0);
+        }
+
+        foreach (var i in config.Initiatives)
+        {
+            _initiativeInfo.WithLabels(i.Id, i.Name, i.Goal ?? "", DeclaredStatusLabel(i.Status)).Set(1);
+            foreach (var k in i.Kpis)
+            {
+                _kpiInfo.WithLabels(i.Id, k.Id, k.Name, k.Unit ?? "", k.Aggregate.Name(), k.Window.ToString(), Target.Symbol(k.Target.Op)).Set(1);
+            }
+        }
+    }
+
+    /// <summary>Updates the storage series from the writer's counters; call before each scrape.</summary>
+    public void CollectStorage(BatchedWriter writer)
+    {
+        _samplesWritten.IncTo(writer.SamplesWritten);
+        _pollsDropped.IncTo(writer.PollsDropped);
+        _writeFailures.IncTo(writer.WriteFailures);
+        _queueLength.Set(writer.QueueLength);
+    }
+
+    public void RecordPoll(SourceConfig source, PollResult result, DateTimeOffset at)
+    {
+        _polls.WithLabels(source.Id, source.Kind, result.Success ? "success" : "failure").Inc();
+        Interlocked.Increment(ref _pollCount);
+        _pollDuration.WithLabels(source.Id, source.Kind).Observe(result.Duration.TotalSeconds);
+        _sourceUp.WithLabels(source.Id, source.Kind).Set(result.Success ? 1 : 0);
+        if (result.Success)
+        {
+            _lastSuccess.WithLabels(source.Id, source.Kind).Set(at.ToUnixTimeMilliseconds() / 1000.0);
+        }
+
+        foreach (var sample in result.Samples)
+        {
+            _signalValue.WithLabels(source.Id, sample.Signal).Set(sample.Value);
+        }
+    }
+
+    public void RecordEvaluation(KpiEvaluation e)
+    {
+        if (e.Value is { } v)
+        {
+            _kpiValue.WithLabels(e.Initiative, e.Kpi).Set(v);
+        }
+        else
+        {
+            _kpiValue.RemoveLabelled(e.Initiative, e.Kpi);
+        }
+
+        if (e.Target is { } t)
+        {
+            _kpiTarget.WithLabels(e.Initiative, e.Kpi).Set(t);
+        }
+
+        if (e.Deadline is { } d)
+        {
+            _kpiDeadline.WithLabels(e.Initiative, e.Kpi).Set(d.ToUnixTimeSeconds());
+        }
+
+        _kpiMet.WithLabels(e.Initiative, e.Kpi).Set(e.Met ? 1 : 0);
+        foreach (var status in KpiStatuses.All)
+        {
+            _kpiStatus.WithLabels(e.Initiative, e.Kpi, status.Label()).Set(status == e.Status ? 1 : 0);
+        }
+    }
+
+    public void RecordEvaluationRound() => _evaluations.Inc();
+
+    public static string DeclaredStatusLabel(DeclaredStatus status) => status switch
+    {
+        DeclaredStatus.InProgress => "in-progress",
+        DeclaredStatus.Done => "done",
+        DeclaredStatus.Cancelled => "cancelled",
+        _ => "planned",
+    };
+}

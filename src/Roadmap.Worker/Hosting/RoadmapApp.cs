@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Builder;
+using Roadmap.Core.Config;
+using Roadmap.Storage;
+using Roadmap.Worker.Endpoints;
+
+namespace Roadmap.Worker.Hosting;
+
+/// <summary>Builds the service: the web host with every area wired. Used by the run verb and the end-to-end tests.</summary>
+public static class RoadmapApp
+{
+    public static WebApplication Build(RunOptions options, RoadmapConfig config, RoadmapDatabase database, TimeProvider? time = null)
+    {
+        time ??= TimeProvider.System;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = Directory.GetCurrentDirectory(),
+            Args = [],
+        });
+        builder.Configuration.AddJsonFile("config/appsettings.json", optional: true);
+        var urls = options.Urls
+            ?? (Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is { Length: > 0 } ? null : RunOptions.DefaultUrls);
+        if (urls is not null)
+        {
+            builder.WebHost.UseUrls(urls);
+        }
+
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(config);
+        builder.Services
+            .AddRoadmapStorage(database, new StorageOptions { Path = database.Path })
+            .AddRoadmapSources()
+            .AddRoadmapScheduling(config, time)
+            .AddRoadmapMetrics();
+
+        var app = builder.Build();
+        app.MapRoadmapEndpoints();
+        return app;
+    }
+}

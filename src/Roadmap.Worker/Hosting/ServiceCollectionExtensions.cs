@@ -1,0 +1,72 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using Quartz;
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+using Roadmap.Storage;
+using Roadmap.Worker.Evaluation;
+using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Scheduling;
+
+namespace Roadmap.Worker.Hosting;
+
+/// <summary>The wiring, one method per area: poll, store, evaluate, export.</summary>
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Storage: the opened database, its reader, and the one batched writer (started and stopped by the host).</summary>
+    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, RoadmapDatabase database, StorageOptions options)
+    {
+        services.AddSingleton(database);
+        services.AddSingleton(options);
+        services.AddSingleton<SampleReader>();
+        services.AddSingleton<BatchedWriter>();
+        // Registered before Quartz, so it stops after Quartz: queued polls are flushed last.
+        services.AddHostedService<StorageLifetime>();
+        return services;
+    }
+
+    /// <summary>Sources: one live source per config entry, created by its kind.</summary>
+    public static IServiceCollection AddRoadmapSources(this IServiceCollection services)
+    {
+        services.AddSingleton(sp =>
+        {
+            var config = sp.GetRequiredService<RoadmapConfig>();
+            var context = new SourceContext(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
+            return new SourcePool(config.Sources.Select(s => SourceKinds.Get(s.Kind).Create(s, context)));
+        });
+        return services;
+    }
+
+    /// <summary>Scheduling: Quartz with one poll job per source and the evaluation job, on the injected clock.</summary>
+    public static IServiceCollection AddRoadmapScheduling(this IServiceCollection services, RoadmapConfig config, TimeProvider time)
+    {
+        services.AddQuartz(q =>
+        {
+            q.UseTimeProvider(time);
+            // Polls are I/O bound: let every source run at once rather than queue behind slow ones.
+            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Math.Clamp(config.Sources.Count + 2, 10, 2000));
+        });
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddHostedService<ScheduleRegistrar>();
+        services.AddSingleton<Readiness>();
+        return services;
+    }
+
+    /// <summary>Evaluation and export: the evaluator service and the Prometheus registry with every Roadmap metric.</summary>
+    public static IServiceCollection AddRoadmapMetrics(this IServiceCollection services)
+    {
+        services.AddSingleton<EvaluationService>();
+        services.AddSingleton(sp =>
+        {
+            var registry = Metrics.NewCustomRegistry();
+            DotNetStats.Register(registry);
+            var metrics = new RoadmapMetrics(registry);
+            metrics.Describe(sp.GetRequiredService<RoadmapConfig>());
+            var writer = sp.GetRequiredService<BatchedWriter>();
+            registry.AddBeforeCollectCallback(() => metrics.CollectStorage(writer));
+            return metrics;
+        });
+        return services;
+    }
+}

@@ -1,0 +1,602 @@
+using Roadmap.Core.Config;
+
+namespace Roadmap.Core.Tests.Config;
+
+public class ConfigLoaderTests
+{
+    private const string File = "test.yaml";
+
+    private static readonly Dictionary<string, string> Environment = new(StringComparer.Ordinal)
+    {
+        ["SHOP_HOST"] = "10.0.0.5",
+    };
+
+    private static ConfigLoadResult Load(string yaml) =>
+        new ConfigLoader([new FakeSourceKindSpec()], name => Environment.GetValueOrDefault(name)).Load(yaml, File);
+
+    private static List<string> Errors(string yaml) => Load(yaml).Errors.Select(e => e.ToString()).ToList();
+
+    private const string Valid = """
+        roadmap:
+          name: E-commerce platform
+          vision: Handles high traffic volumes.
+          goals:
+            - id: scalability
+              title: Increase platform scalability by 30%
+        sources:
+          - id: storefront
+            kind: fake
+            url: http://127.0.0.1:8080/healthz
+          - id: api
+            kind: fake
+            cron: "0 0/5 * * * ?"
+            timeout: 10s
+            url: https://api.example.com/
+        initiatives:
+          - id: cloud-migration
+            name: Migrate to a new cloud provider
+            goal: scalability
+            timeline: 2027-Q1
+            status: in-progress
+            owner: platform-team
+            details: Move from on-premise servers to EC2, S3 and RDS.
+            dependsOn: [db-tuning]
+            risks:
+              - risk: Data migration issues, service downtime
+                mitigation: Detailed migration plan, rollback strategy
+            kpis:
+              - id: uptime
+                name: System uptime
+                source: storefront
+                signal: up
+                window: 30d
+                target: ">= 99.9%"
+                unit: ratio
+              - id: page-load-p95
+                source: api
+                signal: latency_seconds
+                aggregate: p95
+                window: quarter
+                target: "<= baseline - 20%"
+                baseline: { from: 2026-10-01, to: 2026-10-31 }
+                deadline: due
+          - id: db-tuning
+            name: Optimize database performance
+            timeline: { start: 2026-11-01, due: 2026-12-31 }
+            status: done
+            kpis:
+              - id: query-time
+                source: api
+                signal: latency_seconds
+                window: 1h
+                target: "<= baseline - 10%"
+                baseline: 0.2
+                deadline: 2026-12-31
+        """;
+
+    [Fact]
+    public void Load_ValidConfig_BuildsModel()
+    {
+        var result = Load(Valid);
+
+        Assert.Empty(result.Errors);
+        Assert.True(result.IsValid);
+        var config = result.Config!;
+        Assert.Equal(File, config.File);
+        Assert.Equal("E-commerce platform", config.Roadmap.Name);
+        Assert.Equal("Handles high traffic volumes.", config.Roadmap.Vision);
+        Assert.Equal([new GoalConfig("scalability", "Increase platform scalability by 30%")], config.Roadmap.Goals);
+
+        Assert.Equal(["storefront", "api"], config.Sources.Select(s => s.Id));
+        var storefront = config.FindSource("storefront")!;
+        Assert.Equal("fake", storefront.Kind);
+        Assert.Equal(new FakeSourceOptions(new Uri("http://127.0.0.1:8080/healthz")), storefront.Options);
+        Assert.Equal(["up", "latency_seconds"], storefront.Signals);
+        var api = config.FindSource("api")!;
+        Assert.Null(api.Schedule.Every);
+        Assert.Equal("0 0/5 * * * ?", api.Schedule.Cron);
+        Assert.Equal(TimeSpan.FromSeconds(10), api.Timeout);
+
+        Assert.Equal(["cloud-migration", "db-tuning"], config.Initiatives.Select(i => i.Id));
+        var cloud = config.FindInitiative("cloud-migration")!;
+        Assert.Equal("Migrate to a new cloud provider", cloud.Name);
+        Assert.Equal("scalability", cloud.Goal);
+        Assert.Equal(new Timeline(new DateOnly(2027, 1, 1), new DateOnly(2027, 3, 31), "2027-Q1"), cloud.Timeline);
+        Assert.Equal(DeclaredStatus.InProgress, cloud.Status);
+        Assert.Equal("platform-team", cloud.Owner);
+        Assert.Equal("Move from on-premise servers to EC2, S3 and RDS.", cloud.Details);
+        Assert.Equal(["db-tuning"], cloud.DependsOn);
+        Assert.Equal([new RiskConfig("Data migration issues, service downtime", "Detailed migration plan, rollback strategy")], cloud.Risks);
+
+        Assert.Equal(["uptime", "page-load-p95"], cloud.Kpis.Select(k => k.Id));
+        var uptime = cloud.Kpis[0];
+        Assert.Equal("System uptime", uptime.Name);
+        Assert.Equal("storefront", uptime.Source);
+        Assert.Equal("up", uptime.Signal);
+        Assert.Empty(uptime.Denominator);
+        Assert.Equal(Window.OfDuration(TimeSpan.FromDays(30)), uptime.Window);
+        Assert.Equal(Comparison.GreaterOrEqual, uptime.Target.Op);
+        Assert.Equal(0.999, uptime.Target.Value!.Value, 1e-12);
+        Assert.Null(uptime.Baseline);
+        Assert.Null(uptime.Deadline);
+        Assert.Equal("ratio", uptime.Unit);
+
+        var pageLoad = cloud.Kpis[1];
+        Assert.Equal("page-load-p95", pageLoad.Name);
+        Assert.Equal(Aggregate.P95, pageLoad.Aggregate);
+        Assert.Equal(Window.OfCalendar(CalendarPeriod.Quarter), pageLoad.Window);
+        Assert.True(pageLoad.Target.IsRelative);
+        Assert.Equal(new Baseline(null, new DateOnly(2026, 10, 1), new DateOnly(2026, 10, 31)), pageLoad.Baseline);
+        Assert.Equal(new DateOnly(2027, 3, 31), pageLoad.Deadline);
+
+        var db = config.FindInitiative("db-tuning")!;
+        Assert.Equal(new Timeline(new DateOnly(2026, 11, 1), new DateOnly(2026, 12, 31), "2026-11-01..2026-12-31"), db.Timeline);
+        Assert.Equal(DeclaredStatus.Done, db.Status);
+        Assert.Empty(db.DependsOn);
+        Assert.Empty(db.Risks);
+        var queryTime = Assert.Single(db.Kpis);
+        Assert.Equal(new Baseline(0.2, null, null), queryTime.Baseline);
+        Assert.Equal(new DateOnly(2026, 12, 31), queryTime.Deadline);
+    }
+
+    [Fact]
+    public void Load_OptionalKeysOmitted_AppliesDefaults()
+    {
+        var config = Load(Valid).Config!;
+
+        Assert.Equal(TimeSpan.FromSeconds(15), config.Settings.EvaluateEvery);
+        Assert.Equal(TimeZoneInfo.Utc, config.Settings.TimeZone);
+        var storefront = config.FindSource("storefront")!;
+        Assert.Equal(TimeSpan.FromSeconds(15), storefront.Schedule.Every);
+        Assert.Null(storefront.Schedule.Cron);
+        Assert.Equal(TimeSpan.FromSeconds(5), storefront.Timeout);
+        Assert.Equal(Aggregate.Avg, config.Initiatives[0].Kpis[0].Aggregate);
+        Assert.Equal(Aggregate.Avg, config.Initiatives[1].Kpis[0].Aggregate);
+    }
+
+    [Fact]
+    public void Load_SignalOmittedForSourceWithSeveralSignals_IsRequired()
+    {
+        var errors = Errors("""
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    window: 1h
+                    target: ">= 0.99"
+            """);
+
+        Assert.Equal(["test.yaml:11:11: initiatives[a].kpis[uptime]: missing required key \"signal\""], errors);
+    }
+
+    [Fact]
+    public void Load_Settings_ReadsEvaluateEveryAndTimeZone()
+    {
+        var config = Load("""
+            roadmap:
+              name: Shop
+            settings:
+              evaluateEvery: 1m
+              timezone: Europe/Berlin
+            """).Config!;
+
+        Assert.Equal(TimeSpan.FromMinutes(1), config.Settings.EvaluateEvery);
+        Assert.Equal("Europe/Berlin", config.Settings.TimeZone.Id);
+    }
+
+    [Fact]
+    public void Load_SetVariable_IsExpanded()
+    {
+        var result = Load("""
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://${SHOP_HOST}:8080/healthz
+            """);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new FakeSourceOptions(new Uri("http://10.0.0.5:8080/healthz")), result.Config!.Sources[0].Options);
+    }
+
+    private const string ExpectedDuration = "expected a number and a unit (ms, s, m, h, d, w), e.g. 15s or 1h30m";
+
+    /// <summary>Each config has exactly one error; positions are 1-based line:column of the offending key or value.</summary>
+    public static TheoryData<string, string> SingleErrors => new()
+    {
+        {
+            """
+            roadmap:
+              name: Shop
+            colour: blue
+            """,
+            "test.yaml:3:1: colour: unknown key \"colour\" (known keys here: initiatives, roadmap, settings, sources)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+             vision: x
+            """,
+            "test.yaml:3:2: YAML syntax error: While parsing a block mapping, did not find expected key."
+        },
+        {
+            """
+            sources: []
+            """,
+            "test.yaml:1:1: (top level): missing required key \"roadmap\""
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+                colour: blue
+            """,
+            "test.yaml:7:5: sources[web].colour: unknown key \"colour\" (known keys here: cron, every, id, kind, timeout, url)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+              - id: web
+                kind: fake
+                url: http://127.0.0.2/
+            """,
+            "test.yaml:7:9: sources[web].id: duplicate id \"web\" (first defined at line 4)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: ftp
+                url: http://127.0.0.1/
+            """,
+            "test.yaml:5:11: sources[web].kind: unknown source kind \"ftp\": expected one of fake"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+            """,
+            "test.yaml:4:5: sources[web]: missing required key \"url\""
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                every: fast
+                url: http://127.0.0.1/
+            """,
+            $"test.yaml:6:12: sources[web].every: bad duration \"fast\": {ExpectedDuration}"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                cron: "0 0 25 * * ?"
+                url: http://127.0.0.1/
+            """,
+            "test.yaml:6:11: sources[web].cron: bad cron expression \"0 0 25 * * ?\": Hour values must be between 0 and 23 (Quartz syntax: sec min hour day-of-month month day-of-week [year], e.g. \"0 0/5 * * * ?\")"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                every: 15s
+                cron: "0 0/5 * * * ?"
+                url: http://127.0.0.1/
+            """,
+            "test.yaml:7:11: sources[web].cron: set either every or cron, not both"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                every: 10s
+                timeout: 10s
+                url: http://127.0.0.1/
+            """,
+            "test.yaml:7:14: sources[web].timeout: timeout 10s must be shorter than the poll interval 10s"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                every: 15s
+                timeout: 1m
+                url: http://127.0.0.1/
+            """,
+            "test.yaml:7:14: sources[web].timeout: timeout 1m must be shorter than the poll interval 15s"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: ftp://example.com/
+            """,
+            "test.yaml:6:10: sources[web].url: bad URL \"ftp://example.com/\": expected an absolute http:// or https:// URL"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://${UNSET_HOST}:8080/
+            """,
+            "test.yaml:6:10: sources[web].url: environment variable UNSET_HOST is not set"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                dependsOn: [zzz]
+            """,
+            "test.yaml:6:17: initiatives[a].dependsOn: unknown initiative \"zzz\" (known initiatives: a)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                dependsOn: [b]
+              - id: b
+                name: B
+                dependsOn: [c]
+              - id: c
+                name: C
+                dependsOn: [a]
+            """,
+            "test.yaml:12:17: initiatives[c].dependsOn: dependency cycle a -> b -> c -> a"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                timeline: 2027-Q5
+            """,
+            "test.yaml:6:15: initiatives[a].timeline: bad quarter \"2027-Q5\": expected a quarter as YYYY-Qn (n from 1 to 4), or { start: YYYY-MM-DD, due: YYYY-MM-DD }"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                timeline: { start: 2027-13-01, due: 2027-12-31 }
+            """,
+            "test.yaml:6:24: initiatives[a].timeline.start: bad date \"2027-13-01\": expected a date as YYYY-MM-DD"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: db
+                    signal: up
+                    window: 1h
+                    target: ">= 0.99"
+            """,
+            "test.yaml:12:17: initiatives[a].kpis[uptime].source: unknown source \"db\" (known sources: web)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    signal: hits
+                    window: 1h
+                    target: ">= 0.99"
+            """,
+            "test.yaml:13:17: initiatives[a].kpis[uptime].signal: source \"web\" (kind fake) does not emit signal \"hits\"; it emits up, latency_seconds"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    signal: up
+                    window: 1h
+                    target: ">= abc"
+            """,
+            "test.yaml:15:17: initiatives[a].kpis[uptime].target: bad target \">= abc\": expected \"OP NUMBER\", \"OP NUMBER%\" or \"OP baseline +/- N[%]\", OP one of >=, >, <=, <, =="
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    signal: up
+                    window: 1h
+                    target: ">= 0.99"
+                    deadline: 2027-02-30
+            """,
+            "test.yaml:16:19: initiatives[a].kpis[uptime].deadline: bad date \"2027-02-30\": expected a date as YYYY-MM-DD, or due (the initiative's due date)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: page-load
+                    source: web
+                    signal: latency_seconds
+                    window: 1d
+                    target: "<= baseline - 20%"
+            """,
+            "test.yaml:15:17: initiatives[a].kpis[page-load].target: target \"<= baseline - 20%\" is relative to a baseline, but the KPI has no baseline"
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(SingleErrors))]
+    public void Load_InvalidConfig_ReportsErrorAtFileLineColumn(string yaml, string expected)
+    {
+        var result = Load(yaml);
+
+        Assert.Null(result.Config);
+        Assert.False(result.IsValid);
+        Assert.Equal([expected], result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void Load_ManyErrors_ReportsEveryErrorAtOnceInFileOrder()
+    {
+        var errors = Errors("""
+            roadmap:
+              name: Shop
+            colour: blue
+            sources:
+              - id: web
+                kind: fake
+                every: fast
+                url: ftp://example.com/
+            initiatives:
+              - id: a
+                name: A
+                timeline: 2027-Q5
+                dependsOn: [zzz]
+                kpis:
+                  - id: uptime
+                    source: db
+                    signal: up
+                    window: 1h
+                    target: ">= abc"
+            """);
+
+        Assert.Equal(
+            [
+                "test.yaml:3:1: colour: unknown key \"colour\" (known keys here: initiatives, roadmap, settings, sources)",
+                $"test.yaml:7:12: sources[web].every: bad duration \"fast\": {ExpectedDuration}",
+                "test.yaml:8:10: sources[web].url: bad URL \"ftp://example.com/\": expected an absolute http:// or https:// URL",
+                "test.yaml:12:15: initiatives[a].timeline: bad quarter \"2027-Q5\": expected a quarter as YYYY-Qn (n from 1 to 4), or { start: YYYY-MM-DD, due: YYYY-MM-DD }",
+                "test.yaml:13:17: initiatives[a].dependsOn: unknown initiative \"zzz\" (known initiatives: a)",
+                "test.yaml:16:17: initiatives[a].kpis[uptime].source: unknown source \"db\" (known sources: web)",
+                "test.yaml:19:17: initiatives[a].kpis[uptime].target: bad target \">= abc\": expected \"OP NUMBER\", \"OP NUMBER%\" or \"OP baseline +/- N[%]\", OP one of >=, >, <=, <, ==",
+            ],
+            errors);
+    }
+
+    [Fact]
+    public void Load_TimelineWithUnsetVariable_ReportsErrorInsteadOfThrowing()
+    {
+        var errors = Errors("""
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                timeline: ${QUARTER}
+            """);
+
+        Assert.Equal(["test.yaml:6:15: initiatives[a].timeline: environment variable QUARTER is not set"], errors);
+    }
+
+    [Fact]
+    public void Load_DurationTooLarge_ReportsBadDurationInsteadOfThrowing()
+    {
+        var errors = Errors("""
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                every: 99999999999w
+                url: http://127.0.0.1/
+            """);
+
+        Assert.Equal([$"test.yaml:6:12: sources[web].every: bad duration \"99999999999w\": {ExpectedDuration}"], errors);
+    }
+}
