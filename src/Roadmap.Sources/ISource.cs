@@ -18,6 +18,12 @@ public interface ISource : IAsyncDisposable
 public interface ISourceKind : ISourceKindSpec
 {
     ISource Create(SourceConfig config, SourceContext context);
+
+    /// <summary>
+    /// Readies the kind's machinery before its first scheduled poll, so that poll measures the target and not
+    /// this process's cold start (JIT of the HTTP stack takes longer than a short probe timeout). Default: nothing.
+    /// </summary>
+    ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>What sources may use from the host.</summary>

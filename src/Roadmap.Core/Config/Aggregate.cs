@@ -24,6 +24,11 @@ public static class AggregateNames
 
     public static string All => string.Join(", ", Enum.GetValues<Aggregate>().Select(Name));
 
-    public static bool TryParse(string text, out Aggregate aggregate) =>
-        Enum.TryParse(text.Trim(), ignoreCase: true, out aggregate) && !int.TryParse(text, out _);
+    /// <summary>Exact names only: Enum.TryParse would take "min, max" (flags) and "1" (numbers).</summary>
+    public static bool TryParse(string text, out Aggregate aggregate)
+    {
+        var name = Enum.GetNames<Aggregate>().FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase));
+        aggregate = name is null ? default : Enum.Parse<Aggregate>(name);
+        return name is not null;
+    }
 }

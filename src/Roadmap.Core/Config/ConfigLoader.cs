@@ -148,7 +148,7 @@ public sealed class ConfigLoader
             var kindName = s.Text("kind", required: true);
             var every = s.Duration("every");
             var cron = s.Text("cron");
-            var timeout = s.Duration("timeout") ?? SourceConfig.DefaultTimeout;
+            var timeout = s.Duration("timeout") ?? SourceConfig.DefaultTimeoutFor(every);
             if (cron is not null)
             {
                 if (s.Has("every"))
@@ -280,7 +280,11 @@ public sealed class ConfigLoader
             case null:
                 return null;
             case YamlScalarNode scalar:
-                var text = s.Text("timeline")!;
+                if (s.Text("timeline") is not { } text)
+                {
+                    return null;
+                }
+
                 if (Dates.TryParseQuarter(text, out var start, out var due))
                 {
                     return new Timeline(start, due, text.Trim());

@@ -53,9 +53,9 @@ public static partial class Dates
     /// <summary>The first instant after <paramref name="date"/> ends: a deadline date holds through its whole day.</summary>
     public static DateTimeOffset EndOfDay(DateOnly date, TimeZoneInfo zone) => StartOfDay(date.AddDays(1), zone);
 
-    [GeneratedRegex(@"^(?<y>\d{4})-?Q(?<q>\d)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<y>[0-9]{4})-?Q(?<q>[0-9])$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex QuarterPattern();
 
-    [GeneratedRegex(@"^Q(?<q>\d)[ -](?<y>\d{4})$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^Q(?<q>[0-9])[ -](?<y>[0-9]{4})$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex QuarterFirstPattern();
 }

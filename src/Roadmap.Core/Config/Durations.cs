@@ -51,7 +51,14 @@ public static class Durations
             }
 
             i += unit.Unit.Length;
-            value += unit.Size * number;
+            var ticks = unit.Size.Ticks * number;
+            // Beyond ~29,000 years is a typo, not a duration; below a millisecond cannot be written back.
+            if (!double.IsFinite(ticks) || ticks > TimeSpan.MaxValue.Ticks - value.Ticks || ticks % TimeSpan.TicksPerMillisecond != 0)
+            {
+                return false;
+            }
+
+            value += TimeSpan.FromTicks((long)ticks);
         }
 
         return value > TimeSpan.Zero;

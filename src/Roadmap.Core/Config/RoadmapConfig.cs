@@ -34,7 +34,7 @@ public sealed record PollSchedule(TimeSpan? Every, string? Cron)
 }
 
 /// <summary>A source of samples. <see cref="Options"/> is the kind's own typed options object.</summary>
-/// <param name="Timeout">Per-poll timeout. Default 5 s.</param>
+/// <param name="Timeout">Per-poll timeout. Default 5 s, or 80% of a shorter <c>every</c>.</param>
 /// <param name="Signals">The signals this source emits, as its kind declares them for these options.</param>
 public sealed record SourceConfig(
     string Id,
@@ -45,6 +45,10 @@ public sealed record SourceConfig(
     IReadOnlyList<string> Signals)
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>5 s, or 80% of a shorter poll interval: a poll must end before the next is due.</summary>
+    public static TimeSpan DefaultTimeoutFor(TimeSpan? every) =>
+        every is { } e && e * 0.8 < DefaultTimeout ? TimeSpan.FromMilliseconds(Math.Max(1, Math.Floor(e.TotalMilliseconds * 0.8))) : DefaultTimeout;
 }
 
 /// <summary>The declared state of an initiative, as the roadmap's owner writes it.</summary>

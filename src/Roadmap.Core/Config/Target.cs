@@ -109,6 +109,6 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
 
     public override string ToString() => Text;
 
-    [GeneratedRegex(@"^\s*(?<op>>=|<=|==|>|<)\s*(?:(?<base>baseline)\s*(?:(?<sign>[+\-])\s*(?<num>\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?)\s*(?<pct>%)?)?|(?<sign>-)?(?<num>\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?|\.\d+)\s*(?<pct>%)?)\s*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\s*(?<op>>=|<=|==|>|<)\s*(?:(?<base>baseline)\s*(?:(?<sign>[+\-])\s*(?<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?)\s*(?<pct>%)?)?|(?<sign>-)?(?<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?|\.[0-9]+)\s*(?<pct>%)?)\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -20,9 +20,11 @@ public sealed record Window(TimeSpan? Rolling, CalendarPeriod? Calendar)
     {
         window = null!;
         var t = text.Trim();
-        if (Enum.TryParse<CalendarPeriod>(t, ignoreCase: true, out var p) && !int.TryParse(t, out _))
+        // Exact names only: Enum.TryParse would take "day, week" (flags) and "1" (numbers).
+        var name = Enum.GetNames<CalendarPeriod>().FirstOrDefault(n => n.Equals(t, StringComparison.OrdinalIgnoreCase));
+        if (name is not null)
         {
-            window = OfCalendar(p);
+            window = OfCalendar(Enum.Parse<CalendarPeriod>(name));
             return true;
         }
 

@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Roadmap.Core.Config;
 
 namespace Roadmap.Sources.Http;
@@ -49,4 +52,37 @@ public sealed class HttpSourceKind : ISourceKind
     public IReadOnlyList<string> Signals(object options) => SignalNames;
 
     public ISource Create(SourceConfig config, SourceContext context) => new HttpSource(config, context);
+
+    /// <summary>One probe through the real probe code against a throwaway loopback listener.</summary>
+    public async ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var serve = Task.Run(
+            async () =>
+            {
+                using var client = await listener.AcceptTcpClientAsync(cancellationToken);
+                await using var stream = client.GetStream();
+                var buffer = new byte[4096];
+                var seen = new StringBuilder();
+                while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    var n = await stream.ReadAsync(buffer, cancellationToken);
+                    if (n == 0)
+                    {
+                        return;
+                    }
+
+                    seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
+                }
+
+                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), cancellationToken);
+            },
+            cancellationToken);
+        var options = new HttpProbeOptions(new Uri($"http://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), [], "ok");
+        var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
+        await new HttpSource(config, context).PollAsync(cancellationToken);
+        await serve;
+    }
 }

@@ -174,7 +174,7 @@ public class ConfigLoaderTests
                     target: ">= 0.99"
             """);
 
-        Assert.Equal(["test.yaml:11:11: initiatives[a].kpis[uptime]: missing required key \"signal\""], errors);
+        Assert.Equal(["test.yaml:11:9: initiatives[a].kpis[uptime]: missing required key \"signal\""], errors);
     }
 
     [Fact]
@@ -517,6 +517,111 @@ public class ConfigLoaderTests
                     target: "<= baseline - 20%"
             """,
             "test.yaml:15:17: initiatives[a].kpis[page-load].target: target \"<= baseline - 20%\" is relative to a baseline, but the KPI has no baseline"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            settings:
+              timezone: Mars/Olympus
+            """,
+            "test.yaml:4:13: settings.timezone: unknown time zone \"Mars/Olympus\": expected an IANA name such as UTC or Europe/Berlin"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                goal: speed
+            """,
+            "test.yaml:6:11: initiatives[a].goal: unknown goal \"speed\" (roadmap.goals is empty)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+              - id: a
+                name: Again
+            """,
+            "test.yaml:6:9: initiatives[a].id: duplicate id \"a\" (first defined at line 4)"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            initiatives:
+              - id: a
+                name: A
+                dependsOn: [a]
+            """,
+            "test.yaml:6:17: initiatives[a].dependsOn: initiative \"a\" depends on itself"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    signal: up
+                    aggregate: mean
+                    window: 1h
+                    target: ">= 0.99"
+            """,
+            "test.yaml:14:20: initiatives[a].kpis[uptime].aggregate: unknown aggregate \"mean\": expected one of avg, min, max, last, sum, count, p50, p90, p95, p99, increase, rate, ratio"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    signal: up
+                    window: 5
+                    target: ">= 0.99"
+            """,
+            $"test.yaml:14:17: initiatives[a].kpis[uptime].window: bad window \"5\": expected a duration ({ExpectedDuration}) or day, week, month, quarter"
+        },
+        {
+            """
+            roadmap:
+              name: Shop
+            sources:
+              - id: web
+                kind: fake
+                url: http://127.0.0.1/
+            initiatives:
+              - id: a
+                name: A
+                kpis:
+                  - id: uptime
+                    source: web
+                    signal: up
+                    window: 1h
+                    target: ">= 0.99"
+                    baseline: 0.5
+            """,
+            "test.yaml:16:19: initiatives[a].kpis[uptime].baseline: a baseline is only used by a relative target such as \"<= baseline - 20%\", and target is \">= 0.99\""
         },
     };
 

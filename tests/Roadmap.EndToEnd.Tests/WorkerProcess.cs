@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Roadmap.EndToEnd.Tests;
+
+/// <summary>The real Roadmap.Worker executable, started with `dotnet Roadmap.Worker.dll`, its output captured.</summary>
+internal sealed class WorkerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+
+    private WorkerProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public int Id => _process.Id;
+
+    public static WorkerProcess Start(string workingDirectory, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "Roadmap.Worker.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        info.Environment.Remove("ASPNETCORE_URLS");
+        return new WorkerProcess(Process.Start(info)!);
+    }
+
+    /// <summary>Runs to completion (a verb that exits by itself) within the timeout.</summary>
+    public static async Task<WorkerProcess> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        var p = Start(workingDirectory, args);
+        using var cts = new CancellationTokenSource(timeout);
+        await p._process.WaitForExitAsync(cts.Token);
+        p._process.WaitForExit(); // flushes the redirected streams
+        return p;
+    }
+
+    /// <summary>Sends SIGTERM, as systemd and Kubernetes do to stop a service.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            _process.WaitForExit();
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static void Append(StringBuilder sb, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (sb)
+        {
+            sb.AppendLine(line);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Roadmap.Storage.Tests;
+
+public sealed class BatchedWriterTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly TempDatabase _temp = new();
+    private readonly RoadmapDatabase _db;
+
+    public BatchedWriterTests() => _db = RoadmapDatabase.Open(_temp.DatabasePath);
+
+    public void Dispose() => _temp.Dispose();
+
+    private BatchedWriter NewWriter(StorageOptions? options = null) =>
+        new(_db, options ?? new StorageOptions { Path = _temp.DatabasePath }, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
+
+    private static PollRecord Poll(string source, int i, bool success = true, params (string Signal, double Value)[] samples) =>
+        new(source, T0.AddSeconds(i).ToUnixTimeMilliseconds(), 0.012, success, success ? null : "HTTP 500, expected 2xx",
+            samples.Select(s => new SignalSample(s.Signal, s.Value)).ToList());
+
+    [Fact]
+    public async Task FlushAsync_AfterEnqueue_EverySampleAndPollIsReadable()
+    {
+        await using var writer = NewWriter();
+        writer.Start();
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.True(writer.TryEnqueue(Poll("web", i, i % 10 != 0, ("up", i % 10 == 0 ? 0 : 1), ("latency_seconds", i / 1000.0))));
+        }
+
+        await writer.FlushAsync();
+
+        var reader = new SampleReader(_db);
+        var up = reader.Read("web", "up", T0, T0.AddSeconds(99));
+        Assert.Equal(100, up.Count);
+        Assert.Equal(90, up.Sum(p => p.Value));
+        Assert.Equal(T0.AddSeconds(42).ToUnixTimeMilliseconds(), up[42].TimestampMs);
+        var latency = reader.Read("web", "latency_seconds", T0.AddSeconds(10), T0.AddSeconds(19));
+        Assert.Equal(10, latency.Count);
+        Assert.Equal(0.010, latency[0].Value, 12);
+        var polls = reader.Polls("web", T0, T0.AddSeconds(99));
+        Assert.Equal(100, polls.Count);
+        Assert.Equal(10, polls.Count(p => p.Outcome == "failure"));
+        Assert.All(polls.Where(p => p.Outcome == "failure"), p => Assert.Equal("HTTP 500, expected 2xx", p.Reason));
+        Assert.Equal(12, polls[0].DurationMs, 9);
+        Assert.Equal(200, writer.SamplesWritten);
+        Assert.Equal(100, writer.PollsWritten);
+    }
+
+    [Fact]
+    public async Task Writer_ManyPollsInOneInterval_CommitsFewTransactionsNotOnePerSample()
+    {
+        await using var writer = NewWriter();
+        writer.Start();
+        for (var i = 0; i < 5000; i++)
+        {
+            writer.TryEnqueue(Poll($"s{i % 50}", i, true, ("up", 1), ("latency_seconds", 0.1)));
+        }
+
+        await writer.FlushAsync();
+
+        Assert.Equal(10_000, writer.SamplesWritten);
+        // 10,000 samples at most 10,000 per batch, plus whatever the linger split off: far fewer than 5,000 polls.
+        Assert.InRange(writer.Batches, 1, 10);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_WithQueuedPolls_WritesThemAll()
+    {
+        var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMinutes(10) });
+        writer.Start();
+        for (var i = 0; i < 500; i++)
+        {
+            writer.TryEnqueue(Poll("db", i, true, ("duration_seconds", 0.001 * i)));
+        }
+
+        await writer.DisposeAsync();
+
+        Assert.Equal(500, new SampleReader(_db).CountPolls("db"));
+        Assert.Equal(500, writer.SamplesWritten);
+        Assert.False(writer.TryEnqueue(Poll("db", 501)));
+    }
+
+    [Fact]
+    public async Task TryEnqueue_QueueFull_DropsAndCountsInsteadOfBlocking()
+    {
+        // Not started: nothing drains the queue.
+        await using var writer = NewWriter(new StorageOptions { QueueCapacity = 10 });
+        var accepted = Enumerable.Range(0, 25).Count(i => writer.TryEnqueue(Poll("web", i, true, ("up", 1))));
+
+        Assert.Equal(10, accepted);
+        Assert.Equal(15, writer.PollsDropped);
+    }
+
+    [Fact]
+    public async Task Writer_NonFiniteSample_IsSkippedAndTheRestOfTheBatchIsStored()
+    {
+        await using var writer = NewWriter();
+        writer.Start();
+        writer.TryEnqueue(Poll("web", 0, true, ("up", 1), ("latency_seconds", double.NaN)));
+        writer.TryEnqueue(Poll("web", 1, true, ("up", 1), ("latency_seconds", double.PositiveInfinity)));
+        writer.TryEnqueue(Poll("web", 2, true, ("up", 1), ("latency_seconds", 0.5)));
+
+        await writer.FlushAsync();
+
+        var reader = new SampleReader(_db);
+        Assert.Equal(3, reader.Read("web", "up", T0, T0.AddSeconds(2)).Count);
+        Assert.Equal([0.5], reader.Read("web", "latency_seconds", T0, T0.AddSeconds(2)).Select(p => p.Value));
+        Assert.Equal(0, writer.WriteFailures);
+    }
+
+    [Fact]
+    public async Task Writer_DatabaseLockedByAnotherConnection_WaitsAndWritesOnceReleased()
+    {
+        await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50) });
+        writer.Start();
+        using var other = _db.OpenConnection();
+        using var tx = other.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: holds the write lock
+        other.Execute("INSERT INTO polls (source, ts, duration_ms, outcome) VALUES ('other', 0, 0, 'success');", transaction: tx);
+
+        writer.TryEnqueue(Poll("web", 0, true, ("up", 1)));
+        var flush = writer.FlushAsync();
+        await Task.Delay(300);
+        Assert.False(flush.IsCompleted);
+        tx.Commit();
+
+        await flush.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, new SampleReader(_db).CountPolls("web"));
+        Assert.Equal(0, writer.PollsDropped);
+    }
+
+    [Fact]
+    public async Task Writer_SeriesIds_AreSharedAcrossBatchesAndSources()
+    {
+        await using var writer = NewWriter();
+        writer.Start();
+        writer.TryEnqueue(Poll("a", 0, true, ("up", 1)));
+        await writer.FlushAsync();
+        writer.TryEnqueue(Poll("a", 1, true, ("up", 0)));
+        writer.TryEnqueue(Poll("b", 1, true, ("up", 1)));
+        await writer.FlushAsync();
+
+        using var c = _db.OpenConnection();
+        Assert.Equal(2, c.ExecuteScalar<long>("SELECT count(*) FROM series;"));
+        Assert.Equal([1.0, 0.0], new SampleReader(_db).Read("a", "up", T0, T0.AddSeconds(1)).Select(p => p.Value));
+    }
+
+    [Fact]
+    public void Read_UnknownSeries_IsEmpty()
+    {
+        Assert.Empty(new SampleReader(_db).Read("nope", "up", T0, T0.AddDays(1)));
+    }
+}
