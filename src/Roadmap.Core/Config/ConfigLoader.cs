@@ -30,6 +30,11 @@ public sealed class ConfigLoader
     public ConfigLoadResult LoadFile(string path)
     {
         string text;
+        if (Directory.Exists(path))
+        {
+            return new ConfigLoadResult(null, [new ConfigError(path, 1, 1, "cannot read the config file: it is a directory")]);
+        }
+
         try
         {
             text = File.ReadAllText(path, Encoding.UTF8);
@@ -54,7 +59,21 @@ public sealed class ConfigLoader
         catch (YamlException e)
         {
             var message = e.InnerException is YamlException inner ? inner.Message : e.Message;
-            context.Error(e.Start, $"YAML syntax error: {message}");
+            var at = e.Start;
+            // YamlDotNet places a tab-indentation error at the start of the enclosing block; the tab is what to fix.
+            if (message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndentedLine(yaml) is { } line)
+            {
+                at = new Mark(0, line, 1);
+            }
+
+            context.Error(at, $"YAML syntax error: {message}");
+            return new ConfigLoadResult(null, context.Errors);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet throws this, not a YamlException, when the file ends inside an open { or [.
+            var lines = yaml.Split('\n');
+            context.Error(new Mark(0, Math.Max(1, lines.Length - (lines[^1].Length == 0 ? 1 : 0)), 1), "YAML syntax error: the file ends inside an unclosed { or [");
             return new ConfigLoadResult(null, context.Errors);
         }
 
@@ -73,8 +92,8 @@ public sealed class ConfigLoader
         var top = new ConfigSection(context, root, "");
         var roadmap = ReadRoadmap(top);
         var settings = ReadSettings(top);
-        var sources = ReadSources(top);
-        var initiatives = ReadInitiatives(top, roadmap, sources);
+        var sources = ReadSources(top, out var declared);
+        var initiatives = ReadInitiatives(top, roadmap, sources, declared);
         top.RejectUnknownKeys();
 
         if (context.Errors.Count > 0 || roadmap is null)
@@ -83,6 +102,21 @@ public sealed class ConfigLoader
         }
 
         return new ConfigLoadResult(new RoadmapConfig(file, roadmap, settings, sources, initiatives), []);
+    }
+
+    private static int? FirstTabIndentedLine(string yaml)
+    {
+        var lines = yaml.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
+            if (lines[i].AsSpan(0, indent).Contains('\t'))
+            {
+                return i + 1;
+            }
+        }
+
+        return null;
     }
 
     private static RoadmapInfo? ReadRoadmap(ConfigSection top)
@@ -138,12 +172,19 @@ public sealed class ConfigLoader
         return new SettingsConfig(every, zone);
     }
 
-    private List<SourceConfig> ReadSources(ConfigSection top)
+    /// <param name="declared">Every id written under sources, valid or not: a KPI naming a broken source gets no second error.</param>
+    private List<SourceConfig> ReadSources(ConfigSection top, out HashSet<string> declared)
     {
+        declared = new HashSet<string>(StringComparer.Ordinal);
         var sources = new List<SourceConfig>();
         var seen = new Dictionary<string, ConfigSection>();
         foreach (var s in top.SectionList("sources"))
         {
+            if (s.Raw("id") is { } rawId)
+            {
+                declared.Add(rawId);
+            }
+
             var id = s.Id("id");
             var kindName = s.Text("kind", required: true);
             var every = s.Duration("every");
@@ -161,9 +202,10 @@ public sealed class ConfigLoader
                 }
             }
 
-            if (every is { } e && s.Has("timeout") && timeout >= e)
+            if (cron is null && s.Has("timeout") && timeout >= (every ?? PollSchedule.DefaultEvery))
             {
-                s.Error("timeout", $"timeout {Durations.Format(timeout)} must be shorter than the poll interval {Durations.Format(e)}");
+                var interval = every is { } e ? Durations.Format(e) : $"{Durations.Format(PollSchedule.DefaultEvery)} (the default every)";
+                s.Error("timeout", $"timeout {Durations.Format(timeout)} must be shorter than the poll interval {interval}");
             }
 
             object? options = null;
@@ -182,7 +224,7 @@ public sealed class ConfigLoader
             }
 
             // Unknown keys are only knowable once the kind has read its own.
-            if (kindName is null || _kinds.ContainsKey(kindName))
+            if (kindName is not null && _kinds.ContainsKey(kindName))
             {
                 s.RejectUnknownKeys();
             }
@@ -198,6 +240,12 @@ public sealed class ConfigLoader
 
     private static string? CronProblem(string cron)
     {
+        var fields = cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        if (fields == 5)
+        {
+            return "it has 5 fields (the Unix form); Quartz cron has seconds first: sec min hour day-of-month month day-of-week [year], e.g. \"0 */5 * * * ?\"";
+        }
+
         try
         {
             _ = new Quartz.CronExpression(cron);
@@ -209,7 +257,7 @@ public sealed class ConfigLoader
         }
     }
 
-    private static List<InitiativeConfig> ReadInitiatives(ConfigSection top, RoadmapInfo? roadmap, List<SourceConfig> sources)
+    private static List<InitiativeConfig> ReadInitiatives(ConfigSection top, RoadmapInfo? roadmap, List<SourceConfig> sources, HashSet<string> declaredSources)
     {
         var result = new List<InitiativeConfig>();
         var seen = new Dictionary<string, ConfigSection>();
@@ -254,7 +302,7 @@ public sealed class ConfigLoader
             var kpiIds = new Dictionary<string, ConfigSection>();
             foreach (var k in s.SectionList("kpis"))
             {
-                if (ReadKpi(k, sources, timeline) is { } kpi && CheckUnique(kpiIds, kpi.Id, k))
+                if (ReadKpi(k, sources, declaredSources, timeline, s.Has("timeline")) is { } kpi && CheckUnique(kpiIds, kpi.Id, k))
                 {
                     kpis.Add(kpi);
                 }
@@ -317,7 +365,8 @@ public sealed class ConfigLoader
         }
     }
 
-    private static KpiConfig? ReadKpi(ConfigSection k, List<SourceConfig> sources, Timeline? timeline)
+    /// <param name="hasTimeline">The initiative has a timeline key, valid or not: a broken one is reported once, there.</param>
+    private static KpiConfig? ReadKpi(ConfigSection k, List<SourceConfig> sources, HashSet<string> declaredSources, Timeline? timeline, bool hasTimeline)
     {
         var id = k.Id("id");
         var name = k.Text("name");
@@ -331,7 +380,7 @@ public sealed class ConfigLoader
         }
 
         var source = sourceId is null ? null : sources.FirstOrDefault(s => s.Id == sourceId);
-        if (sourceId is not null && source is null)
+        if (sourceId is not null && source is null && !declaredSources.Contains(sourceId))
         {
             var known = sources.Count == 0 ? "no sources are defined" : $"known sources: {string.Join(", ", sources.Select(s => s.Id))}";
             k.Error("source", $"unknown source \"{sourceId}\" ({known})");
@@ -354,7 +403,7 @@ public sealed class ConfigLoader
                 k.Error("missing required key \"denominator\" (aggregate ratio divides the sum of numerator by the sum of the denominator signals)");
             }
 
-            if (k.Has("signal"))
+            if (k.Node("signal", required: false) is not null)
             {
                 k.Error("signal", "aggregate ratio takes numerator and denominator, not signal");
             }
@@ -363,7 +412,7 @@ public sealed class ConfigLoader
         {
             signal = k.Text("signal", required: source is null || source.Signals.Count != 1) ?? (source is { Signals.Count: > 0 } ? source.Signals[0] : null);
             CheckSignal(k, "signal", signal, source);
-            foreach (var extra in RatioKeys.Where(k.Has))
+            foreach (var extra in RatioKeys.Where(key => k.Node(key, required: false) is not null))
             {
                 k.Error(extra, $"{extra} is only for aggregate ratio");
             }
@@ -372,7 +421,7 @@ public sealed class ConfigLoader
         Window? window = null;
         if (k.Text("window", required: true) is { } w && !Window.TryParse(w, out window))
         {
-            k.Error("window", $"bad window \"{k.Raw("window")}\": expected a duration ({Durations.Expected}) or day, week, month, quarter");
+            k.Error("window", $"bad window \"{k.Raw("window")}\": expected a duration such as 30d or 1h30m (units ms, s, m, h, d, w), or one of day, week, month, quarter");
         }
 
         Target? target = null;
@@ -396,7 +445,7 @@ public sealed class ConfigLoader
         {
             if (dl == "due")
             {
-                if (timeline is null)
+                if (timeline is null && !hasTimeline)
                 {
                     k.Error("deadline", "deadline \"due\" needs the initiative's timeline, and it has none");
                 }

@@ -54,6 +54,9 @@ public sealed partial class ConfigSection
     public void Error(string key, string message) =>
         Context.Error(Find(key)?.Value.Start ?? Start, $"{PathOf(key)}: {message}");
 
+    /// <summary>Reports an error at <paramref name="at"/> (e.g. one item of a list) under the path of <paramref name="key"/>.</summary>
+    public void Error(Mark at, string key, string message) => Context.Error(at, $"{PathOf(key)}: {message}");
+
     /// <summary>Reports an error about this mapping as a whole.</summary>
     public void Error(string message) => Context.Error(Start, $"{(Path.Length == 0 ? "(top level)" : Path)}: {message}");
 
@@ -108,7 +111,7 @@ public sealed partial class ConfigSection
 
         if (!Durations.TryParse(text, out var d))
         {
-            Error(key, $"bad duration \"{Raw(key)}\": {Durations.Expected}");
+            Error(key, $"bad duration \"{Raw(key)}\": {Durations.Problem(text)}");
             return null;
         }
 

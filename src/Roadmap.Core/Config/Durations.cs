@@ -19,6 +19,18 @@ public static class Durations
 
     public const string Expected = "expected a number and a unit (ms, s, m, h, d, w), e.g. 15s or 1h30m";
 
+    /// <summary>Why <paramref name="text"/> is not a duration, for an error message; null when it is one.</summary>
+    public static string? Problem(string text)
+    {
+        if (TryParse(text, out _))
+        {
+            return null;
+        }
+
+        var zero = text.Trim().TrimEnd('m', 's', 'h', 'd', 'w');
+        return zero.Length > 0 && zero.All(c => c is '0' or '.') ? "must be longer than zero" : Expected;
+    }
+
     /// <summary>Parses a duration; false for anything else, including zero or a negative value.</summary>
     public static bool TryParse(string text, out TimeSpan value)
     {

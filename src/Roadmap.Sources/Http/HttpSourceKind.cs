@@ -30,7 +30,7 @@ public sealed class HttpSourceKind : ISourceKind
         string? bodyContains = null;
         if (section.Section("expect") is { } expect)
         {
-            foreach (var (text, _) in expect.StringList("status"))
+            foreach (var (text, at) in expect.StringList("status"))
             {
                 if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var code) && code is >= 100 and <= 599)
                 {
@@ -38,7 +38,7 @@ public sealed class HttpSourceKind : ISourceKind
                 }
                 else
                 {
-                    expect.Error("status", $"bad HTTP status \"{text}\": expected a number from 100 to 599");
+                    expect.Error(at, "status", $"bad HTTP status \"{text}\": expected a number from 100 to 599");
                 }
             }
 

@@ -17,8 +17,8 @@ public sealed class SqlSource : ISource
         _context = context;
         _options = (SqlQueryOptions)config.Options;
         var builder = new SqliteConnectionStringBuilder(_options.ConnectionString);
-        // A typo in a path must not create an empty database: read-only unless the config asks otherwise.
-        if (!_options.ConnectionString.Contains("mode", StringComparison.OrdinalIgnoreCase))
+        // A typo in a path must not create an empty database: read-only unless the config names a Mode.
+        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = _options.ConnectionString }.ContainsKey("Mode"))
         {
             builder.Mode = SqliteOpenMode.ReadOnly;
         }
@@ -38,6 +38,8 @@ public sealed class SqlSource : ISource
         {
             await using var connection = new SqliteConnection(_connectionString);
             await connection.OpenAsync(linked.Token);
+            // Microsoft.Data.Sqlite does not stop a running statement on cancellation; sqlite3_interrupt does.
+            using var interrupt = linked.Token.Register(() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle));
             await using var command = connection.CreateCommand();
             command.CommandText = _options.Query;
             command.CommandTimeout = Math.Max(1, (int)Math.Ceiling(Config.Timeout.TotalSeconds));
@@ -65,8 +67,9 @@ public sealed class SqlSource : ISource
         {
             throw;
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException || e is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_INTERRUPT })
         {
+            cancellationToken.ThrowIfCancellationRequested();
             return PollResult.Failed($"timeout after {Durations.Format(Config.Timeout)}", time.GetElapsedTime(started));
         }
         catch (SqliteException e)

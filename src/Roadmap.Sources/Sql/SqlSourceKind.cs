@@ -25,7 +25,7 @@ public sealed class SqlSourceKind : ISourceKind
             {
                 _ = new SqliteConnectionStringBuilder(connectionString);
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
             {
                 // The message names the bad keyword, never the value (which may hold a password).
                 section.Error("connectionString", $"bad connection string: {e.Message}");

@@ -67,15 +67,16 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
                 return null;
             }
 
-            if (value is null)
+            if (value is null && i + 1 < args.Count)
             {
-                if (i + 1 >= args.Count)
-                {
-                    error = $"option --{name} needs a value";
-                    return null;
-                }
-
                 value = args[++i];
+            }
+
+            // An empty value is what "--config=$UNSET" gives a script: say so, rather than read the path "".
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                error = $"option --{name} needs a value";
+                return null;
             }
 
             options[name] = value;

@@ -600,7 +600,7 @@ public class ConfigLoaderTests
                     window: 5
                     target: ">= 0.99"
             """,
-            $"test.yaml:14:17: initiatives[a].kpis[uptime].window: bad window \"5\": expected a duration ({ExpectedDuration}) or day, week, month, quarter"
+            $"test.yaml:14:17: initiatives[a].kpis[uptime].window: bad window \"5\": expected a duration such as 30d or 1h30m (units ms, s, m, h, d, w), or one of day, week, month, quarter"
         },
         {
             """
