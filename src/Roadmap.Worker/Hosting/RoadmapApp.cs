@@ -8,7 +8,8 @@ namespace Roadmap.Worker.Hosting;
 /// <summary>Builds the service: the web host with every area wired. Used by the run verb and the end-to-end tests.</summary>
 public static class RoadmapApp
 {
-    public static WebApplication Build(RunOptions options, RoadmapConfig config, RoadmapDatabase database, TimeProvider? time = null)
+    /// <param name="kinds">The source kinds; default <see cref="Roadmap.Sources.SourceKinds.All"/>.</param>
+    public static WebApplication Build(RunOptions options, RoadmapConfig config, RoadmapDatabase database, TimeProvider? time = null, IReadOnlyList<Roadmap.Sources.ISourceKind>? kinds = null)
     {
         time ??= TimeProvider.System;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -28,7 +29,7 @@ public static class RoadmapApp
         builder.Services.AddSingleton(config);
         builder.Services
             .AddRoadmapStorage(database, new StorageOptions { Path = database.Path })
-            .AddRoadmapSources()
+            .AddRoadmapSources(kinds)
             .AddRoadmapScheduling(config, time)
             .AddRoadmapMetrics();
 

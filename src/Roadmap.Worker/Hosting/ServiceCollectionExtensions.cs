@@ -26,14 +26,16 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Sources: one live source per config entry, created by its kind.</summary>
-    public static IServiceCollection AddRoadmapSources(this IServiceCollection services)
+    /// <summary>Sources: one live source per config entry, created by its kind (<see cref="SourceKinds.All"/> unless given).</summary>
+    public static IServiceCollection AddRoadmapSources(this IServiceCollection services, IReadOnlyList<ISourceKind>? kinds = null)
     {
+        var registry = new SourceKindRegistry(kinds ?? SourceKinds.All);
+        services.AddSingleton(registry);
         services.AddSingleton(sp =>
         {
             var config = sp.GetRequiredService<RoadmapConfig>();
             var context = new SourceContext(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
-            return new SourcePool(config.Sources.Select(s => SourceKinds.Get(s.Kind).Create(s, context)));
+            return new SourcePool(config.Sources.Select(s => registry.Get(s.Kind).Create(s, context)));
         });
         return services;
     }

@@ -7,14 +7,14 @@ using Roadmap.Core.Config;
 namespace Roadmap.Worker.Scheduling;
 
 /// <summary>Puts one poll job per source and the evaluation job on the Quartz scheduler at start.</summary>
-public sealed class ScheduleRegistrar(RoadmapConfig config, ISchedulerFactory factory, TimeProvider time, ILoggerFactory logs) : IHostedService
+public sealed class ScheduleRegistrar(RoadmapConfig config, ISchedulerFactory factory, SourceKindRegistry kinds, TimeProvider time, ILoggerFactory logs) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var context = new SourceContext(time, logs);
         foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
         {
-            await SourceKinds.Get(kind).WarmUpAsync(context, cancellationToken);
+            await kinds.Get(kind).WarmUpAsync(context, cancellationToken);
         }
 
         var scheduler = await factory.GetScheduler(cancellationToken);

@@ -1,0 +1,106 @@
+using Prometheus;
+using Roadmap.Core.Config;
+using Roadmap.Core.Evaluation;
+using Roadmap.Sources;
+using Roadmap.Worker.Exporting;
+
+namespace Roadmap.Worker.Tests.Exporting;
+
+public sealed class RoadmapMetricsTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+
+    private static async Task<string> ScrapeAsync(CollectorRegistry registry)
+    {
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static KpiEvaluation Evaluation(double? value, KpiStatus status, bool met) =>
+        new("cloud-migration", "uptime", Now, value, 0.999, met, status, null, 10, "test");
+
+    [Theory]
+    [InlineData(KpiStatus.Met, "met")]
+    [InlineData(KpiStatus.Missed, "missed")]
+    [InlineData(KpiStatus.AtRisk, "at_risk")]
+    [InlineData(KpiStatus.NoData, "no_data")]
+    public async Task RecordEvaluation_Status_IsAStateSetWithExactlyTheCurrentStatusAtOne(KpiStatus status, string label)
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+
+        metrics.RecordEvaluation(Evaluation(status == KpiStatus.NoData ? null : 0.5, status, status == KpiStatus.Met));
+
+        var text = await ScrapeAsync(metrics.Registry);
+        string[] all = ["no_data", "met", "on_track", "at_risk", "missed"];
+        foreach (var s in all)
+        {
+            var expected = s == label ? 1 : 0;
+            Assert.Contains($"roadmap_kpi_status{{initiative=\"cloud-migration\",kpi=\"uptime\",status=\"{s}\"}} {expected}\n", text);
+        }
+    }
+
+    [Fact]
+    public async Task RecordEvaluation_NoDataAfterAValue_RemovesTheValueSeriesButKeepsTheTarget()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true));
+        Assert.Contains("roadmap_kpi_value{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.9995\n", await ScrapeAsync(metrics.Registry));
+
+        metrics.RecordEvaluation(Evaluation(null, KpiStatus.NoData, false));
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.DoesNotContain("roadmap_kpi_value{", text);
+        Assert.Contains("roadmap_kpi_target{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.999\n", text);
+        Assert.Contains("roadmap_kpi_met{initiative=\"cloud-migration\",kpi=\"uptime\"} 0\n", text);
+    }
+
+    [Fact]
+    public async Task RecordPoll_FailureThenSuccess_CountsBothAndSetsUpAndLastSuccess()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        var source = new SourceConfig("web", "http", new PollSchedule(TimeSpan.FromSeconds(15), null), TimeSpan.FromSeconds(5), new object(), ["up"]);
+
+        metrics.RecordPoll(source, PollResult.Failed("connection refused", TimeSpan.FromMilliseconds(3), [new Sample("up", 0)]), Now);
+        var afterFailure = await ScrapeAsync(metrics.Registry);
+        metrics.RecordPoll(source, PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(20)), Now.AddSeconds(15));
+        var afterSuccess = await ScrapeAsync(metrics.Registry);
+
+        Assert.Contains("roadmap_source_up{source=\"web\",kind=\"http\"} 0\n", afterFailure);
+        Assert.DoesNotContain("roadmap_source_last_success_timestamp_seconds{", afterFailure);
+        Assert.Contains("roadmap_source_up{source=\"web\",kind=\"http\"} 1\n", afterSuccess);
+        Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"failure\"} 1\n", afterSuccess);
+        Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"success\"} 1\n", afterSuccess);
+        Assert.Contains($"roadmap_source_last_success_timestamp_seconds{{source=\"web\",kind=\"http\"}} {Now.AddSeconds(15).ToUnixTimeSeconds()}\n", afterSuccess);
+        Assert.Contains("roadmap_source_poll_duration_seconds_count{source=\"web\",kind=\"http\"} 2\n", afterSuccess);
+        Assert.Contains("roadmap_signal_value{source=\"web\",signal=\"up\"} 1\n", afterSuccess);
+        Assert.Equal(2, metrics.PollCount);
+    }
+
+    [Fact]
+    public async Task Describe_Config_DeclaresInfoSeriesAndZeroedPollCounters()
+    {
+        var yaml = """
+            roadmap: { name: R, goals: [{ id: speed, title: Faster }] }
+            sources:
+              - { id: web, kind: http, url: "http://127.0.0.1:1/" }
+            initiatives:
+              - id: frontend
+                name: Enhance frontend performance
+                goal: speed
+                status: in-progress
+                kpis:
+                  - { id: p95, name: Page p95, source: web, signal: latency_seconds, aggregate: p95, window: 1d, target: "<= 0.3", unit: seconds }
+            """;
+        var config = new ConfigLoader(SourceKinds.All).Load(yaml, "r.yaml").Config!;
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+
+        metrics.Describe(config);
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains("roadmap_initiative_info{initiative=\"frontend\",name=\"Enhance frontend performance\",goal=\"speed\",declared_status=\"in-progress\"} 1\n", text);
+        Assert.Contains("roadmap_kpi_info{initiative=\"frontend\",kpi=\"p95\",name=\"Page p95\",unit=\"seconds\",aggregate=\"p95\",window=\"1d\",comparison=\"<=\"} 1\n", text);
+        Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"failure\"} 0\n", text);
+        Assert.Contains("roadmap_build_info{version=\"0.1.0\"} 1\n", text);
+    }
+}

@@ -1,0 +1,106 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+using Roadmap.Storage;
+using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Hosting;
+
+namespace Roadmap.Worker.Tests.Scheduling;
+
+/// <summary>A source kind whose polls take longer than its interval, counting how many run at once.</summary>
+internal sealed class SlowKind(TimeSpan pollTime) : ISourceKind
+{
+    private readonly TimeSpan _pollTime = pollTime;
+    private int _running;
+    private int _maxRunning;
+    private int _polls;
+
+    public string Kind => "slow";
+
+    public int MaxRunning => Volatile.Read(ref _maxRunning);
+
+    public int Polls => Volatile.Read(ref _polls);
+
+    public object Bind(ConfigSection section) => new();
+
+    public IReadOnlyList<string> Signals(object options) => ["value"];
+
+    public ISource Create(SourceConfig config, SourceContext context) => new Slow(config, this);
+
+    private sealed class Slow(SourceConfig config, SlowKind kind) : ISource
+    {
+        public SourceConfig Config => config;
+
+        public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
+        {
+            var now = Interlocked.Increment(ref kind._running);
+            InterlockedMax(ref kind._maxRunning, now);
+            try
+            {
+                await Task.Delay(kind._pollTime, cancellationToken);
+                Interlocked.Increment(ref kind._polls);
+                return PollResult.Ok([new Sample("value", 1)], kind._pollTime);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref kind._running);
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen;
+        while ((seen = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+        }
+    }
+}
+
+public sealed class PollScheduleTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Schedule_PollSlowerThanItsInterval_NeverOverlapsAndMissedTicksDoNotPileUp()
+    {
+        // Polls take 700 ms on a 100 ms schedule: a scheduler that overlapped would run ~7 at once, and one that
+        // replayed missed ticks would run a burst after each poll. Neither may happen.
+        var kind = new SlowKind(TimeSpan.FromMilliseconds(700));
+        var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
+        var loaded = new ConfigLoader(kinds).Load(
+            """
+            roadmap: { name: Slow }
+            settings: { evaluateEvery: 1h }
+            sources:
+              - { id: slow, kind: slow, every: 100ms, timeout: 50ms }
+            """,
+            "slow.yaml");
+        Assert.Empty(loaded.Errors);
+        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
+
+        await app.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await app.StopAsync();
+
+        Assert.Equal(1, kind.MaxRunning);
+        // Back to back, 3 s of 700 ms polls is at most 5 (4 whole ones and the one in flight at stop).
+        Assert.InRange(kind.Polls, 3, 5);
+        Assert.Equal(kind.Polls, app.Services.GetRequiredService<RoadmapMetrics>().PollCount);
+        Assert.Equal(kind.Polls, new SampleReader(database).CountPolls("slow"));
+    }
+}
