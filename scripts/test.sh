@@ -7,9 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use, as "command:package". None yet beyond the .NET SDK; the Redis,
-# Prometheus (promtool) and Chromium tests add theirs here.
-NEEDED=()
+# Debian packages the tests use, as "command:package": the tests start their own servers on free
+# loopback ports, with temp data folders, and stop them.
+NEEDED=(
+  "redis-server:redis-server"
+  "prometheus:prometheus"
+  "promtool:prometheus"
+  "/usr/lib/postgresql/15/bin/initdb:postgresql"
+)
 
 missing=()
 for entry in "${NEEDED[@]}"; do
