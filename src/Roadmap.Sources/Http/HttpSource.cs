@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Text;
 using Roadmap.Core.Config;
 
@@ -77,7 +75,7 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         }
         catch (HttpRequestException e)
         {
-            return PollResult.Failed(Describe(e), time.GetElapsedTime(started), Samples(false, null, status));
+            return PollResult.Failed(NetworkErrors.Describe(e), time.GetElapsedTime(started), Samples(false, null, status));
         }
         catch (IOException e)
         {
@@ -121,36 +119,5 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         }
 
         return samples;
-    }
-
-    private static string Describe(HttpRequestException e)
-    {
-        var socket = FindInner<SocketException>(e);
-        return socket?.SocketErrorCode switch
-        {
-            SocketError.ConnectionRefused => "connection refused",
-            SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"DNS lookup failed: {socket.Message}",
-            SocketError.ConnectionReset => "connection reset by peer",
-            SocketError.TimedOut => "connect timed out",
-            SocketError.NetworkUnreachable or SocketError.HostUnreachable => $"unreachable: {socket.Message}",
-            _ when FindInner<AuthenticationException>(e) is { } tls => $"TLS handshake failed: {tls.Message}",
-            _ when e.HttpRequestError == HttpRequestError.ResponseEnded => "the server closed the connection without a response",
-            _ when e.HttpRequestError == HttpRequestError.InvalidResponse => "invalid HTTP response",
-            _ => $"request failed: {e.Message}",
-        };
-    }
-
-    private static T? FindInner<T>(Exception e)
-        where T : Exception
-    {
-        for (Exception? x = e; x is not null; x = x.InnerException)
-        {
-            if (x is T t)
-            {
-                return t;
-            }
-        }
-
-        return null;
     }
 }
