@@ -31,6 +31,28 @@ internal static class Migrations
             );
             CREATE INDEX polls_by_source_ts ON polls (source, ts);
             """),
+        (2, """
+            CREATE TABLE evaluations (
+                initiative TEXT    NOT NULL,
+                kpi        TEXT    NOT NULL,
+                ts         INTEGER NOT NULL,  -- unix milliseconds UTC
+                value      REAL,              -- null: no data
+                target     REAL,
+                status     TEXT    NOT NULL
+            );
+            CREATE INDEX evaluations_by_kpi_ts ON evaluations (initiative, kpi, ts);
+            CREATE TABLE baselines (
+                initiative  TEXT    NOT NULL,
+                kpi         TEXT    NOT NULL,
+                from_date   TEXT    NOT NULL,  -- YYYY-MM-DD, inclusive
+                to_date     TEXT    NOT NULL,  -- YYYY-MM-DD, inclusive
+                aggregate   TEXT    NOT NULL,
+                value       REAL    NOT NULL,
+                samples     INTEGER NOT NULL,
+                computed_at INTEGER NOT NULL,  -- unix milliseconds UTC
+                PRIMARY KEY (initiative, kpi, from_date, to_date, aggregate)
+            );
+            """),
     ];
 
     public static int Latest => Steps[^1].Version;

@@ -85,6 +85,111 @@ public sealed partial class ConfigSection
         return value;
     }
 
+    /// <summary>
+    /// A secret, given either as <paramref name="key"/> (a value, <c>${VAR}</c> expanded as by <see cref="Text"/>) or as
+    /// <c>{key}File</c>: the path of a file (relative to the working directory; <c>${VAR}</c> expanded) whose content,
+    /// less one trailing newline, is the secret — the shape of Docker and Kubernetes secrets. Both keys count as read.
+    /// Setting both, a file that cannot be read, is empty or is larger than 64 KiB, and (when
+    /// <paramref name="required"/>) setting neither are errors, reported at the offending key's value. Errors may
+    /// quote the path, never the secret.
+    /// </summary>
+    /// <returns>The secret; null when neither key is set, or after reporting an error.</returns>
+    public string? Secret(string key, bool required = false)
+    {
+        var fileKey = key + "File";
+        var hasValue = Node(key, required: false) is not null;
+        var hasFile = Node(fileKey, required: false) is not null;
+        if (hasValue && hasFile)
+        {
+            Error(fileKey, $"set either {key} or {fileKey}, not both");
+            return null;
+        }
+
+        if (!hasFile)
+        {
+            if (!hasValue && required)
+            {
+                Error($"missing required key \"{key}\" (or {fileKey})");
+                return null;
+            }
+
+            return Text(key, required);
+        }
+
+        var path = Text(fileKey, required: true);
+        if (path is null)
+        {
+            return null;
+        }
+
+        if (ReadFile(path, out var secret) is { } problem)
+        {
+            Error(fileKey, problem);
+            return null;
+        }
+
+        return secret;
+
+        // Why the file cannot serve as the secret, in words that never quote its content; null when it can.
+        string? ReadFile(string file, out string content)
+        {
+            const int maxBytes = 64 * 1024;
+            content = "";
+            var cannot = $"cannot read {fileKey} \"{file}\"";
+            if (Directory.Exists(file))
+            {
+                return $"{cannot}: it is a directory";
+            }
+
+            var buffer = new byte[maxBytes + 1];
+            var length = 0;
+            try
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                int n;
+                // At most one byte past the cap: a device such as /dev/zero never ends.
+                while (length < buffer.Length && (n = stream.Read(buffer, length, buffer.Length - length)) > 0)
+                {
+                    length += n;
+                }
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return $"{cannot}: no such file";
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return $"{cannot}: permission denied";
+            }
+            catch (IOException e)
+            {
+                return $"{cannot}: {e.Message}";
+            }
+
+            if (length > maxBytes)
+            {
+                return $"{fileKey} \"{file}\" is larger than {maxBytes / 1024} KiB; the file should hold only the secret";
+            }
+
+            var bytes = buffer.AsSpan(0, length);
+            var preamble = System.Text.Encoding.UTF8.Preamble;
+            if (bytes.StartsWith(preamble))
+            {
+                bytes = bytes[preamble.Length..];
+            }
+
+            var text = System.Text.Encoding.UTF8.GetString(bytes);
+            text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+            if (text.Length == 0)
+            {
+                return $"{fileKey} \"{file}\" is empty";
+            }
+
+            content = text;
+            return null;
+        }
+    }
+
     /// <summary>The raw text of a scalar, as written (before <c>${VAR}</c> expansion): safe to quote in errors.</summary>
     public string? Raw(string key) => (Find(key)?.Value as YamlScalarNode)?.Value;
 

@@ -10,6 +10,9 @@ public sealed record KpiSamples(IReadOnlyList<Point> Points, IReadOnlyList<Point
 /// <param name="Target">The absolute threshold (baseline applied); null while a relative target has no baseline value.</param>
 /// <param name="Deadline">The instant the goal must be reached by (end of the deadline day); null for objectives.</param>
 /// <param name="Note">Why the status is what it is, in words, for the board and the API.</param>
+/// <param name="Forecast">The trend's value at the deadline; null without a deadline or with too little history.</param>
+/// <param name="ErrorBudgetRemaining">For ratio objectives (see <see cref="ErrorBudget"/>); else null.</param>
+/// <param name="Baseline">The baseline's value when the target is relative; else null.</param>
 public sealed record KpiEvaluation(
     string Initiative,
     string Kpi,
@@ -20,7 +23,10 @@ public sealed record KpiEvaluation(
     KpiStatus Status,
     DateTimeOffset? Deadline,
     int Samples,
-    string Note);
+    string Note,
+    double? Forecast = null,
+    double? ErrorBudgetRemaining = null,
+    double? Baseline = null);
 
 /// <summary>Judges a KPI against its target and deadline. Pure: the caller supplies the clock and the samples.</summary>
 public static class KpiEvaluator
@@ -29,47 +35,61 @@ public static class KpiEvaluator
     public static (DateTimeOffset From, DateTimeOffset To) WindowOf(KpiConfig kpi, DateTimeOffset now, TimeZoneInfo zone) =>
         (kpi.Window.StartAt(now, zone), now);
 
-    /// <param name="baseline">The baseline's value when the target is relative (a number, or the period's aggregate); else ignored.</param>
+    /// <param name="baseline">The baseline's value when the target is relative and its baseline is a period (a number
+    /// baseline is read from the config); else ignored.</param>
+    /// <param name="trend">The least-squares trend of the KPI's evaluation history; null: too little history.</param>
     public static KpiEvaluation Evaluate(
         string initiative,
         KpiConfig kpi,
         KpiSamples samples,
         DateTimeOffset now,
         TimeZoneInfo zone,
-        double? baseline = null)
+        double? baseline = null,
+        LinearTrend? trend = null)
     {
         var value = Aggregates.Compute(kpi.Aggregate, samples.Points, samples.Denominator);
-        var threshold = kpi.Target.Resolve(kpi.Baseline?.Value ?? baseline);
+        var baselineValue = kpi.Target.IsRelative ? kpi.Baseline?.Value ?? baseline : null;
+        var threshold = kpi.Target.Resolve(baselineValue);
         double? target = double.IsNaN(threshold) ? null : threshold;
         DateTimeOffset? deadline = kpi.Deadline is { } d ? Dates.EndOfDay(d, zone) : null;
+        var forecast = deadline is { } due && trend is not null ? trend.At(due) : (double?)null;
         var count = samples.Points.Count;
+        KpiEvaluation Result(double? v, bool met, KpiStatus status, string note) =>
+            new(initiative, kpi.Id, now, v, target, met, status, deadline, count, note, forecast, ErrorBudget.Remaining(kpi.Target.Op, v, target), baselineValue);
 
         if (value is not { } v || double.IsNaN(v))
         {
-            return new(initiative, kpi.Id, now, null, target, false, KpiStatus.NoData, deadline, count, $"no sample of {kpi.Signal} in the last {kpi.Window}");
+            var span = kpi.Window.Rolling is not null ? $"in the last {kpi.Window}" : $"so far this {kpi.Window}";
+            return Result(null, false, KpiStatus.NoData, $"no sample of {kpi.Signal} {span}");
         }
 
         if (target is not { } t)
         {
-            return new(initiative, kpi.Id, now, v, null, false, KpiStatus.NoData, deadline, count, "the baseline has no value yet, so the target is unknown");
+            return Result(v, false, KpiStatus.NoData, "the baseline has no value yet, so the target is unknown");
         }
 
         if (Target.Satisfies(kpi.Target.Op, v, t))
         {
-            return new(initiative, kpi.Id, now, v, t, true, KpiStatus.Met, deadline, count, "target met");
+            return Result(v, true, KpiStatus.Met, "target met");
         }
 
         if (deadline is null)
         {
-            return new(initiative, kpi.Id, now, v, t, false, KpiStatus.Missed, null, count, "target not met, and it must hold at all times");
+            return Result(v, false, KpiStatus.Missed, "target not met, and it must hold at all times");
         }
 
         if (now >= deadline)
         {
-            return new(initiative, kpi.Id, now, v, t, false, KpiStatus.Missed, deadline, count, $"target not met by the deadline {kpi.Deadline:yyyy-MM-dd}");
+            return Result(v, false, KpiStatus.Missed, $"target not met by the deadline {kpi.Deadline:yyyy-MM-dd}");
         }
 
-        // Without a forecast the trend is unknown, and an unknown trend is a risk (DESIGN: too little history).
-        return new(initiative, kpi.Id, now, v, t, false, KpiStatus.AtRisk, deadline, count, $"target not met yet; deadline {kpi.Deadline:yyyy-MM-dd}");
+        if (forecast is not { } f)
+        {
+            return Result(v, false, KpiStatus.AtRisk, $"target not met, and too little history to forecast it by {kpi.Deadline:yyyy-MM-dd}");
+        }
+
+        return Target.Satisfies(kpi.Target.Op, f, t)
+            ? Result(v, false, KpiStatus.OnTrack, $"target not met yet; the trend reaches {f:G4} by {kpi.Deadline:yyyy-MM-dd}")
+            : Result(v, false, KpiStatus.AtRisk, $"target not met; the trend gives {f:G4} by {kpi.Deadline:yyyy-MM-dd}");
     }
 }

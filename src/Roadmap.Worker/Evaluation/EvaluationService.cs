@@ -5,36 +5,169 @@ using Roadmap.Worker.Exporting;
 
 namespace Roadmap.Worker.Evaluation;
 
-/// <summary>
-/// Judges every KPI: reads its window from storage, asks the pure evaluator, publishes the result.
-/// The latest judgements are kept for the API and the board.
-/// </summary>
-public sealed class EvaluationService(RoadmapConfig config, SampleReader reader, RoadmapMetrics metrics, TimeProvider time)
+/// <summary>The latest judgement of the whole roadmap, for the exporter, the API and the board.</summary>
+public sealed record RoadmapSnapshot(DateTimeOffset At, IReadOnlyList<KpiEvaluation> Kpis, IReadOnlyList<InitiativeEvaluation> Initiatives)
 {
-    private volatile IReadOnlyList<KpiEvaluation> _latest = [];
+    public static readonly RoadmapSnapshot Empty = new(DateTimeOffset.MinValue, [], []);
+}
 
-    public IReadOnlyList<KpiEvaluation> Latest => _latest;
+/// <summary>
+/// Judges every KPI and initiative: reads each KPI's window (and baseline period) from storage, asks the pure
+/// evaluator, keeps the evaluation history the forecasts are fitted to, and publishes the result.
+/// </summary>
+public sealed class EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
+{
+    /// <summary>An evaluation is stored at most this often per KPI (and whenever its status changes). 5 minutes.</summary>
+    public static readonly TimeSpan HistorySpacing = TimeSpan.FromMinutes(5);
 
-    public IReadOnlyList<KpiEvaluation> EvaluateAll()
+    /// <summary>How much history the forecast is fitted to. 30 days.</summary>
+    public static readonly TimeSpan ForecastHistory = TimeSpan.FromDays(30);
+
+    /// <summary>How often a baseline period without data is tried again. 10 minutes.</summary>
+    public static readonly TimeSpan BaselineRetry = TimeSpan.FromMinutes(10);
+
+    private readonly Dictionary<(string, string), KpiState> _state = [];
+    private readonly Lock _lock = new();
+    private volatile RoadmapSnapshot _latest = RoadmapSnapshot.Empty;
+    private bool _loaded;
+
+    public RoadmapSnapshot Latest => _latest;
+
+    public RoadmapSnapshot EvaluateAll()
     {
-        var now = time.GetUtcNow();
-        var zone = config.Settings.TimeZone;
-        var results = new List<KpiEvaluation>();
-        foreach (var initiative in config.Initiatives)
+        lock (_lock)
         {
-            foreach (var kpi in initiative.Kpis)
+            var now = time.GetUtcNow();
+            var zone = config.Settings.TimeZone;
+            LoadHistoryOnce();
+            var kpis = new List<KpiEvaluation>();
+            var initiatives = new List<InitiativeEvaluation>();
+            var toStore = new List<KpiEvaluation>();
+            foreach (var initiative in config.Initiatives)
             {
-                var (from, to) = KpiEvaluator.WindowOf(kpi, now, zone);
-                var points = reader.Read(kpi.Source, kpi.Signal, from, to);
-                var denominator = kpi.Denominator.SelectMany(d => reader.Read(kpi.Source, d, from, to)).ToList();
-                var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, new KpiSamples(points, denominator), now, zone);
-                metrics.RecordEvaluation(evaluation);
-                results.Add(evaluation);
+                var own = new List<KpiEvaluation>();
+                foreach (var kpi in initiative.Kpis)
+                {
+                    var state = State(initiative.Id, kpi.Id);
+                    var (from, to) = KpiEvaluator.WindowOf(kpi, now, zone);
+                    var points = samples.Read(kpi.Source, kpi.Signal, from, to);
+                    var denominator = kpi.Denominator.SelectMany(d => samples.Read(kpi.Source, d, from, to)).ToList();
+                    var baseline = BaselineOf(initiative.Id, kpi, state, now, zone);
+                    if (!state.TrendFitted)
+                    {
+                        state.Trend = kpi.Deadline is null ? null : Forecast.Fit(store.Values(initiative.Id, kpi.Id, now - ForecastHistory, now));
+                        state.TrendFitted = true;
+                    }
+
+                    var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, new KpiSamples(points, denominator), now, zone, baseline, state.Trend);
+                    if (state.LastStored is not { } last || now - last >= HistorySpacing || state.LastStatus != evaluation.Status)
+                    {
+                        toStore.Add(evaluation);
+                        state.LastStored = now;
+                        state.LastStatus = evaluation.Status;
+                        state.TrendFitted = false; // refit with the new point next round
+                    }
+
+                    metrics.RecordEvaluation(evaluation);
+                    own.Add(evaluation);
+                }
+
+                var health = InitiativeHealth.Evaluate(config, initiative, own, now);
+                metrics.RecordInitiative(health);
+                initiatives.Add(health);
+                kpis.AddRange(own);
             }
+
+            store.Append(toStore);
+            metrics.RecordEvaluationRound();
+            _latest = new RoadmapSnapshot(now, kpis, initiatives);
+            return _latest;
+        }
+    }
+
+    private KpiState State(string initiative, string kpi)
+    {
+        if (!_state.TryGetValue((initiative, kpi), out var state))
+        {
+            state = new KpiState();
+            _state[(initiative, kpi)] = state;
         }
 
-        metrics.RecordEvaluationRound();
-        _latest = results;
-        return results;
+        return state;
+    }
+
+    /// <summary>After a restart, history continues where it left off instead of writing a row for every KPI at once.</summary>
+    private void LoadHistoryOnce()
+    {
+        if (_loaded)
+        {
+            return;
+        }
+
+        foreach (var ((initiative, kpi), last) in store.Latest())
+        {
+            var state = State(initiative, kpi);
+            state.LastStored = DateTimeOffset.FromUnixTimeMilliseconds(last.TimestampMs);
+            state.LastStatus = KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status);
+        }
+
+        _loaded = true;
+    }
+
+    /// <summary>A period baseline's value: computed once with the KPI's own aggregate after the period ends, then stored.</summary>
+    private double? BaselineOf(string initiative, KpiConfig kpi, KpiState state, DateTimeOffset now, TimeZoneInfo zone)
+    {
+        if (!kpi.Target.IsRelative || kpi.Baseline is not { From: { } from, To: { } to })
+        {
+            return null;
+        }
+
+        if (state.Baseline is { } known)
+        {
+            return known;
+        }
+
+        var aggregate = kpi.Aggregate.Name();
+        if (store.Baseline(initiative, kpi.Id, from, to, aggregate) is { } stored)
+        {
+            state.Baseline = stored.Value;
+            return stored.Value;
+        }
+
+        var end = Dates.EndOfDay(to, zone);
+        if (now < end || (state.BaselineTried is { } tried && now - tried < BaselineRetry))
+        {
+            return null;
+        }
+
+        state.BaselineTried = now;
+        var start = Dates.StartOfDay(from, zone);
+        var last = end - TimeSpan.FromMilliseconds(1);
+        var points = samples.Read(kpi.Source, kpi.Signal, start, last);
+        var denominator = kpi.Denominator.SelectMany(d => samples.Read(kpi.Source, d, start, last)).ToList();
+        if (Aggregates.Compute(kpi.Aggregate, points, denominator) is not { } value || !double.IsFinite(value))
+        {
+            return null;
+        }
+
+        store.SaveBaseline(initiative, kpi.Id, from, to, aggregate, value, points.Count, now);
+        state.Baseline = value;
+        return value;
+    }
+
+    private sealed class KpiState
+    {
+        public DateTimeOffset? LastStored { get; set; }
+
+        public KpiStatus? LastStatus { get; set; }
+
+        public LinearTrend? Trend { get; set; }
+
+        /// <summary>Whether <see cref="Trend"/> reflects the stored history (null then means: too little of it).</summary>
+        public bool TrendFitted { get; set; }
+
+        public double? Baseline { get; set; }
+
+        public DateTimeOffset? BaselineTried { get; set; }
     }
 }

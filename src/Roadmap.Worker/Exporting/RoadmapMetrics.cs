@@ -20,6 +20,15 @@ public sealed class RoadmapMetrics
     private readonly Gauge _kpiMet;
     private readonly Gauge _kpiStatus;
     private readonly Gauge _kpiDeadline;
+    private readonly Gauge _kpiForecast;
+    private readonly Gauge _kpiErrorBudget;
+    private readonly Gauge _kpiBaseline;
+    private readonly Gauge _initiativeHealth;
+    private readonly Gauge _initiativeBlocked;
+    private readonly Gauge _initiativeKpis;
+    private readonly Gauge _initiativeKpisMet;
+    private readonly Gauge _initiativeStart;
+    private readonly Gauge _initiativeDue;
     private readonly Gauge _kpiInfo;
     private readonly Gauge _initiativeInfo;
     private readonly Gauge _sourceUp;
@@ -45,6 +54,15 @@ public sealed class RoadmapMetrics
         _kpiMet = f.CreateGauge("roadmap_kpi_met", "1 when the KPI's value satisfies its target, else 0.", kpi);
         _kpiStatus = f.CreateGauge("roadmap_kpi_status", "The KPI's status as a state set: 1 for the current status.", [.. kpi, "status"]);
         _kpiDeadline = f.CreateGauge("roadmap_kpi_deadline_timestamp_seconds", "When the KPI's target must be reached (end of its deadline day), unix seconds.", kpi);
+        _kpiForecast = f.CreateGauge("roadmap_kpi_forecast_value", "The KPI's least-squares trend projected to its deadline (absent with too little history).", kpi);
+        _kpiErrorBudget = f.CreateGauge("roadmap_kpi_error_budget_remaining_ratio", "For ratio objectives: 1 - (1 - value) / (1 - target); 1 untouched, 0 spent, below 0 overspent.", kpi);
+        _kpiBaseline = f.CreateGauge("roadmap_kpi_baseline_value", "The baseline a relative target is measured against.", kpi);
+        _initiativeHealth = f.CreateGauge("roadmap_initiative_health", "The initiative's health as a state set: 1 for the current health.", ["initiative", "health"]);
+        _initiativeBlocked = f.CreateGauge("roadmap_initiative_blocked", "1 when the initiative is in progress while a dependency is not done.", ["initiative"]);
+        _initiativeKpis = f.CreateGauge("roadmap_initiative_kpis", "The initiative's number of KPIs.", ["initiative"]);
+        _initiativeKpisMet = f.CreateGauge("roadmap_initiative_kpis_met", "The initiative's number of KPIs whose target is met.", ["initiative"]);
+        _initiativeStart = f.CreateGauge("roadmap_initiative_start_timestamp_seconds", "Start of the initiative's timeline, unix seconds.", ["initiative"]);
+        _initiativeDue = f.CreateGauge("roadmap_initiative_due_timestamp_seconds", "End of the initiative's due day, unix seconds.", ["initiative"]);
         _kpiInfo = f.CreateGauge("roadmap_kpi_info", "The KPI's description; always 1.", [.. kpi, "name", "unit", "aggregate", "window", "comparison"]);
         _initiativeInfo = f.CreateGauge("roadmap_initiative_info", "The initiative's description; always 1.", ["initiative", "name", "goal", "declared_status"]);
         _sourceUp = f.CreateGauge("roadmap_source_up", "1 when the source's last poll succeeded, else 0.", source);
@@ -82,6 +100,13 @@ public sealed class RoadmapMetrics
         foreach (var i in config.Initiatives)
         {
             _initiativeInfo.WithLabels(i.Id, i.Name, i.Goal ?? "", DeclaredStatusLabel(i.Status)).Set(1);
+            _initiativeKpis.WithLabels(i.Id).Set(i.Kpis.Count);
+            if (i.Timeline is { } t)
+            {
+                _initiativeStart.WithLabels(i.Id).Set(Dates.StartOfDay(t.Start, config.Settings.TimeZone).ToUnixTimeSeconds());
+                _initiativeDue.WithLabels(i.Id).Set(Dates.EndOfDay(t.Due, config.Settings.TimeZone).ToUnixTimeSeconds());
+            }
+
             foreach (var k in i.Kpis)
             {
                 _kpiInfo.WithLabels(i.Id, k.Id, k.Name, k.Unit ?? "", k.Aggregate.Name(), k.Window.ToString(), Target.Symbol(k.Target.Op)).Set(1);
@@ -136,6 +161,9 @@ public sealed class RoadmapMetrics
             _kpiDeadline.WithLabels(e.Initiative, e.Kpi).Set(d.ToUnixTimeSeconds());
         }
 
+        SetOrRemove(_kpiForecast, e.Forecast, e.Initiative, e.Kpi);
+        SetOrRemove(_kpiErrorBudget, e.ErrorBudgetRemaining, e.Initiative, e.Kpi);
+        SetOrRemove(_kpiBaseline, e.Baseline, e.Initiative, e.Kpi);
         _kpiMet.WithLabels(e.Initiative, e.Kpi).Set(e.Met ? 1 : 0);
         foreach (var status in KpiStatuses.All)
         {
@@ -143,7 +171,30 @@ public sealed class RoadmapMetrics
         }
     }
 
+    public void RecordInitiative(InitiativeEvaluation e)
+    {
+        foreach (var health in InitiativeHealth.All)
+        {
+            _initiativeHealth.WithLabels(e.Initiative, health.Label()).Set(health == e.Health ? 1 : 0);
+        }
+
+        _initiativeBlocked.WithLabels(e.Initiative).Set(e.Blocked ? 1 : 0);
+        _initiativeKpisMet.WithLabels(e.Initiative).Set(e.KpisMet);
+    }
+
     public void RecordEvaluationRound() => _evaluations.Inc();
+
+    private static void SetOrRemove(Gauge gauge, double? value, params string[] labels)
+    {
+        if (value is { } v)
+        {
+            gauge.WithLabels(labels).Set(v);
+        }
+        else
+        {
+            gauge.RemoveLabelled(labels);
+        }
+    }
 
     public static string DeclaredStatusLabel(DeclaredStatus status) => status switch
     {

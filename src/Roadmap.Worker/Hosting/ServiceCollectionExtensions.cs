@@ -20,6 +20,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(database);
         services.AddSingleton(options);
         services.AddSingleton<SampleReader>();
+        services.AddSingleton<EvaluationStore>();
         services.AddSingleton<BatchedWriter>();
         // Registered before Quartz, so it stops after Quartz: queued polls are flushed last.
         services.AddHostedService<StorageLifetime>();

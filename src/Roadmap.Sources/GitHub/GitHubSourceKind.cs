@@ -1,0 +1,85 @@
+using System.Text.RegularExpressions;
+using Roadmap.Core.Config;
+
+namespace Roadmap.Sources.GitHub;
+
+/// <summary>
+/// kind: github — counts issues or pull requests through the search API. Signals: count (<c>total_count</c>) and
+/// incomplete (1 when GitHub says the search timed out and the count may be low, else 0; the poll still succeeds).
+/// </summary>
+public sealed partial class GitHubSourceKind : ISourceKind
+{
+    public const string Count = "count";
+    public const string Incomplete = "incomplete";
+
+    /// <summary>github.com's REST API.</summary>
+    public static readonly Uri DefaultApiUrl = new("https://api.github.com");
+
+    private static readonly IReadOnlyList<string> SignalNames = [Count, Incomplete];
+
+    public string Kind => "github";
+
+    public object Bind(ConfigSection section)
+    {
+        var repository = section.Text("repository", required: true);
+        if (repository is not null && !RepositoryPattern().IsMatch(repository))
+        {
+            section.Error("repository", $"bad repository \"{section.Raw("repository")}\": expected owner/name, e.g. acme/shop");
+        }
+
+        var query = section.Text("query", required: true);
+        if (query is not null && ScopeQualifier().Match(query) is { Success: true } scope)
+        {
+            section.Error("query", $"the query must not name its own scope ({scope.Groups[1].Value}:): the repository key scopes the search");
+        }
+
+        var token = section.Secret("token");
+        CheckHeaderValue(section, "token", token);
+        var apiUrl = BaseUrl(section, "apiUrl") ?? DefaultApiUrl;
+        return new GitHubSearchOptions(repository ?? "", query ?? "", token, apiUrl);
+    }
+
+    public IReadOnlyList<string> Signals(object options) => SignalNames;
+
+    public ISource Create(SourceConfig config, SourceContext context) => new GitHubSource(config, context);
+
+    /// <summary>An http(s) URL that paths are appended to: no query or fragment.</summary>
+    private static Uri? BaseUrl(ConfigSection section, string key, bool required = false)
+    {
+        var url = section.Url(key, required);
+        if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
+        {
+            section.Error(key, $"bad URL \"{section.Raw(key)}\": API paths are appended to it, so it must not have a query or fragment");
+            return null;
+        }
+
+        return url;
+    }
+
+    /// <summary>A secret sent in a header must be printable ASCII; the error never quotes it.</summary>
+    private static void CheckHeaderValue(ConfigSection section, string key, string? secret)
+    {
+        if (secret is null)
+        {
+            return;
+        }
+
+        var where = section.Has(key) || !section.Has(key + "File") ? key : key + "File";
+        if (secret.Length == 0)
+        {
+            section.Error(where, "must not be empty (leave the key out for anonymous requests)");
+        }
+        else if (!secret.All(c => c is > ' ' and < '\u007f'))
+        {
+            section.Error(where, "must be printable ASCII without spaces or line breaks (it is sent in an HTTP header)");
+        }
+    }
+
+    // GitHub logins: letters, digits, '-' ('_' on Enterprise managed users); names: letters, digits, '.', '_', '-'.
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$", RegexOptions.CultureInvariant)]
+    private static partial Regex RepositoryPattern();
+
+    // Several repo: qualifiers are ORed, so a second scope would widen the count beyond the repository.
+    [GeneratedRegex(@"(?:^|\s)-?(repo|org|user|owner):", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex ScopeQualifier();
+}

@@ -1,0 +1,105 @@
+using Dapper;
+using Roadmap.Core.Evaluation;
+
+namespace Roadmap.Storage;
+
+/// <summary>A KPI's stored baseline: the period's aggregate, computed once when the period has ended.</summary>
+public sealed record StoredBaseline(double Value, long Samples, DateTimeOffset ComputedAt);
+
+/// <summary>
+/// The KPI evaluation history (for forecasts, status history and the API) and the computed baselines. All SQL on
+/// the evaluations and baselines tables is here. Thread-safe: each call uses its own pooled connection.
+/// </summary>
+public sealed class EvaluationStore(RoadmapDatabase database)
+{
+    /// <summary>Appends evaluations in one transaction.</summary>
+    public void Append(IReadOnlyCollection<KpiEvaluation> evaluations)
+    {
+        if (evaluations.Count == 0)
+        {
+            return;
+        }
+
+        using var c = database.OpenConnection();
+        using var tx = c.BeginTransaction();
+        c.Execute(
+            "INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES (@Initiative, @Kpi, @Ts, @Value, @Target, @Status);",
+            evaluations.Select(e => new
+            {
+                e.Initiative,
+                e.Kpi,
+                Ts = e.At.ToUnixTimeMilliseconds(),
+                e.Value,
+                e.Target,
+                Status = e.Status.Label(),
+            }),
+            tx);
+        tx.Commit();
+    }
+
+    /// <summary>The evaluated values (no-data rows left out) with from &lt;= ts &lt;= to, oldest first.</summary>
+    public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to)
+    {
+        using var c = database.OpenConnection();
+        return c.Query<(long Ts, double Value)>(
+                "SELECT ts, value FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to AND value IS NOT NULL ORDER BY ts;",
+                new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
+            .Select(r => new Point(r.Ts, r.Value))
+            .ToList();
+    }
+
+    /// <summary>The status history: each stored evaluation's time, value, target and status, oldest first.</summary>
+    public IReadOnlyList<StoredEvaluation> History(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to)
+    {
+        using var c = database.OpenConnection();
+        return c.Query<StoredEvaluation>(
+                "SELECT ts AS TimestampMs, value AS Value, target AS Target, status AS Status FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to ORDER BY ts;",
+                new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
+            .ToList();
+    }
+
+    /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>
+    public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest()
+    {
+        using var c = database.OpenConnection();
+        return c.Query<(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status)>(
+                """
+                SELECT e.initiative, e.kpi, e.ts, e.value, e.target, e.status FROM evaluations e
+                JOIN (SELECT initiative, kpi, max(ts) AS ts FROM evaluations GROUP BY initiative, kpi) m
+                  ON m.initiative = e.initiative AND m.kpi = e.kpi AND m.ts = e.ts;
+                """)
+            .GroupBy(r => (r.Initiative, r.Kpi))
+            .ToDictionary(g => g.Key, g => g.Select(r => new StoredEvaluation(r.TimestampMs, r.Value, r.Target, r.Status)).First());
+    }
+
+    public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string aggregate)
+    {
+        using var c = database.OpenConnection();
+        var row = c.QueryFirstOrDefault<(double Value, long Samples, long ComputedAt)?>(
+            "SELECT value, samples, computed_at FROM baselines WHERE initiative = @initiative AND kpi = @kpi AND from_date = @f AND to_date = @t AND aggregate = @aggregate;",
+            new { initiative, kpi, f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), aggregate });
+        return row is { } r ? new StoredBaseline(r.Value, r.Samples, DateTimeOffset.FromUnixTimeMilliseconds(r.ComputedAt)) : null;
+    }
+
+    /// <summary>Stores a baseline once; a second save of the same period keeps the first value.</summary>
+    public void SaveBaseline(string initiative, string kpi, DateOnly from, DateOnly to, string aggregate, double value, long samples, DateTimeOffset at)
+    {
+        using var c = database.OpenConnection();
+        c.Execute(
+            "INSERT OR IGNORE INTO baselines (initiative, kpi, from_date, to_date, aggregate, value, samples, computed_at) VALUES (@initiative, @kpi, @f, @t, @aggregate, @value, @samples, @at);",
+            new
+            {
+                initiative,
+                kpi,
+                f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                aggregate,
+                value,
+                samples,
+                at = at.ToUnixTimeMilliseconds(),
+            });
+    }
+}
+
+/// <summary>An evaluation as read back.</summary>
+public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status);
