@@ -13,6 +13,11 @@ public static class CheckCommand
     public static async Task<int> RunAsync(RoadmapConfig config, TextWriter stdout, TimeProvider? time = null)
     {
         var context = new SourceContext(time ?? TimeProvider.System, NullLoggerFactory.Instance);
+        foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
+        {
+            await SourceKinds.Get(kind).WarmUpAsync(context, CancellationToken.None);
+        }
+
         var sources = config.Sources.Select(s => SourceKinds.Get(s.Kind).Create(s, context)).ToList();
         var results = await Task.WhenAll(sources.Select(s => s.PollAsync(CancellationToken.None).AsTask()));
         foreach (var s in sources)

@@ -1,0 +1,60 @@
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+using Roadmap.Worker.Cli;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Roadmap.Worker.Tests.Cli;
+
+public sealed class CheckCommandTests : IDisposable
+{
+    private readonly WireMockServer _server = WireMockServer.Start();
+
+    public CheckCommandTests()
+    {
+        _server.Given(Request.Create().WithPath("/ok")).RespondWith(Response.Create().WithStatusCode(200).WithBody("ok"));
+        _server.Given(Request.Create().WithPath("/down")).RespondWith(Response.Create().WithStatusCode(503));
+
+        // WireMock runs in this process: warm it, as a monitored service in production is warm.
+        using var warm = new HttpClient();
+        warm.GetAsync(new Uri(_server.Url + "/ok")).GetAwaiter().GetResult().Dispose();
+    }
+
+    public void Dispose() => _server.Dispose();
+
+    private RoadmapConfig Config(params string[] paths)
+    {
+        var sources = string.Join("\n", paths.Select(p => $"  - {{ id: {p.Trim('/')}, kind: http, timeout: 2s, url: \"{_server.Url}{p}\" }}"));
+        var loaded = new ConfigLoader(SourceKinds.All).Load($"roadmap: {{ name: C }}\nsources:\n{sources}\n", "c.yaml");
+        Assert.Empty(loaded.Errors);
+        return loaded.Config!;
+    }
+
+    [Fact]
+    public async Task RunAsync_OneSourceFails_Exits1AndPrintsEverySourceWithSignalsAndReason()
+    {
+        using var stdout = new StringWriter();
+
+        var exit = await CheckCommand.RunAsync(Config("/ok", "/down"), stdout);
+
+        Assert.Equal(RoadmapCli.RuntimeFailure, exit);
+        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, lines.Length);
+        Assert.Matches(@"^SOURCE\s+KIND\s+OK\s+DURATION\s+SIGNALS\s+FAILURE$", lines[0]);
+        Assert.Matches(@"^ok\s+http\s+ok\s+[0-9.]+ms\s+up=1 latency_seconds=[0-9.e-]+ status_code=200$", lines[1]);
+        Assert.Matches(@"^down\s+http\s+FAILED\s+[0-9.]+ms\s+up=0 latency_seconds=[0-9.e-]+ status_code=503\s+HTTP 503 Service Unavailable, expected 2xx$", lines[2]);
+        Assert.Equal("1 of 2 sources ok", lines[3].Trim());
+    }
+
+    [Fact]
+    public async Task RunAsync_AllSourcesOk_Exits0()
+    {
+        using var stdout = new StringWriter();
+
+        var exit = await CheckCommand.RunAsync(Config("/ok"), stdout);
+
+        Assert.Equal(RoadmapCli.Ok, exit);
+        Assert.EndsWith("1 of 1 sources ok", stdout.ToString().Trim());
+    }
+}
