@@ -3,7 +3,8 @@ using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage;
 
-/// <summary>A KPI's stored baseline: the period's aggregate, computed once when the period has ended.</summary>
+/// <summary>A KPI's stored baseline: the period's aggregate, computed once when the period has ended. Keyed by what was
+/// measured, so redefining the KPI (another signal or aggregate) computes a new one instead of reusing a stale value.</summary>
 public sealed record StoredBaseline(double Value, long Samples, DateTimeOffset ComputedAt);
 
 /// <summary>
@@ -72,28 +73,28 @@ public sealed class EvaluationStore(RoadmapDatabase database)
             .ToDictionary(g => g.Key, g => g.Select(r => new StoredEvaluation(r.TimestampMs, r.Value, r.Target, r.Status)).First());
     }
 
-    public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string aggregate)
+    public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition)
     {
         using var c = database.OpenConnection();
         var row = c.QueryFirstOrDefault<(double Value, long Samples, long ComputedAt)?>(
-            "SELECT value, samples, computed_at FROM baselines WHERE initiative = @initiative AND kpi = @kpi AND from_date = @f AND to_date = @t AND aggregate = @aggregate;",
-            new { initiative, kpi, f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), aggregate });
+            "SELECT value, samples, computed_at FROM baselines WHERE initiative = @initiative AND kpi = @kpi AND from_date = @f AND to_date = @t AND definition = @definition;",
+            new { initiative, kpi, f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), definition });
         return row is { } r ? new StoredBaseline(r.Value, r.Samples, DateTimeOffset.FromUnixTimeMilliseconds(r.ComputedAt)) : null;
     }
 
     /// <summary>Stores a baseline once; a second save of the same period keeps the first value.</summary>
-    public void SaveBaseline(string initiative, string kpi, DateOnly from, DateOnly to, string aggregate, double value, long samples, DateTimeOffset at)
+    public void SaveBaseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition, double value, long samples, DateTimeOffset at)
     {
         using var c = database.OpenConnection();
         c.Execute(
-            "INSERT OR IGNORE INTO baselines (initiative, kpi, from_date, to_date, aggregate, value, samples, computed_at) VALUES (@initiative, @kpi, @f, @t, @aggregate, @value, @samples, @at);",
+            "INSERT OR IGNORE INTO baselines (initiative, kpi, from_date, to_date, definition, value, samples, computed_at) VALUES (@initiative, @kpi, @f, @t, @definition, @value, @samples, @at);",
             new
             {
                 initiative,
                 kpi,
                 f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                 t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-                aggregate,
+                definition,
                 value,
                 samples,
                 at = at.ToUnixTimeMilliseconds(),

@@ -46,11 +46,11 @@ internal static class Migrations
                 kpi         TEXT    NOT NULL,
                 from_date   TEXT    NOT NULL,  -- YYYY-MM-DD, inclusive
                 to_date     TEXT    NOT NULL,  -- YYYY-MM-DD, inclusive
-                aggregate   TEXT    NOT NULL,
+                definition  TEXT    NOT NULL,  -- what was measured: aggregate(source:signal/denominators)
                 value       REAL    NOT NULL,
                 samples     INTEGER NOT NULL,
                 computed_at INTEGER NOT NULL,  -- unix milliseconds UTC
-                PRIMARY KEY (initiative, kpi, from_date, to_date, aggregate)
+                PRIMARY KEY (initiative, kpi, from_date, to_date, definition)
             );
             """),
     ];

@@ -52,7 +52,8 @@ public static class KpiEvaluator
         var threshold = kpi.Target.Resolve(baselineValue);
         double? target = double.IsNaN(threshold) ? null : threshold;
         DateTimeOffset? deadline = kpi.Deadline is { } d ? Dates.EndOfDay(d, zone) : null;
-        var forecast = deadline is { } due && trend is not null ? trend.At(due) : (double?)null;
+        // A forecast is for a deadline still ahead; after it, the value itself is the verdict.
+        var forecast = deadline is { } due && now < due && trend is not null ? trend.At(due) : (double?)null;
         var count = samples.Points.Count;
         KpiEvaluation Result(double? v, bool met, KpiStatus status, string note) =>
             new(initiative, kpi.Id, now, v, target, met, status, deadline, count, note, forecast, ErrorBudget.Remaining(kpi.Target.Op, v, target), baselineValue);
@@ -60,7 +61,9 @@ public static class KpiEvaluator
         if (value is not { } v || double.IsNaN(v))
         {
             var span = kpi.Window.Rolling is not null ? $"in the last {kpi.Window}" : $"so far this {kpi.Window}";
-            return Result(null, false, KpiStatus.NoData, $"no sample of {kpi.Signal} {span}");
+            return Result(null, false, KpiStatus.NoData, count == 0
+                ? $"no sample of {kpi.Signal} {span}"
+                : $"the {count} sample(s) of {kpi.Signal} {span} give no {kpi.Aggregate.Name()} value");
         }
 
         if (target is not { } t)

@@ -127,8 +127,8 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
             return known;
         }
 
-        var aggregate = kpi.Aggregate.Name();
-        if (store.Baseline(initiative, kpi.Id, from, to, aggregate) is { } stored)
+        var definition = $"{kpi.Aggregate.Name()}({kpi.Source}:{kpi.Signal}{string.Concat(kpi.Denominator.Select(d => "/" + d))})";
+        if (store.Baseline(initiative, kpi.Id, from, to, definition) is { } stored)
         {
             state.Baseline = stored.Value;
             return stored.Value;
@@ -150,7 +150,7 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
             return null;
         }
 
-        store.SaveBaseline(initiative, kpi.Id, from, to, aggregate, value, points.Count, now);
+        store.SaveBaseline(initiative, kpi.Id, from, to, definition, value, points.Count, now);
         state.Baseline = value;
         return value;
     }
