@@ -31,7 +31,8 @@ public static class RoadmapApp
             .AddRoadmapStorage(database, new StorageOptions { Path = database.Path })
             .AddRoadmapSources(kinds)
             .AddRoadmapScheduling(config, time)
-            .AddRoadmapMetrics();
+            .AddRoadmapMetrics()
+            .AddRoadmapTelemetry();
 
         var app = builder.Build();
         app.MapRoadmapEndpoints();

@@ -1,6 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
@@ -8,6 +12,7 @@ using Roadmap.Storage;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Scheduling;
+using Roadmap.Worker.Telemetry;
 
 namespace Roadmap.Worker.Hosting;
 
@@ -53,6 +58,25 @@ public static class ServiceCollectionExtensions
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddHostedService<ScheduleRegistrar>();
         services.AddSingleton<Readiness>();
+        return services;
+    }
+
+    /// <summary>
+    /// OpenTelemetry: spans for polls and evaluations plus HttpClient spans, and Roadmap's meters. Exported over OTLP
+    /// only when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the other standard OTEL_* variables itself).
+    /// </summary>
+    public static IServiceCollection AddRoadmapTelemetry(this IServiceCollection services)
+    {
+        services.AddSingleton<RoadmapTelemetry>();
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("roadmap", serviceVersion: typeof(RoadmapTelemetry).Assembly.GetName().Version?.ToString(3)))
+            .WithTracing(t => t.AddSource(RoadmapTelemetry.Name).AddHttpClientInstrumentation())
+            .WithMetrics(m => m.AddMeter(RoadmapTelemetry.Name).AddHttpClientInstrumentation());
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        {
+            otel.UseOtlpExporter();
+        }
+
         return services;
     }
 

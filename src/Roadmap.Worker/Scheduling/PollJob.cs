@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Quartz;
 using Roadmap.Storage;
 using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Telemetry;
 
 namespace Roadmap.Worker.Scheduling;
 
@@ -10,7 +12,7 @@ namespace Roadmap.Worker.Scheduling;
 /// One Quartz job per source with concurrent execution disallowed: runs of one source never overlap.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, RoadmapMetrics metrics, TimeProvider time, ILogger<PollJob> log) : IJob
+public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, RoadmapMetrics metrics, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
 {
     public const string Group = "poll";
 
@@ -22,14 +24,20 @@ public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, Ro
             return;
         }
 
+        using var span = telemetry.Source.StartActivity($"poll {id}", ActivityKind.Internal);
+        span?.SetTag("roadmap.source", id);
+        span?.SetTag("roadmap.source.kind", source.Config.Kind);
         var at = time.GetUtcNow();
         var result = await source.PollAsync(cancellationToken);
+        span?.SetTag("roadmap.poll.outcome", result.Success ? "success" : "failure");
         if (!result.Success)
         {
+            span?.SetStatus(ActivityStatusCode.Error, result.Failure);
             LogPollFailed(log, id, result.Failure!);
         }
 
         metrics.RecordPoll(source.Config, result, at);
+        telemetry.RecordPoll(id, source.Config.Kind, result.Success, result.Duration);
         writer.TryEnqueue(new PollRecord(
             id,
             at.ToUnixTimeMilliseconds(),
