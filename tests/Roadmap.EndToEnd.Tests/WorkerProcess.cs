@@ -47,7 +47,10 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static WorkerProcess Start(string workingDirectory, params string[] args)
+    public static WorkerProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, new Dictionary<string, string?>(), args);
+
+    /// <param name="environment">Variables to set (a null value removes one) for the process.</param>
+    public static WorkerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Roadmap.Worker.dll");
         var info = new ProcessStartInfo("dotnet")
@@ -64,6 +67,18 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
 
         info.Environment.Remove("ASPNETCORE_URLS");
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
         return new WorkerProcess(Process.Start(info)!);
     }
 
