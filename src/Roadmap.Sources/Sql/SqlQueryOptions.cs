@@ -1,7 +1,29 @@
+using System.Text;
+
 namespace Roadmap.Sources.Sql;
 
 /// <summary>The keys of a sql source.</summary>
-/// <param name="Provider">sqlite (postgres comes with the every-source-kind work).</param>
-/// <param name="ConnectionString">As the provider reads it; a sqlite one opens read-only unless it names a Mode.</param>
-/// <param name="Query">Run on each poll; its wall time is duration_seconds, and its result is value when it is one number.</param>
-public sealed record SqlQueryOptions(string Provider, string ConnectionString, string Query);
+/// <param name="Provider">
+/// The engine, lowercase: <c>sqlite</c> (Microsoft.Data.Sqlite) or <c>postgres</c> (Npgsql). Required.
+/// </param>
+/// <param name="ConnectionString">
+/// As the provider reads it, checked keyword by keyword when the config is loaded. sqlite: e.g.
+/// <c>Data Source=data/shop.db</c>; opened read-only unless it names a Mode, so a typo never creates an empty file.
+/// postgres: e.g. <c>Host=db;Port=5432;Database=shop;Username=roadmap;Password=${PGPASSWORD}</c> (Host is required);
+/// a fresh connection per poll unless it names Pooling, and a connect timeout of the source's timeout unless it names
+/// Timeout. It is not read-only: give the source a role that can only read. Never printed: it may hold a password.
+/// </param>
+/// <param name="Query">
+/// Run on each poll, within the source's timeout (a slower query is cancelled and the poll fails with
+/// "timeout after ..."). Its wall time in seconds, without the connect, is duration_seconds; its result is value when
+/// it is one row of one column holding a finite number (an integer, a float, a decimal, or text that parses as one).
+/// </param>
+public sealed record SqlQueryOptions(string Provider, string ConnectionString, string Query)
+{
+    // The generated ToString would print the connection string, password and all.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Provider = ").Append(Provider).Append(", ConnectionString = (hidden), Query = ").Append(Query);
+        return true;
+    }
+}

@@ -1,29 +1,21 @@
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using Roadmap.Core.Config;
 
 namespace Roadmap.Sources.Sql;
 
-/// <summary>One sql query target. See <see cref="SqlSourceKind"/>.</summary>
+/// <summary>One sql query target. See <see cref="SqlSourceKind"/>; what differs per engine is its <see cref="ISqlProvider"/>.</summary>
 public sealed class SqlSource : ISource
 {
     private readonly SourceContext _context;
     private readonly SqlQueryOptions _options;
-    private readonly string _connectionString;
+    private readonly ISqlDatabase _database;
 
-    public SqlSource(SourceConfig config, SourceContext context)
+    internal SqlSource(SourceConfig config, SourceContext context, ISqlProvider provider)
     {
         Config = config;
         _context = context;
         _options = (SqlQueryOptions)config.Options;
-        var builder = new SqliteConnectionStringBuilder(_options.ConnectionString);
-        // A typo in a path must not create an empty database: read-only unless the config names a Mode.
-        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = _options.ConnectionString }.ContainsKey("Mode"))
-        {
-            builder.Mode = SqliteOpenMode.ReadOnly;
-        }
-
-        _connectionString = builder.ToString();
+        _database = provider.Database(_options.ConnectionString, config.Timeout);
     }
 
     public SourceConfig Config { get; }
@@ -36,55 +28,83 @@ public sealed class SqlSource : ISource
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await using var connection = new SqliteConnection(_connectionString);
-            await connection.OpenAsync(linked.Token);
-            // Microsoft.Data.Sqlite does not stop a running statement on cancellation; sqlite3_interrupt does.
-            using var interrupt = linked.Token.Register(() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle));
+            await using var connection = await _database.OpenAsync(linked.Token);
+            using var stop = _database.StopOnCancel(connection, linked.Token);
             await using var command = connection.CreateCommand();
             command.CommandText = _options.Query;
+            // The token enforces the exact timeout; CommandTimeout (whole seconds) is the driver's own backstop.
             command.CommandTimeout = Math.Max(1, (int)Math.Ceiling(Config.Timeout.TotalSeconds));
-            await using var reader = await command.ExecuteReaderAsync(linked.Token);
+            var queryStarted = time.GetTimestamp();
             double? value = null;
-            if (await reader.ReadAsync(linked.Token) && reader.FieldCount == 1 && !await reader.IsDBNullAsync(0, linked.Token))
+            await using (var reader = await command.ExecuteReaderAsync(linked.Token))
             {
-                var first = reader.GetValue(0);
-                if (!await reader.ReadAsync(linked.Token))
+                if (await reader.ReadAsync(linked.Token) && reader.FieldCount == 1 && !await reader.IsDBNullAsync(0, linked.Token))
                 {
-                    value = AsNumber(first);
+                    var first = ReadValue(reader);
+                    if (!await reader.ReadAsync(linked.Token))
+                    {
+                        value = first;
+                    }
                 }
             }
 
-            var duration = time.GetElapsedTime(started);
-            var samples = new List<Sample> { new(SqlSourceKind.DurationSeconds, duration.TotalSeconds) };
+            // The query's wall time, without the connect: that is the poll's duration.
+            var queryTime = time.GetElapsedTime(queryStarted);
+            var samples = new List<Sample> { new(SqlSourceKind.DurationSeconds, queryTime.TotalSeconds) };
             if (value is { } v)
             {
                 samples.Add(new(SqlSourceKind.Value, v));
             }
 
-            return PollResult.Ok(samples, duration);
+            return PollResult.Ok(samples, time.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             throw;
         }
-        catch (Exception e) when (e is OperationCanceledException || e is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_INTERRUPT })
+        catch (Exception e) when (e is OperationCanceledException || _database.IsTimeout(e))
         {
             cancellationToken.ThrowIfCancellationRequested();
             return PollResult.Failed($"timeout after {Durations.Format(Config.Timeout)}", time.GetElapsedTime(started));
         }
-        catch (SqliteException e)
+        catch (Exception e) when (_database.Reason(e) is { } reason)
         {
-            return PollResult.Failed($"query failed: {e.Message}", time.GetElapsedTime(started));
+            return PollResult.Failed(reason, time.GetElapsedTime(started));
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => _database.DisposeAsync();
 
-    private static double? AsNumber(object value) => value switch
+    /// <summary>The one value as a finite number; null when it is text that is no number, a blob, NaN, ±infinity, ...</summary>
+    private static double? ReadValue(System.Data.Common.DbDataReader reader)
     {
-        long l => l,
-        double d => d,
-        string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
-        _ => null,
-    };
+        object value;
+        try
+        {
+            value = reader.GetValue(0);
+        }
+        catch (Exception e) when (e is InvalidCastException or OverflowException)
+        {
+            // A PostgreSQL numeric that fits no decimal (NaN, 1e100): not a number we can hold exactly.
+            return null;
+        }
+
+        double? number = value switch
+        {
+            long l => l,
+            int i => i,
+            short s => s,
+            byte b => b,
+            sbyte b => b,
+            ulong u => u,
+            uint u => u,
+            ushort u => u,
+            double d => d,
+            float f => f,
+            decimal m => (double)m,
+            string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
+            _ => null,
+        };
+        return number is { } n && double.IsFinite(n) ? n : null;
+    }
 }

@@ -1,41 +1,41 @@
-using Microsoft.Data.Sqlite;
 using Roadmap.Core.Config;
 
 namespace Roadmap.Sources.Sql;
 
-/// <summary>kind: sql — times a query and reads its result. Signals: duration_seconds, value.</summary>
+/// <summary>
+/// kind: sql — times a query and reads its result. Signals: duration_seconds, value. Each engine (provider: sqlite,
+/// postgres) is an <see cref="ISqlProvider"/>, listed here and nowhere else.
+/// </summary>
 public sealed class SqlSourceKind : ISourceKind
 {
     public const string DurationSeconds = "duration_seconds";
     public const string Value = "value";
 
     private static readonly IReadOnlyList<string> SignalNames = [DurationSeconds, Value];
-    private static readonly string[] Providers = ["sqlite"];
+
+    private static readonly IReadOnlyList<ISqlProvider> Providers = [new SqliteProvider(), new PostgresProvider()];
+    private static readonly string[] ProviderNames = Providers.Select(p => p.Name).ToArray();
 
     public string Kind => "sql";
 
     public object Bind(ConfigSection section)
     {
-        var provider = section.OneOf("provider", Providers, required: true) ?? "sqlite";
+        var provider = section.OneOf("provider", ProviderNames, required: true);
         var connectionString = section.Text("connectionString", required: true) ?? "";
         var query = section.Text("query", required: true) ?? "";
-        if (section.Has("connectionString") && connectionString.Length > 0)
+        if (provider is not null && connectionString.Length > 0 && Provider(provider).Problem(connectionString) is { } problem)
         {
-            try
-            {
-                _ = new SqliteConnectionStringBuilder(connectionString);
-            }
-            catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
-            {
-                // The message names the bad keyword, never the value (which may hold a password).
-                section.Error("connectionString", $"bad connection string: {e.Message}");
-            }
+            // The problem names a keyword, never a value (which may hold a password).
+            section.Error("connectionString", $"bad connection string: {problem}");
         }
 
-        return new SqlQueryOptions(provider, connectionString, query);
+        return new SqlQueryOptions(provider ?? ProviderNames[0], connectionString, query);
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;
 
-    public ISource Create(SourceConfig config, SourceContext context) => new SqlSource(config, context);
+    public ISource Create(SourceConfig config, SourceContext context) =>
+        new SqlSource(config, context, Provider(((SqlQueryOptions)config.Options).Provider));
+
+    private static ISqlProvider Provider(string name) => Providers.First(p => p.Name == name);
 }
