@@ -42,7 +42,7 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
             LoadHistoryOnce();
             var kpis = new List<KpiEvaluation>();
             var initiatives = new List<InitiativeEvaluation>();
-            var toStore = new List<KpiEvaluation>();
+            var toStore = new List<(KpiEvaluation Evaluation, KpiState State)>();
             foreach (var initiative in config.Initiatives)
             {
                 var own = new List<KpiEvaluation>();
@@ -62,10 +62,7 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
                     var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, new KpiSamples(points, denominator), now, zone, baseline, state.Trend);
                     if (state.LastStored is not { } last || now - last >= HistorySpacing || state.LastStatus != evaluation.Status)
                     {
-                        toStore.Add(evaluation);
-                        state.LastStored = now;
-                        state.LastStatus = evaluation.Status;
-                        state.TrendFitted = false; // refit with the new point next round
+                        toStore.Add((evaluation, state));
                     }
 
                     metrics.RecordEvaluation(evaluation);
@@ -78,7 +75,15 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
                 kpis.AddRange(own);
             }
 
-            store.Append(toStore);
+            // Only what was stored counts as stored: if the append fails, the next round tries these again.
+            store.Append(toStore.Select(s => s.Evaluation).ToList());
+            foreach (var (evaluation, state) in toStore)
+            {
+                state.LastStored = now;
+                state.LastStatus = evaluation.Status;
+                state.TrendFitted = false; // refit with the new point next round
+            }
+
             metrics.RecordEvaluationRound();
             _latest = new RoadmapSnapshot(now, kpis, initiatives);
             return _latest;

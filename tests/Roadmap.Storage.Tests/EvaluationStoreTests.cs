@@ -1,0 +1,211 @@
+using Dapper;
+using Roadmap.Core.Evaluation;
+
+namespace Roadmap.Storage.Tests;
+
+public sealed class EvaluationStoreTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+    private static readonly DateOnly October1 = new(2026, 10, 1);
+    private static readonly DateOnly October31 = new(2026, 10, 31);
+
+    private readonly TempDatabase _temp = new();
+    private readonly RoadmapDatabase _db;
+    private readonly EvaluationStore _store;
+
+    public EvaluationStoreTests()
+    {
+        _db = RoadmapDatabase.Open(_temp.DatabasePath);
+        _store = new EvaluationStore(_db);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private static KpiEvaluation Evaluation(string initiative, string kpi, DateTimeOffset at, double? value, double? target, KpiStatus status) =>
+        new(initiative, kpi, at, value, target, status == KpiStatus.Met, status, null, value is null ? 0 : 1, "test");
+
+    private long CountRows(string table)
+    {
+        using var c = _db.OpenConnection();
+        return c.ExecuteScalar<long>($"SELECT count(*) FROM {table};");
+    }
+
+    [Fact]
+    public void Append_EmptyCollection_WritesNothing()
+    {
+        _store.Append([]);
+
+        Assert.Equal(0, CountRows("evaluations"));
+        Assert.Empty(_store.Latest());
+    }
+
+    [Fact]
+    public void Values_AfterAppend_ReturnsValuesOldestFirstWithoutNoDataRows()
+    {
+        // Appended out of order, with a no-data row in between.
+        _store.Append(
+        [
+            Evaluation("frontend", "p95", T0.AddMinutes(10), 2.2, 1.92, KpiStatus.AtRisk),
+            Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk),
+            Evaluation("frontend", "p95", T0.AddMinutes(5), null, 1.92, KpiStatus.NoData),
+            Evaluation("frontend", "p95", T0.AddMinutes(15), 2.1, 1.92, KpiStatus.AtRisk),
+        ]);
+
+        var values = _store.Values("frontend", "p95", T0, T0.AddHours(1));
+
+        Assert.Equal(
+            [new Point(T0.ToUnixTimeMilliseconds(), 2.4), new Point(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 2.2), new Point(T0.AddMinutes(15).ToUnixTimeMilliseconds(), 2.1)],
+            values);
+        Assert.Equal(4, CountRows("evaluations"));
+    }
+
+    [Fact]
+    public void Values_RangeBounds_AreInclusiveAtBothEnds()
+    {
+        _store.Append(Enumerable.Range(0, 5).Select(i => Evaluation("frontend", "p95", T0.AddMinutes(5 * i), i, 1.92, KpiStatus.AtRisk)).ToList());
+
+        var inner = _store.Values("frontend", "p95", T0.AddMinutes(5), T0.AddMinutes(15));
+        var justInside = _store.Values("frontend", "p95", T0.AddMinutes(5).AddMilliseconds(1), T0.AddMinutes(15).AddMilliseconds(-1));
+
+        Assert.Equal([1.0, 2.0, 3.0], inner.Select(p => p.Value));
+        Assert.Equal([2.0], justInside.Select(p => p.Value));
+    }
+
+    [Fact]
+    public void Values_OtherKpisAndInitiatives_AreNotMixedIn()
+    {
+        _store.Append(
+        [
+            Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk),
+            Evaluation("frontend", "bounce-rate", T0, 0.4, 0.3, KpiStatus.Missed),
+            Evaluation("cloud-migration", "p95", T0, 9.9, 1.0, KpiStatus.Missed),
+        ]);
+
+        Assert.Equal([2.4], _store.Values("frontend", "p95", T0, T0).Select(p => p.Value));
+        Assert.Equal([0.4], _store.Values("frontend", "bounce-rate", T0, T0).Select(p => p.Value));
+        Assert.Equal([9.9], _store.Values("cloud-migration", "p95", T0, T0).Select(p => p.Value));
+        Assert.Empty(_store.Values("security", "p95", T0, T0));
+    }
+
+    [Fact]
+    public void History_AfterAppend_ReturnsEveryRowWithStatusLabelAndTarget()
+    {
+        _store.Append(
+        [
+            Evaluation("frontend", "p95", T0, null, null, KpiStatus.NoData),
+            Evaluation("frontend", "p95", T0.AddMinutes(5), 2.1, 1.92, KpiStatus.OnTrack),
+            Evaluation("frontend", "p95", T0.AddMinutes(10), 1.9, 1.92, KpiStatus.Met),
+            Evaluation("frontend", "p95", T0.AddMinutes(20), 1.9, 1.92, KpiStatus.Met),
+        ]);
+
+        var history = _store.History("frontend", "p95", T0, T0.AddMinutes(10));
+
+        Assert.Equal(
+        [
+            new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, null, "no_data"),
+            new StoredEvaluation(T0.AddMinutes(5).ToUnixTimeMilliseconds(), 2.1, 1.92, "on_track"),
+            new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met"),
+        ],
+        history);
+    }
+
+    [Fact]
+    public void Append_TwoCalls_AccumulateRows()
+    {
+        _store.Append([Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk)]);
+        _store.Append([Evaluation("frontend", "p95", T0.AddMinutes(5), 2.3, 1.92, KpiStatus.AtRisk)]);
+
+        Assert.Equal(2, _store.History("frontend", "p95", T0, T0.AddHours(1)).Count);
+    }
+
+    [Fact]
+    public void Latest_SeveralKpis_ReturnsEachKpisNewestRow()
+    {
+        _store.Append(
+        [
+            Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk),
+            Evaluation("frontend", "p95", T0.AddMinutes(10), 1.9, 1.92, KpiStatus.Met),
+            Evaluation("frontend", "p95", T0.AddMinutes(5), 2.1, 1.92, KpiStatus.OnTrack),
+            Evaluation("cloud-migration", "uptime", T0.AddMinutes(1), null, 0.999, KpiStatus.NoData),
+            Evaluation("cloud-migration", "uptime", T0, 0.9995, 0.999, KpiStatus.Met),
+        ]);
+
+        var latest = _store.Latest();
+
+        Assert.Equal(2, latest.Count);
+        Assert.Equal(new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met"), latest[("frontend", "p95")]);
+        Assert.Equal(new StoredEvaluation(T0.AddMinutes(1).ToUnixTimeMilliseconds(), null, 0.999, "no_data"), latest[("cloud-migration", "uptime")]);
+    }
+
+    [Fact]
+    public void Latest_AfterReopeningTheDatabase_StillReturnsTheStoredRows()
+    {
+        _store.Append([Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk)]);
+
+        var reopened = new EvaluationStore(RoadmapDatabase.Open(_temp.DatabasePath));
+
+        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), 2.4, 1.92, "at_risk"), reopened.Latest()[("frontend", "p95")]);
+    }
+
+    [Fact]
+    public void Baseline_NeverSaved_IsNull()
+    {
+        Assert.Null(_store.Baseline("frontend", "p95", October1, October31, "avg"));
+    }
+
+    [Fact]
+    public void SaveBaseline_ThenBaseline_ReturnsValueSamplesAndComputedAt()
+    {
+        var at = new DateTimeOffset(2026, 11, 1, 0, 0, 0, 250, TimeSpan.Zero);
+
+        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 4464, at);
+
+        var stored = _store.Baseline("frontend", "p95", October1, October31, "avg");
+        Assert.Equal(new StoredBaseline(2.4, 4464, at), stored);
+    }
+
+    [Fact]
+    public void SaveBaseline_SecondSaveOfSamePeriod_KeepsTheFirstValue()
+    {
+        var first = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, first);
+
+        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 9.9, 999, first.AddDays(1));
+
+        Assert.Equal(new StoredBaseline(2.4, 100, first), _store.Baseline("frontend", "p95", October1, October31, "avg"));
+        Assert.Equal(1, CountRows("baselines"));
+    }
+
+    [Theory]
+    [InlineData("cloud-migration", "p95", "2026-10-01", "2026-10-31", "avg")]
+    [InlineData("frontend", "lcp", "2026-10-01", "2026-10-31", "avg")]
+    [InlineData("frontend", "p95", "2026-10-02", "2026-10-31", "avg")]
+    [InlineData("frontend", "p95", "2026-10-01", "2026-11-30", "avg")]
+    [InlineData("frontend", "p95", "2026-10-01", "2026-10-31", "p95")]
+    public void Baseline_DifferentKey_IsNotTheSavedOne(string initiative, string kpi, string from, string to, string aggregate)
+    {
+        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, T0);
+
+        Assert.Null(_store.Baseline(initiative, kpi, DateOnly.Parse(from), DateOnly.Parse(to), aggregate));
+    }
+
+    [Fact]
+    public void SaveBaseline_SamePeriodWithAnotherAggregate_IsStoredSeparately()
+    {
+        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, T0);
+        _store.SaveBaseline("frontend", "p95", October1, October31, "max", 3.7, 100, T0);
+
+        Assert.Equal(2.4, _store.Baseline("frontend", "p95", October1, October31, "avg")!.Value);
+        Assert.Equal(3.7, _store.Baseline("frontend", "p95", October1, October31, "max")!.Value);
+    }
+
+    [Fact]
+    public void SaveBaseline_Dates_AreStoredAsIsoText()
+    {
+        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, T0);
+
+        using var c = _db.OpenConnection();
+        var row = c.QuerySingle<(string From, string To, long ComputedAt)>("SELECT from_date, to_date, computed_at FROM baselines;");
+        Assert.Equal(("2026-10-01", "2026-10-31", T0.ToUnixTimeMilliseconds()), row);
+    }
+}
