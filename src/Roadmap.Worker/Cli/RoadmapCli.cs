@@ -49,6 +49,13 @@ public static class RoadmapCli
                 return Ok;
             case "check":
                 return await CheckCommand.RunAsync(config, stdout);
+            case "report":
+                return await ReportCommand.RunAsync(
+                    config,
+                    command.Options.GetValueOrDefault("database", StorageOptions.DefaultPath),
+                    command.Options.GetValueOrDefault("format", "markdown"),
+                    stdout,
+                    stderr);
             default:
                 return await RunServiceAsync(config, command, stderr);
         }

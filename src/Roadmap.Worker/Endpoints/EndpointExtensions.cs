@@ -9,7 +9,10 @@ namespace Roadmap.Worker.Endpoints;
 
 public static class EndpointExtensions
 {
-    /// <summary>/metrics, /healthz (alive) and /readyz (database open and scheduler running, else 503).</summary>
+    /// <summary>
+    /// /metrics, /healthz (alive), /readyz (database open and scheduler running, else 503), the JSON API under /api
+    /// and the roadmap board at /.
+    /// </summary>
     public static IEndpointRouteBuilder MapRoadmapEndpoints(this IEndpointRouteBuilder app)
     {
         var metrics = app.ServiceProvider.GetRequiredService<RoadmapMetrics>();
@@ -23,6 +26,8 @@ public static class EndpointExtensions
             await readiness.ProblemAsync(ct) is { } problem
                 ? Results.Text($"not ready: {problem}\n", statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ready\n"));
+        app.MapRoadmapApi();
+        app.MapRoadmapBoard();
         return app;
     }
 }
