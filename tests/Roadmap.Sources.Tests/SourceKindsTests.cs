@@ -17,7 +17,7 @@ public class SourceKindsTests
     }
 
     [Theory]
-    [InlineData("redis")]
+    [InlineData("smtp")]
     [InlineData("HTTP")]
     [InlineData("")]
     public void Get_UnknownKind_Throws(string kind)

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using Polly;
-using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 using Roadmap.Core.Config;
@@ -11,9 +10,10 @@ namespace Roadmap.Sources.Api;
 /// <summary>
 /// The HTTP client every API source kind (prometheus, json, github, gitlab, jira) polls through, one per source.
 /// Inside the source's timeout: bounded retries with jitter for transient failures (connection errors, 5xx, 408,
-/// 429 whose wait fits), Retry-After and rate-limit reset headers honoured — a wait that does not fit stops all
-/// requests until it has passed, rather than hammering — a circuit breaker counted in polls, and a cap on the bytes
-/// read. Every failure comes back as a reason; only cancellation of the caller's token escapes.
+/// 429 whose wait is stated and fits), Retry-After and rate-limit reset headers honoured — a wait that does not fit
+/// stops all requests until it has passed, rather than hammering — a circuit breaker counted in consecutive failed
+/// polls, and a cap on the bytes read. Every failure comes back as a reason; only cancellation of the caller's token
+/// escapes.
 /// </summary>
 public sealed class ApiClient : IDisposable
 {
@@ -22,8 +22,13 @@ public sealed class ApiClient : IDisposable
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
     private readonly ResiliencePipeline<ApiResponse> _pipeline;
+    private readonly Lock _gate = new();
     private DateTimeOffset _blockedUntil = DateTimeOffset.MinValue;
     private string? _blockedBecause;
+
+    // The circuit: failed polls in a row, and until when it stays open once they reach BreakerFailures.
+    private int _failedPolls;
+    private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
 
     public ApiClient(SourceConfig source, SourceContext context, ApiClientOptions? options = null, HttpMessageHandler? handler = null)
     {
@@ -34,8 +39,9 @@ public sealed class ApiClient : IDisposable
         {
             UseProxy = false,
             UseCookies = false,
-            AllowAutoRedirect = true,
-            MaxAutomaticRedirections = 5,
+            // Redirects are followed by hand: the handler would forward our tokens (Authorization,
+            // PRIVATE-TOKEN, configured headers) to whatever host a redirect names.
+            AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = source.Timeout,
             AutomaticDecompression = System.Net.DecompressionMethods.All,
@@ -46,18 +52,11 @@ public sealed class ApiClient : IDisposable
         _http.DefaultRequestHeaders.UserAgent.ParseAdd("Roadmap/1.0");
 
         var attempt = TimeSpan.FromMilliseconds(Math.Max(10, source.Timeout.TotalMilliseconds * _options.AttemptTimeoutShare));
+        // The circuit breaker is not a Polly strategy: Polly's counts a failure ratio over a sampling window, so one
+        // success in the window kept it closed through any number of failures, and it counted a poll ended by the
+        // outer timeout (an OperationCanceledException inside it) as a success. Ours counts whole polls, in a row.
         _pipeline = new ResiliencePipelineBuilder<ApiResponse> { TimeProvider = _time }
             .AddTimeout(source.Timeout)
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<ApiResponse>
-            {
-                // Counted in polls: the breaker sits outside the retries. The sampling window is long, so that a
-                // source polled every few minutes can still gather enough failures to open it.
-                FailureRatio = 1.0,
-                MinimumThroughput = _options.BreakerFailures,
-                SamplingDuration = TimeSpan.FromHours(1),
-                BreakDuration = _options.BreakDuration,
-                ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
-            })
             .AddRetry(new RetryStrategyOptions<ApiResponse>
             {
                 MaxRetryAttempts = Math.Max(1, _options.MaxRetries),
@@ -72,69 +71,181 @@ public sealed class ApiClient : IDisposable
     }
 
     /// <summary>Sends the request <paramref name="build"/> makes (called once per attempt).</summary>
-    public async Task<ApiResult> SendAsync(Func<HttpRequestMessage> build, CancellationToken cancellationToken)
+    /// <returns>A 2xx response, or the reason there is none (any other status is a failure).</returns>
+    public Task<ApiResult> SendAsync(Func<HttpRequestMessage> build, CancellationToken cancellationToken) =>
+        SendAsync(build, readable: null, cancellationToken);
+
+    /// <summary>
+    /// Sends the request <paramref name="build"/> makes (called once per attempt). A final non-2xx response that
+    /// <paramref name="readable"/> accepts comes back as a response rather than a bare status line, for APIs that
+    /// explain their errors in the body (Prometheus: HTTP 400 with errorType and error). A rate limit is handled
+    /// before <paramref name="readable"/> is asked.
+    /// </summary>
+    public async Task<ApiResult> SendAsync(Func<HttpRequestMessage> build, Func<ApiResponse, bool>? readable, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (now < _blockedUntil)
+        lock (_gate)
         {
-            return ApiResult.Failed($"rate-limited ({_blockedBecause}): no request until {_blockedUntil.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
+            if (now < _blockedUntil)
+            {
+                return ApiResult.Failed($"rate-limited ({_blockedBecause}): no request until {_blockedUntil.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ}");
+            }
+
+            if (now < _openUntil)
+            {
+                var next = TimeSpan.FromSeconds(Math.Ceiling((_openUntil - now).TotalSeconds));
+                return ApiResult.Failed($"circuit open after {_options.BreakerFailures} failed polls in a row; next try in {Durations.Format(next)}");
+            }
+
+            if (_failedPolls >= _options.BreakerFailures)
+            {
+                // Half-open: this poll is the trial; the others wait for its outcome as if the circuit were still open.
+                _openUntil = now + _options.BreakDuration;
+            }
         }
 
+        Outcome<ApiResponse> outcome;
         try
         {
-            var response = await _pipeline.ExecuteAsync(ct => SendOnceAsync(build, ct), cancellationToken);
-            if (response.IsSuccess)
-            {
-                return new ApiResult(response, null);
-            }
-
-            if (response.Status is 429 or 403 && RateLimitWait(response) is { } wait)
-            {
-                _blockedUntil = _time.GetUtcNow() + wait;
-                _blockedBecause = response.StatusLine;
-                return ApiResult.Failed($"rate-limited: {response.StatusLine}, waiting {Durations.Format(wait)} before the next request");
-            }
-
-            return ApiResult.Failed(response.Status switch
-            {
-                401 => $"{response.StatusLine}: authentication failed",
-                403 => $"{response.StatusLine}: permission denied",
-                _ => response.StatusLine,
-            });
+            outcome = Outcome.FromResult(await _pipeline.ExecuteAsync(ct => SendOnceAsync(build, ct), cancellationToken));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            lock (_gate)
+            {
+                // A cancelled trial says nothing: let the next poll try.
+                _openUntil = DateTimeOffset.MinValue;
+            }
+
             throw;
         }
-        catch (TimeoutRejectedException)
+        catch (Exception e) when (e is TimeoutRejectedException or HttpRequestException or ResponseTooLargeException or RedirectRefusedException or IOException)
         {
-            return ApiResult.Failed($"timeout after {Durations.Format(_source.Timeout)}");
+            outcome = Outcome.FromException<ApiResponse>(e);
         }
-        catch (BrokenCircuitException e)
+
+        Count(outcome);
+        return outcome switch
         {
-            var next = e.RetryAfter is { } after ? $"; next try in {Durations.Format(TimeSpan.FromSeconds(Math.Ceiling(after.TotalSeconds)))}" : "";
-            return ApiResult.Failed($"circuit open after {_options.BreakerFailures} failed polls in a row{next}");
-        }
-        catch (HttpRequestException e)
-        {
-            return ApiResult.Failed(NetworkErrors.Describe(e));
-        }
-        catch (ResponseTooLargeException)
-        {
-            return ApiResult.Failed($"response body over the {_options.MaxResponseBytes / 1024} KiB cap");
-        }
-        catch (IOException e)
-        {
-            return ApiResult.Failed($"connection error: {e.Message}");
-        }
+            { Exception: TimeoutRejectedException } => ApiResult.Failed($"timeout after {Durations.Format(_source.Timeout)}"),
+            { Exception: HttpRequestException e } => ApiResult.Failed(NetworkErrors.Describe(e)),
+            { Exception: ResponseTooLargeException } => ApiResult.Failed($"response body over the {FormatBytes(_options.MaxResponseBytes)} cap"),
+            { Exception: IOException e } => ApiResult.Failed($"connection error: {e.Message}"),
+            { Exception: RedirectRefusedException e } => ApiResult.Failed(e.Message),
+            _ => Judge(outcome.Result!, readable),
+        };
     }
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>Counts a finished poll for the circuit: a transient failure (all retries spent) adds one, anything else resets.</summary>
+    private void Count(Outcome<ApiResponse> outcome)
+    {
+        lock (_gate)
+        {
+            if (!IsTransient(outcome))
+            {
+                _failedPolls = 0;
+                _openUntil = DateTimeOffset.MinValue;
+                return;
+            }
+
+            _failedPolls++;
+            _openUntil = _failedPolls >= _options.BreakerFailures ? _time.GetUtcNow() + _options.BreakDuration : DateTimeOffset.MinValue;
+        }
+    }
+
+    private ApiResult Judge(ApiResponse response, Func<ApiResponse, bool>? readable)
+    {
+        if (response.IsSuccess)
+        {
+            return new ApiResult(response, null);
+        }
+
+        if (response.Status is 429 or 403 && RateLimitWait(response) is { } wait)
+        {
+            lock (_gate)
+            {
+                _blockedUntil = _time.GetUtcNow() + wait;
+                _blockedBecause = response.StatusLine;
+            }
+
+            return ApiResult.Failed($"rate-limited: {response.StatusLine}, waiting {Durations.Format(wait)} before the next request");
+        }
+
+        if (readable?.Invoke(response) == true)
+        {
+            return new ApiResult(response, null);
+        }
+
+        return ApiResult.Failed(response.Status switch
+        {
+            401 => $"{response.StatusLine}: authentication failed",
+            403 => $"{response.StatusLine}: permission denied",
+            _ => response.StatusLine,
+        });
+    }
+
+    private static string FormatBytes(int bytes) =>
+        bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
+
+    /// <summary>Redirects followed at most, all within the request's origin.</summary>
+    public const int MaxRedirects = 5;
+
+    private static readonly string[] SafeHeaders = ["Accept", "User-Agent"];
+
+    private async Task<HttpResponseMessage> SendFollowingRedirectsAsync(Func<HttpRequestMessage> build, CancellationToken ct)
+    {
+        using var first = build();
+        var origin = first.RequestUri!;
+        var response = await _http.SendAsync(first, HttpCompletionOption.ResponseHeadersRead, ct);
+        for (var hops = 0; (int)response.StatusCode is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location; hops++)
+        {
+            var target = location.IsAbsoluteUri ? location : new Uri(response.RequestMessage?.RequestUri ?? origin, location);
+            var status = (int)response.StatusCode;
+            response.Dispose();
+            if (hops >= MaxRedirects)
+            {
+                throw new RedirectRefusedException($"more than {MaxRedirects} redirects");
+            }
+
+            var next = build();
+            if (Uri.Compare(target, origin, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
+            {
+                // Another origin gets the request without any credential: only what says what we accept and who we are.
+                var bare = new HttpRequestMessage(next.Method, target) { Content = next.Content };
+                foreach (var name in SafeHeaders)
+                {
+                    if (next.Headers.TryGetValues(name, out var values))
+                    {
+                        bare.Headers.TryAddWithoutValidation(name, values);
+                    }
+                }
+
+                next.Content = null;
+                next.Dispose();
+                next = bare;
+            }
+
+            next.RequestUri = target;
+            if (status == 303)
+            {
+                next.Method = HttpMethod.Get;
+                next.Content = null;
+            }
+
+            using (next)
+            {
+                response = await _http.SendAsync(next, HttpCompletionOption.ResponseHeadersRead, ct);
+            }
+        }
+
+        return response;
+    }
+
     private async ValueTask<ApiResponse> SendOnceAsync(Func<HttpRequestMessage> build, CancellationToken ct)
     {
-        using var request = build();
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        using var response = await SendFollowingRedirectsAsync(build, ct);
         if (response.Content.Headers.ContentLength > _options.MaxResponseBytes)
         {
             throw new ResponseTooLargeException();
@@ -164,9 +275,17 @@ public sealed class ApiClient : IDisposable
         _ => false,
     };
 
-    /// <summary>A retry is only worth it when the wait the server asks for fits in what is left of the poll's timeout.</summary>
-    private bool WaitFits(Outcome<ApiResponse> outcome) =>
-        outcome.Result is not { } r || ServerWait(r) is not { } wait || wait < _source.Timeout * 0.5;
+    /// <summary>
+    /// A retry is only worth it when the wait the server asks for fits in what is left of the poll's timeout. A 429
+    /// that states no wait is not retried: a rate limiter that gives no time wants at least a minute (GitHub's
+    /// guidance), not a retry a few hundred milliseconds later.
+    /// </summary>
+    private bool WaitFits(Outcome<ApiResponse> outcome) => outcome.Result switch
+    {
+        null => true,
+        { Status: 429 } r => ServerWait(r) is { } wait && wait < _source.Timeout * 0.5,
+        { } r => ServerWait(r) is not { } wait || wait < _source.Timeout * 0.5,
+    };
 
     /// <summary>The wait a response asks for: Retry-After, or a spent rate limit's reset time.</summary>
     private TimeSpan? ServerWait(ApiResponse r)
@@ -212,4 +331,6 @@ public sealed class ApiClient : IDisposable
     }
 
     private sealed class ResponseTooLargeException : Exception;
+
+    private sealed class RedirectRefusedException(string message) : Exception(message);
 }

@@ -1,0 +1,64 @@
+using System.Text.RegularExpressions;
+using Roadmap.Core.Config;
+
+namespace Roadmap.Sources.Json;
+
+/// <summary>
+/// kind: json — reads numbers out of a JSON document through <see cref="Api.ApiClient"/>. Signals: one per entry of
+/// <c>signals</c> (name: JSONPath). Numbers, numbers in strings ("12.5") and booleans (1/0) are read; a missing path
+/// or any other value is a failure naming the path.
+/// </summary>
+public sealed partial class JsonSourceKind : ISourceKind
+{
+    private static readonly string[] Methods = ["GET", "POST"];
+
+    public string Kind => "json";
+
+    public object Bind(ConfigSection section)
+    {
+        var url = section.Url("url", required: true);
+        var method = section.OneOf("method", Methods) ?? "GET";
+        var headers = section.StringMap("headers");
+        var signals = new List<JsonSignal>();
+        if (section.Section("signals", required: true) is { } map)
+        {
+            foreach (var name in map.Keys.ToList())
+            {
+                var text = map.Text(name);
+                if (!SignalName().IsMatch(name))
+                {
+                    map.Error(name, $"bad signal name \"{name}\": use lowercase letters, digits and '_' (at most 63 characters), e.g. bounce_rate");
+                }
+                else if (map.Raw(name) is "")
+                {
+                    map.Error(name, "missing the JSONPath of the signal's value, e.g. $.sessions.bounceRate");
+                }
+                else if (text is not null)
+                {
+                    if (JsonPath.TryParse(text, out var path, out var problem))
+                    {
+                        signals.Add(new JsonSignal(name, path));
+                    }
+                    else
+                    {
+                        map.Error(name, $"bad JSONPath \"{map.Raw(name)}\": {problem}");
+                    }
+                }
+            }
+
+            if (!map.Keys.Any())
+            {
+                section.Error("signals", "name at least one signal, e.g. signals: { bounce_rate: $.sessions.bounceRate }");
+            }
+        }
+
+        return new JsonSourceOptions(url ?? new Uri("http://invalid"), method, headers, signals);
+    }
+
+    public IReadOnlyList<string> Signals(object options) => [.. ((JsonSourceOptions)options).Signals.Select(s => s.Name)];
+
+    public ISource Create(SourceConfig config, SourceContext context) => new JsonSource(config, context);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]
+    private static partial Regex SignalName();
+}

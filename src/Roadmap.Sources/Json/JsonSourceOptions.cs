@@ -1,0 +1,11 @@
+namespace Roadmap.Sources.Json;
+
+/// <summary>The keys of a json source.</summary>
+/// <param name="Url">The JSON document to read.</param>
+/// <param name="Method">GET (the default) or POST.</param>
+/// <param name="Headers">Sent with every request, e.g. Authorization: Bearer ${TOKEN}.</param>
+/// <param name="Signals">One per configured name, in the order written.</param>
+public sealed record JsonSourceOptions(Uri Url, string Method, IReadOnlyDictionary<string, string> Headers, IReadOnlyList<JsonSignal> Signals);
+
+/// <summary>A signal and the JSONPath of its value.</summary>
+public sealed record JsonSignal(string Name, JsonPath Path);

@@ -1,0 +1,24 @@
+namespace Roadmap.Sources.Prometheus;
+
+/// <summary>The keys of a prometheus source.</summary>
+/// <param name="Url">The Prometheus server's base URL (with its path prefix, if it has one), e.g. http://127.0.0.1:9090.</param>
+/// <param name="Query">The PromQL instant query; it must yield exactly one number.</param>
+/// <param name="Headers">Sent with every request, e.g. Authorization: Bearer ${TOKEN}.</param>
+public sealed record PrometheusQueryOptions(Uri Url, string Query, IReadOnlyDictionary<string, string> Headers)
+{
+    /// <summary>
+    /// The instant query request: GET {url}/api/v1/query?query=... — parameters already on the URL (a proxy's, or
+    /// Thanos' dedup=true) are kept.
+    /// </summary>
+    public Uri QueryUri
+    {
+        get
+        {
+            var uri = new UriBuilder(Url) { Fragment = "" };
+            uri.Path = uri.Path.TrimEnd('/') + "/api/v1/query";
+            var kept = uri.Query.TrimStart('?');
+            uri.Query = (kept.Length > 0 ? kept + "&" : "") + "query=" + Uri.EscapeDataString(Query);
+            return uri.Uri;
+        }
+    }
+}
