@@ -14,6 +14,7 @@ NEEDED=(
   "prometheus:prometheus"
   "promtool:prometheus"
   "/usr/lib/postgresql/15/bin/initdb:postgresql"
+  "chromium:chromium"
 )
 
 missing=()
