@@ -1,0 +1,102 @@
+using System.Text.RegularExpressions;
+
+namespace Roadmap.EndToEnd.Tests.Grafana;
+
+/// <summary>The alerting rules as promtool sees them, their unit tests, and what every alert must carry.</summary>
+public sealed class PromtoolTests
+{
+    [Fact]
+    public async Task CheckRules_EveryRuleFile_ExitsZero()
+    {
+        var files = GrafanaFiles.RuleFiles();
+        Assert.NotEmpty(files);
+
+        var (exit, output) = await Tools.RunAsync("promtool", GrafanaFiles.PrometheusFolder, ["check", "rules", .. files]);
+
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("FAILED", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TestRules_EveryTestFileBesideTheRules_ExitsZero()
+    {
+        var files = GrafanaFiles.RuleTestFiles();
+        Assert.NotEmpty(files);
+
+        var (exit, output) = await Tools.RunAsync("promtool", GrafanaFiles.PrometheusFolder, ["test", "rules", .. files]);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckConfig_TheComposeStacksPrometheusConfig_ExitsZeroAndLoadsTheRules()
+    {
+        var (exit, output) = await Tools.RunAsync("promtool", GrafanaFiles.PrometheusFolder, "check", "config", "prometheus.yml");
+
+        Assert.True(exit == 0, output);
+        Assert.Contains($"SUCCESS: {GrafanaFiles.RuleFiles().Count} rule files found", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RuleTests_EveryAlert_IsTestedFiringAndNotFiring()
+    {
+        var cases = GrafanaFiles.AlertTestCases();
+        var missing = GrafanaFiles.Rules().Where(r => r.IsAlert)
+            .SelectMany(r => new[] { (r.Name, Firing: true), (r.Name, Firing: false) })
+            .Where(want => !cases.Any(c => c.Alert == want.Name && c.ExpectsFiring == want.Firing))
+            .Select(want => $"{want.Name}: no promtool case that expects it {(want.Firing ? "firing" : "not firing")}")
+            .ToList();
+
+        Assert.True(missing.Count == 0, string.Join("\n", missing));
+    }
+
+    [Fact]
+    public void Rules_EveryAlert_HasSeveritySummaryDescriptionAndARunbookSection()
+    {
+        var runbook = File.ReadAllText(Path.Combine(Support.RepositoryRoot(), "docs", "RUNBOOK.md"));
+        var headings = Regex.Matches(runbook, @"^## (\S+)\s*$", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var alert in GrafanaFiles.Rules().Where(r => r.IsAlert))
+        {
+            if (alert.Labels.GetValueOrDefault("severity") is not ("critical" or "warning" or "info"))
+            {
+                problems.Add($"{alert.Name}: severity is not critical, warning or info");
+            }
+
+            foreach (var key in new[] { "summary", "description" })
+            {
+                if (string.IsNullOrWhiteSpace(alert.Annotations.GetValueOrDefault(key)))
+                {
+                    problems.Add($"{alert.Name}: no {key} annotation");
+                }
+            }
+
+            // GitHub's anchor for the heading "## RoadmapKpiMissed" is #roadmapkpimissed.
+            if (alert.Annotations.GetValueOrDefault("runbook") != "docs/RUNBOOK.md#" + alert.Name.ToLowerInvariant())
+            {
+                problems.Add($"{alert.Name}: runbook annotation is not docs/RUNBOOK.md#{alert.Name.ToLowerInvariant()}");
+            }
+
+            if (!headings.Contains(alert.Name))
+            {
+                problems.Add($"{alert.Name}: no section \"## {alert.Name}\" in docs/RUNBOOK.md");
+            }
+
+            // A KPI alert names the initiative, the KPI, the value and the target.
+            if (alert.Expr.Contains("roadmap_kpi_", StringComparison.Ordinal))
+            {
+                var text = alert.Annotations.GetValueOrDefault("summary") + alert.Annotations.GetValueOrDefault("description");
+                foreach (var part in new[] { "$labels.initiative", "$labels.kpi", "roadmap_kpi_target" })
+                {
+                    if (!text.Contains(part, StringComparison.Ordinal))
+                    {
+                        problems.Add($"{alert.Name}: annotations do not use {part}");
+                    }
+                }
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+}
