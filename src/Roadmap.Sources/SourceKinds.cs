@@ -1,4 +1,10 @@
+using Roadmap.Sources.GitHub;
+using Roadmap.Sources.GitLab;
 using Roadmap.Sources.Http;
+using Roadmap.Sources.Jira;
+using Roadmap.Sources.Json;
+using Roadmap.Sources.Prometheus;
+using Roadmap.Sources.Redis;
 using Roadmap.Sources.Sql;
 
 namespace Roadmap.Sources;
@@ -9,6 +15,12 @@ public static class SourceKinds
     public static IReadOnlyList<ISourceKind> All { get; } =
     [
         new HttpSourceKind(),
+        new RedisSourceKind(),
+        new PrometheusSourceKind(),
+        new JsonSourceKind(),
+        new GitHubSourceKind(),
+        new GitLabSourceKind(),
+        new JiraSourceKind(),
         new SqlSourceKind(),
     ];
 

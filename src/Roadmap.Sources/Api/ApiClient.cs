@@ -105,9 +105,25 @@ public sealed class ApiClient : IDisposable
         }
 
         Outcome<ApiResponse> outcome;
+        Outcome<ApiResponse>? lastAttempt = null;
         try
         {
-            outcome = Outcome.FromResult(await _pipeline.ExecuteAsync(ct => SendOnceAsync(build, ct), cancellationToken));
+            outcome = Outcome.FromResult(await _pipeline.ExecuteAsync(
+                async ct =>
+                {
+                    try
+                    {
+                        var response = await SendOnceAsync(build, ct);
+                        lastAttempt = Outcome.FromResult(response);
+                        return response;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or ResponseTooLargeException or RedirectRefusedException or IOException)
+                    {
+                        lastAttempt = Outcome.FromException<ApiResponse>(e);
+                        throw;
+                    }
+                },
+                cancellationToken));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -122,6 +138,12 @@ public sealed class ApiClient : IDisposable
         catch (Exception e) when (e is TimeoutRejectedException or HttpRequestException or ResponseTooLargeException or RedirectRefusedException or IOException)
         {
             outcome = Outcome.FromException<ApiResponse>(e);
+        }
+
+        // When the poll's time runs out while waiting to retry, what the server last said is the reason, not "timeout".
+        if (outcome.Exception is TimeoutRejectedException && lastAttempt is { } last)
+        {
+            outcome = last;
         }
 
         Count(outcome);
@@ -322,13 +344,20 @@ public sealed class ApiClient : IDisposable
         }
 
         var remaining = r.Header("x-ratelimit-remaining") ?? r.Header("ratelimit-remaining");
-        if (r.Status == 403 && remaining is not null && remaining != "0" && !r.Text.Contains("rate limit", StringComparison.OrdinalIgnoreCase))
+        var saysRateLimit = r.Text.Contains("rate limit", StringComparison.OrdinalIgnoreCase);
+        if (r.Status == 403 && !saysRateLimit && ((remaining is not null && remaining != "0") || NamesPermissionProblem(r.Text)))
         {
             return null;
         }
 
         return _options.DefaultRateLimitBackoff;
     }
+
+    /// <summary>A 403 body that names a permission problem (GitLab's insufficient_scope, "forbidden", ...).</summary>
+    private static bool NamesPermissionProblem(string body) =>
+        PermissionWords.Any(w => body.Contains(w, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly string[] PermissionWords = ["scope", "permission", "forbidden", "not allowed", "access denied", "unauthorized"];
 
     private sealed class ResponseTooLargeException : Exception;
 

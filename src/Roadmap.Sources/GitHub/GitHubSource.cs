@@ -31,7 +31,8 @@ public sealed class GitHubSource : ISource
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var result = await _api.SendAsync(Request, cancellationToken);
+        // A 422 is read rather than reduced to its status line: GitHub says in the body which qualifier it refused.
+        var result = await _api.SendAsync(Request, response => response.Status == 422, cancellationToken);
         return Judge(result) switch
         {
             ({ } samples, null) => PollResult.Ok(samples, _time.GetElapsedTime(started)),
@@ -62,10 +63,16 @@ public sealed class GitHubSource : ISource
     {
         if (result.Failure is { } failure)
         {
-            return (null, result.Response is { } error && Detail(error) is { } detail ? $"{failure}: {detail}" : failure);
+            return (null, failure);
         }
 
-        using var json = result.Response!.Json(out var bad);
+        var response = result.Response!;
+        if (!response.IsSuccess)
+        {
+            return (null, Detail(response) is { } detail ? $"{response.StatusLine}: {detail}" : response.StatusLine);
+        }
+
+        using var json = response.Json(out var bad);
         if (json is null)
         {
             return (null, bad);
@@ -87,7 +94,7 @@ public sealed class GitHubSource : ISource
         return ([new(GitHubSourceKind.Count, count), new(GitHubSourceKind.Incomplete, incomplete ? 1 : 0)], null);
     }
 
-    /// <summary>GitHub's own words on a refused request (a 422 names the bad qualifier): the first error's message, else the message.</summary>
+    /// <summary>GitHub's own words on a refused search: the first error's message, else the message.</summary>
     private static string? Detail(ApiResponse response)
     {
         using var json = response.Json(out _);

@@ -44,9 +44,9 @@ public sealed partial class GitHubSourceKind : ISourceKind
     public ISource Create(SourceConfig config, SourceContext context) => new GitHubSource(config, context);
 
     /// <summary>An http(s) URL that paths are appended to: no query or fragment.</summary>
-    private static Uri? BaseUrl(ConfigSection section, string key, bool required = false)
+    private static Uri? BaseUrl(ConfigSection section, string key)
     {
-        var url = section.Url(key, required);
+        var url = section.Url(key);
         if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
         {
             section.Error(key, $"bad URL \"{section.Raw(key)}\": API paths are appended to it, so it must not have a query or fragment");
@@ -79,7 +79,8 @@ public sealed partial class GitHubSourceKind : ISourceKind
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$", RegexOptions.CultureInvariant)]
     private static partial Regex RepositoryPattern();
 
-    // Several repo: qualifiers are ORed, so a second scope would widen the count beyond the repository.
-    [GeneratedRegex(@"(?:^|\s)-?(repo|org|user|owner):", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    // Several repo: qualifiers are ORed, so a second scope would widen the count beyond the repository. (An excluding
+    // -repo: cannot widen it, and is let be.)
+    [GeneratedRegex(@"(?:^|\s)(repo|org|user|owner):", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex ScopeQualifier();
 }

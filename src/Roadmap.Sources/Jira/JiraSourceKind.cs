@@ -1,0 +1,87 @@
+using Roadmap.Core.Config;
+
+namespace Roadmap.Sources.Jira;
+
+/// <summary>
+/// kind: jira — counts the issues a JQL query matches. Cloud asks the approximate-count API; Data Center a search
+/// with maxResults=0 and its total. Signal: count.
+/// </summary>
+public sealed class JiraSourceKind : ISourceKind
+{
+    public const string Count = "count";
+
+    private static readonly IReadOnlyList<string> SignalNames = [Count];
+    private static readonly string[] Editions = [JiraSearchOptions.Cloud, JiraSearchOptions.DataCenter];
+
+    public string Kind => "jira";
+
+    public object Bind(ConfigSection section)
+    {
+        var url = BaseUrl(section, "url");
+        var jql = section.Text("jql", required: true);
+        var edition = section.OneOf("edition", Editions) ?? JiraSearchOptions.Cloud;
+        var email = section.Text("email");
+        var token = section.Secret("token");
+        CheckHeaderValue(section, "token", token);
+        var hasToken = section.Has("token") || section.Has("tokenFile");
+        if (edition == JiraSearchOptions.Cloud)
+        {
+            // Cloud API tokens only work with the account's email, as basic auth.
+            if (section.Has("email") && !hasToken)
+            {
+                section.Error("email", "email is set but token is not: Jira Cloud takes the email with an API token (basic auth)");
+            }
+            else if (hasToken && !section.Has("email"))
+            {
+                section.Error(section.Has("token") ? "token" : "tokenFile", "Jira Cloud needs the account's email with an API token (basic auth); for a personal access token set edition: datacenter");
+            }
+
+            if (email is not null && (email.Length == 0 || email.Any(c => char.IsControl(c) || c == ':')))
+            {
+                section.Error("email", "must be an email address (no colon or line breaks)");
+            }
+        }
+        else if (section.Has("email"))
+        {
+            section.Error("email", "Data Center authenticates with a personal access token alone (bearer): remove email");
+        }
+
+        return new JiraSearchOptions(url ?? new Uri("http://invalid"), jql ?? "", edition, email, token);
+    }
+
+    public IReadOnlyList<string> Signals(object options) => SignalNames;
+
+    public ISource Create(SourceConfig config, SourceContext context) => new JiraSource(config, context);
+
+    /// <summary>An http(s) URL that paths are appended to: no query or fragment.</summary>
+    private static Uri? BaseUrl(ConfigSection section, string key)
+    {
+        var url = section.Url(key, required: true);
+        if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
+        {
+            section.Error(key, $"bad URL \"{section.Raw(key)}\": API paths are appended to it, so it must not have a query or fragment");
+            return null;
+        }
+
+        return url;
+    }
+
+    /// <summary>A secret sent in a header must be printable ASCII; the error never quotes it.</summary>
+    private static void CheckHeaderValue(ConfigSection section, string key, string? secret)
+    {
+        if (secret is null)
+        {
+            return;
+        }
+
+        var where = section.Has(key) || !section.Has(key + "File") ? key : key + "File";
+        if (secret.Length == 0)
+        {
+            section.Error(where, "must not be empty (leave the key out for anonymous requests)");
+        }
+        else if (!secret.All(c => c is > ' ' and < '\u007f'))
+        {
+            section.Error(where, "must be printable ASCII without spaces or line breaks (it is sent in an HTTP header)");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Text;
+
+namespace Roadmap.Sources.Redis;
+
+/// <summary>The keys of a redis source.</summary>
+/// <param name="Host">From <c>address</c>: a host name or an IP address (IPv6 without its brackets).</param>
+/// <param name="Port">From <c>address</c>: 1 to 65535.</param>
+/// <param name="User">A Redis 6+ ACL user; null: the default user (password-only AUTH).</param>
+/// <param name="Password">null: no AUTH. Never printed: <see cref="ToString"/> masks it.</param>
+/// <param name="Tls">Connect with TLS, checking the server's certificate against <see cref="Host"/>. Default false.</param>
+public sealed record RedisOptions(string Host, int Port, string? User, string? Password, bool Tls)
+{
+    /// <summary>host:port, with an IPv6 address in brackets.</summary>
+    public string Address => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+
+    /// <summary>Splits <c>host:port</c> (or <c>[v6]:port</c>); on failure says what is wrong, in words for a config error.</summary>
+    public static bool TryParseAddress(string text, out string host, out int port, out string problem)
+    {
+        host = "";
+        port = 0;
+        problem = "expected host:port, e.g. 127.0.0.1:6379";
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        var hostPart = text[..colon];
+        var portPart = text[(colon + 1)..];
+        if (hostPart.StartsWith('[') && hostPart.EndsWith(']'))
+        {
+            hostPart = hostPart[1..^1];
+            if (Uri.CheckHostName(hostPart) != UriHostNameType.IPv6)
+            {
+                return false;
+            }
+        }
+        else if (hostPart.Contains(':', StringComparison.Ordinal))
+        {
+            if (Uri.CheckHostName(hostPart) == UriHostNameType.IPv6)
+            {
+                problem = "put an IPv6 address in brackets, e.g. [::1]:6379";
+            }
+
+            return false;
+        }
+        else if (Uri.CheckHostName(hostPart) is UriHostNameType.Unknown or UriHostNameType.IPv6)
+        {
+            return false;
+        }
+
+        if (!int.TryParse(portPart, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        {
+            port = 0;
+            problem = "the port must be a number from 1 to 65535";
+            return false;
+        }
+
+        host = hostPart;
+        problem = "";
+        return true;
+    }
+
+    // A record prints every property, and options end up in logs and test output: the password must not.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Host = {Host}, Port = {Port}, User = {User}, ");
+        builder.Append(CultureInfo.InvariantCulture, $"Password = {(Password is null ? "" : "*****")}, Tls = {Tls}");
+        return true;
+    }
+}

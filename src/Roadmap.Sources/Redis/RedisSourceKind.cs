@@ -1,0 +1,57 @@
+using Roadmap.Core.Config;
+
+namespace Roadmap.Sources.Redis;
+
+/// <summary>
+/// kind: redis — the cache hit ratio of one Redis server, from the keyspace_hits and keyspace_misses counters of
+/// <c>INFO stats</c>. Signals: hits and misses (the increase since the previous successful poll) and hit_ratio
+/// (hits / (hits + misses) of that interval). Keys: address (host:port, required), user, password (or passwordFile),
+/// tls (default false).
+/// An ACL user needs only <c>+info +ping</c>.
+/// </summary>
+public sealed class RedisSourceKind : ISourceKind
+{
+    public const string Hits = "hits";
+    public const string Misses = "misses";
+    public const string HitRatio = "hit_ratio";
+
+    private static readonly IReadOnlyList<string> SignalNames = [Hits, Misses, HitRatio];
+
+    public string Kind => "redis";
+
+    public object Bind(ConfigSection section)
+    {
+        var address = section.Text("address", required: true);
+        var user = NullIfEmpty(section.Text("user"));
+
+        // Secret: password, or passwordFile (a Docker/Kubernetes secret file), read the same way for every kind.
+        var password = NullIfEmpty(section.Secret("password"));
+
+        var tls = section.Bool("tls") ?? false;
+
+        var host = "";
+        var port = 0;
+        if (address is not null && !RedisOptions.TryParseAddress(address, out host, out port, out var problem))
+        {
+            section.Error("address", $"bad address \"{section.Raw("address")}\": {problem}");
+        }
+
+        // Without a password no AUTH is sent, and the source would quietly poll as the default user.
+        if (user is not null && password is null && !section.Has("password") && !section.Has("passwordFile"))
+        {
+            section.Error("user", "a user needs a password: set password or passwordFile too");
+        }
+
+        return new RedisOptions(host, port, user, password, tls);
+    }
+
+    public IReadOnlyList<string> Signals(object options) => SignalNames;
+
+    public ISource Create(SourceConfig config, SourceContext context) => new RedisSource(config, context);
+
+    /// <summary>One poll against a throwaway loopback stand-in for Redis, so the first real poll does not pay the JIT.</summary>
+    public ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) =>
+        RedisWarmUp.RunAsync(context, SignalNames, cancellationToken);
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

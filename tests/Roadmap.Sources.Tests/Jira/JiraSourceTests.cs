@@ -1,0 +1,339 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Roadmap.Sources.Jira;
+using Roadmap.Sources.Tests.Http;
+using WireMock;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Roadmap.Sources.Tests.Jira;
+
+public sealed class JiraSourceTests(WireMockFixture wiremock) : IClassFixture<WireMockFixture>
+{
+    private const string Canary = "ATATT3xCANARY9e1d5c7b3a";
+    private const string Jql = "project = SHOP AND issuetype = Incident AND statusCategory != Done";
+
+    private static readonly string CanaryCredentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"ops@acme.example:{Canary}"));
+
+    private readonly WireMockServer _server = wiremock.Server;
+
+    // Each test has its own site root on the shared server (Data Center under a context path), so tests never see each other's requests.
+    private readonly string _prefix = "/" + Guid.NewGuid().ToString("N");
+
+    private string Url => _server.Url + _prefix;
+
+    private string CountPath => _prefix + "/rest/api/3/search/approximate-count";
+
+    private string SearchPath => _prefix + "/rest/api/2/search";
+
+    private static string Cloud(string token = "ATATT3xabc") => $"email: ops@acme.example\ntoken: {token}";
+
+    private static string DataCenter(string token = "pat-abc") => $"edition: datacenter\ntoken: {token}";
+
+    private static IResponseBuilder Json(string body, int status = 200) =>
+        Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json;charset=UTF-8").WithBody(body);
+
+    private void AnswerCount(IResponseBuilder response) =>
+        _server.Given(Request.Create().WithPath(CountPath).UsingPost()).RespondWith(response);
+
+    private void AnswerSearch(IResponseBuilder response) =>
+        _server.Given(Request.Create().WithPath(SearchPath).UsingGet()).RespondWith(response);
+
+    private List<IRequestMessage> Requests(string path) =>
+        _server.LogEntries.Select(e => e.RequestMessage).Where(r => r.Path == path).ToList();
+
+    private static string? Header(IRequestMessage request, string name) =>
+        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.ToString();
+
+    private static async Task<PollResult> PollOnceAsync(string yaml, Func<string, string?>? environment = null)
+    {
+        await using var source = JiraConfigs.Create(yaml, api: JiraConfigs.QuickRetries, environment: environment);
+        return await source.PollAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task PollAsync_Cloud_PostsTheJqlToApproximateCountWithBasicAuth()
+    {
+        AnswerCount(Json("""{"count": 17}"""));
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(Url, Cloud()));
+
+        Assert.True(result.Success, result.Failure);
+        Assert.Equal(17, result.Value(JiraSourceKind.Count));
+        Assert.Single(result.Samples);
+        var request = Assert.Single(Requests(CountPath));
+        Assert.Equal("POST", request.Method);
+        using (var body = System.Text.Json.JsonDocument.Parse(request.Body!))
+        {
+            Assert.Equal(Jql, body.RootElement.GetProperty("jql").GetString());
+            Assert.Single(body.RootElement.EnumerateObject());
+        }
+
+        Assert.StartsWith("application/json", Header(request, "Content-Type"), StringComparison.Ordinal);
+        Assert.Equal("application/json", Header(request, "Accept"));
+        Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("ops@acme.example:ATATT3xabc")), Header(request, "Authorization"));
+        Assert.Empty(Requests(SearchPath));
+    }
+
+    [Fact]
+    public async Task PollAsync_DataCenter_SearchesWithMaxResultsZeroAndBearerToken()
+    {
+        AnswerSearch(Json("""{"startAt": 0, "maxResults": 0, "total": 123, "issues": []}"""));
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(Url, DataCenter()));
+
+        Assert.True(result.Success, result.Failure);
+        Assert.Equal(123, result.Value(JiraSourceKind.Count));
+        var request = Assert.Single(Requests(SearchPath));
+        Assert.Equal("GET", request.Method);
+        Assert.Equal(Jql, request.Query!["jql"].Single());
+        Assert.Equal("0", request.Query["maxResults"].Single());
+        Assert.Equal("Bearer pat-abc", Header(request, "Authorization"));
+        Assert.Empty(Requests(CountPath));
+    }
+
+    [Fact]
+    public async Task PollAsync_NoToken_SendsNoAuthorization()
+    {
+        AnswerCount(Json("""{"count": 0}"""));
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(Url));
+
+        Assert.True(result.Success, result.Failure);
+        Assert.Equal(0, result.Value(JiraSourceKind.Count));
+        Assert.Null(Header(Assert.Single(Requests(CountPath)), "Authorization"));
+    }
+
+    [Theory]
+    [InlineData("cloud", """{"errorMessages": ["Error in the JQL Query: Expecting operator but got 'SHOP'. (line 1, character 9)"], "errors": {}}""",
+        "HTTP 400 Bad Request: Error in the JQL Query: Expecting operator but got 'SHOP'. (line 1, character 9)")]
+    [InlineData("datacenter", """{"errorMessages": ["The value 'NOPE' does not exist for the field 'project'."], "errors": {}}""",
+        "HTTP 400 Bad Request: The value 'NOPE' does not exist for the field 'project'.")]
+    [InlineData("cloud", """{"errorMessages": [], "errors": {"jql": "The JQL query is invalid."}}""",
+        "HTTP 400 Bad Request: jql: The JQL query is invalid.")]
+    [InlineData("datacenter", """<html><body>Bad Request</body></html>""", "HTTP 400 Bad Request")]
+    public async Task PollAsync_BadJql_FailsWithJirasFirstErrorMessage(string edition, string body, string reason)
+    {
+        var answer = Json(body, 400);
+        if (edition == "cloud")
+        {
+            AnswerCount(answer);
+        }
+        else
+        {
+            AnswerSearch(answer);
+        }
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(Url, edition == "cloud" ? Cloud() : DataCenter()));
+
+        Assert.False(result.Success);
+        Assert.Equal(reason, result.Failure);
+        Assert.Empty(result.Samples);
+    }
+
+    [Fact]
+    public async Task PollAsync_CloudApiMissing_FailsSuggestingDataCenter()
+    {
+        AnswerCount(Response.Create().WithStatusCode(404).WithHeader("Content-Type", "text/html").WithBody("<html>Oops, you've found a dead link.</html>"));
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(Url, Cloud()));
+
+        Assert.Equal("HTTP 404 Not Found: no approximate-count API here (for Jira Data Center, set edition: datacenter)", result.Failure);
+    }
+
+    [Theory]
+    [InlineData("cloud", """{"total": 3}""", "response has no count")]
+    [InlineData("cloud", """{"count": "3"}""", "count is not a count: \"3\"")]
+    [InlineData("cloud", """{"count": 1.5}""", "count is not a count: 1.5")]
+    [InlineData("datacenter", """{"count": 3}""", "response has no total")]
+    [InlineData("datacenter", """{"total": -1}""", "total is not a count: -1")]
+    [InlineData("datacenter", """[]""", "response has no total")]
+    public async Task PollAsync_BodyWithoutTheCount_FailsSayingWhy(string edition, string body, string reason)
+    {
+        if (edition == "cloud")
+        {
+            AnswerCount(Json(body));
+        }
+        else
+        {
+            AnswerSearch(Json(body));
+        }
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(Url, edition == "cloud" ? Cloud() : DataCenter()));
+
+        Assert.False(result.Success);
+        Assert.Equal(reason, result.Failure);
+    }
+
+    [Fact]
+    public async Task PollAsync_429WithRetryAfter_FailsRateLimitedAndSendsNothingUntilItHasPassed()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
+        AnswerCount(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "20").WithHeader("X-RateLimit-NearLimit", "true"));
+        await using var source = JiraConfigs.Create(JiraConfigs.Yaml(Url, Cloud()), time);
+
+        var first = await source.PollAsync(CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(10));
+        var blocked = await source.PollAsync(CancellationToken.None);
+
+        Assert.Equal("rate-limited: HTTP 429 Too Many Requests, waiting 20s before the next request", first.Failure);
+        Assert.Equal("rate-limited (HTTP 429 Too Many Requests): no request until 2026-05-01T12:00:20Z", blocked.Failure);
+        Assert.Single(Requests(CountPath));
+
+        _server.ResetMappings();
+        AnswerCount(Json("""{"count": 4}"""));
+        time.Advance(TimeSpan.FromSeconds(10));
+        var after = await source.PollAsync(CancellationToken.None);
+
+        Assert.True(after.Success, after.Failure);
+        Assert.Equal(4, after.Value(JiraSourceKind.Count));
+        Assert.Equal(2, Requests(CountPath).Count);
+    }
+
+    public static TheoryData<string, string, bool> Faults => new()
+    {
+        { "timeout", "timeout after 1s", true },
+        { "500", "HTTP 500 Internal Server Error", true },
+        { "429 with Retry-After", "rate-limited: HTTP 429 Too Many Requests, waiting 30s before the next request", true },
+        { "malformed JSON", "malformed JSON: ", false },
+        { "empty body", "empty response body, expected JSON", true },
+        { "garbage body", "malformed JSON: ", false },
+        { "connection reset", "connection reset by peer", true },
+        { "body over the cap", "response body over the 1024 KiB cap", true },
+        { "chunked body over the cap", "response body over the 1024 KiB cap", true },
+        { "wrong content type", "expected a JSON response, got content type text/html", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Faults))]
+    public async Task PollAsync_Fault_FailsWithTheReasonAndNeverThrows(string fault, string reason, bool exact)
+    {
+        await using var raw = RawServerFor(fault);
+        if (raw is null)
+        {
+            AnswerCount(ResponseFor(fault));
+        }
+
+        var result = await PollOnceAsync(JiraConfigs.Yaml(raw is null ? Url : raw.Url.ToString(), Cloud(), timeout: TimeoutFor(fault)));
+
+        Assert.False(result.Success);
+        Assert.Empty(result.Samples);
+        if (exact)
+        {
+            Assert.Equal(reason, result.Failure);
+        }
+        else
+        {
+            Assert.StartsWith(reason, result.Failure, StringComparison.Ordinal);
+        }
+
+        Assert.True(result.Duration < TimeSpan.FromSeconds(3), $"the poll took {result.Duration}");
+    }
+
+    public static TheoryData<string, string, string> CanaryFaults => new()
+    {
+        { "cloud", "401", "HTTP 401 Unauthorized: authentication failed" },
+        { "datacenter", "401", "HTTP 401 Unauthorized: authentication failed" },
+        { "cloud", "403", "HTTP 403 Forbidden: permission denied" },
+        { "cloud", "500", "HTTP 500 Internal Server Error" },
+        { "cloud", "echo", "HTTP 400 Bad Request: token (token) rejected for (credentials)" },
+        { "datacenter", "echo", "HTTP 400 Bad Request: token (token) rejected for bearer" },
+        { "cloud", "garbage body", "malformed JSON: " },
+        { "cloud", "malformed JSON", "malformed JSON: " },
+        { "datacenter", "wrong content type", "expected a JSON response, got content type text/html" },
+        { "cloud", "connection reset", "connection reset by peer" },
+        { "datacenter", "timeout", "timeout after 1s" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CanaryFaults))]
+    public async Task PollAsync_FailureWithToken_NeverShowsTheTokenNorTheCredentials(string edition, string fault, string reason)
+    {
+        await using var raw = RawServerFor(fault);
+        if (raw is null)
+        {
+            var answer = fault switch
+            {
+                "401" => Json("""{"errorMessages": ["You are not authenticated."]}""", 401),
+                "403" => Json("""{"errorMessages": ["Forbidden"]}""", 403).WithHeader("X-RateLimit-Remaining", "100"),
+                // A server (or proxy) that echoes the request back must not get the token into a reason either.
+                "echo" => Json($$"""{"errorMessages": ["token {{Canary}} rejected for {{(edition == "cloud" ? CanaryCredentials : "bearer")}}"]}""", 400),
+                _ => ResponseFor(fault),
+            };
+            if (edition == "cloud")
+            {
+                AnswerCount(answer);
+            }
+            else
+            {
+                AnswerSearch(answer);
+            }
+        }
+
+        var result = await PollOnceAsync(
+            JiraConfigs.Yaml(raw is null ? Url : raw.Url.ToString(), edition == "cloud" ? Cloud("${JIRA_TOKEN}") : DataCenter("${JIRA_TOKEN}"), timeout: TimeoutFor(fault)),
+            name => name == "JIRA_TOKEN" ? Canary : null);
+
+        Assert.StartsWith(reason, result.Failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(Canary, result.Failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(Canary[7..], result.Failure, StringComparison.Ordinal);
+        Assert.DoesNotContain(CanaryCredentials, result.Failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PollAsync_CallerTokenCancelled_Throws()
+    {
+        AnswerCount(Json("""{"count": 1}""").WithDelay(TimeSpan.FromSeconds(2)));
+        await using var source = JiraConfigs.Create(JiraConfigs.Yaml(Url, Cloud(), timeout: "5s"));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await source.PollAsync(cancel.Token));
+    }
+
+    private static IResponseBuilder ResponseFor(string fault) => fault switch
+    {
+        "timeout" => Json("""{"count": 1, "total": 1}""").WithDelay(TimeSpan.FromSeconds(3)),
+        "500" => Json("""{"errorMessages": ["Internal server error"]}""", 500),
+        "429 with Retry-After" => Response.Create().WithStatusCode(429).WithHeader("Retry-After", "30"),
+        "malformed JSON" => Json("""{"count": 1, "total": """),
+        "empty body" => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json"),
+        "garbage body" => Json("""{"count": 1, "total": 1}""").WithFault(FaultType.MALFORMED_RESPONSE_CHUNK),
+        "body over the cap" => Json("{\"count\": 1, \"pad\": \"" + new string('x', 1 << 20) + "\"}"),
+        "wrong content type" => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "text/html").WithBody("<html>Log in to Jira</html>"),
+        _ => throw new ArgumentOutOfRangeException(nameof(fault), fault, null),
+    };
+
+    /// <summary>1 s where the test is about the timeout; otherwise room enough that a busy machine cannot turn the fault into a timeout.</summary>
+    private static string TimeoutFor(string fault) => fault == "timeout" ? "1s" : "3s";
+
+    /// <summary>What WireMock cannot do: reset the connection, or stream a body with no Content-Length.</summary>
+    private static RawTcpServer? RawServerFor(string fault) => fault switch
+    {
+        "connection reset" => new RawTcpServer(async (stream, ct) =>
+        {
+            await RawTcpServer.ReadRequestHeadAsync(stream, ct);
+            stream.Socket.LingerState = new LingerOption(true, 0);
+            stream.Socket.Close();
+        }),
+        "chunked body over the cap" => new RawTcpServer(async (stream, ct) =>
+        {
+            await RawTcpServer.ReadRequestHeadAsync(stream, ct);
+            await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"u8.ToArray(), ct);
+            var chunk = Encoding.ASCII.GetBytes($"10000\r\n{new string(' ', 0x10000)}\r\n");
+            for (var i = 0; i < 17; i++)
+            {
+                await stream.WriteAsync(chunk, ct);
+            }
+
+            await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), ct);
+            // Read (any request body, then the close) until the client hangs up: closing with unread data would reset the connection.
+            var rest = new byte[4096];
+            while (await stream.ReadAsync(rest, ct) > 0)
+            {
+            }
+        }),
+        _ => null,
+    };
+}
