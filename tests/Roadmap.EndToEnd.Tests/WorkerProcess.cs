@@ -83,9 +83,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Runs to completion (a verb that exits by itself) within the timeout.</summary>
-    public static async Task<WorkerProcess> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args)
+    public static Task<WorkerProcess> RunAsync(string workingDirectory, TimeSpan timeout, params string[] args) =>
+        RunAsync(workingDirectory, timeout, new Dictionary<string, string?>(), args);
+
+    public static async Task<WorkerProcess> RunAsync(string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
-        var p = Start(workingDirectory, args);
+        var p = Start(workingDirectory, environment, args);
         using var cts = new CancellationTokenSource(timeout);
         await p._process.WaitForExitAsync(cts.Token);
         p._process.WaitForExit(); // flushes the redirected streams

@@ -210,6 +210,7 @@ public sealed class ConfigLoader
 
             object? options = null;
             IReadOnlyList<string> signals = [];
+            var secretsBefore = s.Context.Secrets.Count;
             if (kindName is not null)
             {
                 if (_kinds.TryGetValue(kindName, out var kind))
@@ -231,7 +232,8 @@ public sealed class ConfigLoader
 
             if (id is not null && CheckUnique(seen, id, s) && options is not null)
             {
-                sources.Add(new SourceConfig(id, kindName!, new PollSchedule(cron is null ? every ?? PollSchedule.DefaultEvery : null, cron), timeout, options, signals));
+                var secrets = s.Context.Secrets.Skip(secretsBefore).ToList();
+                sources.Add(new SourceConfig(id, kindName!, new PollSchedule(cron is null ? every ?? PollSchedule.DefaultEvery : null, cron), timeout, options, signals, secrets));
             }
         }
 

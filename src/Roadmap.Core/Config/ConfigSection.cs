@@ -9,10 +9,23 @@ namespace Roadmap.Core.Config;
 public sealed class ConfigContext(string file, Func<string, string?> environment)
 {
     private readonly List<ConfigError> _errors = [];
+    private readonly List<string> _secrets = [];
 
     public string File { get; } = file;
 
     public IReadOnlyList<ConfigError> Errors => _errors;
+
+    /// <summary>Every secret value read so far (tokens, passwords, header values), to redact from any output.</summary>
+    public IReadOnlyList<string> Secrets => _secrets;
+
+    internal void AddSecret(string? value)
+    {
+        // Very short values would redact ordinary words from messages; no real credential is that short.
+        if (value is { Length: >= 4 } && !_secrets.Contains(value))
+        {
+            _secrets.Add(value);
+        }
+    }
 
     public void Error(Mark at, string message) => _errors.Add(new ConfigError(File, (int)at.Line, (int)at.Column, message));
 
@@ -113,7 +126,9 @@ public sealed partial class ConfigSection
                 return null;
             }
 
-            return Text(key, required);
+            var value = Text(key, required);
+            Context.AddSecret(value);
+            return value;
         }
 
         var path = Text(fileKey, required: true);
@@ -128,6 +143,7 @@ public sealed partial class ConfigSection
             return null;
         }
 
+        Context.AddSecret(secret);
         return secret;
 
         // Why the file cannot serve as the secret, in words that never quote its content; null when it can.
@@ -362,6 +378,10 @@ public sealed partial class ConfigSection
             if (section.Text(name) is { } v)
             {
                 map[name] = v;
+                if (CredentialHeader().IsMatch(name))
+                {
+                    Context.AddSecret(v);
+                }
             }
         }
 
@@ -504,4 +524,8 @@ public sealed partial class ConfigSection
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex IdPattern();
+
+    /// <summary>Header names that carry credentials: Authorization, Cookie, X-Api-Key, PRIVATE-TOKEN, X-Auth-Secret, ...</summary>
+    [GeneratedRegex(@"auth|token|key|secret|cookie|password|session", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex CredentialHeader();
 }

@@ -36,14 +36,35 @@ public sealed record PollSchedule(TimeSpan? Every, string? Cron)
 /// <summary>A source of samples. <see cref="Options"/> is the kind's own typed options object.</summary>
 /// <param name="Timeout">Per-poll timeout. Default 5 s, or 80% of a shorter <c>every</c>.</param>
 /// <param name="Signals">The signals this source emits, as its kind declares them for these options.</param>
+/// <param name="Secrets">The secret values this source's config holds (tokens, passwords, header values): never printed.</param>
 public sealed record SourceConfig(
     string Id,
     string Kind,
     PollSchedule Schedule,
     TimeSpan Timeout,
     object Options,
-    IReadOnlyList<string> Signals)
+    IReadOnlyList<string> Signals,
+    IReadOnlyList<string>? Secrets = null)
 {
+    /// <summary>
+    /// <paramref name="text"/> with every secret of this source replaced by "***": applied to failure reasons before
+    /// they reach logs, metrics, the API or check, in case a server echoes a credential back.
+    /// </summary>
+    public string? Redact(string? text)
+    {
+        if (text is null || Secrets is not { Count: > 0 } secrets)
+        {
+            return text;
+        }
+
+        foreach (var secret in secrets.OrderByDescending(s => s.Length))
+        {
+            text = text.Replace(secret, "***", StringComparison.Ordinal);
+        }
+
+        return text;
+    }
+
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>5 s, or 80% of a shorter poll interval: a poll must end before the next is due.</summary>

@@ -19,7 +19,9 @@ public static class CheckCommand
         }
 
         var sources = config.Sources.Select(s => SourceKinds.Get(s.Kind).Create(s, context)).ToList();
-        var results = await Task.WhenAll(sources.Select(s => s.PollAsync(CancellationToken.None).AsTask()));
+        var results = (await Task.WhenAll(sources.Select(s => s.PollAsync(CancellationToken.None).AsTask())))
+            .Select((r, i) => r with { Failure = sources[i].Config.Redact(r.Failure) })
+            .ToArray();
         foreach (var s in sources)
         {
             await s.DisposeAsync();

@@ -29,6 +29,7 @@ public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, Ro
         span?.SetTag("roadmap.source.kind", source.Config.Kind);
         var at = time.GetUtcNow();
         var result = await source.PollAsync(cancellationToken);
+        result = result with { Failure = source.Config.Redact(result.Failure) };
         span?.SetTag("roadmap.poll.outcome", result.Success ? "success" : "failure");
         if (!result.Success)
         {
