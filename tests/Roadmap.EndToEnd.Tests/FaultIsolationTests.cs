@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+using Roadmap.Storage;
+using Roadmap.Worker.Hosting;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+
+namespace Roadmap.EndToEnd.Tests;
+
+/// <summary>Failing sources are recorded and counted, and never slow the others down: each keeps its own schedule.</summary>
+public sealed class FaultIsolationTests : IDisposable
+{
+    private readonly WireMockServer _server = WireMockServer.Start();
+    private readonly string _dir = Support.TempFolder();
+
+    public FaultIsolationTests()
+    {
+        _server.Given(Request.Create().WithPath("/ok")).RespondWith(Response.Create().WithStatusCode(200).WithBody("ok"));
+        _server.Given(Request.Create().WithPath("/slow/api/v1/query")).RespondWith(Response.Create().WithStatusCode(200).WithDelay(TimeSpan.FromSeconds(5)));
+        _server.Given(Request.Create().WithPath("/broken")).RespondWith(Response.Create().WithStatusCode(500));
+        _server.Given(Request.Create().WithPath("/search/issues")).RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "3600"));
+        _server.Given(Request.Create().WithPath("/garbage")).RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{not json"));
+        using var warm = new HttpClient();
+        warm.GetAsync(new Uri(_server.Url + "/ok")).GetAwaiter().GetResult().Dispose();
+    }
+
+    public void Dispose()
+    {
+        _server.Dispose();
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Host_WithTimingOutErroringAndRateLimitedSources_KeepsTheHealthySourceOnSchedule()
+    {
+        var yaml = $$"""
+            roadmap: { name: Faults }
+            settings: { evaluateEvery: 1s }
+            sources:
+              - { id: healthy, kind: http, every: 250ms, timeout: 200ms, url: "{{_server.Url}}/ok" }
+              - { id: slow, kind: prometheus, every: 1s, timeout: 800ms, url: "{{_server.Url}}/slow", query: up }
+              - { id: broken, kind: json, every: 1s, timeout: 800ms, url: "{{_server.Url}}/broken", signals: { x: $.x } }
+              - { id: limited, kind: github, every: 1s, timeout: 800ms, apiUrl: "{{_server.Url}}", repository: acme/shop, query: "is:issue" }
+              - { id: garbage, kind: json, every: 1s, timeout: 800ms, url: "{{_server.Url}}/garbage", signals: { x: $.x } }
+              - { id: refused, kind: redis, every: 1s, timeout: 800ms, address: "127.0.0.1:1" }
+            """;
+        var loaded = new ConfigLoader(SourceKinds.All).Load(yaml, "faults.yaml");
+        Assert.Empty(loaded.Errors);
+        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+        // Wait for the first healthy poll, then count over a fixed span of real time.
+        Assert.True(await Support.EventuallyAsync(
+            async () => Support.Value(await http.GetStringAsync("/metrics"), "roadmap_source_polls_total", ("source", "healthy"), ("outcome", "success")) >= 1,
+            TimeSpan.FromSeconds(30)));
+        var before = Support.Value(await http.GetStringAsync("/metrics"), "roadmap_source_polls_total", ("source", "healthy"), ("outcome", "success"))!.Value;
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        var metrics = await http.GetStringAsync("/metrics");
+        await app.StopAsync();
+
+        // 4 s at 250 ms is 16 polls; a scheduler held up by the failing sources would fall far behind.
+        var healthy = Support.Value(metrics, "roadmap_source_polls_total", ("source", "healthy"), ("outcome", "success"))!.Value - before;
+        Assert.InRange(healthy, 13, 17);
+        Assert.Equal(0, Support.Value(metrics, "roadmap_source_polls_total", ("source", "healthy"), ("outcome", "failure")));
+        foreach (var failing in new[] { "slow", "broken", "limited", "garbage", "refused" })
+        {
+            Assert.True(Support.Value(metrics, "roadmap_source_polls_total", ("source", failing), ("outcome", "failure")) >= 2, $"{failing} did not fail on schedule:\n{metrics}");
+            Assert.Equal(0, Support.Value(metrics, "roadmap_source_up", ("source", failing)));
+        }
+
+        var reasons = new SampleReader(database);
+        Assert.Contains(reasons.Polls("slow", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason == "timeout after 800ms");
+        Assert.Contains(reasons.Polls("broken", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason?.StartsWith("HTTP 500", StringComparison.Ordinal) == true);
+        Assert.Contains(reasons.Polls("limited", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason?.StartsWith("rate-limited", StringComparison.Ordinal) == true);
+        Assert.Contains(reasons.Polls("garbage", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason?.StartsWith("malformed JSON", StringComparison.Ordinal) == true);
+        Assert.Contains(reasons.Polls("refused", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason == "connection refused");
+    }
+}
