@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Api;
 
 namespace Roadmap.Sources.GitHub;
 
@@ -34,46 +35,14 @@ public sealed partial class GitHubSourceKind : ISourceKind
         }
 
         var token = section.Secret("token");
-        CheckHeaderValue(section, "token", token);
-        var apiUrl = BaseUrl(section, "apiUrl") ?? DefaultApiUrl;
+        ApiConfig.CheckHeaderValue(section, "token", token);
+        var apiUrl = ApiConfig.BaseUrl(section, "apiUrl", required: false) ?? DefaultApiUrl;
         return new GitHubSearchOptions(repository ?? "", query ?? "", token, apiUrl);
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;
 
     public ISource Create(SourceConfig config, SourceContext context) => new GitHubSource(config, context);
-
-    /// <summary>An http(s) URL that paths are appended to: no query or fragment.</summary>
-    private static Uri? BaseUrl(ConfigSection section, string key)
-    {
-        var url = section.Url(key);
-        if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
-        {
-            section.Error(key, $"bad URL \"{section.Raw(key)}\": API paths are appended to it, so it must not have a query or fragment");
-            return null;
-        }
-
-        return url;
-    }
-
-    /// <summary>A secret sent in a header must be printable ASCII; the error never quotes it.</summary>
-    private static void CheckHeaderValue(ConfigSection section, string key, string? secret)
-    {
-        if (secret is null)
-        {
-            return;
-        }
-
-        var where = section.Has(key) || !section.Has(key + "File") ? key : key + "File";
-        if (secret.Length == 0)
-        {
-            section.Error(where, "must not be empty (leave the key out for anonymous requests)");
-        }
-        else if (!secret.All(c => c is > ' ' and < '\u007f'))
-        {
-            section.Error(where, "must be printable ASCII without spaces or line breaks (it is sent in an HTTP header)");
-        }
-    }
 
     // GitHub logins: letters, digits, '-' ('_' on Enterprise managed users); names: letters, digits, '.', '_', '-'.
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_-]{0,38}/(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$", RegexOptions.CultureInvariant)]

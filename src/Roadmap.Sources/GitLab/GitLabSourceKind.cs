@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Api;
 
 namespace Roadmap.Sources.GitLab;
 
@@ -18,7 +19,7 @@ public sealed partial class GitLabSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var url = BaseUrl(section, "url");
+        var url = ApiConfig.BaseUrl(section, "url");
         var project = section.Text("project", required: true);
         if (project is not null && !ProjectPattern().IsMatch(project))
         {
@@ -44,45 +45,13 @@ public sealed partial class GitLabSourceKind : ISourceKind
 
         var state = section.OneOf("state", States) ?? "opened";
         var token = section.Secret("token");
-        CheckHeaderValue(section, "token", token);
+        ApiConfig.CheckHeaderValue(section, "token", token);
         return new GitLabIssuesOptions(url ?? new Uri("http://invalid"), project ?? "", labels, state, token);
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;
 
     public ISource Create(SourceConfig config, SourceContext context) => new GitLabSource(config, context);
-
-    /// <summary>An http(s) URL that paths are appended to: no query or fragment.</summary>
-    private static Uri? BaseUrl(ConfigSection section, string key)
-    {
-        var url = section.Url(key, required: true);
-        if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
-        {
-            section.Error(key, $"bad URL \"{section.Raw(key)}\": API paths are appended to it, so it must not have a query or fragment");
-            return null;
-        }
-
-        return url;
-    }
-
-    /// <summary>A secret sent in a header must be printable ASCII; the error never quotes it.</summary>
-    private static void CheckHeaderValue(ConfigSection section, string key, string? secret)
-    {
-        if (secret is null)
-        {
-            return;
-        }
-
-        var where = section.Has(key) || !section.Has(key + "File") ? key : key + "File";
-        if (secret.Length == 0)
-        {
-            section.Error(where, "must not be empty (leave the key out for anonymous requests)");
-        }
-        else if (!secret.All(c => c is > ' ' and < '\u007f'))
-        {
-            section.Error(where, "must be printable ASCII without spaces or line breaks (it is sent in an HTTP header)");
-        }
-    }
 
     // A numeric id, or namespace/…/name whose parts are letters, digits, '_', '-' and '.' (GitLab's path rules).
     [GeneratedRegex(@"^(?:[1-9][0-9]{0,18}|[A-Za-z0-9_.][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+)$", RegexOptions.CultureInvariant)]

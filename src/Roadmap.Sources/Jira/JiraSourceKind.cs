@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Api;
 
 namespace Roadmap.Sources.Jira;
 
@@ -17,12 +18,12 @@ public sealed class JiraSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var url = BaseUrl(section, "url");
+        var url = ApiConfig.BaseUrl(section, "url");
         var jql = section.Text("jql", required: true);
         var edition = section.OneOf("edition", Editions) ?? JiraSearchOptions.Cloud;
         var email = section.Text("email");
         var token = section.Secret("token");
-        CheckHeaderValue(section, "token", token);
+        ApiConfig.CheckHeaderValue(section, "token", token);
         var hasToken = section.Has("token") || section.Has("tokenFile");
         if (edition == JiraSearchOptions.Cloud)
         {
@@ -53,35 +54,4 @@ public sealed class JiraSourceKind : ISourceKind
 
     public ISource Create(SourceConfig config, SourceContext context) => new JiraSource(config, context);
 
-    /// <summary>An http(s) URL that paths are appended to: no query or fragment.</summary>
-    private static Uri? BaseUrl(ConfigSection section, string key)
-    {
-        var url = section.Url(key, required: true);
-        if (url is not null && (url.Query.Length > 0 || url.Fragment.Length > 0))
-        {
-            section.Error(key, $"bad URL \"{section.Raw(key)}\": API paths are appended to it, so it must not have a query or fragment");
-            return null;
-        }
-
-        return url;
-    }
-
-    /// <summary>A secret sent in a header must be printable ASCII; the error never quotes it.</summary>
-    private static void CheckHeaderValue(ConfigSection section, string key, string? secret)
-    {
-        if (secret is null)
-        {
-            return;
-        }
-
-        var where = section.Has(key) || !section.Has(key + "File") ? key : key + "File";
-        if (secret.Length == 0)
-        {
-            section.Error(where, "must not be empty (leave the key out for anonymous requests)");
-        }
-        else if (!secret.All(c => c is > ' ' and < '\u007f'))
-        {
-            section.Error(where, "must be printable ASCII without spaces or line breaks (it is sent in an HTTP header)");
-        }
-    }
 }
