@@ -52,7 +52,7 @@ public static class ReportCommand
         RoadmapSnapshot snapshot;
         try
         {
-            snapshot = evaluation.EvaluateAll();
+            snapshot = evaluation.EvaluateAll(storeHistory: false);
         }
         catch (SqliteException e)
         {

@@ -33,7 +33,8 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
 
     public RoadmapSnapshot Latest => _latest;
 
-    public RoadmapSnapshot EvaluateAll()
+    /// <param name="storeHistory">False for a read-only look (the report verb): judge, but store no history.</param>
+    public RoadmapSnapshot EvaluateAll(bool storeHistory = true)
     {
         lock (_lock)
         {
@@ -73,6 +74,11 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
                 metrics.RecordInitiative(health);
                 initiatives.Add(health);
                 kpis.AddRange(own);
+            }
+
+            if (!storeHistory)
+            {
+                toStore.Clear();
             }
 
             // Only what was stored counts as stored: if the append fails, the next round tries these again.

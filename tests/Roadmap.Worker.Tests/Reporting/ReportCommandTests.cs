@@ -87,6 +87,31 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_Twice_StoresNoEvaluationHistory()
+    {
+        static long Rows(string path)
+        {
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT count(*) FROM evaluations;";
+            return (long)cmd.ExecuteScalar()!;
+        }
+
+        var database = await _f.WriteSamplesAsync();
+        _f.Evaluation(database).EvaluateAll(); // the service's own history: one row per KPI
+        var before = Rows(_f.DatabasePath);
+        Assert.True(before > 0);
+        _f.Time.Advance(TimeSpan.FromMinutes(10)); // past the history spacing: a storing evaluation would add rows now
+
+        Assert.Equal(0, (await ReportAsync("markdown")).Exit);
+        Assert.Equal(0, (await ReportAsync("json")).Exit);
+
+        // A report is a read: the live service's history must not gain points from it.
+        Assert.Equal(before, Rows(_f.DatabasePath));
+    }
+
+    [Fact]
     public async Task RunAsync_NoDatabase_Exits1AndCreatesNone()
     {
         var missing = Path.Combine(_f.Dir, "data", "roadmap.db");
