@@ -60,6 +60,17 @@ public sealed record SourceConfig(
         foreach (var secret in secrets.OrderByDescending(s => s.Length))
         {
             text = text.Replace(secret, "***", StringComparison.Ordinal);
+
+            // Sources shorten what a server sent ("…"): a cut may have left the first part of a secret.
+            for (var n = secret.Length - 1; n >= 4; n--)
+            {
+                var cut = string.Concat(secret.AsSpan(0, n), "…");
+                if (text.Contains(cut, StringComparison.Ordinal))
+                {
+                    text = text.Replace(cut, "***…", StringComparison.Ordinal);
+                    break;
+                }
+            }
         }
 
         return text;
