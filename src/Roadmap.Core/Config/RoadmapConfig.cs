@@ -92,6 +92,18 @@ public enum DeclaredStatus
     Cancelled,
 }
 
+public static class DeclaredStatuses
+{
+    /// <summary>As written in the config and shown everywhere: planned, in-progress, done, cancelled.</summary>
+    public static string Label(this DeclaredStatus status) => status switch
+    {
+        DeclaredStatus.InProgress => "in-progress",
+        DeclaredStatus.Done => "done",
+        DeclaredStatus.Cancelled => "cancelled",
+        _ => "planned",
+    };
+}
+
 /// <summary>When an initiative runs: both dates inclusive, in the roadmap's time zone.</summary>
 /// <param name="Label">How it was written: "2027-Q1", or "2027-01-01..2027-03-31".</param>
 public sealed record Timeline(DateOnly Start, DateOnly Due, string Label);

@@ -194,5 +194,5 @@ public sealed class GitLabSource : ISource
     private string Redact(string reason) =>
         _options.Token is { Length: > 0 } token ? reason.Replace(token, "(token)", StringComparison.Ordinal) : reason;
 
-    private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "…";
+    private static string Shorten(string text) => ServerText.Shorten(text, 300);
 }

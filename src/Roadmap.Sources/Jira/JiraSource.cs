@@ -135,5 +135,5 @@ public sealed class JiraSource : ISource
         return _authorization?.Parameter is { Length: > 0 } credentials ? reason.Replace(credentials, "(credentials)", StringComparison.Ordinal) : reason;
     }
 
-    private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "…";
+    private static string Shorten(string text) => ServerText.Shorten(text, 300);
 }

@@ -107,5 +107,5 @@ public sealed class JsonSource : ISource
         _ => element.ValueKind.ToString(),
     };
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    private static string Shorten(string text) => ServerText.Shorten(text, 40);
 }

@@ -151,5 +151,5 @@ public sealed class PrometheusSource : ISource
     private static string? String(JsonElement parent, string name) =>
         parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    private static string Shorten(string text) => ServerText.Shorten(text, 40);
 }

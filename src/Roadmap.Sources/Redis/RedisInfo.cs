@@ -72,5 +72,5 @@ public static class RedisInfo
         return true;
     }
 
-    private static string Shorten(string value) => value.Length <= 40 ? value : value[..40] + "...";
+    private static string Shorten(string value) => ServerText.Shorten(value, 40);
 }

@@ -99,7 +99,7 @@ public sealed class RoadmapMetrics
 
         foreach (var i in config.Initiatives)
         {
-            _initiativeInfo.WithLabels(i.Id, i.Name, i.Goal ?? "", DeclaredStatusLabel(i.Status)).Set(1);
+            _initiativeInfo.WithLabels(i.Id, i.Name, i.Goal ?? "", i.Status.Label()).Set(1);
             _initiativeKpis.WithLabels(i.Id).Set(i.Kpis.Count);
             if (i.Timeline is { } t)
             {
@@ -195,12 +195,4 @@ public sealed class RoadmapMetrics
             gauge.RemoveLabelled(labels);
         }
     }
-
-    public static string DeclaredStatusLabel(DeclaredStatus status) => status switch
-    {
-        DeclaredStatus.InProgress => "in-progress",
-        DeclaredStatus.Done => "done",
-        DeclaredStatus.Cancelled => "cancelled",
-        _ => "planned",
-    };
 }

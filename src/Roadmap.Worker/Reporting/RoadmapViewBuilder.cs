@@ -31,7 +31,7 @@ public static class RoadmapViewBuilder
                     i.Name,
                     i.Goal,
                     i.Timeline is { } t ? new TimelineView(t.Label, t.Start, t.Due) : null,
-                    DeclaredStatusLabel(i.Status),
+                    i.Status.Label(),
                     i.Owner,
                     i.Details,
                     i.DependsOn.ToList(),
@@ -44,13 +44,6 @@ public static class RoadmapViewBuilder
     }
 
     /// <summary>As the config writes it: planned, in-progress, done, cancelled.</summary>
-    public static string DeclaredStatusLabel(DeclaredStatus status) => status switch
-    {
-        DeclaredStatus.InProgress => "in-progress",
-        DeclaredStatus.Done => "done",
-        DeclaredStatus.Cancelled => "cancelled",
-        _ => "planned",
-    };
 
     private static KpiView Kpi(KpiConfig k, KpiEvaluation? e, TimeZoneInfo zone)
     {
