@@ -25,9 +25,9 @@ internal static class TestConfigs
     }
 
     /// <summary>Every error of a config that must be invalid, as FILE:LINE:COL: message.</summary>
-    public static List<string> Errors(string source)
+    public static List<string> Errors(string source, Func<string, string?>? environment = null)
     {
-        var result = Load(source);
+        var result = Load(source, environment);
         Assert.False(result.IsValid);
         return result.Errors.Select(e => e.ToString()).ToList();
     }

@@ -5,34 +5,17 @@ using Roadmap.Sources.GitHub;
 
 namespace Roadmap.Sources.Tests.GitHub;
 
-/// <summary>Loads github sources through the real loader, with the kind added to the registered ones (once it is registered, it is not added twice).</summary>
+/// <summary>github sources for tests, loaded like <see cref="TestConfigs"/> through the registered kinds.</summary>
 internal static class GitHubConfigs
 {
     /// <summary>Retries without the backoff wait: for tests about what a fault becomes, not about how long the backoff is.</summary>
     public static readonly ApiClientOptions QuickRetries = new() { RetryDelay = TimeSpan.FromMilliseconds(1) };
 
-    private static readonly GitHubSourceKind Kind = new();
+    public static ConfigLoadResult Load(string source, Func<string, string?>? environment = null) => TestConfigs.Load(source, environment);
 
-    public static ConfigLoadResult Load(string source, Func<string, string?>? environment = null)
-    {
-        var indented = string.Join('\n', source.Split('\n').Select(line => "  " + line));
-        var yaml = $"roadmap: {{name: x}}\nsources:\n{indented}\n";
-        return new ConfigLoader([.. SourceKinds.All.Where(k => k.Kind != Kind.Kind), Kind], environment ?? (_ => null)).Load(yaml, TestConfigs.File);
-    }
+    public static SourceConfig Source(string source, Func<string, string?>? environment = null) => TestConfigs.Source(source, environment);
 
-    public static SourceConfig Source(string source, Func<string, string?>? environment = null)
-    {
-        var result = Load(source, environment);
-        Assert.True(result.IsValid, string.Join('\n', result.Errors));
-        return Assert.Single(result.Config!.Sources);
-    }
-
-    public static List<string> Errors(string source, Func<string, string?>? environment = null)
-    {
-        var result = Load(source, environment);
-        Assert.False(result.IsValid);
-        return result.Errors.Select(e => e.ToString()).ToList();
-    }
+    public static List<string> Errors(string source, Func<string, string?>? environment = null) => TestConfigs.Errors(source, environment);
 
     /// <summary>A github source on <paramref name="apiUrl"/>; <paramref name="extra"/> adds YAML lines at the source's indent.</summary>
     public static string Yaml(string apiUrl, string extra = "", string timeout = "1s") =>

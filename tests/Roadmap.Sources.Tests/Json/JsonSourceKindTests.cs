@@ -138,7 +138,7 @@ public class JsonSourceKindTests
                     target: "<= 0.3"
             """;
 
-        var result = new Roadmap.Core.Config.ConfigLoader(ApiKinds.All, _ => null).Load(yaml, "test.yaml");
+        var result = new Roadmap.Core.Config.ConfigLoader(SourceKinds.All, _ => null).Load(yaml, "test.yaml");
 
         var error = Assert.Single(result.Errors);
         Assert.Contains("does not emit signal \"bounce\"; it emits bounce_rate, visits", error.Message, StringComparison.Ordinal);

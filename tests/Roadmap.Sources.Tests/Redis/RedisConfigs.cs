@@ -4,33 +4,14 @@ using Roadmap.Sources.Redis;
 
 namespace Roadmap.Sources.Tests.Redis;
 
-/// <summary>
-/// Like <see cref="TestConfigs"/>, through the real loader, with the redis kind as the only kind: the tests do not
-/// depend on its registration in <see cref="SourceKinds"/>.
-/// </summary>
+/// <summary>redis sources for tests, loaded like <see cref="TestConfigs"/> through the registered kinds.</summary>
 internal static class RedisConfigs
 {
-    /// <summary>Loads a config whose only source is <paramref name="source"/>, a YAML list item ("- id: ...").</summary>
-    public static ConfigLoadResult Load(string source, Func<string, string?>? environment = null)
-    {
-        var indented = string.Join('\n', source.Split('\n').Select(line => "  " + line));
-        var yaml = $"roadmap: {{name: x}}\nsources:\n{indented}\n";
-        return new ConfigLoader([new RedisSourceKind()], environment ?? (_ => null)).Load(yaml, TestConfigs.File);
-    }
+    public static ConfigLoadResult Load(string source, Func<string, string?>? environment = null) => TestConfigs.Load(source, environment);
 
-    public static SourceConfig Source(string source, Func<string, string?>? environment = null)
-    {
-        var result = Load(source, environment);
-        Assert.True(result.IsValid, string.Join('\n', result.Errors));
-        return Assert.Single(result.Config!.Sources);
-    }
+    public static SourceConfig Source(string source, Func<string, string?>? environment = null) => TestConfigs.Source(source, environment);
 
-    public static List<string> Errors(string source, Func<string, string?>? environment = null)
-    {
-        var result = Load(source, environment);
-        Assert.False(result.IsValid);
-        return result.Errors.Select(e => e.ToString()).ToList();
-    }
+    public static List<string> Errors(string source, Func<string, string?>? environment = null) => TestConfigs.Errors(source, environment);
 
     public static ISource Create(string source, Func<string, string?>? environment = null) =>
         new RedisSourceKind().Create(Source(source, environment), new SourceContext(TimeProvider.System, NullLoggerFactory.Instance));
