@@ -114,8 +114,7 @@ public sealed class GitHubSource : ISource
     }
 
     /// <summary>A reason never holds the token, even where a server echoes it back.</summary>
-    private string Redact(string reason) =>
-        _options.Token is { Length: > 0 } token ? reason.Replace(token, "(token)", StringComparison.Ordinal) : reason;
+    private string Redact(string reason) => Config.Redact(reason)!;
 
     private static string Shorten(string text) => ServerText.Shorten(text, 300);
 }

@@ -124,15 +124,14 @@ public sealed class JiraSource : ISource
         return null;
     }
 
-    /// <summary>A reason never holds the token (nor the basic credentials made from it), even where a server echoes it back.</summary>
+    /// <summary>
+    /// A reason never holds the token, even where a server echoes it back: the config's secrets, plus the basic
+    /// credentials made from the token, which the config never held.
+    /// </summary>
     private string Redact(string reason)
     {
-        if (_options.Token is { Length: > 0 } token)
-        {
-            reason = reason.Replace(token, "(token)", StringComparison.Ordinal);
-        }
-
-        return _authorization?.Parameter is { Length: > 0 } credentials ? reason.Replace(credentials, "(credentials)", StringComparison.Ordinal) : reason;
+        reason = Config.Redact(reason)!;
+        return _authorization?.Parameter is { Length: > 0 } credentials ? reason.Replace(credentials, "***", StringComparison.Ordinal) : reason;
     }
 
     private static string Shorten(string text) => ServerText.Shorten(text, 300);

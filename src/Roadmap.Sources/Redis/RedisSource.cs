@@ -342,12 +342,12 @@ public sealed class RedisSource : ISource
     }
 
     // The library appends its diagnostics (queue lengths, thread pool state) after the first comma. What is left is
-    // the server's or the library's words; the password is masked in case a message ever echoes the configuration.
+    // the server's or the library's words; the config's secrets are masked in case a message ever echoes them.
     private string FirstClause(string message)
     {
         var text = message.StartsWith(SimpleError, StringComparison.Ordinal) ? message[SimpleError.Length..] : message;
         var comma = text.IndexOf(", ", StringComparison.Ordinal);
         text = (comma < 0 ? text : text[..comma]).Trim();
-        return _options.Password is { Length: > 0 } password ? text.Replace(password, "*****", StringComparison.Ordinal) : text;
+        return Config.Redact(text)!;
     }
 }

@@ -274,7 +274,7 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
         { "401", "HTTP 401 Unauthorized: authentication failed" },
         { "403", "HTTP 403 Forbidden: permission denied" },
         { "500", "HTTP 500 Internal Server Error" },
-        { "echo", "HTTP 422 Unprocessable Entity: token (token) is revoked" },
+        { "echo", "HTTP 422 Unprocessable Entity: token *** is revoked" },
         { "garbage body", "malformed JSON: " },
         { "malformed JSON", "malformed JSON: " },
         { "wrong content type", "expected a JSON response, got content type text/html" },

@@ -279,7 +279,7 @@ public sealed class GitLabSourceTests(WireMockFixture wiremock) : IClassFixture<
         { "401", "HTTP 401 Unauthorized: authentication failed" },
         { "403", "HTTP 403 Forbidden: permission denied" },
         { "500", "HTTP 500 Internal Server Error" },
-        { "echo", "HTTP 404 Not Found: token (token) not found" },
+        { "echo", "HTTP 404 Not Found: token *** not found" },
         { "garbage body", "malformed JSON: " },
         { "malformed JSON", "malformed JSON: " },
         { "wrong content type", "expected a JSON response, got content type text/html" },
