@@ -34,6 +34,7 @@ public sealed class RoadmapMetrics
     private readonly Gauge _sourceUp;
     private readonly Counter _polls;
     private readonly Histogram _pollDuration;
+    private readonly Histogram _pollLateness;
     private readonly Gauge _lastSuccess;
     private readonly Gauge _signalValue;
     private readonly Counter _samplesWritten;
@@ -71,6 +72,10 @@ public sealed class RoadmapMetrics
         {
             LabelNames = source,
             Buckets = PollDurationBuckets,
+        });
+        _pollLateness = f.CreateHistogram("roadmap_poll_lateness_seconds", "How late polls start against their schedule (start minus scheduled fire time), all sources together.", new HistogramConfiguration
+        {
+            Buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         });
         _lastSuccess = f.CreateGauge("roadmap_source_last_success_timestamp_seconds", "When the source last polled successfully, unix seconds.", source);
         _signalValue = f.CreateGauge("roadmap_signal_value", "The latest raw sample of each signal.", ["source", "signal"]);
@@ -139,6 +144,9 @@ public sealed class RoadmapMetrics
             _signalValue.WithLabels(source.Id, sample.Signal).Set(sample.Value);
         }
     }
+
+    /// <summary>How late a poll started against its scheduled fire time, in seconds (negative clock skew counts as 0).</summary>
+    public void RecordLateness(TimeSpan lateness) => _pollLateness.Observe(Math.Max(0, lateness.TotalSeconds));
 
     public void RecordEvaluation(KpiEvaluation e)
     {

@@ -28,6 +28,11 @@ public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, Ro
         span?.SetTag("roadmap.source", id);
         span?.SetTag("roadmap.source.kind", source.Config.Kind);
         var at = time.GetUtcNow();
+        if (context.ScheduledFireTimeUtc is { } scheduled)
+        {
+            metrics.RecordLateness(at - scheduled);
+        }
+
         var result = await source.PollAsync(cancellationToken);
         result = result with { Failure = source.Config.Redact(result.Failure) };
         span?.SetTag("roadmap.poll.outcome", result.Success ? "success" : "failure");

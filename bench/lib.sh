@@ -1,0 +1,29 @@
+# Shared helpers for the benchmark scripts. Source it: . "$(dirname "$0")/../lib.sh"
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+CLK_TCK="$(getconf CLK_TCK)"
+
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { awk -v t="$CLK_TCK" '{ printf "%.3f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
+
+# Resident set size of a process in MiB.
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
+
+# The sum of every sample of one metric family on a /metrics page (0 when absent).
+metric_sum() { curl -fsS "$1" | awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.6f\n", s + 0 }'; }
+
+# Waits until a URL answers, at most $2 seconds.
+wait_for() { local i; for ((i = 0; i < $2 * 10; i++)); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "timed out waiting for $1" >&2; return 1; }
+
+# Starts the bench nginx on 127.0.0.1:18080 in a run dir; prints its pid.
+start_nginx() {
+  local run="$1"; mkdir -p "$run/tmp"
+  nginx -p "$run" -c "$BENCH_DIR/load/nginx.conf" >"$run/nginx.log" 2>&1 &
+  echo $! >"$run/nginx.pidfile"
+  wait_for http://127.0.0.1:18080/ 10 >&2
+  cat "$run/nginx.pidfile"
+}
+
+# Median of numbers on stdin.
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
