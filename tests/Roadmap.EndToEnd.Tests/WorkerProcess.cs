@@ -102,6 +102,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
         kill.WaitForExit();
     }
 
+    /// <summary>Sends SIGHUP, as `systemctl reload` or `kill -HUP` do to ask for a config reload.</summary>
+    public void Hangup()
+    {
+        using var kill = Process.Start("kill", ["-HUP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -2,6 +2,7 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
 using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Hosting;
 
 namespace Roadmap.Worker.Evaluation;
 
@@ -15,8 +16,15 @@ public sealed record RoadmapSnapshot(DateTimeOffset At, IReadOnlyList<KpiEvaluat
 /// Judges every KPI and initiative: reads each KPI's window (and baseline period) from storage, asks the pure
 /// evaluator, keeps the evaluation history the forecasts are fitted to, and publishes the result.
 /// </summary>
-public sealed class EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
+/// <remarks>Each round judges <see cref="CurrentConfig.Value"/> as it is then: a reload applies from the next round.</remarks>
+public sealed class EvaluationService(CurrentConfig current, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
 {
+    /// <summary>For one fixed config (the report verb, tests).</summary>
+    public EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
+        : this(new CurrentConfig(config), samples, store, metrics, time)
+    {
+    }
+
     /// <summary>An evaluation is stored at most this often per KPI (and whenever its status changes). 5 minutes.</summary>
     public static readonly TimeSpan HistorySpacing = TimeSpan.FromMinutes(5);
 
@@ -30,6 +38,7 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
     private readonly Lock _lock = new();
     private volatile RoadmapSnapshot _latest = RoadmapSnapshot.Empty;
     private bool _loaded;
+    private RoadmapConfig? _judged;
 
     public RoadmapSnapshot Latest => _latest;
 
@@ -38,6 +47,8 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
     {
         lock (_lock)
         {
+            var config = current.Value;
+            ForgetReloaded(config);
             var now = time.GetUtcNow();
             var zone = config.Settings.TimeZone;
             LoadHistoryOnce();
@@ -94,6 +105,32 @@ public sealed class EvaluationService(RoadmapConfig config, SampleReader samples
             _latest = new RoadmapSnapshot(now, kpis, initiatives);
             return _latest;
         }
+    }
+
+    /// <summary>
+    /// After a reload: the state of KPIs that were removed or changed (baseline, trend) is dropped, and so are the
+    /// series of KPIs and initiatives that are gone.
+    /// </summary>
+    private void ForgetReloaded(RoadmapConfig config)
+    {
+        if (ReferenceEquals(config, _judged))
+        {
+            return;
+        }
+
+        if (_judged is not null)
+        {
+            var now = config.Initiatives.SelectMany(i => i.Kpis.Select(k => ((i.Id, k.Id), k))).ToDictionary(p => p.Item1, p => p.k);
+            var before = _judged.Initiatives.SelectMany(i => i.Kpis.Select(k => ((i.Id, k.Id), k))).ToDictionary(p => p.Item1, p => p.k);
+            foreach (var key in _state.Keys.Where(key => !now.TryGetValue(key, out var kpi) || !before.TryGetValue(key, out var old) || !ConfigDiff.Same(old, kpi)).ToList())
+            {
+                _state.Remove(key);
+            }
+
+            metrics.ForgetEvaluations(config);
+        }
+
+        _judged = config;
     }
 
     private KpiState State(string initiative, string kpi)

@@ -42,6 +42,9 @@ public sealed class RoadmapMetrics
     private readonly Counter _writeFailures;
     private readonly Gauge _queueLength;
     private readonly Counter _evaluations;
+    private readonly Gauge _reloadSuccessful;
+    private readonly Gauge _reloadSuccessTimestamp;
+    private readonly Counter _reloads;
     private long _pollCount;
 
     public RoadmapMetrics(CollectorRegistry registry)
@@ -84,6 +87,10 @@ public sealed class RoadmapMetrics
         _writeFailures = f.CreateCounter("roadmap_storage_write_failures_total", "Failed database commits (each is retried).");
         _queueLength = f.CreateGauge("roadmap_storage_queue_length", "Polls waiting to be written.");
         _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
+        // Prometheus' own names for its config reloads, so the same alert shape fits.
+        _reloadSuccessful = f.CreateGauge("roadmap_config_last_reload_successful", "1 when the last config (re)load succeeded, 0 when the file was invalid and the previous config kept running.");
+        _reloadSuccessTimestamp = f.CreateGauge("roadmap_config_last_reload_success_timestamp_seconds", "When the running config was last loaded successfully (at start or by a reload), unix seconds.");
+        _reloads = f.CreateCounter("roadmap_config_reloads_total", "Config reloads tried (file change or SIGHUP), by result.", ["result"]);
         var version = typeof(RoadmapMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
         f.CreateGauge("roadmap_build_info", "Roadmap's version; always 1.", ["version"]).WithLabels(version).Set(1);
     }
@@ -93,7 +100,10 @@ public sealed class RoadmapMetrics
     /// <summary>Polls counted in /metrics since start, for the shutdown log line.</summary>
     public long PollCount => Interlocked.Read(ref _pollCount);
 
-    /// <summary>Declares the series that exist from the start: info, zeroed counters, statuses.</summary>
+    /// <summary>
+    /// Declares the series that exist from the start: info, zeroed counters, statuses. Called again after a reload, it
+    /// also drops the described series the new config no longer has (an initiative renamed, a timeline removed).
+    /// </summary>
     public void Describe(RoadmapConfig config)
     {
         foreach (var s in config.Sources)
@@ -102,20 +112,88 @@ public sealed class RoadmapMetrics
             _polls.WithLabels(s.Id, s.Kind, "failure").IncTo(0);
         }
 
+        var initiativeInfo = new HashSet<string>(StringComparer.Ordinal);
+        var kpiInfo = new HashSet<string>(StringComparer.Ordinal);
+        var timelines = new HashSet<string>(StringComparer.Ordinal);
         foreach (var i in config.Initiatives)
         {
-            _initiativeInfo.WithLabels(i.Id, i.Name, i.Goal ?? "", i.Status.Label()).Set(1);
+            string[] info = [i.Id, i.Name, i.Goal ?? "", i.Status.Label()];
+            _initiativeInfo.WithLabels(info).Set(1);
+            initiativeInfo.Add(Key(info));
             _initiativeKpis.WithLabels(i.Id).Set(i.Kpis.Count);
             if (i.Timeline is { } t)
             {
                 _initiativeStart.WithLabels(i.Id).Set(Dates.StartOfDay(t.Start, config.Settings.TimeZone).ToUnixTimeSeconds());
                 _initiativeDue.WithLabels(i.Id).Set(Dates.EndOfDay(t.Due, config.Settings.TimeZone).ToUnixTimeSeconds());
+                timelines.Add(i.Id);
             }
 
             foreach (var k in i.Kpis)
             {
-                _kpiInfo.WithLabels(i.Id, k.Id, k.Name, k.Unit ?? "", k.Aggregate.Name(), k.Window.ToString(), Target.Symbol(k.Target.Op)).Set(1);
+                string[] labels = [i.Id, k.Id, k.Name, k.Unit ?? "", k.Aggregate.Name(), k.Window.ToString(), Target.Symbol(k.Target.Op)];
+                _kpiInfo.WithLabels(labels).Set(1);
+                kpiInfo.Add(Key(labels));
             }
+        }
+
+        var initiatives = config.Initiatives.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        RemoveWhere(_initiativeInfo, l => !initiativeInfo.Contains(Key(l)));
+        RemoveWhere(_kpiInfo, l => !kpiInfo.Contains(Key(l)));
+        RemoveWhere(_initiativeKpis, l => !initiatives.Contains(l[0]));
+        RemoveWhere(_initiativeStart, l => !timelines.Contains(l[0]));
+        RemoveWhere(_initiativeDue, l => !timelines.Contains(l[0]));
+    }
+
+    /// <summary>
+    /// After a reload took a source out (or replaced it): drops its series that no longer describe a configured
+    /// source — all of them when <paramref name="current"/> is null, else those of another kind or of a signal it no
+    /// longer emits.
+    /// </summary>
+    /// <param name="current">The source now configured under <paramref name="id"/>, if any.</param>
+    public void ForgetSource(string id, SourceConfig? current)
+    {
+        bool Stale(string[] l) => l[0] == id && (current is null || l[1] != current.Kind);
+        RemoveWhere(_sourceUp, Stale);
+        RemoveWhere(_polls, Stale);
+        RemoveWhere(_pollDuration, Stale);
+        RemoveWhere(_lastSuccess, Stale);
+        RemoveWhere(_signalValue, l => l[0] == id && (current is null || !current.Signals.Contains(l[1])));
+    }
+
+    /// <summary>Drops the judged series of KPIs and initiatives the config no longer has; the evaluator calls this.</summary>
+    public void ForgetEvaluations(RoadmapConfig config)
+    {
+        var initiatives = config.Initiatives.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var kpis = config.Initiatives.SelectMany(i => i.Kpis.Select(k => Key([i.Id, k.Id]))).ToHashSet(StringComparer.Ordinal);
+        bool StaleKpi(string[] l) => !kpis.Contains(Key([l[0], l[1]]));
+        foreach (var gauge in new[] { _kpiValue, _kpiTarget, _kpiMet, _kpiStatus, _kpiDeadline, _kpiForecast, _kpiErrorBudget, _kpiBaseline })
+        {
+            RemoveWhere(gauge, StaleKpi);
+        }
+
+        foreach (var gauge in new[] { _initiativeHealth, _initiativeBlocked, _initiativeKpisMet })
+        {
+            RemoveWhere(gauge, l => !initiatives.Contains(l[0]));
+        }
+    }
+
+    /// <summary>The config in force was loaded at <paramref name="at"/> (at start); no reload is counted.</summary>
+    public void RecordConfigLoaded(DateTimeOffset at)
+    {
+        _reloads.WithLabels("success").IncTo(0);
+        _reloads.WithLabels("failure").IncTo(0);
+        _reloadSuccessful.Set(1);
+        _reloadSuccessTimestamp.Set(at.ToUnixTimeMilliseconds() / 1000.0);
+    }
+
+    /// <summary>One reload's result: on success the new config runs from <paramref name="at"/>; on failure the old one goes on.</summary>
+    public void RecordReload(bool success, DateTimeOffset at)
+    {
+        _reloads.WithLabels(success ? "success" : "failure").Inc();
+        _reloadSuccessful.Set(success ? 1 : 0);
+        if (success)
+        {
+            _reloadSuccessTimestamp.Set(at.ToUnixTimeMilliseconds() / 1000.0);
         }
     }
 
@@ -191,6 +269,17 @@ public sealed class RoadmapMetrics
     }
 
     public void RecordEvaluationRound() => _evaluations.Inc();
+
+    private static string Key(string[] labels) => string.Join('\u001f', labels);
+
+    private static void RemoveWhere<TChild>(Collector<TChild> metric, Func<string[], bool> stale)
+        where TChild : ChildBase
+    {
+        foreach (var labels in metric.GetAllLabelValues().Where(stale).ToList())
+        {
+            metric.RemoveLabelled(labels);
+        }
+    }
 
     private static void SetOrRemove(Gauge gauge, double? value, params string[] labels)
     {

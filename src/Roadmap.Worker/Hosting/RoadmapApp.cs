@@ -26,13 +26,14 @@ public static class RoadmapApp
         }
 
         builder.Services.AddSingleton(time);
-        builder.Services.AddSingleton(config);
+        builder.Services.AddRoadmapConfig(config);
         builder.Services
             .AddRoadmapStorage(database, new StorageOptions { Path = database.Path })
             .AddRoadmapSources(kinds)
             .AddRoadmapScheduling(config, time)
             .AddRoadmapMetrics()
-            .AddRoadmapTelemetry();
+            .AddRoadmapTelemetry()
+            .AddRoadmapConfigReload();
 
         var app = builder.Build();
         app.MapRoadmapEndpoints();

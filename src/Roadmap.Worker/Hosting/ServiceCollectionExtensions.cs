@@ -19,6 +19,29 @@ namespace Roadmap.Worker.Hosting;
 /// <summary>The wiring, one method per area: poll, store, evaluate, export.</summary>
 public static class ServiceCollectionExtensions
 {
+    /// <summary>
+    /// The config: <see cref="CurrentConfig"/>, which a reload replaces. <see cref="RoadmapConfig"/> itself resolves to
+    /// the current value at the moment it is resolved — right for a request handler (one config per request), wrong for
+    /// a singleton, which must take <see cref="CurrentConfig"/> and read <see cref="CurrentConfig.Value"/> as it goes.
+    /// </summary>
+    public static IServiceCollection AddRoadmapConfig(this IServiceCollection services, RoadmapConfig config)
+    {
+        services.AddSingleton(new CurrentConfig(config));
+        services.AddTransient(sp => sp.GetRequiredService<CurrentConfig>().Value);
+        return services;
+    }
+
+    /// <summary>
+    /// Config reload on SIGHUP and on file change (<see cref="ConfigReloader"/>); registered after the scheduling, so
+    /// no reload runs before the start's schedules are in place.
+    /// </summary>
+    public static IServiceCollection AddRoadmapConfigReload(this IServiceCollection services)
+    {
+        services.AddSingleton<ConfigReloader>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigReloader>());
+        return services;
+    }
+
     /// <summary>Storage: the opened database, its reader, and the one batched writer (started and stopped by the host).</summary>
     public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, RoadmapDatabase database, StorageOptions options)
     {
@@ -39,7 +62,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(registry);
         services.AddSingleton(sp =>
         {
-            var config = sp.GetRequiredService<RoadmapConfig>();
+            var config = sp.GetRequiredService<CurrentConfig>().Value;
             var context = new SourceContext(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
             return new SourcePool(config.Sources.Select(s => registry.Get(s.Kind).Create(s, context)));
         });
@@ -83,13 +106,18 @@ public static class ServiceCollectionExtensions
     /// <summary>Evaluation and export: the evaluator service and the Prometheus registry with every Roadmap metric.</summary>
     public static IServiceCollection AddRoadmapMetrics(this IServiceCollection services)
     {
-        services.AddSingleton<EvaluationService>();
+        services.AddSingleton(sp => new EvaluationService(
+            sp.GetRequiredService<CurrentConfig>(),
+            sp.GetRequiredService<SampleReader>(),
+            sp.GetRequiredService<EvaluationStore>(),
+            sp.GetRequiredService<RoadmapMetrics>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
         {
             var registry = Metrics.NewCustomRegistry();
             DotNetStats.Register(registry);
             var metrics = new RoadmapMetrics(registry);
-            metrics.Describe(sp.GetRequiredService<RoadmapConfig>());
+            metrics.Describe(sp.GetRequiredService<CurrentConfig>().Value);
             var writer = sp.GetRequiredService<BatchedWriter>();
             registry.AddBeforeCollectCallback(() => metrics.CollectStorage(writer));
             return metrics;

@@ -19,10 +19,14 @@ public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, Ro
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var id = context.JobDetail.Key.Name;
-        if (sources.Find(id) is not { } source)
+        // Held until the result is recorded: a reload that removes or replaces the source disposes it after that.
+        await using var lease = sources.Acquire(id);
+        if (lease is null)
         {
             return;
         }
+
+        var source = lease.Source;
 
         using var span = telemetry.Source.StartActivity($"poll {id}", ActivityKind.Internal);
         span?.SetTag("roadmap.source", id);

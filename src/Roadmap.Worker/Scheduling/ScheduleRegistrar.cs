@@ -3,41 +3,72 @@ using Microsoft.Extensions.Logging;
 using Roadmap.Sources;
 using Quartz;
 using Roadmap.Core.Config;
+using Roadmap.Worker.Hosting;
 
 namespace Roadmap.Worker.Scheduling;
 
-/// <summary>Puts one poll job per source and the evaluation job on the Quartz scheduler at start.</summary>
-public sealed class ScheduleRegistrar(RoadmapConfig config, ISchedulerFactory factory, SourceKindRegistry kinds, TimeProvider time, ILoggerFactory logs) : IHostedService
+/// <summary>
+/// Puts one poll job per source and the evaluation job on the Quartz scheduler at start. The job and trigger shapes
+/// live here so a config reload schedules exactly as the start does.
+/// </summary>
+public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory factory, SourceKindRegistry kinds, TimeProvider time, ILoggerFactory logs) : IHostedService
 {
+    // Replace: a reload re-schedules an id that already has a job.
+    private static readonly ScheduleJobOptions Replace = new() { Replace = true };
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var context = new SourceContext(time, logs);
-        foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
-        {
-            await kinds.Get(kind).WarmUpAsync(context, cancellationToken);
-        }
+        var config = current.Value;
+        await WarmUpAsync(kinds, config.Sources.Select(s => s.Kind), new SourceContext(time, logs), cancellationToken);
 
         var scheduler = await factory.GetScheduler(cancellationToken);
         var now = time.GetUtcNow();
         foreach (var source in config.Sources)
         {
-            var job = JobBuilder.Create<PollJob>().WithIdentity(source.Id, PollJob.Group).Build();
-            var trigger = TriggerBuilder.Create().WithIdentity(source.Id, PollJob.Group).ForJob(job);
-            trigger = source.Schedule.Every is { } every
-                // A missed tick is skipped, not replayed: a burst of catch-up polls would measure nothing new.
-                ? trigger.StartAt(now).WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-                : trigger.StartAt(now).WithCronSchedule(source.Schedule.Cron!, c => c.InTimeZone(config.Settings.TimeZone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));
-            await scheduler.ScheduleJob(job, trigger.Build(), new ScheduleJobOptions(), cancellationToken);
+            await SchedulePollAsync(scheduler, source, config.Settings.TimeZone, now, cancellationToken);
         }
 
-        var evaluate = JobBuilder.Create<EvaluateJob>().WithIdentity(EvaluateJob.Key).Build();
-        var evaluateTrigger = TriggerBuilder.Create()
-            .WithIdentity(EvaluateJob.Key.Name, EvaluateJob.Key.Group)
-            .StartAt(now + TimeSpan.FromSeconds(1))
-            .WithSimpleSchedule(s => s.WithInterval(config.Settings.EvaluateEvery).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-            .Build();
-        await scheduler.ScheduleJob(evaluate, evaluateTrigger, new ScheduleJobOptions(), cancellationToken);
+        await ScheduleEvaluationAsync(scheduler, config.Settings.EvaluateEvery, now, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Warms up each of these kinds once (see <see cref="ISourceKind.WarmUpAsync"/>).</summary>
+    public static async Task WarmUpAsync(SourceKindRegistry kinds, IEnumerable<string> kindNames, SourceContext context, CancellationToken cancellationToken)
+    {
+        foreach (var kind in kindNames.Distinct())
+        {
+            await kinds.Get(kind).WarmUpAsync(context, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Schedules (or, for an id already scheduled, replaces) the source's poll job: first poll at
+    /// <paramref name="start"/>, then on its interval or cron (in <paramref name="zone"/>).
+    /// </summary>
+    public static async Task SchedulePollAsync(IScheduler scheduler, SourceConfig source, TimeZoneInfo zone, DateTimeOffset start, CancellationToken cancellationToken)
+    {
+        var job = JobBuilder.Create<PollJob>().WithIdentity(PollKey(source.Id)).Build();
+        var trigger = TriggerBuilder.Create().WithIdentity(source.Id, PollJob.Group).ForJob(job);
+        trigger = source.Schedule.Every is { } every
+            // A missed tick is skipped, not replayed: a burst of catch-up polls would measure nothing new.
+            ? trigger.StartAt(start).WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+            : trigger.StartAt(start).WithCronSchedule(source.Schedule.Cron!, c => c.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));
+        await scheduler.ScheduleJob(job, trigger.Build(), Replace, cancellationToken);
+    }
+
+    /// <summary>Schedules (or replaces) the evaluation job: first round a second after <paramref name="start"/>, then every <paramref name="every"/>.</summary>
+    public static async Task ScheduleEvaluationAsync(IScheduler scheduler, TimeSpan every, DateTimeOffset start, CancellationToken cancellationToken)
+    {
+        var evaluate = JobBuilder.Create<EvaluateJob>().WithIdentity(EvaluateJob.Key).Build();
+        var trigger = TriggerBuilder.Create()
+            .WithIdentity(EvaluateJob.Key.Name, EvaluateJob.Key.Group)
+            .StartAt(start + TimeSpan.FromSeconds(1))
+            .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+            .Build();
+        await scheduler.ScheduleJob(evaluate, trigger, Replace, cancellationToken);
+    }
+
+    /// <summary>The poll job of the source with this id.</summary>
+    public static JobKey PollKey(string sourceId) => new(sourceId, PollJob.Group);
 }

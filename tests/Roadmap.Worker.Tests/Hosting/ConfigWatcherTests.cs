@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Roadmap.Worker.Hosting;
+
+namespace Roadmap.Worker.Tests.Hosting;
+
+public sealed class ConfigWatcherTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly List<string> _reloads = [];
+
+    public ConfigWatcherTests()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(ConfigFile, "roadmap: { name: R }\n");
+    }
+
+    private string ConfigFile => Path.Combine(_dir, "roadmap.yaml");
+
+    private int Reloads
+    {
+        get
+        {
+            lock (_reloads)
+            {
+                return _reloads.Count;
+            }
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private ConfigWatcher Watcher(TimeProvider time) => new(ConfigFile, time, (reason, _) =>
+    {
+        lock (_reloads)
+        {
+            _reloads.Add(reason);
+        }
+
+        return Task.CompletedTask;
+    }, NullLogger.Instance);
+
+    /// <summary>The watcher's loop runs on its own thread: give it real time to act (or to wrongly act).</summary>
+    private static async Task<bool> Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        return condition();
+    }
+
+    [Fact]
+    public async Task NotifyFileChanged_BurstOfChanges_ReloadsOnceAfterTheFileIsQuietForTheDebounce()
+    {
+        var time = new FakeTimeProvider();
+        await using var watcher = Watcher(time);
+        watcher.Start(watchFile: false, handleSighup: false);
+
+        // An editor's save: several events over 600 ms.
+        watcher.NotifyFileChanged();
+        time.Advance(TimeSpan.FromMilliseconds(300));
+        watcher.NotifyFileChanged();
+        time.Advance(TimeSpan.FromMilliseconds(300));
+        watcher.NotifyFileChanged();
+        time.Advance(TimeSpan.FromMilliseconds(499));
+        await Task.Delay(200);
+        Assert.Equal(0, Reloads);
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.True(await Eventually(() => Reloads == 1), "no reload 500 ms after the last change");
+        await Task.Delay(200);
+        time.Advance(TimeSpan.FromSeconds(5));
+        await Task.Delay(200);
+        Assert.Equal(["file change"], _reloads);
+    }
+
+    [Fact]
+    public async Task NotifySignal_NoChange_ReloadsAtOnceWithoutWaitingForTheClock()
+    {
+        var time = new FakeTimeProvider();
+        await using var watcher = Watcher(time);
+        watcher.Start(watchFile: false, handleSighup: false);
+
+        watcher.NotifySignal();
+
+        Assert.True(await Eventually(() => Reloads == 1));
+        Assert.Equal(["SIGHUP"], _reloads);
+    }
+
+    [Fact]
+    public async Task NotifyFileChanged_FileMovedAwayAndNotBack_NoReload()
+    {
+        var time = new FakeTimeProvider();
+        await using var watcher = Watcher(time);
+        watcher.Start(watchFile: false, handleSighup: false);
+        File.Move(ConfigFile, ConfigFile + ".bak");
+
+        watcher.NotifyFileChanged();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Task.Delay(300);
+
+        Assert.Equal(0, Reloads);
+    }
+
+    [Theory]
+    [InlineData("rename")]
+    [InlineData("write")]
+    public async Task Start_FileReplacedOnDisk_ReloadsOnce(string how)
+    {
+        await using var watcher = Watcher(TimeProvider.System);
+        watcher.Start(handleSighup: false);
+        // A file beside it changing is not the config changing.
+        await File.WriteAllTextAsync(Path.Combine(_dir, "other.yaml"), "x");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, Reloads);
+
+        if (how == "rename")
+        {
+            // How editors save: write a temporary file, rename it over the original.
+            var temp = Path.Combine(_dir, ".roadmap.yaml.swp");
+            await File.WriteAllTextAsync(temp, "roadmap: { name: S }\n");
+            File.Move(temp, ConfigFile, overwrite: true);
+        }
+        else
+        {
+            await File.WriteAllTextAsync(ConfigFile, "roadmap: { name: S }\n");
+        }
+
+        Assert.True(await Eventually(() => Reloads >= 1), "no reload after the file changed");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(["file change"], _reloads);
+    }
+}
