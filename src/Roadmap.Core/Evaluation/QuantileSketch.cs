@@ -19,7 +19,7 @@ namespace Roadmap.Core.Evaluation;
 /// whole storage batch. A window holding infinities therefore has exact aggregates (sum, max, ...) that see them
 /// and sketch quantiles that do not.</para>
 /// <para>Memory is bounded: each store keeps at most <see cref="MaxBinsPerStore"/> contiguous buckets (a range of
-/// magnitudes of gamma^2048, about 8.5e8). When the values of one sign span more than that, the lowest-magnitude
+/// magnitudes of gamma^2048, about 7.8e8 or 8.9 decades). When the values of one sign span more than that, the lowest-magnitude
 /// buckets are folded into the lowest kept one: quantiles that land among those small magnitudes are reported as
 /// that bucket's (larger) value, while quantiles among the kept magnitudes keep the 0.5 % guarantee. Counts, ranks
 /// and everything at the high-magnitude end stay exact.</para>
@@ -138,7 +138,8 @@ public sealed class QuantileSketch
 
     /// <summary>
     /// A compact encoding: a version byte, then unsigned LEB128 varints: the zero count, then for the positive and
-    /// the negative store the number of non-empty buckets, the first bucket index (zigzag), its count, and for each
+    /// the negative store the number of non-empty buckets and, when there are any, the first bucket index (zigzag),
+    /// the last index minus the first (so a reader sizes its array once), the first bucket's count, and for each
     /// further bucket the gap to the previous index minus one and its count. Typically 2 bytes a bucket.
     /// </summary>
     public byte[] ToBytes()
@@ -203,7 +204,7 @@ public sealed class QuantileSketch
         }
 
         var at = 1;
-        var zero = ReadVarint(bytes, ref at, "the zero count");
+        var zero = ReadVarint(bytes, ref at, Field.ZeroCount, "", 0);
         if (zero > long.MaxValue)
         {
             throw new FormatException($"quantile sketch bytes: zero count {zero} is out of range");
@@ -225,65 +226,110 @@ public sealed class QuantileSketch
 
     private static long DecodeStore(ReadOnlySpan<byte> bytes, ref int at, string name, Store? into, long total)
     {
-        var bins = ReadVarint(bytes, ref at, $"the {name} bucket count");
+        var bins = ReadVarint(bytes, ref at, Field.BucketCount, name, 0);
         if (bins > MaxBinsPerStore)
         {
             throw new FormatException($"quantile sketch bytes: {bins} {name} buckets, more than the {MaxBinsPerStore} a store holds");
         }
 
-        long index = 0;
-        long first = 0;
+        if (bins == 0)
+        {
+            return total;
+        }
+
+        var zigzag = ReadVarint(bytes, ref at, Field.Index, name, 0);
+        long index = (long)(zigzag >> 1) ^ -(long)(zigzag & 1);
+        var span = ReadVarint(bytes, ref at, Field.Span, name, 0);
+        if (span >= MaxBinsPerStore || span + 1 < bins)
+        {
+            throw new FormatException($"quantile sketch bytes: the {name} buckets span {span + 1} indexes, which cannot hold {bins} buckets within the {MaxBinsPerStore} a store holds");
+        }
+
+        var last = index + (long)span;
+        if (index < LowestIndex || last > HighestIndex)
+        {
+            throw new FormatException($"quantile sketch bytes: {name} bucket indexes {index}..{last} are outside the range a finite value maps to");
+        }
+
+        // Sized once for the whole range, so reading does not grow the array bucket by bucket.
+        var direct = into is not null && into.Reserve((int)index, (int)last);
         for (var i = 0; i < (int)bins; i++)
         {
-            if (i == 0)
+            if (i > 0)
             {
-                var zigzag = ReadVarint(bytes, ref at, $"the first {name} bucket index");
-                index = (long)(zigzag >> 1) ^ -(long)(zigzag & 1);
-                first = index;
-            }
-            else
-            {
-                var gap = ReadVarint(bytes, ref at, $"{name} bucket {i}'s index");
-                if (gap >= MaxBinsPerStore)
+                var gap = ReadVarint(bytes, ref at, Field.Index, name, i);
+                if (gap >= (ulong)(last - index))
                 {
-                    throw new FormatException($"quantile sketch bytes: {name} bucket {i} lies {gap} buckets after the previous one, beyond the {MaxBinsPerStore}-bucket range of a store");
+                    throw new FormatException($"quantile sketch bytes: {name} bucket {i} lies {gap + 1} buckets after the previous one, beyond the declared last index {last}");
                 }
 
                 index += (long)gap + 1;
             }
 
-            if (index < LowestIndex || index > HighestIndex || index - first >= MaxBinsPerStore)
-            {
-                throw new FormatException($"quantile sketch bytes: {name} bucket index {index} is outside the range a finite value maps to");
-            }
-
-            var count = ReadVarint(bytes, ref at, $"{name} bucket {i}'s count");
+            var count = ReadVarint(bytes, ref at, Field.Count, name, i);
             if (count == 0 || count > (ulong)(long.MaxValue - total))
             {
                 throw new FormatException($"quantile sketch bytes: {name} bucket {i} has count {count}, which is zero or makes the total overflow");
             }
 
             total += (long)count;
-            into?.Add((int)index, (long)count);
+            if (direct)
+            {
+                into!.AddReserved((int)index, (long)count);
+            }
+            else
+            {
+                into?.Add((int)index, (long)count);
+            }
+        }
+
+        if (index != last)
+        {
+            throw new FormatException($"quantile sketch bytes: the {name} buckets end at index {index}, not at the declared last index {last}");
         }
 
         return total;
     }
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int at, string what)
+    /// <summary>What a varint holds, so an error can say so without formatting a string for every read.</summary>
+    private enum Field
     {
+        ZeroCount,
+        BucketCount,
+        Index,
+        Span,
+        Count,
+    }
+
+    private static string Describe(Field field, string store, int bucket) => field switch
+    {
+        Field.ZeroCount => "the zero count",
+        Field.BucketCount => $"the {store} bucket count",
+        Field.Index => $"{store} bucket {bucket}'s index",
+        Field.Span => $"the span of the {store} buckets",
+        _ => $"{store} bucket {bucket}'s count",
+    };
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int at, Field field, string store, int bucket)
+    {
+        if (at < bytes.Length && bytes[at] < 0x80)
+        {
+            // Most varints here (gaps, small counts) are one byte.
+            return bytes[at++];
+        }
+
         ulong result = 0;
         for (var shift = 0; shift < 64; shift += 7)
         {
             if (at >= bytes.Length)
             {
-                throw new FormatException($"quantile sketch bytes are truncated: {bytes.Length} byte(s) end while reading {what}");
+                throw new FormatException($"quantile sketch bytes are truncated: {bytes.Length} byte(s) end while reading {Describe(field, store, bucket)}");
             }
 
             var b = bytes[at++];
             if (shift == 63 && b > 1)
             {
-                throw new FormatException($"quantile sketch bytes: {what} at byte {at - 1} does not fit in 64 bits");
+                throw new FormatException($"quantile sketch bytes: {Describe(field, store, bucket)} at byte {at - 1} does not fit in 64 bits");
             }
 
             result |= (ulong)(b & 0x7F) << shift;
@@ -293,7 +339,7 @@ public sealed class QuantileSketch
             }
         }
 
-        throw new FormatException($"quantile sketch bytes: {what} at byte {at - 1} is longer than 10 bytes");
+        throw new FormatException($"quantile sketch bytes: {Describe(field, store, bucket)} at byte {at - 1} is longer than 10 bytes");
     }
 
     private static int VarintSize(ulong value)
@@ -343,9 +389,13 @@ public sealed class QuantileSketch
                 if (_counts.Length == 0)
                 {
                     _counts = new long[InitialLength];
+                    _offset = index - (InitialLength / 2);
+                }
+                else if (index < _offset || index >= _offset + _counts.Length)
+                {
+                    _offset = index - (_counts.Length / 2);
                 }
 
-                _offset = index - (_counts.Length / 2);
                 _min = _max = index;
             }
             else if (index < _min)
@@ -376,6 +426,22 @@ public sealed class QuantileSketch
         {
             if (other.Total == 0)
             {
+                return;
+            }
+
+            var low = Total == 0 ? other._min : Math.Min(_min, other._min);
+            var high = Total == 0 ? other._max : Math.Max(_max, other._max);
+            if (Reserve(low, high))
+            {
+                // The common case: no collapse, so add the ranges bucket for bucket.
+                var from = other._counts.AsSpan(other._min - other._offset, other._max - other._min + 1);
+                var to = _counts.AsSpan(other._min - _offset, from.Length);
+                for (var i = 0; i < from.Length; i++)
+                {
+                    to[i] += from[i];
+                }
+
+                Total += other.Total;
                 return;
             }
 
@@ -438,21 +504,33 @@ public sealed class QuantileSketch
                 bins++;
             }
 
-            return size + VarintSize((ulong)bins);
+            return VarintSize((ulong)bins) + size + (bins == 0 ? 0 : VarintSize((ulong)(previous - FirstNonEmpty())));
         }
 
         public void Encode(byte[] bytes, ref int at)
         {
             var bins = 0;
+            var last = 0;
             for (var i = _min; Total != 0 && i <= _max; i++)
             {
-                bins += _counts[i - _offset] != 0 ? 1 : 0;
+                if (_counts[i - _offset] != 0)
+                {
+                    bins++;
+                    last = i;
+                }
             }
 
             WriteVarint(bytes, ref at, (ulong)bins);
-            var previous = 0;
-            var first = true;
-            for (var i = _min; Total != 0 && i <= _max; i++)
+            if (bins == 0)
+            {
+                return;
+            }
+
+            var first = FirstNonEmpty();
+            WriteVarint(bytes, ref at, ZigZag(first));
+            WriteVarint(bytes, ref at, (ulong)(last - first));
+            var previous = first;
+            for (var i = first; i <= last; i++)
             {
                 var count = _counts[i - _offset];
                 if (count == 0)
@@ -460,11 +538,65 @@ public sealed class QuantileSketch
                     continue;
                 }
 
-                WriteVarint(bytes, ref at, first ? ZigZag(i) : (ulong)(i - previous - 1));
+                if (i != first)
+                {
+                    WriteVarint(bytes, ref at, (ulong)(i - previous - 1));
+                }
+
                 WriteVarint(bytes, ref at, (ulong)count);
                 previous = i;
-                first = false;
             }
+        }
+
+        /// <summary>
+        /// Extends the range to hold buckets [min, max] (at most <see cref="MaxBinsPerStore"/> apart) up front, so
+        /// they can be filled with <see cref="AddReserved"/>. False when that would need a collapse: then use
+        /// <see cref="Add"/>, which collapses.
+        /// </summary>
+        public bool Reserve(int min, int max)
+        {
+            if (Total == 0)
+            {
+                if (min < _offset || max >= _offset + _counts.Length)
+                {
+                    _counts = new long[max - min + 1];
+                    _offset = min;
+                }
+
+                _min = min;
+                _max = max;
+                return true;
+            }
+
+            var low = Math.Min(min, _min);
+            var high = Math.Max(max, _max);
+            if (high - low >= MaxBinsPerStore)
+            {
+                return false;
+            }
+
+            Cover(low, high);
+            return true;
+        }
+
+        /// <summary>Adds to a bucket inside the range a successful <see cref="Reserve"/> made.</summary>
+        public void AddReserved(int index, long count)
+        {
+            _counts[index - _offset] += count;
+            Total += count;
+        }
+
+        private int FirstNonEmpty()
+        {
+            for (var i = _min; i <= _max; i++)
+            {
+                if (_counts[i - _offset] != 0)
+                {
+                    return i;
+                }
+            }
+
+            return _min;
         }
 
         /// <summary>Moves the counts of every bucket below <paramref name="lowest"/> into bucket <paramref name="lowest"/>.</summary>

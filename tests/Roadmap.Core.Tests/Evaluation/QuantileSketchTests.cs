@@ -197,7 +197,7 @@ public class QuantileSketchTests
 
         var sorted = values.Order().ToArray();
         Assert.Equal(values.Length, sketch.Count);
-        // Kept: the top 2048 buckets reach down to about 1e12 / 8.5e8 = 1.2e3, i.e. the top ~63 % of this sample.
+        // Kept: the top 2048 buckets reach down to about 1e12 / 7.8e8 = 1.3e3, i.e. the top ~63 % of this sample.
         foreach (var q in new[] { 0.7, 0.9, 0.99, 1 })
         {
             AssertWithinOnePercent(sorted, q, sketch.Quantile(q), "kept range");
@@ -325,8 +325,8 @@ public class QuantileSketchTests
         var sketch = new QuantileSketch();
         sketch.Add(120);
 
-        // Version, zero count, positive: 1 bucket, index, count; negative: 0 buckets.
-        Assert.Equal(7, sketch.ToBytes().Length);
+        // Version, zero count, positive: 1 bucket, index (2 bytes), span, count; negative: 0 buckets.
+        Assert.Equal(8, sketch.ToBytes().Length);
     }
 
     [Fact]
@@ -403,8 +403,11 @@ public class QuantileSketchTests
         { "too many buckets", [1, 0, 0x81, 0x10, 0], "more than the 2048" },
         // Index 2^31 (zigzag 2^32): beyond any finite value.
         { "index out of range", [1, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x10, 1, 0], "outside the range" },
-        { "buckets wider than a store", [1, 0, 2, 0, 1, 0x80, 0x10, 1, 0], "beyond the 2048-bucket range" },
-        { "counts overflowing", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 1, 0, 2, 0], "overflow" },
+        { "span wider than a store", [1, 0, 2, 0, 0x80, 0x10, 1, 0, 1, 0], "cannot hold" },
+        { "span too short for the buckets", [1, 0, 3, 0, 1, 1, 0, 1, 0, 1, 0], "cannot hold" },
+        { "bucket beyond the declared last index", [1, 0, 2, 0, 1, 1, 1, 1, 0], "beyond the declared last index" },
+        { "buckets ending before the declared last index", [1, 0, 1, 0, 5, 1, 0], "not at the declared last index" },
+        { "counts overflowing", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 1, 0, 0, 2, 0], "overflow" },
     };
 
     [Theory]
