@@ -96,8 +96,9 @@ public sealed class QuantileSketch
 
     /// <summary>
     /// Merges the sketch encoded in <paramref name="bytes"/> (from <see cref="ToBytes"/>) into this one without
-    /// building an intermediate sketch. The bytes are checked completely first, so on a
-    /// <see cref="FormatException"/> this sketch is unchanged.
+    /// building an intermediate sketch: the cheap way to merge many stored rollups (no allocation unless this
+    /// sketch's range grows). The bytes are checked completely first, so on a <see cref="FormatException"/> this
+    /// sketch is unchanged.
     /// </summary>
     /// <exception cref="FormatException">The bytes are not a sketch of this version (truncated, corrupt, trailing bytes).</exception>
     public void MergeFrom(ReadOnlySpan<byte> bytes)
