@@ -1,0 +1,441 @@
+using Roadmap.Core.Evaluation;
+
+namespace Roadmap.Core.Tests.Evaluation;
+
+public class QuantileSketchTests
+{
+    private static readonly double[] Quantiles = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
+
+    public static TheoryData<string> Distributions => new()
+    {
+        "uniform",
+        "lognormal",
+        "bimodal",
+        "negatives and zeros",
+        "only negatives",
+        "constant",
+        "integers with ties",
+    };
+
+    /// <summary>Draws one value of the named distribution.</summary>
+    private static double Draw(string distribution, Random random) => distribution switch
+    {
+        "uniform" => random.NextDouble() * 1000,
+        "lognormal" => Math.Exp(3 + (1.5 * Normal(random))),
+        // Latencies with a fast path and a slow path: 70 % around 10 ms, 30 % around 500 ms.
+        "bimodal" => random.NextDouble() < 0.7 ? 10 + Normal(random) : 500 + (50 * Normal(random)),
+        // Deltas around zero, a tenth of them exactly zero.
+        "negatives and zeros" => random.NextDouble() < 0.1 ? 0 : 100 * Normal(random),
+        "only negatives" => -Math.Exp(2 + Normal(random)),
+        "constant" => 42.5,
+        "integers with ties" => random.Next(-3, 20),
+        _ => throw new ArgumentOutOfRangeException(nameof(distribution), distribution, "unknown test distribution"),
+    };
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    /// <summary>
+    /// The 1 % promise: the exact value interpolates between the values at ranks floor and ceil of q(n-1); the
+    /// sketch must be within 1 % of it, measured against the larger magnitude of those two (which is the exact
+    /// value itself unless they straddle zero).
+    /// </summary>
+    private static void AssertWithinOnePercent(double[] sorted, double q, double? actual, string what)
+    {
+        Assert.NotNull(actual);
+        var rank = q * (sorted.Length - 1);
+        var lo = (int)Math.Floor(rank);
+        var hi = (int)Math.Ceiling(rank);
+        var exact = sorted[lo] + ((sorted[hi] - sorted[lo]) * (rank - lo));
+        var tolerance = 0.01 * Math.Max(Math.Abs(sorted[lo]), Math.Abs(sorted[hi]));
+        Assert.True(
+            Math.Abs(actual.Value - exact) <= tolerance,
+            $"{what}: q={q} sketch {actual.Value} vs exact {exact} (tolerance {tolerance})");
+    }
+
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Quantile_After720Merges_IsWithinOnePercentOfExact(string distribution)
+    {
+        // 720 rollups (a 30-day window of hourly rollups) of 100 samples each.
+        var random = new Random(distribution.Length * 7919);
+        var all = new List<double>();
+        var parts = new List<QuantileSketch>();
+        for (var part = 0; part < 720; part++)
+        {
+            var sketch = new QuantileSketch();
+            for (var i = 0; i < 100; i++)
+            {
+                var value = Draw(distribution, random);
+                sketch.Add(value);
+                all.Add(value);
+            }
+
+            parts.Add(sketch);
+        }
+
+        var merged = new QuantileSketch();
+        var fromBytes = new QuantileSketch();
+        var mergedFromBytes = new QuantileSketch();
+        foreach (var part in parts)
+        {
+            merged.Merge(part);
+            fromBytes.Merge(QuantileSketch.FromBytes(part.ToBytes()));
+            mergedFromBytes.MergeFrom(part.ToBytes());
+        }
+
+        var sorted = all.Order().ToArray();
+        Assert.Equal(72_000, merged.Count);
+        foreach (var q in Quantiles)
+        {
+            AssertWithinOnePercent(sorted, q, merged.Quantile(q), $"{distribution}, merged");
+        }
+
+        // However the parts travelled, the merge is the same sketch.
+        Assert.Equal(merged.ToBytes(), fromBytes.ToBytes());
+        Assert.Equal(merged.ToBytes(), mergedFromBytes.ToBytes());
+    }
+
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Quantile_SmallSample_IsWithinOnePercentOfExact(string distribution)
+    {
+        var random = new Random(distribution.Length);
+        var values = Enumerable.Range(0, 7).Select(_ => Draw(distribution, random)).ToArray();
+        var sketch = new QuantileSketch();
+        foreach (var value in values)
+        {
+            sketch.Add(value);
+        }
+
+        var sorted = values.Order().ToArray();
+        foreach (var q in Quantiles)
+        {
+            AssertWithinOnePercent(sorted, q, sketch.Quantile(q), distribution);
+        }
+    }
+
+    [Fact]
+    public void Quantile_TwoValuesStraddlingZero_InterpolatesLikeTheExactQuantile()
+    {
+        var sketch = new QuantileSketch();
+        sketch.Add(-100);
+        sketch.Add(300);
+
+        // Exact p50 of {-100, 300} is 100; p25 is 0.
+        Assert.Equal(100, sketch.Quantile(0.5)!.Value, 100 * 0.01);
+        Assert.Equal(0, sketch.Quantile(0.25)!.Value, 300 * 0.01);
+        Assert.Equal(-100, sketch.Quantile(0)!.Value, 100 * 0.01);
+        Assert.Equal(300, sketch.Quantile(1)!.Value, 300 * 0.01);
+    }
+
+    [Fact]
+    public void Quantile_Empty_IsNull()
+    {
+        Assert.Null(new QuantileSketch().Quantile(0.5));
+        Assert.Null(QuantileSketch.FromBytes(new QuantileSketch().ToBytes()).Quantile(0.99));
+    }
+
+    [Theory]
+    [InlineData(-0.01)]
+    [InlineData(1.01)]
+    [InlineData(double.NaN)]
+    public void Quantile_OutsideZeroToOne_Throws(double q)
+    {
+        var sketch = new QuantileSketch();
+        sketch.Add(1);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => sketch.Quantile(q));
+    }
+
+    [Fact]
+    public void Add_NaNAndInfinities_AreNotCounted()
+    {
+        var sketch = new QuantileSketch();
+        sketch.Add(double.NaN);
+        sketch.Add(double.PositiveInfinity);
+        sketch.Add(double.NegativeInfinity);
+        sketch.Add(5);
+
+        Assert.Equal(1, sketch.Count);
+        Assert.Equal(5, sketch.Quantile(1)!.Value, 5 * 0.01);
+    }
+
+    [Fact]
+    public void Add_ExtremeFiniteValues_StayFiniteAndOrdered()
+    {
+        var sketch = new QuantileSketch();
+        sketch.Add(double.MaxValue);
+        sketch.Add(double.MinValue);
+        sketch.Add(double.Epsilon); // subnormal: counted as zero
+        sketch.Add(-0.0);
+
+        Assert.Equal(4, sketch.Count);
+        Assert.Equal(double.MinValue, sketch.Quantile(0)!.Value, Math.Abs(double.MinValue) * 0.01);
+        Assert.Equal(0, sketch.Quantile(1 / 3.0)!.Value);
+        Assert.Equal(0, sketch.Quantile(2 / 3.0)!.Value);
+        Assert.Equal(double.MaxValue, sketch.Quantile(1)!.Value, double.MaxValue * 0.01);
+        Assert.True(double.IsFinite(sketch.Quantile(1)!.Value));
+    }
+
+    /// <summary>Log-uniform magnitudes over 24 decades: far more than the 2048 buckets (about 8.9 decades) a store keeps.</summary>
+    private static double[] WideRange(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => Math.Pow(10, -12 + (24 * random.NextDouble()))).ToArray();
+    }
+
+    [Fact]
+    public void Add_RangeBeyondTheBucketCap_KeepsHighQuantilesAndCollapsesLowOnesUpwards()
+    {
+        var values = WideRange(50_000, 11);
+        var sketch = new QuantileSketch();
+        foreach (var value in values)
+        {
+            sketch.Add(value);
+        }
+
+        var sorted = values.Order().ToArray();
+        Assert.Equal(values.Length, sketch.Count);
+        // Kept: the top 2048 buckets reach down to about 1e12 / 7.8e8 = 1.3e3, i.e. the top ~63 % of this sample.
+        foreach (var q in new[] { 0.7, 0.9, 0.99, 1 })
+        {
+            AssertWithinOnePercent(sorted, q, sketch.Quantile(q), "kept range");
+        }
+
+        // Collapsed: reported as the lowest kept bucket, never below the exact value.
+        var lowest = sketch.Quantile(0)!.Value;
+        Assert.InRange(lowest, 1e3, 1.5e3);
+        Assert.True(sketch.Quantile(0.1)!.Value >= sorted[(int)(0.1 * (sorted.Length - 1))]);
+        // At most 2048 buckets of a few bytes each.
+        Assert.True(sketch.ToBytes().Length < 2048 * 6, $"{sketch.ToBytes().Length} bytes");
+    }
+
+    [Fact]
+    public void Add_NegativeRangeBeyondTheBucketCap_CollapsesTheValuesNearestZero()
+    {
+        var values = WideRange(20_000, 12).Select(v => -v).ToArray();
+        var sketch = new QuantileSketch();
+        foreach (var value in values)
+        {
+            sketch.Add(value);
+        }
+
+        var sorted = values.Order().ToArray();
+        foreach (var q in new[] { 0, 0.01, 0.1, 0.3 })
+        {
+            AssertWithinOnePercent(sorted, q, sketch.Quantile(q), "kept range");
+        }
+
+        Assert.InRange(sketch.Quantile(1)!.Value, -1.5e3, -1e3);
+    }
+
+    [Fact]
+    public void Add_InAnyOrderOrSplitAndMerged_GivesTheSameSketchEvenWhenCollapsing()
+    {
+        var values = WideRange(20_000, 13).Concat(WideRange(5_000, 14).Select(v => -v)).ToArray();
+        QuantileSketch Of(IEnumerable<double> sequence)
+        {
+            var sketch = new QuantileSketch();
+            foreach (var value in sequence)
+            {
+                sketch.Add(value);
+            }
+
+            return sketch;
+        }
+
+        var expected = Of(values).ToBytes();
+        Assert.Equal(expected, Of(values.Order()).ToBytes());
+        Assert.Equal(expected, Of(values.OrderDescending()).ToBytes());
+
+        // A growing counter's worth of merges: small parts first, then larger ones, then the reverse.
+        var ascending = values.Order().ToArray();
+        foreach (var parts in new[] { 7, 100, 1000 })
+        {
+            var merged = new QuantileSketch();
+            var reversed = new QuantileSketch();
+            var chunks = ascending.Chunk((ascending.Length / parts) + 1).Select(Of).ToList();
+            foreach (var chunk in chunks)
+            {
+                merged.Merge(chunk);
+            }
+
+            for (var i = chunks.Count - 1; i >= 0; i--)
+            {
+                reversed.MergeFrom(chunks[i].ToBytes());
+            }
+
+            Assert.Equal(expected, merged.ToBytes());
+            Assert.Equal(expected, reversed.ToBytes());
+        }
+    }
+
+    [Fact]
+    public void Merge_Itself_DoublesEveryCount()
+    {
+        var sketch = new QuantileSketch();
+        foreach (var value in new double[] { -3, 0, 1, 2, 1000 })
+        {
+            sketch.Add(value);
+        }
+
+        var twice = new QuantileSketch();
+        twice.Merge(sketch);
+        twice.Merge(sketch);
+        sketch.Merge(sketch);
+
+        Assert.Equal(10, sketch.Count);
+        Assert.Equal(twice.ToBytes(), sketch.ToBytes());
+    }
+
+    public static TheoryData<string, double[]> RoundTripCases => new()
+    {
+        { "empty", [] },
+        { "one value", [3.25] },
+        { "only zeros", [0, 0, -0.0] },
+        { "mixed", [-1e9, -5, -5, 0, 1e-6, 7, 7, 7, 1e300] },
+    };
+
+    [Theory]
+    [MemberData(nameof(RoundTripCases))]
+    public void FromBytes_OfToBytes_GivesTheSameSketch(string scenario, double[] values)
+    {
+        var sketch = new QuantileSketch();
+        foreach (var value in values)
+        {
+            sketch.Add(value);
+        }
+
+        var bytes = sketch.ToBytes();
+        var back = QuantileSketch.FromBytes(bytes);
+
+        Assert.True(scenario.Length > 0);
+        Assert.Equal(sketch.Count, back.Count);
+        Assert.Equal(bytes, back.ToBytes());
+        foreach (var q in Quantiles)
+        {
+            Assert.Equal(sketch.Quantile(q), back.Quantile(q));
+        }
+    }
+
+    [Fact]
+    public void ToBytes_OneValue_IsAFewBytes()
+    {
+        var sketch = new QuantileSketch();
+        sketch.Add(120);
+
+        // Version, zero count, positive: 1 bucket, index (2 bytes), span, count; negative: 0 buckets.
+        Assert.Equal(8, sketch.ToBytes().Length);
+    }
+
+    [Fact]
+    public void FromBytes_EveryTruncation_IsAFormatException()
+    {
+        var sketch = new QuantileSketch();
+        var random = new Random(5);
+        for (var i = 0; i < 500; i++)
+        {
+            sketch.Add(Draw("negatives and zeros", random));
+        }
+
+        var bytes = sketch.ToBytes();
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            var error = Assert.Throws<FormatException>(() => QuantileSketch.FromBytes(bytes.AsSpan(0, length)));
+            Assert.Contains("quantile sketch bytes", error.Message);
+        }
+    }
+
+    [Fact]
+    public void FromBytes_RandomAndCorruptedBytes_AreAFormatExceptionOrASketch()
+    {
+        var random = new Random(17);
+        var valid = new QuantileSketch();
+        for (var i = 0; i < 300; i++)
+        {
+            valid.Add(Draw("lognormal", random));
+        }
+
+        var good = valid.ToBytes();
+        var rejected = 0;
+        for (var round = 0; round < 20_000; round++)
+        {
+            byte[] bytes;
+            if (round % 2 == 0)
+            {
+                bytes = new byte[random.Next(0, 48)];
+                random.NextBytes(bytes);
+                if (bytes.Length > 0 && round % 4 == 0)
+                {
+                    bytes[0] = QuantileSketch.FormatVersion;
+                }
+            }
+            else
+            {
+                bytes = (byte[])good.Clone();
+                bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            }
+
+            try
+            {
+                var sketch = QuantileSketch.FromBytes(bytes);
+                // Whatever was accepted is a usable sketch.
+                _ = sketch.Quantile(0.5);
+                Assert.Equal(sketch.ToBytes(), QuantileSketch.FromBytes(sketch.ToBytes()).ToBytes());
+            }
+            catch (FormatException)
+            {
+                rejected++;
+            }
+        }
+
+        Assert.True(rejected > 5_000, $"only {rejected} rejected");
+    }
+
+    public static TheoryData<string, byte[], string> CorruptCases => new()
+    {
+        { "empty", [], "empty" },
+        { "wrong version", [2, 0, 0, 0], "version 2" },
+        { "trailing byte", [1, 0, 0, 0, 0], "unexpected byte" },
+        { "zero-count bucket", [1, 0, 1, 0, 0, 0], "count 0" },
+        { "varint longer than 10 bytes", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0, 0], "64 bits" },
+        { "too many buckets", [1, 0, 0x81, 0x10, 0], "more than the 2048" },
+        // Index 2^31 (zigzag 2^32): beyond any finite value.
+        { "index out of range", [1, 0, 1, 0x80, 0x80, 0x80, 0x80, 0x10, 1, 0], "outside the range" },
+        { "span wider than a store", [1, 0, 2, 0, 0x80, 0x10, 1, 0, 1, 0], "cannot hold" },
+        { "span too short for the buckets", [1, 0, 3, 0, 1, 1, 0, 1, 0, 1, 0], "cannot hold" },
+        { "bucket beyond the declared last index", [1, 0, 2, 0, 1, 1, 1, 1, 0], "beyond the declared last index" },
+        { "buckets ending before the declared last index", [1, 0, 1, 0, 5, 1, 0], "not at the declared last index" },
+        { "counts overflowing", [1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 1, 0, 0, 2, 0], "overflow" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CorruptCases))]
+    public void FromBytes_Corrupt_SaysWhatIsWrong(string scenario, byte[] bytes, string expected)
+    {
+        var error = Assert.Throws<FormatException>(() => QuantileSketch.FromBytes(bytes));
+
+        Assert.True(scenario.Length > 0);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void MergeFrom_CorruptBytes_LeavesTheSketchUnchanged()
+    {
+        var sketch = new QuantileSketch();
+        sketch.Add(1);
+        sketch.Add(2);
+        var other = new QuantileSketch();
+        for (var i = 1; i <= 100; i++)
+        {
+            other.Add(i);
+        }
+
+        var before = sketch.ToBytes();
+        var truncated = other.ToBytes()[..^1];
+
+        Assert.Throws<FormatException>(() => sketch.MergeFrom(truncated));
+        Assert.Equal(before, sketch.ToBytes());
+    }
+}
