@@ -8,7 +8,7 @@ namespace Roadmap.Core.Config;
 /// Loads and validates a roadmap file. Every error is collected, each with file:line:col and the key it is about;
 /// the model is returned only when there is none. Nothing else is touched: no database, no network.
 /// </summary>
-public sealed class ConfigLoader
+public sealed partial class ConfigLoader
 {
     /// <summary>The default config path, relative to the working directory.</summary>
     public const string DefaultPath = "config/roadmap.yaml";
@@ -168,8 +168,64 @@ public sealed class ConfigLoader
             }
         }
 
+        var auth = ReadAuth(s);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone);
+        return new SettingsConfig(every, zone, auth);
+    }
+
+    private static AuthConfig? ReadAuth(ConfigSection settings)
+    {
+        var a = settings.Section("auth");
+        if (a is null)
+        {
+            return null;
+        }
+
+        // An empty value must not quietly leave the endpoints open: `bearerToken: ${TOKEN}` with TOKEN="" is a mistake.
+        var errorsBefore = a.Context.Errors.Count;
+        var hasToken = a.Has("bearerToken") || a.Has("bearerTokenFile");
+        var token = a.Secret("bearerToken");
+        if (hasToken && string.IsNullOrEmpty(token) && a.Context.Errors.Count == errorsBefore)
+        {
+            a.Error(a.Has("bearerToken") ? "bearerToken" : "bearerTokenFile", "must not be empty");
+            token = null;
+        }
+
+        errorsBefore = a.Context.Errors.Count;
+        var users = new Dictionary<string, string>(StringComparer.Ordinal);
+        var u = a.Section("basicAuthUsers");
+        foreach (var name in u?.Keys.ToList() ?? [])
+        {
+            var hash = u!.Text(name, required: true);
+            if (name.Length == 0 || name.Contains(':', StringComparison.Ordinal))
+            {
+                // Basic auth sends "user:password": a user name with a colon could never sign in.
+                u.Error(name, "a user name must be non-empty and must not contain ':'");
+            }
+            else if (hash is not null && !BcryptHash().IsMatch(hash))
+            {
+                // Never quote the value: a mistake here is often a plain password pasted where its hash belongs.
+                u.Error(name, "not a bcrypt hash: expected $2a$, $2b$ or $2y$, a cost from 04 to 31 and 53 characters of salt and hash, e.g. from `htpasswd -nbBC 10 USER PASSWORD`");
+            }
+            else if (hash is not null)
+            {
+                a.Context.AddSecret(hash);
+                users[name] = hash;
+            }
+        }
+
+        if (a.Has("basicAuthUsers") && users.Count == 0 && a.Context.Errors.Count == errorsBefore)
+        {
+            a.Error("basicAuthUsers", "no users: add one as NAME: BCRYPT-HASH, or remove the key");
+        }
+
+        if (!hasToken && !a.Has("basicAuthUsers"))
+        {
+            a.Error("set bearerToken, bearerTokenFile or basicAuthUsers, or remove settings.auth");
+        }
+
+        a.RejectUnknownKeys();
+        return token is null && users.Count == 0 ? null : new AuthConfig(token, users);
     }
 
     /// <param name="declared">Every id written under sources, valid or not: a KPI naming a broken source gets no second error.</param>
@@ -584,4 +640,8 @@ public sealed class ConfigLoader
             state[id] = 2;
         }
     }
+
+    /// <summary>A modular-crypt bcrypt hash: $2a$, $2b$ or $2y$, a two-digit cost 04-31, 22 characters of salt and 31 of hash.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex BcryptHash();
 }

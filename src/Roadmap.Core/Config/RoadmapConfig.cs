@@ -20,9 +20,23 @@ public sealed record GoalConfig(string Id, string Title);
 /// <summary>Global settings.</summary>
 /// <param name="EvaluateEvery">How often KPIs are re-judged. Default 15 s.</param>
 /// <param name="TimeZone">For calendar windows and quarter timelines. Default UTC.</param>
-public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZone)
+/// <param name="Auth">Credentials for /metrics, /api and the board; null (the default): those are open.</param>
+public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZone, AuthConfig? Auth = null)
 {
     public static readonly TimeSpan DefaultEvaluateEvery = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// <c>settings.auth</c>: who may read /metrics, /api and the board. Either kind of credential is accepted when it is
+/// configured; at least one is.
+/// </summary>
+/// <param name="BearerToken">The token a client sends as <c>Authorization: Bearer TOKEN</c>; null when not configured.</param>
+/// <param name="BasicAuthUsers">User name to bcrypt hash ($2a$, $2b$ or $2y$), as Prometheus exporter-toolkit's basic_auth_users; empty when not configured.</param>
+public sealed record AuthConfig(string? BearerToken, IReadOnlyDictionary<string, string> BasicAuthUsers)
+{
+    // The token and the hashes never belong in a log line or an exception message.
+    public override string ToString() =>
+        $"AuthConfig {{ BearerToken = {(BearerToken is null ? "none" : "***")}, BasicAuthUsers = [{string.Join(", ", BasicAuthUsers.Keys)}] }}";
 }
 
 /// <summary>When a source is polled: a fixed interval or a Quartz cron expression, never both.</summary>

@@ -87,6 +87,11 @@ public static class RoadmapCli
             await app.RunAsync();
             return Ok;
         }
+        catch (HostingConfigException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}");
+            return BadConfigOrUsage;
+        }
         catch (IOException e)
         {
             // Kestrel reports an address in use this way.

@@ -1,4 +1,9 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
 using Roadmap.Storage;
 using Roadmap.Worker.Endpoints;
@@ -18,12 +23,25 @@ public static class RoadmapApp
             Args = [],
         });
         builder.Configuration.AddJsonFile("config/appsettings.json", optional: true);
+        // Environment variables (e.g. Kestrel__Endpoints__Https__Certificate__Path) must win over the file, as they do
+        // over the default appsettings.json: added again after it, since a later source wins.
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddInMemoryCollection(options.HostSettings);
+
+        // Kestrel:Endpoints (TLS certificates included) are read by Kestrel itself and replace any URL; the default
+        // loopback URL would only earn a warning that it was overridden.
+        var endpointsConfigured = builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
         var urls = options.Urls
-            ?? (Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is { Length: > 0 } ? null : RunOptions.DefaultUrls);
+            ?? (Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is { Length: > 0 } || endpointsConfigured ? null : RunOptions.DefaultUrls);
         if (urls is not null)
         {
             builder.WebHost.UseUrls(urls);
         }
+
+        // Checked now, so a bad limit is a startup error naming its key rather than a failure inside Kestrel's start.
+        var limits = builder.Configuration.GetSection("Kestrel:Limits");
+        RequestLimits.Apply(new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions().Limits, limits);
+        builder.WebHost.ConfigureKestrel(k => RequestLimits.Apply(k.Limits, limits));
 
         builder.Services.AddSingleton(time);
         builder.Services.AddRoadmapConfig(config);
@@ -36,7 +54,11 @@ public static class RoadmapApp
             .AddRoadmapConfigReload();
 
         var app = builder.Build();
+        app.UseRequestBodyLimit();
+        app.UseRoadmapAuth(config.Settings.Auth);
         app.MapRoadmapEndpoints();
+        var exposure = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExposureWarning).FullName!);
+        app.Lifetime.ApplicationStarted.Register(() => ExposureWarning.Check(exposure, app.Urls, config.Settings.Auth is not null));
         return app;
     }
 }

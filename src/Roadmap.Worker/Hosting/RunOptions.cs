@@ -15,4 +15,11 @@ public sealed class RunOptions
 
     /// <summary>Semicolon-separated listen URLs; null: ASPNETCORE_URLS, else <see cref="DefaultUrls"/>.</summary>
     public string? Urls { get; set; }
+
+    /// <summary>
+    /// Host settings (ASP.NET Core keys such as <c>Kestrel:Limits:RequestHeadersTimeout</c> or
+    /// <c>Kestrel:Endpoints:Https:Url</c>) laid over config/appsettings.json and the environment; empty by default.
+    /// For tests and embedding: the run verb takes these from appsettings and environment variables.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> HostSettings { get; set; } = new Dictionary<string, string?>();
 }

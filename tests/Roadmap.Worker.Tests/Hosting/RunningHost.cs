@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Data.Sqlite;
+using Roadmap.Core.Config;
+using Roadmap.Sources;
+using Roadmap.Storage;
+using Roadmap.Worker.Hosting;
+
+namespace Roadmap.Worker.Tests.Hosting;
+
+/// <summary>The whole service from <see cref="RoadmapApp.Build"/> on a free loopback port, over a temp SQLite file; stopped on dispose.</summary>
+internal sealed class RunningHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly string _dir;
+
+    private RunningHost(WebApplication app, string dir)
+    {
+        _app = app;
+        _dir = dir;
+        Address = new Uri(app.Urls.First());
+    }
+
+    /// <summary>The first address the host listens on, e.g. http://127.0.0.1:41234.</summary>
+    public Uri Address { get; }
+
+    /// <param name="yaml">The roadmap config; a name-only roadmap by default.</param>
+    /// <param name="settings">Host settings (e.g. Kestrel:Limits:...), laid over appsettings and the environment.</param>
+    /// <param name="urls">Listen URLs; none when the settings name Kestrel endpoints.</param>
+    public static async Task<RunningHost> StartAsync(string yaml = "roadmap: { name: R }", IReadOnlyDictionary<string, string?>? settings = null, string? urls = "http://127.0.0.1:0")
+    {
+        var result = new ConfigLoader(SourceKinds.All).Load(yaml, "r.yaml");
+        Assert.True(result.Config is not null, string.Join("\n", result.Errors));
+        var dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+        var database = RoadmapDatabase.Open(Path.Combine(dir, "roadmap.db"));
+        var app = RoadmapApp.Build(new RunOptions { Urls = urls, HostSettings = settings ?? new Dictionary<string, string?>() }, result.Config!, database);
+        await app.StartAsync();
+        return new RunningHost(app, dir);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+}
