@@ -168,8 +168,26 @@ public sealed class ConfigLoader
             }
         }
 
+        var network = ReadNetwork(s);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone);
+        return new SettingsConfig(every, zone) { Network = network };
+    }
+
+    /// <summary>settings.network: deny and allow lists of CIDRs, and maxRedirects.</summary>
+    private static NetworkSettings ReadNetwork(ConfigSection settings)
+    {
+        var s = settings.Section("network");
+        if (s is null)
+        {
+            return NetworkSettings.Default;
+        }
+
+        // A deny key replaces the default list: `deny: []` (or an empty value) turns the deny list off.
+        var deny = s.Has("deny") ? s.NetworkList("deny") : NetworkSettings.DefaultDeny;
+        var allow = s.NetworkList("allow");
+        var maxRedirects = s.WholeNumber("maxRedirects", 0, NetworkSettings.MaxRedirectsLimit) ?? NetworkSettings.DefaultMaxRedirects;
+        s.RejectUnknownKeys();
+        return new NetworkSettings(deny, allow, maxRedirects);
     }
 
     /// <param name="declared">Every id written under sources, valid or not: a KPI naming a broken source gets no second error.</param>

@@ -23,6 +23,9 @@ public sealed record GoalConfig(string Id, string Title);
 public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZone)
 {
     public static readonly TimeSpan DefaultEvaluateEvery = TimeSpan.FromSeconds(15);
+
+    /// <summary><c>settings.network</c>: where sources may connect. Default <see cref="NetworkSettings.Default"/>.</summary>
+    public NetworkSettings Network { get; init; } = NetworkSettings.Default;
 }
 
 /// <summary>When a source is polled: a fixed interval or a Quartz cron expression, never both.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Roadmap.Sources;
+using Roadmap.Sources.Network;
 using Quartz;
 using Roadmap.Core.Config;
 
@@ -11,7 +12,7 @@ public sealed class ScheduleRegistrar(RoadmapConfig config, ISchedulerFactory fa
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var context = new SourceContext(time, logs);
+        var context = new SourceContext(time, logs, new NetworkPolicy(config.Settings.Network));
         foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
         {
             await kinds.Get(kind).WarmUpAsync(context, cancellationToken);
