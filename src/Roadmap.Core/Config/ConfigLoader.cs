@@ -183,7 +183,8 @@ public sealed class ConfigLoader
         }
 
         // A deny key replaces the default list: `deny: []` (or an empty value) turns the deny list off.
-        var deny = s.Has("deny") ? s.NetworkList("deny") : NetworkSettings.DefaultDeny;
+        var listed = s.NetworkList("deny");
+        var deny = s.Has("deny") ? listed : NetworkSettings.DefaultDeny;
         var allow = s.NetworkList("allow");
         var maxRedirects = s.WholeNumber("maxRedirects", 0, NetworkSettings.MaxRedirectsLimit) ?? NetworkSettings.DefaultMaxRedirects;
         s.RejectUnknownKeys();

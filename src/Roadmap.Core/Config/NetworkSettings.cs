@@ -58,14 +58,16 @@ public sealed record NetworkSettings(IReadOnlyList<IPNetwork> Deny, IReadOnlyLis
             return false;
         }
 
-        if (!IPNetwork.TryParse($"{address}/{prefix}", out network))
+        // Bits set past the prefix (10.1.2.3/8) are refused, not masked: it is probably a typo for 10.0.0.0/8 or for
+        // 10.1.2.3/32, and guessing which would widen or narrow a deny list silently.
+        var masked = Mask(address, prefix);
+        if (!masked.Equals(address))
         {
-            // IPNetwork refuses a base address with bits set past the prefix: 10.1.2.3/8 is probably a typo for 10.0.0.0/8.
-            var canonical = new IPNetwork(Mask(address, prefix), prefix);
-            problem = $"the address has bits set past the /{prefix} prefix: did you mean {canonical}?";
+            problem = $"the address has bits set past the /{prefix} prefix: did you mean {new IPNetwork(masked, prefix)}?";
             return false;
         }
 
+        network = new IPNetwork(address, prefix);
         return true;
     }
 
