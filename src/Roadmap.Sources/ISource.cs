@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources;
 
@@ -27,7 +28,12 @@ public interface ISourceKind : ISourceKindSpec
 }
 
 /// <summary>What sources may use from the host.</summary>
-public sealed record SourceContext(TimeProvider Time, ILoggerFactory Logs);
+/// <param name="Network">Where sources may connect (<c>settings.network</c>); null: <see cref="NetworkPolicy.Default"/>.</param>
+public sealed record SourceContext(TimeProvider Time, ILoggerFactory Logs, NetworkPolicy? Network = null)
+{
+    /// <summary>Where sources may connect; every connection a source opens goes through it.</summary>
+    public NetworkPolicy Network { get; init; } = Network ?? NetworkPolicy.Default;
+}
 
 /// <summary>The outcome of one poll.</summary>
 /// <param name="Samples">The signals measured. A failed poll may still carry samples (an http probe's up = 0).</param>

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Security.Authentication;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources;
 
@@ -8,6 +9,11 @@ public static class NetworkErrors
 {
     public static string Describe(HttpRequestException e)
     {
+        if (FindInner<NetworkDeniedException>(e) is { } denied)
+        {
+            return denied.Message;
+        }
+
         var socket = FindInner<SocketException>(e);
         return socket?.SocketErrorCode switch
         {

@@ -169,8 +169,9 @@ public sealed partial class ConfigLoader
         }
 
         var auth = ReadAuth(s);
+        var network = ReadNetwork(s);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone, auth);
+        return new SettingsConfig(every, zone, auth) { Network = network };
     }
 
     private static AuthConfig? ReadAuth(ConfigSection settings)
@@ -226,6 +227,24 @@ public sealed partial class ConfigLoader
 
         a.RejectUnknownKeys();
         return token is null && users.Count == 0 ? null : new AuthConfig(token, users);
+    }
+
+    /// <summary>settings.network: deny and allow lists of CIDRs, and maxRedirects.</summary>
+    private static NetworkSettings ReadNetwork(ConfigSection settings)
+    {
+        var s = settings.Section("network");
+        if (s is null)
+        {
+            return NetworkSettings.Default;
+        }
+
+        // A deny key replaces the default list: `deny: []` (or an empty value) turns the deny list off.
+        var listed = s.NetworkList("deny");
+        var deny = s.Has("deny") ? listed : NetworkSettings.DefaultDeny;
+        var allow = s.NetworkList("allow");
+        var maxRedirects = s.WholeNumber("maxRedirects", 0, NetworkSettings.MaxRedirectsLimit) ?? NetworkSettings.DefaultMaxRedirects;
+        s.RejectUnknownKeys();
+        return new NetworkSettings(deny, allow, maxRedirects);
     }
 
     /// <param name="declared">Every id written under sources, valid or not: a KPI naming a broken source gets no second error.</param>

@@ -363,6 +363,46 @@ public sealed partial class ConfigSection
         }
     }
 
+    /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; null when absent or after reporting an error.</summary>
+    public int? WholeNumber(string key, int min, int max)
+    {
+        var text = Text(key);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) || n < min || n > max)
+        {
+            Error(key, $"bad number \"{Raw(key)}\": expected a whole number from {min} to {max}");
+            return null;
+        }
+
+        return n;
+    }
+
+    /// <summary>A list of networks in CIDR notation (a bare address is a /32 or /128); each bad entry is reported where it is.</summary>
+    public IReadOnlyList<System.Net.IPNetwork> NetworkList(string key)
+    {
+        var list = new List<System.Net.IPNetwork>();
+        var i = 0;
+        foreach (var (value, at) in StringList(key))
+        {
+            if (NetworkSettings.TryParseCidr(value, out var network, out var problem))
+            {
+                list.Add(network);
+            }
+            else
+            {
+                Context.Error(at, $"{PathOf(key)}[{i}]: bad CIDR \"{value}\": {problem}");
+            }
+
+            i++;
+        }
+
+        return list;
+    }
+
     /// <summary>A mapping of names to strings (e.g. HTTP headers); keys are not checked.</summary>
     public IReadOnlyDictionary<string, string> StringMap(string key)
     {

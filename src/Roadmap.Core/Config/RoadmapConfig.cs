@@ -24,6 +24,9 @@ public sealed record GoalConfig(string Id, string Title);
 public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZone, AuthConfig? Auth = null)
 {
     public static readonly TimeSpan DefaultEvaluateEvery = TimeSpan.FromSeconds(15);
+
+    /// <summary><c>settings.network</c>: where sources may connect. Default <see cref="NetworkSettings.Default"/>.</summary>
+    public NetworkSettings Network { get; init; } = NetworkSettings.Default;
 }
 
 /// <summary>

@@ -4,6 +4,7 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Api;
 
@@ -20,6 +21,7 @@ public sealed class ApiClient : IDisposable
     private readonly SourceConfig _source;
     private readonly ApiClientOptions _options;
     private readonly TimeProvider _time;
+    private readonly int _maxRedirects;
     private readonly HttpClient _http;
     private readonly ResiliencePipeline<ApiResponse> _pipeline;
     private readonly Lock _gate = new();
@@ -35,6 +37,10 @@ public sealed class ApiClient : IDisposable
         _source = source;
         _options = options ?? new ApiClientOptions();
         _time = context.Time;
+        _maxRedirects = context.Network.MaxRedirects;
+
+        // The connect goes through the network policy: every connection, the redirect hops' included, reaches only
+        // addresses it allows, and the address checked is the one connected to.
         _http = new HttpClient(handler ?? new SocketsHttpHandler
         {
             UseProxy = false,
@@ -45,7 +51,7 @@ public sealed class ApiClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = source.Timeout,
             AutomaticDecompression = System.Net.DecompressionMethods.All,
-        })
+        }.Guard(context.Network))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
@@ -211,9 +217,6 @@ public sealed class ApiClient : IDisposable
     private static string FormatBytes(int bytes) =>
         bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
 
-    /// <summary>Redirects followed at most, all within the request's origin.</summary>
-    public const int MaxRedirects = 5;
-
     private static readonly string[] SafeHeaders = ["Accept", "User-Agent"];
 
     private async Task<HttpResponseMessage> SendFollowingRedirectsAsync(Func<HttpRequestMessage> build, CancellationToken ct)
@@ -226,9 +229,11 @@ public sealed class ApiClient : IDisposable
             var target = location.IsAbsoluteUri ? location : new Uri(response.RequestMessage?.RequestUri ?? origin, location);
             var status = (int)response.StatusCode;
             response.Dispose();
-            if (hops >= MaxRedirects)
+            if (hops >= _maxRedirects)
             {
-                throw new RedirectRefusedException($"more than {MaxRedirects} redirects");
+                throw new RedirectRefusedException(_maxRedirects == 0
+                    ? $"HTTP {status}: redirects are not followed (settings.network.maxRedirects is 0)"
+                    : $"too many redirects: more than {_maxRedirects} (settings.network.maxRedirects)");
             }
 
             var next = build();
@@ -292,6 +297,8 @@ public sealed class ApiClient : IDisposable
 
     private static bool IsTransient(Outcome<ApiResponse> outcome) => outcome switch
     {
+        // Denied by the network policy: no retry or wait changes that.
+        { Exception: HttpRequestException e } when NetworkErrors.FindInner<NetworkDeniedException>(e) is not null => false,
         { Exception: HttpRequestException or TimeoutRejectedException or IOException } => true,
         { Result.Status: >= 500 or 408 or 429 } => true,
         _ => false,

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Http;
 
@@ -20,15 +21,18 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
 
         // A new handler per probe: no pooled connection survives it, so every probe pays (and measures) the
         // connect, as blackbox_exporter does. Proxies and cookies would make the probe measure something else.
+        // The connect goes through the network policy, so the first request and every redirect hop connect only to
+        // addresses it allows. The callback is one shared delegate; the handler is per probe as before.
+        var maxRedirects = context.Network.MaxRedirects;
         using var handler = new SocketsHttpHandler
         {
             UseProxy = false,
             UseCookies = false,
-            AllowAutoRedirect = true,
-            MaxAutomaticRedirections = 10,
+            AllowAutoRedirect = maxRedirects > 0,
+            MaxAutomaticRedirections = Math.Max(1, maxRedirects),
             PooledConnectionLifetime = TimeSpan.Zero,
             ConnectTimeout = config.Timeout,
-        };
+        }.Guard(context.Network);
         using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Url);
         request.Headers.ConnectionClose = true;
@@ -55,7 +59,8 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
             if (!statusOk)
             {
                 var expected = _options.ExpectStatus.Count == 0 ? "2xx" : string.Join(" or ", _options.ExpectStatus);
-                return PollResult.Failed($"HTTP {status} {response.ReasonPhrase}, expected {expected}".Replace("  ", " ", StringComparison.Ordinal), latency, samples);
+                var statusLine = $"HTTP {status} {response.ReasonPhrase}".TrimEnd();
+                return PollResult.Failed(RedirectNotFollowed(response, statusLine, maxRedirects) ?? $"{statusLine}, expected {expected}", latency, samples);
             }
 
             if (_options.BodyContains is { } needle && !body.Contains(needle, StringComparison.Ordinal))
@@ -103,6 +108,37 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         }
 
         return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
+    }
+
+    /// <summary>
+    /// Why a redirect the probe ended on was not followed; null when the response is no redirect. The handler hands
+    /// back the last 3xx when it stops, which alone would read as a plain wrong status.
+    /// </summary>
+    private static string? RedirectNotFollowed(HttpResponseMessage response, string statusLine, int maxRedirects)
+    {
+        if ((int)response.StatusCode is not (300 or 301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } location)
+        {
+            return null;
+        }
+
+        if (maxRedirects == 0)
+        {
+            return $"{statusLine}: redirects are not followed (settings.network.maxRedirects is 0)";
+        }
+
+        var from = response.RequestMessage?.RequestUri;
+        var to = location.IsAbsoluteUri ? location : from is null ? null : new Uri(from, location);
+        if (to is not null && to.Scheme != Uri.UriSchemeHttp && to.Scheme != Uri.UriSchemeHttps)
+        {
+            return $"{statusLine}: a redirect to a {to.Scheme}: URL is not followed";
+        }
+
+        if (from?.Scheme == Uri.UriSchemeHttps && to?.Scheme == Uri.UriSchemeHttp)
+        {
+            return $"{statusLine}: a redirect from https to http is not followed";
+        }
+
+        return $"too many redirects: more than {maxRedirects} (settings.network.maxRedirects), the last answer was {statusLine}";
     }
 
     private static List<Sample> Samples(bool up, TimeSpan? latency, int? status)

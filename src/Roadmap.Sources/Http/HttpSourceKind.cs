@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Http;
 
@@ -82,7 +83,8 @@ public sealed class HttpSourceKind : ISourceKind
             cancellationToken);
         var options = new HttpProbeOptions(new Uri($"http://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), [], "ok");
         var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
-        await new HttpSource(config, context).PollAsync(cancellationToken);
+        // The stand-in is on loopback, which a deny list may cover (the poll would be denied and the accept never end).
+        await new HttpSource(config, context with { Network = NetworkPolicy.Unrestricted }).PollAsync(cancellationToken);
         await serve;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 using StackExchange.Redis;
 
 namespace Roadmap.Sources.Redis;
@@ -29,9 +30,12 @@ public sealed class RedisSource : ISource
 
     private readonly SourceContext _context;
     private readonly RedisOptions _options;
-    private readonly EndPoint _endPoint;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ConnectionMultiplexer? _connection;
+
+    // The address the current connection was opened to: checked by the network policy, and the only one the library
+    // is given, so it never resolves the name itself (no second lookup for DNS rebinding to change).
+    private IPEndPoint? _server;
     private RedisStats? _previous;
 
     // The current poll is in the Redis (or TLS) handshake of a new connection: the TCP connect worked.
@@ -43,7 +47,6 @@ public sealed class RedisSource : ISource
         Config = config;
         _context = context;
         _options = (RedisOptions)config.Options;
-        _endPoint = IPAddress.TryParse(_options.Host, out var ip) ? new IPEndPoint(ip, _options.Port) : new DnsEndPoint(_options.Host, _options.Port);
     }
 
     public SourceConfig Config { get; }
@@ -76,7 +79,7 @@ public sealed class RedisSource : ISource
             {
                 throw;
             }
-            catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RedisException)
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RedisException or NetworkDeniedException)
             {
                 await DropConnectionAsync();
                 return PollResult.Failed(Describe(e), time.GetElapsedTime(started));
@@ -153,14 +156,18 @@ public sealed class RedisSource : ISource
         // The library says only "UnableToConnect" when it cannot connect, and on a refused port it now and then waits
         // out its whole connect timeout (3.4.35: 3 connects in 40 here). A plain TCP connect first fails at once, with
         // a SocketException that names the cause (refused, DNS, unreachable); it costs one connect per reconnect.
-        using (var probe = new Socket(SocketType.Stream, ProtocolType.Tcp))
+        // The host is resolved here, through the network policy, and the library gets the address that connected.
+        var addresses = await _context.Network.ResolveAsync(_options.Host, cancellationToken);
+        IPEndPoint server;
+        using (var probe = await GuardedConnect.ConnectSocketAsync(addresses, _options.Port, cancellationToken))
         {
-            await probe.ConnectAsync(_endPoint, cancellationToken);
+            server = (IPEndPoint)probe.RemoteEndPoint!;
         }
 
+        _server = server;
         _handshaking = true;
         var remaining = Config.Timeout - _context.Time.GetElapsedTime(started);
-        var connecting = ConnectionMultiplexer.ConnectAsync(Options(remaining + ConnectGrace));
+        var connecting = ConnectionMultiplexer.ConnectAsync(Options(server, remaining + ConnectGrace));
         try
         {
             _connection = await connecting.WaitAsync(cancellationToken);
@@ -191,7 +198,7 @@ public sealed class RedisSource : ISource
 
     private async Task<string> ReadInfoAsync(ConnectionMultiplexer connection, CancellationToken cancellationToken)
     {
-        var reading = connection.GetServer(_endPoint).InfoRawAsync("stats");
+        var reading = connection.GetServer(_server!).InfoRawAsync("stats");
         try
         {
             return await reading.WaitAsync(cancellationToken) ?? "";
@@ -203,9 +210,9 @@ public sealed class RedisSource : ISource
         }
     }
 
-    private ConfigurationOptions Options(TimeSpan connectTimeout) => new()
+    private ConfigurationOptions Options(IPEndPoint server, TimeSpan connectTimeout) => new()
     {
-        EndPoints = { _endPoint },
+        EndPoints = { server },
         User = _options.User,
         Password = _options.Password,
         Ssl = _options.Tls,
@@ -248,6 +255,7 @@ public sealed class RedisSource : ISource
         OperationCanceledException or TimeoutException or RedisTimeoutException when _handshaking => $"{TimeoutReason}: {HandshakeFailed("did not finish")}",
         OperationCanceledException or TimeoutException or RedisTimeoutException => TimeoutReason,
         SocketException s => Describe(s),
+        NetworkDeniedException => e.Message,
         RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } => DescribeAuthentication(e),
         RedisConnectionException c when Find<SocketException>(c) is { } s => Describe(s),
         RedisConnectionException c when ServerError(c) is { } said => $"could not connect: the server said \"{said}\"",

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Redis;
 
@@ -25,7 +26,8 @@ internal static class RedisWarmUp
             var port = ((IPEndPoint)listener.LocalEndpoint).Port;
             var options = new RedisOptions("127.0.0.1", port, User: null, Password: null, Tls: false);
             var config = new SourceConfig("warm-up", "redis", new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, signals);
-            await using var source = new RedisSource(config, context);
+            // The stand-in is on loopback, which a deny list may cover; the warm-up is this process's own business.
+            await using var source = new RedisSource(config, context with { Network = NetworkPolicy.Unrestricted });
             await source.PollAsync(cancellationToken);
         }
         finally

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -18,7 +19,8 @@ internal interface ISqlProvider
 
     /// <summary>The database one source queries; it lives as long as the source.</summary>
     /// <param name="timeout">The source's timeout, for the engine's own connect timeout where the string sets none.</param>
-    ISqlDatabase Database(string connectionString, TimeSpan timeout);
+    /// <param name="network">Where the engine may connect, for engines that reach a server over the network.</param>
+    ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network);
 }
 
 /// <summary>One source's database: opens connections and says what its exceptions mean.</summary>

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net.Sockets;
 using Npgsql;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -43,7 +44,7 @@ internal sealed class PostgresProvider : ISqlProvider
         }
     }
 
-    public ISqlDatabase Database(string connectionString, TimeSpan timeout)
+    public ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var named = new DbConnectionStringBuilder { ConnectionString = connectionString };
@@ -57,13 +58,51 @@ internal sealed class PostgresProvider : ISqlProvider
             builder.Timeout = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
         }
 
-        return new PostgresDatabase(NpgsqlDataSource.Create(builder));
+        return new PostgresDatabase(NpgsqlDataSource.Create(builder), network, Hosts(builder.Host));
     }
 
-    private sealed class PostgresDatabase(NpgsqlDataSource dataSource) : ISqlDatabase
+    /// <summary>
+    /// The network hosts of a Host keyword: <c>db1,db2:5433,[::1]:5432</c> gives db1, db2 and ::1. Unix socket
+    /// directories (<c>/var/run/postgresql</c>, abstract <c>@name</c>) are no network address and are left out.
+    /// </summary>
+    internal static IReadOnlyList<string> Hosts(string? hostKeyword)
     {
-        public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
-            await dataSource.OpenConnectionAsync(cancellationToken);
+        var hosts = new List<string>();
+        foreach (var part in (hostKeyword ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part.StartsWith('/') || part.StartsWith('@'))
+            {
+                continue;
+            }
+
+            var close = part.IndexOf(']', StringComparison.Ordinal);
+            var host = part.StartsWith('[') && close > 0 ? part[1..close]
+                : part.Count(c => c == ':') == 1 ? part[..part.IndexOf(':', StringComparison.Ordinal)]
+                : part;
+            hosts.Add(host);
+        }
+
+        return hosts;
+    }
+
+    /// <remarks>
+    /// Npgsql takes no connect callback: the hosts are resolved and checked here, and Npgsql then resolves them
+    /// again to connect. A name whose DNS answer changes between the two lookups (DNS rebinding) can slip past the
+    /// deny list; an IP literal in Host cannot. The http and API kinds, which connect through the checked address
+    /// itself, have no such gap.
+    /// </remarks>
+    private sealed class PostgresDatabase(NpgsqlDataSource dataSource, NetworkPolicy network, IReadOnlyList<string> hosts) : ISqlDatabase
+    {
+        public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+        {
+            foreach (var host in hosts)
+            {
+                // Npgsql may connect to any address of the host: one denied address refuses the whole host.
+                await network.EnsureAllAllowedAsync(host, cancellationToken);
+            }
+
+            return await dataSource.OpenConnectionAsync(cancellationToken);
+        }
 
         // Npgsql cancels by itself: it sends the server a cancel request, so the query stops there too.
         public IDisposable? StopOnCancel(DbConnection connection, CancellationToken cancellationToken) => null;
@@ -73,6 +112,8 @@ internal sealed class PostgresProvider : ISqlProvider
 
         public string? Reason(Exception e) => e switch
         {
+            NetworkDeniedException => e.Message,
+            SocketException s => Describe(s),
             // Class 28: invalid authorization specification (28P01: wrong password or unknown user).
             PostgresException p when p.SqlState.StartsWith("28", StringComparison.Ordinal) => $"authentication failed: {p.MessageText}",
             // MessageText, not Message: Message adds the detail lines (POSITION: ...) on lines of their own.

@@ -15,7 +15,7 @@ public sealed class SqlSource : ISource
         Config = config;
         _context = context;
         _options = (SqlQueryOptions)config.Options;
-        _database = provider.Database(_options.ConnectionString, config.Timeout);
+        _database = provider.Database(_options.ConnectionString, config.Timeout, context.Network);
     }
 
     public SourceConfig Config { get; }

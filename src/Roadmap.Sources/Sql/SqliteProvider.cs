@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -10,7 +11,7 @@ internal sealed class SqliteProvider : ISqlProvider
 
     public string? Problem(string connectionString) => SqlConnectionStrings.Problem(connectionString, new SqliteConnectionStringBuilder());
 
-    public ISqlDatabase Database(string connectionString, TimeSpan timeout) => new SqliteDatabase(connectionString);
+    public ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network) => new SqliteDatabase(connectionString);
 
     private sealed class SqliteDatabase : ISqlDatabase
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Worker.Cli;
 
@@ -12,7 +13,7 @@ public static class CheckCommand
 
     public static async Task<int> RunAsync(RoadmapConfig config, TextWriter stdout, TimeProvider? time = null)
     {
-        var context = new SourceContext(time ?? TimeProvider.System, NullLoggerFactory.Instance);
+        var context = new SourceContext(time ?? TimeProvider.System, NullLoggerFactory.Instance, new NetworkPolicy(config.Settings.Network));
         foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
         {
             await SourceKinds.Get(kind).WarmUpAsync(context, CancellationToken.None);

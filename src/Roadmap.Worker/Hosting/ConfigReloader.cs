@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
+using Roadmap.Sources.Network;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Scheduling;
 
@@ -112,7 +113,8 @@ public sealed partial class ConfigReloader(
 
     private async Task ApplyAsync(RoadmapConfig running, RoadmapConfig next, ConfigDiff diff, CancellationToken cancellationToken)
     {
-        var context = new SourceContext(time, logs);
+        // Network settings need a restart (ConfigDiff.Effective keeps the running ones), so new sources get the running policy.
+        var context = new SourceContext(time, logs, new NetworkPolicy(running.Settings.Network));
         // Every new source is built before anything changes: if one cannot be, the running config is untouched.
         var created = new List<ISource>();
         try

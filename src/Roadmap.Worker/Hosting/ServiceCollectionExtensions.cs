@@ -8,6 +8,7 @@ using OpenTelemetry.Trace;
 using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
+using Roadmap.Sources.Network;
 using Roadmap.Storage;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
@@ -63,7 +64,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var config = sp.GetRequiredService<CurrentConfig>().Value;
-            var context = new SourceContext(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>());
+            var context = new SourceContext(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), new NetworkPolicy(config.Settings.Network));
             return new SourcePool(config.Sources.Select(s => registry.Get(s.Kind).Create(s, context)));
         });
         return services;

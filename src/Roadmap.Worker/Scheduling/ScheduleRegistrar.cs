@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Roadmap.Sources;
+using Roadmap.Sources.Network;
 using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Worker.Hosting;
@@ -19,7 +20,7 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var config = current.Value;
-        await WarmUpAsync(kinds, config.Sources.Select(s => s.Kind), new SourceContext(time, logs), cancellationToken);
+        await WarmUpAsync(kinds, config.Sources.Select(s => s.Kind), new SourceContext(time, logs, new NetworkPolicy(config.Settings.Network)), cancellationToken);
 
         var scheduler = await factory.GetScheduler(cancellationToken);
         var now = time.GetUtcNow();
