@@ -7,38 +7,48 @@ public static class Aggregates
 {
     /// <param name="points">The samples of the aggregated signal (the numerator for ratio), oldest first. NaN samples are ignored.</param>
     /// <param name="denominator">For ratio only: every sample of the denominator signals.</param>
-    public static double? Compute(Aggregate aggregate, IReadOnlyList<Point> points, IReadOnlyList<Point>? denominator = null)
+    public static double? Compute(Aggregate aggregate, IReadOnlyList<Point> points, IReadOnlyList<Point>? denominator = null) =>
+        Compute(aggregate, SeriesSummary.FromPoints(points), denominator is null ? null : SeriesSummary.FromPoints(denominator));
+
+    /// <summary>
+    /// The aggregate over summarized samples: exactly what the list overload gives for the same samples, except
+    /// that quantiles of a summary without <see cref="SeriesSummary.ExactValues"/> come from its sketch (within
+    /// <see cref="QuantileSketch.RelativeAccuracy"/>).
+    /// </summary>
+    /// <param name="points">The summary of the aggregated signal (the numerator for ratio).</param>
+    /// <param name="denominator">For ratio only: the summary of every sample of the denominator signals.</param>
+    public static double? Compute(Aggregate aggregate, SeriesSummary points, SeriesSummary? denominator)
     {
-        var values = points.Where(p => !double.IsNaN(p.Value)).ToList();
+        ArgumentNullException.ThrowIfNull(points);
         if (aggregate == Aggregate.Ratio)
         {
-            var below = (denominator ?? []).Where(p => !double.IsNaN(p.Value)).Sum(p => p.Value);
-            return below == 0 ? null : values.Sum(p => p.Value) / below;
+            var below = denominator is { Count: > 0 } d ? d.Sum : 0;
+            return below == 0 ? null : points.Sum / below;
         }
 
         if (aggregate == Aggregate.Count)
         {
-            return values.Count;
+            return points.Count;
         }
 
-        if (values.Count == 0)
+        if (points.Count == 0)
         {
             return null;
         }
 
         return aggregate switch
         {
-            Aggregate.Avg => values.Average(p => p.Value),
-            Aggregate.Min => values.Min(p => p.Value),
-            Aggregate.Max => values.Max(p => p.Value),
-            Aggregate.Last => values[^1].Value,
-            Aggregate.Sum => values.Sum(p => p.Value),
-            Aggregate.P50 => Quantile(values, 0.50),
-            Aggregate.P90 => Quantile(values, 0.90),
-            Aggregate.P95 => Quantile(values, 0.95),
-            Aggregate.P99 => Quantile(values, 0.99),
-            Aggregate.Increase => Increase(values),
-            Aggregate.Rate => Rate(values),
+            Aggregate.Avg => points.Sum / points.Count,
+            Aggregate.Min => points.Min,
+            Aggregate.Max => points.Max,
+            Aggregate.Last => points.LastValue,
+            Aggregate.Sum => points.Sum,
+            Aggregate.P50 => QuantileOf(points, 0.50),
+            Aggregate.P90 => QuantileOf(points, 0.90),
+            Aggregate.P95 => QuantileOf(points, 0.95),
+            Aggregate.P99 => QuantileOf(points, 0.99),
+            Aggregate.Increase => points.Count < 2 ? null : points.Increase,
+            Aggregate.Rate => Rate(points),
             _ => throw new ArgumentOutOfRangeException(nameof(aggregate), aggregate, "unknown aggregate"),
         };
     }
@@ -46,35 +56,46 @@ public static class Aggregates
     /// <summary>The q-quantile with linear interpolation between the closest ranks (numpy's default, Prometheus' quantile_over_time).</summary>
     public static double Quantile(IReadOnlyList<Point> values, double q)
     {
-        var sorted = values.Select(p => p.Value).Order().ToArray();
-        var rank = q * (sorted.Length - 1);
-        var lo = (int)Math.Floor(rank);
-        var hi = (int)Math.Ceiling(rank);
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * (rank - lo));
+        ArgumentNullException.ThrowIfNull(values);
+        var sorted = new double[values.Count];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            sorted[i] = values[i].Value;
+        }
+
+        return QuantileOfSorted(sorted, q);
     }
 
-    /// <summary>A counter's increase: the sum of its rises; a fall is a reset, after which the new value is all increase.</summary>
-    private static double? Increase(List<Point> values)
+    private static double? QuantileOf(SeriesSummary points, double q)
     {
-        if (values.Count < 2)
+        if (points.ExactValues is not { } exact)
         {
-            return null;
+            return points.Sketch.Quantile(q);
         }
 
-        var total = 0.0;
-        for (var i = 1; i < values.Count; i++)
+        var sorted = new double[exact.Count];
+        for (var i = 0; i < sorted.Length; i++)
         {
-            var delta = values[i].Value - values[i - 1].Value;
-            total += delta >= 0 ? delta : values[i].Value;
+            sorted[i] = exact[i];
         }
 
-        return total;
+        return QuantileOfSorted(sorted, q);
+    }
+
+    /// <summary>Sorts <paramref name="values"/> in place and interpolates between the closest ranks.</summary>
+    private static double QuantileOfSorted(double[] values, double q)
+    {
+        Array.Sort(values);
+        var rank = q * (values.Length - 1);
+        var lo = (int)Math.Floor(rank);
+        var hi = (int)Math.Ceiling(rank);
+        return values[lo] + ((values[hi] - values[lo]) * (rank - lo));
     }
 
     /// <summary>Per-second increase over the span the samples cover.</summary>
-    private static double? Rate(List<Point> values)
+    private static double? Rate(SeriesSummary points)
     {
-        var seconds = (values[^1].TimestampMs - values[0].TimestampMs) / 1000.0;
-        return Increase(values) is { } inc && seconds > 0 ? inc / seconds : null;
+        var seconds = (points.LastTimestampMs - points.FirstTimestampMs) / 1000.0;
+        return points.Count >= 2 && seconds > 0 ? points.Increase / seconds : null;
     }
 }

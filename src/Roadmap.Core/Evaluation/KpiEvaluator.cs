@@ -2,8 +2,18 @@ using Roadmap.Core.Config;
 
 namespace Roadmap.Core.Evaluation;
 
-/// <summary>The samples a KPI judgement needs, read by the caller for <see cref="KpiEvaluator.WindowOf"/>.</summary>
-public sealed record KpiSamples(IReadOnlyList<Point> Points, IReadOnlyList<Point> Denominator);
+/// <summary>The samples a KPI judgement needs, read by the caller for <see cref="KpiEvaluator.WindowOf"/>, as summaries
+/// so a long window can be answered from rollups.</summary>
+/// <param name="Points">The aggregated signal (the numerator for ratio).</param>
+/// <param name="Denominator">For ratio: every sample of the denominator signals; else empty.</param>
+public sealed record KpiSamples(SeriesSummary Points, SeriesSummary Denominator)
+{
+    /// <summary>Samples given as raw points, oldest first (the denominator may be several signals one after another).</summary>
+    public KpiSamples(IReadOnlyList<Point> points, IReadOnlyList<Point> denominator)
+        : this(SeriesSummary.FromPoints(points), SeriesSummary.FromPoints(denominator))
+    {
+    }
+}
 
 /// <summary>One judgement of one KPI at one instant.</summary>
 /// <param name="Value">The aggregate over the window; null when there is no usable sample.</param>
@@ -54,7 +64,8 @@ public static class KpiEvaluator
         DateTimeOffset? deadline = kpi.Deadline is { } d ? Dates.EndOfDay(d, zone) : null;
         // A forecast is for a deadline still ahead; after it, the value itself is the verdict.
         var forecast = deadline is { } due && now < due && trend is not null ? trend.At(due) : (double?)null;
-        var count = samples.Points.Count;
+        // The usable (non-NaN) samples, as the summary counts them.
+        var count = (int)Math.Min(samples.Points.Count, int.MaxValue);
         KpiEvaluation Result(double? v, bool met, KpiStatus status, string note) =>
             new(initiative, kpi.Id, now, v, target, met, status, deadline, count, note, forecast, ErrorBudget.Remaining(kpi.Target.Op, v, target), baselineValue);
 

@@ -1,135 +1,533 @@
 namespace Roadmap.Core.Evaluation;
 
 /// <summary>
-/// PLACEHOLDER for the sketch helper's type (same public API; replaced at merge). A log-bucket sketch with about 0.5%
-/// relative error on positive, negative and zero values.
+/// A mergeable quantile summary (DDSketch: Masson, Rim, Lee, VLDB 2019) so a long KPI window can be answered from
+/// per-period rollups instead of every raw sample.
 /// </summary>
+/// <remarks>
+/// <para>A value x &gt; 0 is counted in bucket i = ceil(log_gamma(x)), which covers (gamma^(i-1), gamma^i], with
+/// gamma = (1 + a) / (1 - a) and relative accuracy a = <see cref="RelativeAccuracy"/> (0.5 %). The bucket reports
+/// 2 gamma^i / (gamma + 1), which is within a of every value in it. Negative values go to a second store by their
+/// magnitude; zero (and any magnitude below <see cref="MinMagnitude"/>, the smallest normal double) to a zero count.
+/// Merging adds bucket counts, so a merge of any number of sketches is exactly the sketch of all their values: the
+/// accuracy does not degrade with merges.</para>
+/// <para><see cref="Quantile"/> uses the same rank interpolation as <see cref="Aggregates.Quantile"/> (numpy's
+/// default): the values at ranks floor(q(n-1)) and ceil(q(n-1)) are each within 0.5 % of the exact ones, so the
+/// interpolated answer is within 0.5 % of the exact answer when those two have the same sign, and within 0.5 % of
+/// the larger magnitude of the two when they straddle zero.</para>
+/// <para>NaN and +/-Infinity are ignored (not counted): sources rarely send infinities, and a throw here would fail a
+/// whole storage batch. A window holding infinities therefore has exact aggregates (sum, max, ...) that see them
+/// and sketch quantiles that do not.</para>
+/// <para>Memory is bounded: each store keeps at most <see cref="MaxBinsPerStore"/> contiguous buckets (a range of
+/// magnitudes of gamma^2048, about 8.5e8). When the values of one sign span more than that, the lowest-magnitude
+/// buckets are folded into the lowest kept one: quantiles that land among those small magnitudes are reported as
+/// that bucket's (larger) value, while quantiles among the kept magnitudes keep the 0.5 % guarantee. Counts, ranks
+/// and everything at the high-magnitude end stay exact.</para>
+/// <para>Not thread-safe.</para>
+/// </remarks>
 public sealed class QuantileSketch
 {
-    private const double Gamma = 1.01;
+    /// <summary>The relative accuracy a of every reported quantile (0.005 = 0.5 %).</summary>
+    public const double RelativeAccuracy = 0.005;
+
+    /// <summary>The most buckets one store (positive or negative values) keeps before collapsing the lowest ones.</summary>
+    public const int MaxBinsPerStore = 2048;
+
+    /// <summary>Magnitudes below this (the smallest normal double) are counted as zero.</summary>
+    public const double MinMagnitude = 2.2250738585072014E-308;
+
+    /// <summary>The first byte of <see cref="ToBytes"/>; bumped when the encoding or the bucket mapping changes.</summary>
+    public const byte FormatVersion = 1;
+
+    private const double Gamma = (1 + RelativeAccuracy) / (1 - RelativeAccuracy);
     private static readonly double LogGamma = Math.Log(Gamma);
-    private readonly SortedDictionary<int, long> _positive = [];
-    private readonly SortedDictionary<int, long> _negative = [];
-    private long _zeros;
+    private static readonly double IndexMultiplier = 1 / LogGamma;
 
-    public long Count { get; private set; }
+    // ln(2 / (gamma + 1)): shifts a bucket's upper bound to its representative value.
+    private static readonly double LogRepresentativeShift = Math.Log(2 / (Gamma + 1));
 
-    public void Add(double value)
+    /// <summary>The lowest and highest bucket index a finite value can map to; anything else in bytes is corrupt.</summary>
+    private static readonly int LowestIndex = IndexOf(MinMagnitude);
+    private static readonly int HighestIndex = IndexOf(double.MaxValue);
+
+    private readonly Store _positive = new();
+    private readonly Store _negative = new();
+    private long _zero;
+
+    /// <summary>An empty sketch.</summary>
+    public QuantileSketch()
     {
-        if (double.IsNaN(value))
-        {
-            return;
-        }
-
-        Count++;
-        if (value == 0)
-        {
-            _zeros++;
-            return;
-        }
-
-        var buckets = value > 0 ? _positive : _negative;
-        var key = (int)Math.Ceiling(Math.Log(Math.Abs(value)) / LogGamma);
-        buckets[key] = buckets.GetValueOrDefault(key) + 1;
     }
 
+    /// <summary>How many values the sketch holds (NaN and infinities are not counted).</summary>
+    public long Count => _zero + _positive.Total + _negative.Total;
+
+    /// <summary>Counts one value. NaN and +/-Infinity are ignored; see the class remarks.</summary>
+    public void Add(double value)
+    {
+        if (value >= MinMagnitude)
+        {
+            if (value <= double.MaxValue)
+            {
+                _positive.Add(IndexOf(value), 1);
+            }
+        }
+        else if (value <= -MinMagnitude)
+        {
+            if (value >= double.MinValue)
+            {
+                _negative.Add(IndexOf(-value), 1);
+            }
+        }
+        else if (!double.IsNaN(value))
+        {
+            _zero++;
+        }
+    }
+
+    /// <summary>Adds every value of <paramref name="other"/> to this sketch; <paramref name="other"/> is unchanged.</summary>
     public void Merge(QuantileSketch other)
     {
         ArgumentNullException.ThrowIfNull(other);
-        foreach (var (k, n) in other._positive)
-        {
-            _positive[k] = _positive.GetValueOrDefault(k) + n;
-        }
-
-        foreach (var (k, n) in other._negative)
-        {
-            _negative[k] = _negative.GetValueOrDefault(k) + n;
-        }
-
-        _zeros += other._zeros;
-        Count += other.Count;
+        _positive.Merge(other._positive);
+        _negative.Merge(other._negative);
+        _zero += other._zero;
     }
 
+    /// <summary>
+    /// Merges the sketch encoded in <paramref name="bytes"/> (from <see cref="ToBytes"/>) into this one without
+    /// building an intermediate sketch. The bytes are checked completely first, so on a
+    /// <see cref="FormatException"/> this sketch is unchanged.
+    /// </summary>
+    /// <exception cref="FormatException">The bytes are not a sketch of this version (truncated, corrupt, trailing bytes).</exception>
+    public void MergeFrom(ReadOnlySpan<byte> bytes)
+    {
+        Decode(bytes, null);
+        Decode(bytes, this);
+    }
+
+    /// <summary>
+    /// The q-quantile, interpolated between the closest ranks like <see cref="Aggregates.Quantile"/>; within
+    /// <see cref="RelativeAccuracy"/> of the exact value (see the class remarks). Null when the sketch is empty.
+    /// </summary>
+    /// <param name="q">The quantile in [0, 1], e.g. 0.99 for p99.</param>
     public double? Quantile(double q)
     {
-        if (Count == 0)
+        if (!(q >= 0 && q <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(q), q, "a quantile must be between 0 and 1");
+        }
+
+        var count = Count;
+        if (count == 0)
         {
             return null;
         }
 
-        var rank = (long)Math.Round(q * (Count - 1));
-        long seen = 0;
-        foreach (var (k, n) in _negative.Reverse())
+        var rank = q * (count - 1);
+        var lo = (long)Math.Floor(rank);
+        var hi = Math.Min((long)Math.Ceiling(rank), count - 1);
+        var low = ValueAtRank(lo);
+        if (hi == lo)
         {
-            seen += n;
-            if (seen > rank)
-            {
-                return -Value(k);
-            }
+            return low;
         }
 
-        seen += _zeros;
-        if (seen > rank)
+        return low + ((ValueAtRank(hi) - low) * (rank - lo));
+    }
+
+    /// <summary>
+    /// A compact encoding: a version byte, then unsigned LEB128 varints: the zero count, then for the positive and
+    /// the negative store the number of non-empty buckets, the first bucket index (zigzag), its count, and for each
+    /// further bucket the gap to the previous index minus one and its count. Typically 2 bytes a bucket.
+    /// </summary>
+    public byte[] ToBytes()
+    {
+        var size = 1 + VarintSize((ulong)_zero) + _positive.EncodedSize() + _negative.EncodedSize();
+        var bytes = new byte[size];
+        bytes[0] = FormatVersion;
+        var at = 1;
+        WriteVarint(bytes, ref at, (ulong)_zero);
+        _positive.Encode(bytes, ref at);
+        _negative.Encode(bytes, ref at);
+        return bytes;
+    }
+
+    /// <summary>Reads a sketch written by <see cref="ToBytes"/>.</summary>
+    /// <exception cref="FormatException">The bytes are not a sketch of this version (truncated, corrupt, trailing bytes).</exception>
+    public static QuantileSketch FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        // A fresh sketch that a failure leaves half-filled is simply dropped, so one pass is enough.
+        var sketch = new QuantileSketch();
+        Decode(bytes, sketch);
+        return sketch;
+    }
+
+    private static int IndexOf(double magnitude) => (int)Math.Ceiling(Math.Log(magnitude) * IndexMultiplier);
+
+    private static double ValueOf(int index)
+    {
+        var value = Math.Exp((index * LogGamma) + LogRepresentativeShift);
+        return value > double.MaxValue ? double.MaxValue : value;
+    }
+
+    /// <summary>The value of the k-th smallest counted value (0-based), to within the relative accuracy.</summary>
+    private double ValueAtRank(long k)
+    {
+        if (k < _negative.Total)
+        {
+            // The most negative values have the highest magnitude index, so walk the negative store downwards.
+            return -ValueOf(_negative.IndexAtRankFromTop(k));
+        }
+
+        k -= _negative.Total;
+        if (k < _zero)
         {
             return 0;
         }
 
-        foreach (var (k, n) in _positive)
-        {
-            seen += n;
-            if (seen > rank)
-            {
-                return Value(k);
-            }
-        }
-
-        return Value(_positive.Keys.Last());
+        return ValueOf(_positive.IndexAtRankFromBottom(k - _zero));
     }
 
-    public byte[] ToBytes()
+    /// <summary>Parses <paramref name="bytes"/>; merges into <paramref name="into"/> unless it is null (validation only).</summary>
+    private static void Decode(ReadOnlySpan<byte> bytes, QuantileSketch? into)
     {
-        using var stream = new MemoryStream();
-        using var w = new BinaryWriter(stream);
-        w.Write(_zeros);
-        foreach (var buckets in new[] { _positive, _negative })
+        if (bytes.IsEmpty)
         {
-            w.Write(buckets.Count);
-            foreach (var (k, n) in buckets)
-            {
-                w.Write(k);
-                w.Write(n);
-            }
+            throw new FormatException("quantile sketch bytes are empty");
         }
 
-        w.Flush();
-        return stream.ToArray();
+        if (bytes[0] != FormatVersion)
+        {
+            throw new FormatException($"quantile sketch bytes have version {bytes[0]}; this build reads version {FormatVersion}");
+        }
+
+        var at = 1;
+        var zero = ReadVarint(bytes, ref at, "the zero count");
+        if (zero > long.MaxValue)
+        {
+            throw new FormatException($"quantile sketch bytes: zero count {zero} is out of range");
+        }
+
+        var total = (long)zero;
+        total = DecodeStore(bytes, ref at, "positive", into?._positive, total);
+        DecodeStore(bytes, ref at, "negative", into?._negative, total);
+        if (at != bytes.Length)
+        {
+            throw new FormatException($"quantile sketch bytes: {bytes.Length - at} unexpected byte(s) after the end at byte {at}");
+        }
+
+        if (into is not null)
+        {
+            into._zero += (long)zero;
+        }
     }
 
-    public static QuantileSketch FromBytes(ReadOnlySpan<byte> bytes)
+    private static long DecodeStore(ReadOnlySpan<byte> bytes, ref int at, string name, Store? into, long total)
     {
-        try
+        var bins = ReadVarint(bytes, ref at, $"the {name} bucket count");
+        if (bins > MaxBinsPerStore)
         {
-            using var r = new BinaryReader(new MemoryStream(bytes.ToArray()));
-            var s = new QuantileSketch { _zeros = r.ReadInt64() };
-            s.Count = s._zeros;
-            foreach (var buckets in new[] { s._positive, s._negative })
+            throw new FormatException($"quantile sketch bytes: {bins} {name} buckets, more than the {MaxBinsPerStore} a store holds");
+        }
+
+        long index = 0;
+        long first = 0;
+        for (var i = 0; i < (int)bins; i++)
+        {
+            if (i == 0)
             {
-                var count = r.ReadInt32();
-                for (var i = 0; i < count; i++)
+                var zigzag = ReadVarint(bytes, ref at, $"the first {name} bucket index");
+                index = (long)(zigzag >> 1) ^ -(long)(zigzag & 1);
+                first = index;
+            }
+            else
+            {
+                var gap = ReadVarint(bytes, ref at, $"{name} bucket {i}'s index");
+                if (gap >= MaxBinsPerStore)
                 {
-                    var n = r.ReadInt64();
-                    buckets[r.ReadInt32()] = n;
-                    s.Count += n;
+                    throw new FormatException($"quantile sketch bytes: {name} bucket {i} lies {gap} buckets after the previous one, beyond the {MaxBinsPerStore}-bucket range of a store");
+                }
+
+                index += (long)gap + 1;
+            }
+
+            if (index < LowestIndex || index > HighestIndex || index - first >= MaxBinsPerStore)
+            {
+                throw new FormatException($"quantile sketch bytes: {name} bucket index {index} is outside the range a finite value maps to");
+            }
+
+            var count = ReadVarint(bytes, ref at, $"{name} bucket {i}'s count");
+            if (count == 0 || count > (ulong)(long.MaxValue - total))
+            {
+                throw new FormatException($"quantile sketch bytes: {name} bucket {i} has count {count}, which is zero or makes the total overflow");
+            }
+
+            total += (long)count;
+            into?.Add((int)index, (long)count);
+        }
+
+        return total;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int at, string what)
+    {
+        ulong result = 0;
+        for (var shift = 0; shift < 64; shift += 7)
+        {
+            if (at >= bytes.Length)
+            {
+                throw new FormatException($"quantile sketch bytes are truncated: {bytes.Length} byte(s) end while reading {what}");
+            }
+
+            var b = bytes[at++];
+            if (shift == 63 && b > 1)
+            {
+                throw new FormatException($"quantile sketch bytes: {what} at byte {at - 1} does not fit in 64 bits");
+            }
+
+            result |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return result;
+            }
+        }
+
+        throw new FormatException($"quantile sketch bytes: {what} at byte {at - 1} is longer than 10 bytes");
+    }
+
+    private static int VarintSize(ulong value)
+    {
+        var size = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            size++;
+        }
+
+        return size;
+    }
+
+    private static void WriteVarint(byte[] bytes, ref int at, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            bytes[at++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        bytes[at++] = (byte)value;
+    }
+
+    private static ulong ZigZag(int value) => (ulong)(uint)((value << 1) ^ (value >> 31));
+
+    /// <summary>Bucket counts for one sign: a dense array over at most <see cref="MaxBinsPerStore"/> contiguous indexes.</summary>
+    private sealed class Store
+    {
+        // Spare room beyond the bucket cap so a store at the cap whose range keeps moving (a growing counter) does
+        // not reallocate on every new highest bucket.
+        private const int Slack = 256;
+        private const int InitialLength = 64;
+
+        private long[] _counts = [];
+        private int _offset; // the bucket index of _counts[0]
+        private int _min;
+        private int _max;
+
+        public long Total { get; private set; }
+
+        public void Add(int index, long count)
+        {
+            if (Total == 0)
+            {
+                if (_counts.Length == 0)
+                {
+                    _counts = new long[InitialLength];
+                }
+
+                _offset = index - (_counts.Length / 2);
+                _min = _max = index;
+            }
+            else if (index < _min)
+            {
+                // Too far below the highest bucket: fold into the lowest bucket kept.
+                index = Math.Max(index, _max - MaxBinsPerStore + 1);
+                if (index < _min)
+                {
+                    Cover(index, _max);
+                }
+            }
+            else if (index > _max)
+            {
+                var lowest = index - MaxBinsPerStore + 1;
+                if (lowest > _min)
+                {
+                    CollapseBelow(lowest);
+                }
+
+                Cover(_min, index);
+            }
+
+            _counts[index - _offset] += count;
+            Total += count;
+        }
+
+        public void Merge(Store other)
+        {
+            if (other.Total == 0)
+            {
+                return;
+            }
+
+            // From the top down, so the range is settled by the first bucket and lower ones fold in directly.
+            for (var i = other._max; i >= other._min; i--)
+            {
+                var count = other._counts[i - other._offset];
+                if (count != 0)
+                {
+                    Add(i, count);
+                }
+            }
+        }
+
+        public int IndexAtRankFromBottom(long k)
+        {
+            long seen = 0;
+            for (var i = _min; i <= _max; i++)
+            {
+                seen += _counts[i - _offset];
+                if (seen > k)
+                {
+                    return i;
                 }
             }
 
-            return s;
+            return _max;
         }
-        catch (EndOfStreamException e)
+
+        public int IndexAtRankFromTop(long k)
         {
-            throw new FormatException("corrupt sketch", e);
+            long seen = 0;
+            for (var i = _max; i >= _min; i--)
+            {
+                seen += _counts[i - _offset];
+                if (seen > k)
+                {
+                    return i;
+                }
+            }
+
+            return _min;
+        }
+
+        public int EncodedSize()
+        {
+            var bins = 0;
+            var size = 0;
+            var previous = 0;
+            for (var i = _min; Total != 0 && i <= _max; i++)
+            {
+                var count = _counts[i - _offset];
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                size += (bins == 0 ? VarintSize(ZigZag(i)) : VarintSize((ulong)(i - previous - 1))) + VarintSize((ulong)count);
+                previous = i;
+                bins++;
+            }
+
+            return size + VarintSize((ulong)bins);
+        }
+
+        public void Encode(byte[] bytes, ref int at)
+        {
+            var bins = 0;
+            for (var i = _min; Total != 0 && i <= _max; i++)
+            {
+                bins += _counts[i - _offset] != 0 ? 1 : 0;
+            }
+
+            WriteVarint(bytes, ref at, (ulong)bins);
+            var previous = 0;
+            var first = true;
+            for (var i = _min; Total != 0 && i <= _max; i++)
+            {
+                var count = _counts[i - _offset];
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                WriteVarint(bytes, ref at, first ? ZigZag(i) : (ulong)(i - previous - 1));
+                WriteVarint(bytes, ref at, (ulong)count);
+                previous = i;
+                first = false;
+            }
+        }
+
+        /// <summary>Moves the counts of every bucket below <paramref name="lowest"/> into bucket <paramref name="lowest"/>.</summary>
+        private void CollapseBelow(int lowest)
+        {
+            long moved = 0;
+            var end = Math.Min(lowest - 1, _max);
+            for (var i = _min; i <= end; i++)
+            {
+                moved += _counts[i - _offset];
+                _counts[i - _offset] = 0;
+            }
+
+            var max = Math.Max(_max, lowest);
+            _min = lowest;
+            Cover(lowest, max);
+            _counts[lowest - _offset] += moved;
+        }
+
+        /// <summary>Makes the array hold buckets [min, max] (at most <see cref="MaxBinsPerStore"/> of them), keeping every count.</summary>
+        private void Cover(int min, int max)
+        {
+            var end = _offset + _counts.Length - 1;
+            if (min >= _offset && max <= end)
+            {
+                _min = min;
+                _max = max;
+                return;
+            }
+
+            var needed = max - min + 1;
+            var length = _counts.Length >= needed + Slack || _counts.Length >= MaxBinsPerStore + Slack
+                ? _counts.Length
+                : Math.Min(Math.Max(needed * 2, InitialLength), MaxBinsPerStore + Slack);
+
+            // Leave the spare room on the side the range is growing towards.
+            var offset = max > end ? min : max - length + 1;
+            var counts = length == _counts.Length ? _counts : new long[length];
+            var from = Math.Max(_offset, offset);
+            var to = Math.Min(end, offset + length - 1);
+            if (to >= from)
+            {
+                Array.Copy(_counts, from - _offset, counts, from - offset, to - from + 1);
+            }
+
+            if (ReferenceEquals(counts, _counts))
+            {
+                // Shifted in place: clear the slots the copy did not write.
+                if (to >= from)
+                {
+                    Array.Clear(counts, 0, from - offset);
+                    Array.Clear(counts, to - offset + 1, length - (to - offset + 1));
+                }
+                else
+                {
+                    Array.Clear(counts);
+                }
+            }
+
+            _counts = counts;
+            _offset = offset;
+            _min = min;
+            _max = max;
         }
     }
-
-    private static double Value(int key) => 2 * Math.Pow(Gamma, key) / (Gamma + 1);
 }
