@@ -81,6 +81,9 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     /// <summary>The last commit failure's message while <see cref="Health"/> is not Ok; null when Ok.</summary>
     public string? LastError => _lastError;
 
+    /// <summary>The database's bytes on disk (main file and write-ahead log).</summary>
+    public long DatabaseBytes => _database.SizeBytes();
+
     /// <summary>Rows deleted by retention so far.</summary>
     public long RowsPruned => Interlocked.Read(ref _rowsPruned);
 

@@ -23,6 +23,21 @@ public sealed record GoalConfig(string Id, string Title);
 public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZone)
 {
     public static readonly TimeSpan DefaultEvaluateEvery = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long stored data is kept (<c>settings.retention</c>).</summary>
+    public RetentionConfig Retention { get; init; } = RetentionConfig.Default;
+}
+
+/// <summary>How long stored data is kept. Raw never outlives rollups (rollups answer long windows once raw is gone).</summary>
+/// <param name="Raw">Raw samples and poll records (<c>settings.retention.raw</c>). Default 35 days.</param>
+/// <param name="Rollups">Hour and day rollups (<c>settings.retention.rollups</c>). Default 400 days.</param>
+public sealed record RetentionConfig(TimeSpan Raw, TimeSpan Rollups)
+{
+    public static readonly TimeSpan DefaultRaw = TimeSpan.FromDays(35);
+
+    public static readonly TimeSpan DefaultRollups = TimeSpan.FromDays(400);
+
+    public static readonly RetentionConfig Default = new(DefaultRaw, DefaultRollups);
 }
 
 /// <summary>When a source is polled: a fixed interval or a Quartz cron expression, never both.</summary>
