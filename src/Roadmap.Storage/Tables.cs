@@ -90,10 +90,11 @@ internal static class RollupsTable
         $"SELECT {Columns} FROM {level.Table} WHERE series_id = $series AND start_ts >= $from AND start_ts < $to ORDER BY start_ts;";
 
     /// <summary>Reads the columns of <see cref="Columns"/> starting at ordinal 0.</summary>
-    public static SeriesSummary Read(SqliteDataReader r) =>
+    /// <param name="withSketch">False: the summary gets an empty sketch (the caller merges column 9 itself).</param>
+    public static SeriesSummary Read(SqliteDataReader r, bool withSketch = true) =>
         SeriesSummary.Restore(
             r.GetInt64(0), r.GetDouble(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4), r.GetDouble(5), r.GetInt64(6), r.GetDouble(7), r.GetDouble(8),
-            QuantileSketch.FromBytes((byte[])r.GetValue(9)));
+            withSketch ? QuantileSketch.FromBytes(r.GetFieldValue<byte[]>(9)) : new QuantileSketch());
 
     /// <summary>A prepared upsert for one level; bind with <see cref="Bind"/>.</summary>
     public static SqliteCommand PrepareUpsert(SqliteConnection c, RollupLevel level, SqliteTransaction? tx = null)
