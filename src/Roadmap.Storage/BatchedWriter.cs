@@ -1,13 +1,20 @@
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Roadmap.Core.Evaluation;
+using SQLitePCL;
 
 namespace Roadmap.Storage;
 
 /// <summary>
 /// The one way samples reach the database. Polls queue in memory (bounded: when full, new polls are dropped and
-/// counted, never blocking a poller) and are committed in batches: one transaction per flush interval or per
-/// <see cref="StorageOptions.MaxBatchSamples"/>, never one per sample. Disposing flushes what is queued.
+/// counted, never blocking a poller) and are committed in batches: one transaction per flush interval, or as soon as
+/// <see cref="StorageOptions.MaxBatchSamples"/> samples wait, never one per sample. Each batch is sorted by
+/// (series, ts) and bound through the raw SQLite API: the samples table is clustered by that key, and sorted inserts
+/// are what keeps 1,000 interleaved series fast. The hour and day rollups the batch touches are updated in memory per
+/// sample and written in the same transaction. A failed commit keeps its batch and is retried with backoff until
+/// the cause goes away (<see cref="Health"/> says why meanwhile). Between flushes, retention deletes old rows in small
+/// steps. Disposing flushes what is queued.
 /// </summary>
 public sealed partial class BatchedWriter : IAsyncDisposable
 {
@@ -17,14 +24,24 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     private readonly ILogger _log;
     private readonly Channel<object> _queue;
     private readonly Dictionary<(string, string), long> _seriesIds = [];
+    private readonly RollupCache _hours = new(RollupLevel.Hour);
+    private readonly RollupCache _days = new(RollupLevel.Day);
+    private readonly Retention _retention;
     private TaskCompletionSource _wake = NewSignal();
     private Task? _loop;
     private volatile bool _stopping;
+    private long _pendingSamples;
     private long _samplesWritten;
     private long _pollsWritten;
     private long _pollsDropped;
     private long _writeFailures;
     private long _batches;
+    private volatile int _health;
+    private volatile string? _lastError;
+    private Row[] _rows = new Row[1024];
+    private Row[] _sorted = [];
+    private readonly Dictionary<long, int> _seriesCounts = [];
+
 
     public BatchedWriter(RoadmapDatabase database, StorageOptions options, TimeProvider time, ILogger<BatchedWriter> log)
     {
@@ -32,6 +49,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
         _options = options;
         _time = time;
         _log = log;
+        _retention = new Retention(options, time);
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
@@ -57,6 +75,20 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     /// <summary>Polls waiting to be written.</summary>
     public int QueueLength => _queue.Reader.CanCount ? _queue.Reader.Count : -1;
 
+    /// <summary>Whether commits go through: <see cref="StorageHealth.Ok"/> after a successful one, else why the last failed.</summary>
+    public StorageHealth Health => (StorageHealth)_health;
+
+    /// <summary>The last commit failure's message while <see cref="Health"/> is not Ok; null when Ok.</summary>
+    public string? LastError => _lastError;
+
+    /// <summary>The database's bytes on disk (main file and write-ahead log).</summary>
+    public long DatabaseBytes => _database.SizeBytes();
+
+    /// <summary>Rows deleted by retention so far.</summary>
+    public long RowsPruned => Interlocked.Read(ref _rowsPruned);
+
+    private long _rowsPruned;
+
     public bool IsRunning => _loop is { IsCompleted: false };
 
     public void Start() => _loop ??= Task.Run(RunAsync);
@@ -64,8 +96,15 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     /// <summary>Queues a poll; false (and counted) when the queue is full or the writer is stopping.</summary>
     public bool TryEnqueue(PollRecord poll)
     {
+        ArgumentNullException.ThrowIfNull(poll);
         if (_queue.Writer.TryWrite(poll))
         {
+            // A full batch is worth committing now rather than at the end of the interval.
+            if (Interlocked.Add(ref _pendingSamples, poll.Samples.Count) >= _options.MaxBatchSamples)
+            {
+                _wake.TrySetResult();
+            }
+
             return true;
         }
 
@@ -99,13 +138,34 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     private async Task RunAsync()
     {
         using var connection = _database.OpenConnection();
+        raw.sqlite3_busy_timeout(connection.Handle, (int)_options.BusyTimeout.TotalMilliseconds);
+        // 64 MiB of page cache: a batch touches the last pages of every series; with the default 2 MiB they are
+        // evicted (and spilled mid-transaction) before the next batch comes back to them.
+        raw.sqlite3_exec(connection.Handle, "PRAGMA cache_size=-65536;");
         var polls = new List<PollRecord>();
         var flushes = new List<TaskCompletionSource>();
-        while (await _queue.Reader.WaitToReadAsync())
+        var waitForData = _queue.Reader.WaitToReadAsync().AsTask();
+        while (true)
         {
-            // Linger so that the polls of one interval share a transaction; a flush or shutdown cuts it short.
+            // Idle: wake for new polls, or for retention now and then.
+            if (!waitForData.IsCompleted)
+            {
+                await Task.WhenAny(waitForData, Task.Delay(_options.FlushInterval, _time));
+                if (!waitForData.IsCompleted)
+                {
+                    Prune(connection);
+                    continue;
+                }
+            }
+
+            if (!await waitForData)
+            {
+                break;
+            }
+
+            // Linger so that the polls of one interval share a transaction; a full batch, a flush or shutdown cuts it short.
             var wake = _wake;
-            if (!_stopping && !wake.Task.IsCompleted)
+            if (!_stopping && !wake.Task.IsCompleted && Interlocked.Read(ref _pendingSamples) < _options.MaxBatchSamples)
             {
                 using var cancel = new CancellationTokenSource();
                 await Task.WhenAny(Task.Delay(_options.FlushInterval, _time, cancel.Token), wake.Task);
@@ -131,6 +191,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
                 }
             }
 
+            Interlocked.Add(ref _pendingSamples, -samples);
             await WriteWithRetryAsync(connection, polls);
             foreach (var f in flushes)
             {
@@ -139,6 +200,30 @@ public sealed partial class BatchedWriter : IAsyncDisposable
 
             polls.Clear();
             flushes.Clear();
+            if (!_stopping)
+            {
+                Prune(connection);
+            }
+
+            waitForData = _queue.Reader.WaitToReadAsync().AsTask();
+        }
+    }
+
+    /// <summary>One small retention step when one is due; a failure waits for the next (the writer's health is about samples).</summary>
+    private void Prune(SqliteConnection connection)
+    {
+        if (!_retention.Due || Health != StorageHealth.Ok)
+        {
+            return;
+        }
+
+        try
+        {
+            Interlocked.Add(ref _rowsPruned, _retention.Step(connection));
+        }
+        catch (SqliteException e)
+        {
+            LogPruneFailed(_log, e);
         }
     }
 
@@ -149,18 +234,31 @@ public sealed partial class BatchedWriter : IAsyncDisposable
             return;
         }
 
+        var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 Write(connection, polls);
+                if (Health != StorageHealth.Ok)
+                {
+                    LogRecovered(_log, attempt - 1);
+                    _lastError = null;
+                    _health = (int)StorageHealth.Ok;
+                }
+
                 return;
             }
-            catch (SqliteException e)
+            catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException or FormatException)
             {
                 Interlocked.Increment(ref _writeFailures);
+                var (health, cause) = StorageHealths.Classify(e);
+                var changed = health != Health || _lastError is null;
+                _lastError = $"{cause}: {e.Message}";
+                _health = (int)health;
                 // While running, keep the batch and retry: samples wait here and new polls wait in the bounded
-                // queue. At shutdown, give up after a few tries rather than hang the stop.
+                // queue (and are dropped, counted, once it is full). At shutdown, give up after a few tries rather
+                // than hang the stop.
                 if (_stopping && attempt >= 3)
                 {
                     Interlocked.Add(ref _pollsDropped, polls.Count);
@@ -168,90 +266,360 @@ public sealed partial class BatchedWriter : IAsyncDisposable
                     return;
                 }
 
-                LogWriteFailed(_log, e, polls.Count, attempt);
-                await Task.Delay(TimeSpan.FromSeconds(1), _time);
+                if (changed)
+                {
+                    // One line per state change, not per retry: a lock that lasts an hour is one line, not thousands.
+                    LogWriteFailing(_log, e, cause, polls.Count);
+                }
+
+                await Task.Delay(delay, _time);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
     }
 
     private void Write(SqliteConnection connection, List<PollRecord> polls)
     {
+        var db = connection.Handle!;
         var created = new List<(string, string)>();
-        using var tx = connection.BeginTransaction();
+        // BEGIN IMMEDIATE through the raw API: the lock is taken up front (no upgrade deadlock) and only
+        // busy_timeout waits, not the ADO.NET command timeout on top of it.
+        Check(raw.sqlite3_exec(db, "BEGIN IMMEDIATE;"), db);
         try
         {
-            using var insertPoll = connection.CreateCommand();
-            insertPoll.Transaction = tx;
-            insertPoll.CommandText = PollsTable.Insert;
-            var pSource = insertPoll.Parameters.Add("$source", SqliteType.Text);
-            var pTs = insertPoll.Parameters.Add("$ts", SqliteType.Integer);
-            var pDuration = insertPoll.Parameters.Add("$duration", SqliteType.Real);
-            var pOutcome = insertPoll.Parameters.Add("$outcome", SqliteType.Text);
-            var pReason = insertPoll.Parameters.Add("$reason", SqliteType.Text);
-            insertPoll.Prepare();
-
-            using var insertSample = connection.CreateCommand();
-            insertSample.Transaction = tx;
-            insertSample.CommandText = SamplesTable.Insert;
-            var sSeries = insertSample.Parameters.Add("$series", SqliteType.Integer);
-            var sTs = insertSample.Parameters.Add("$ts", SqliteType.Integer);
-            var sValue = insertSample.Parameters.Add("$value", SqliteType.Real);
-            insertSample.Prepare();
-
             long samples = 0;
-            foreach (var poll in polls)
+            using (var insertPoll = Prepare(db, PollsTable.InsertRaw))
             {
-                pSource.Value = poll.Source;
-                pTs.Value = poll.TimestampMs;
-                pDuration.Value = poll.DurationSeconds * 1000;
-                pOutcome.Value = poll.Success ? "success" : "failure";
-                pReason.Value = (object?)poll.Reason ?? DBNull.Value;
-                insertPoll.ExecuteNonQuery();
-
-                foreach (var sample in poll.Samples)
+                foreach (var poll in polls)
                 {
-                    // SQLite stores NaN as NULL; a non-finite sample carries no information worth a failed batch.
-                    if (!double.IsFinite(sample.Value))
+                    raw.sqlite3_bind_text(insertPoll, 1, poll.Source);
+                    raw.sqlite3_bind_int64(insertPoll, 2, poll.TimestampMs);
+                    raw.sqlite3_bind_double(insertPoll, 3, poll.DurationSeconds * 1000);
+                    raw.sqlite3_bind_text(insertPoll, 4, poll.Success ? "success" : "failure");
+                    if (poll.Reason is null)
                     {
-                        continue;
+                        raw.sqlite3_bind_null(insertPoll, 5);
+                    }
+                    else
+                    {
+                        raw.sqlite3_bind_text(insertPoll, 5, poll.Reason);
                     }
 
-                    var key = (poll.Source, sample.Signal);
-                    if (!_seriesIds.TryGetValue(key, out var id))
-                    {
-                        id = SeriesTable.GetOrCreate(connection, tx, poll.Source, sample.Signal);
-                        _seriesIds[key] = id;
-                        created.Add(key);
-                    }
+                    Step(insertPoll, db);
 
-                    sSeries.Value = id;
-                    sTs.Value = poll.TimestampMs;
-                    sValue.Value = sample.Value;
-                    insertSample.ExecuteNonQuery();
-                    samples++;
+                    foreach (var sample in poll.Samples)
+                    {
+                        // SQLite stores NaN as NULL; a non-finite sample carries no information worth a failed batch.
+                        if (!double.IsFinite(sample.Value))
+                        {
+                            continue;
+                        }
+
+                        var key = (poll.Source, sample.Signal);
+                        if (!_seriesIds.TryGetValue(key, out var id))
+                        {
+                            id = SeriesTable.GetOrCreate(connection, null, poll.Source, sample.Signal);
+                            _seriesIds[key] = id;
+                            created.Add(key);
+                        }
+
+                        if (samples == _rows.Length)
+                        {
+                            Array.Resize(ref _rows, _rows.Length * 2);
+                        }
+
+                        _rows[samples] = new Row(id, poll.TimestampMs, sample.Value, (int)samples);
+                        samples++;
+                    }
                 }
             }
 
-            tx.Commit();
+            var rows = SortBySeriesAndTime((int)samples);
+            using (var insertSample = Prepare(db, SamplesTable.InsertRaw))
+            {
+                foreach (ref readonly var row in rows)
+                {
+                    raw.sqlite3_bind_int64(insertSample, 1, row.Series);
+                    raw.sqlite3_bind_int64(insertSample, 2, row.Ts);
+                    raw.sqlite3_bind_double(insertSample, 3, row.Value);
+                    Step(insertSample, db);
+                }
+            }
+
+            UpdateRollups(connection, rows);
+            Check(raw.sqlite3_exec(db, "COMMIT;"), db);
             Interlocked.Add(ref _samplesWritten, samples);
             Interlocked.Add(ref _pollsWritten, polls.Count);
             Interlocked.Increment(ref _batches);
         }
         catch
         {
-            // Series created in a rolled-back transaction do not exist.
+            raw.sqlite3_exec(db, "ROLLBACK;");
+            // Series created in a rolled-back transaction do not exist; the rollups in memory hold samples that were
+            // not committed: both are read back from the database on the retry.
             foreach (var key in created)
             {
                 _seriesIds.Remove(key);
             }
 
+            _hours.Forget();
+            _days.Forget();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Adds the batch (sorted by series, ts) to the open buckets and writes the buckets it touched. The samples of one
+    /// series and hour are summarized once and that summary is appended to both its hour and its day bucket: each
+    /// sample enters one sketch, not two.
+    /// </summary>
+    private void UpdateRollups(SqliteConnection connection, ReadOnlySpan<Row> rows)
+    {
+        var i = 0;
+        while (i < rows.Length)
+        {
+            var series = rows[i].Series;
+            var hourStart = RollupLevel.Hour.StartOf(rows[i].Ts);
+            var part = NewSummary();
+            var duplicate = false;
+            for (; i < rows.Length && rows[i].Series == series && rows[i].Ts - hourStart < RollupLevel.Hour.SizeMs; i++)
+            {
+                // Equal ts: the later sample replaced the earlier in the table, so the bucket is recomputed from it.
+                duplicate |= part.Count > 0 && rows[i].Ts == part.LastTimestampMs;
+                part.Add(new Point(rows[i].Ts, rows[i].Value));
+            }
+
+            _hours.Get(connection, series, hourStart).Add(part, duplicate);
+            _days.Get(connection, series, RollupLevel.Day.StartOf(hourStart)).Add(part, duplicate);
+        }
+
+        // Hours first: a day that must be recomputed is rebuilt from its (just written) hours.
+        _hours.WriteTouched(connection, null);
+        _days.WriteTouched(connection, RollupLevel.Hour);
+    }
+
+    /// <summary>An empty summary that keeps no list of exact values (rollups only need the sketch).</summary>
+    private static SeriesSummary NewSummary() => SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, new QuantileSketch());
+
+    /// <summary>
+    /// The batch's rows ordered by (series, ts, arrival): grouped by series in one stable pass (a counting sort on
+    /// the few distinct series), then each series' run sorted by time only if it is not already, which polls
+    /// arriving in time order almost never need. A full comparison sort of 200,000 rows costs more than this.
+    /// </summary>
+    private Span<Row> SortBySeriesAndTime(int count)
+    {
+        var rows = _rows.AsSpan(0, count);
+        _seriesCounts.Clear();
+        foreach (ref readonly var row in rows)
+        {
+            _seriesCounts[row.Series] = _seriesCounts.GetValueOrDefault(row.Series) + 1;
+        }
+
+        if (_sorted.Length < _rows.Length)
+        {
+            _sorted = new Row[_rows.Length];
+        }
+
+        var offsets = _seriesCounts.Keys.Order().ToArray();
+        var next = new Dictionary<long, int>(offsets.Length);
+        var at = 0;
+        foreach (var series in offsets)
+        {
+            next[series] = at;
+            at += _seriesCounts[series];
+        }
+
+        foreach (ref readonly var row in rows)
+        {
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(next, row.Series);
+            _sorted[slot++] = row;
+        }
+
+        var sorted = _sorted.AsSpan(0, count);
+        var start = 0;
+        foreach (var series in offsets)
+        {
+            var run = sorted.Slice(start, _seriesCounts[series]);
+            for (var k = 1; k < run.Length; k++)
+            {
+                if (run[k].Ts < run[k - 1].Ts)
+                {
+                    run.Sort(); // Seq breaks ties, so equal timestamps keep their arrival order
+                    break;
+                }
+            }
+
+            start += run.Length;
+        }
+
+        return sorted;
+    }
+
+    private static sqlite3_stmt Prepare(sqlite3 db, string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(db, sql, out var stmt), db);
+        return stmt;
+    }
+
+    private static void Step(sqlite3_stmt stmt, sqlite3 db)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        raw.sqlite3_reset(stmt);
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+
+    private static void Check(int rc, sqlite3 db)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+
+    /// <summary>A sample to insert; sorts by series, then time, then arrival (the later of two at one ts wins).</summary>
+    private readonly record struct Row(long Series, long Ts, double Value, int Seq) : IComparable<Row>
+    {
+        public int CompareTo(Row other)
+        {
+            var c = Series.CompareTo(other.Series);
+            if (c != 0)
+            {
+                return c;
+            }
+
+            c = Ts.CompareTo(other.Ts);
+            return c != 0 ? c : Seq.CompareTo(other.Seq);
+        }
+    }
+
+    /// <summary>One rollup bucket being filled. Samples arrive in time order per series; one at or before the bucket's
+    /// last (late, or a duplicate ts that replaces a value) marks it for an exact recompute at write time.</summary>
+    private sealed class Bucket(long series, long start, SeriesSummary summary)
+    {
+        public long Series { get; } = series;
+
+        public long Start { get; } = start;
+
+        public SeriesSummary Summary { get; set; } = summary;
+
+        public bool Recompute { get; set; }
+
+        /// <param name="part">Samples of this bucket later than any added before, in time order.</param>
+        /// <param name="duplicate">Whether two samples of the part share a ts (the table kept only the later).</param>
+        public void Add(SeriesSummary part, bool duplicate)
+        {
+            if (duplicate || (Summary.Count > 0 && part.FirstTimestampMs <= Summary.LastTimestampMs))
+            {
+                Recompute = true;
+            }
+            else if (!Recompute)
+            {
+                Summary.Append(part);
+            }
+        }
+    }
+
+    /// <summary>The open buckets of one level: the newest per series stays in memory; an older one (late sample) or
+    /// one not in memory (after a restart) is read from its row first.</summary>
+    private sealed class RollupCache(RollupLevel level)
+    {
+        private readonly Dictionary<long, Bucket> _newest = [];
+        private readonly Dictionary<(long, long), Bucket> _touched = [];
+
+        public Bucket Get(SqliteConnection c, long series, long start)
+        {
+            if (_newest.TryGetValue(series, out var b) && b.Start == start)
+            {
+                _touched.TryAdd((series, start), b);
+                return b;
+            }
+
+            if (_touched.TryGetValue((series, start), out b))
+            {
+                return b;
+            }
+
+            b = new Bucket(series, start, Load(c, series, start) ?? NewSummary());
+            _touched[(series, start)] = b;
+            if (!_newest.TryGetValue(series, out var newest) || start > newest.Start)
+            {
+                _newest[series] = b;
+            }
+
+            return b;
+        }
+
+        /// <summary>Drops everything in memory (after a rollback): the rows are the truth.</summary>
+        public void Forget()
+        {
+            _newest.Clear();
+            _touched.Clear();
+        }
+
+        /// <param name="finer">The level to rebuild a recomputed bucket from; null: from the raw samples.</param>
+        public void WriteTouched(SqliteConnection c, RollupLevel? finer)
+        {
+            using var upsert = RollupsTable.PrepareUpsert(c, level);
+            foreach (var b in _touched.Values)
+            {
+                if (b.Recompute)
+                {
+                    b.Summary = finer is null
+                        ? SeriesSummary.FromPoints(SamplesTable.Range(c, b.Series, b.Start, b.Start + level.SizeMs - 1))
+                        : Combine(c, finer, b.Series, b.Start, b.Start + level.SizeMs);
+                    b.Recompute = false;
+                }
+
+                if (b.Summary.Count > 0)
+                {
+                    RollupsTable.Bind(upsert, b.Series, b.Start, b.Summary);
+                    upsert.ExecuteNonQuery();
+                }
+            }
+
+            _touched.Clear();
+        }
+
+        private SeriesSummary? Load(SqliteConnection c, long series, long start)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = RollupsTable.SelectOne(level);
+            cmd.Parameters.AddWithValue("$series", series);
+            cmd.Parameters.AddWithValue("$start", start);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? RollupsTable.Read(r) : null;
+        }
+
+        private static SeriesSummary Combine(SqliteConnection c, RollupLevel finer, long series, long from, long to)
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = RollupsTable.SelectRange(finer);
+            cmd.Parameters.AddWithValue("$series", series);
+            cmd.Parameters.AddWithValue("$from", from);
+            cmd.Parameters.AddWithValue("$to", to);
+            using var r = cmd.ExecuteReader();
+            var total = SeriesSummary.Empty();
+            while (r.Read())
+            {
+                total.Append(RollupsTable.Read(r));
+            }
+
+            return total;
         }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Dropped {Polls} polls at shutdown: the database refused them {Attempts} times")]
     private static partial void LogDroppedAtShutdown(ILogger log, Exception e, int polls, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Polls} polls to the database failed (attempt {Attempt}); retrying in 1 s")]
-    private static partial void LogWriteFailed(ILogger log, Exception e, int polls, int attempt);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing to the database failed: {Cause}. {Polls} polls wait and the write is retried until it succeeds; new polls queue (and are dropped, counted, once the queue is full)")]
+    private static partial void LogWriteFailing(ILogger log, Exception e, string cause, int polls);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Writing to the database works again after {Failures} failed attempts; nothing waiting was lost")]
+    private static partial void LogRecovered(ILogger log, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A retention step failed; it is tried again later")]
+    private static partial void LogPruneFailed(ILogger log, Exception e);
 }

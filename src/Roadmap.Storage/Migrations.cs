@@ -6,7 +6,7 @@ namespace Roadmap.Storage;
 /// <summary>The schema, as an ordered list of steps. A step is applied once, in a transaction, and never changed.</summary>
 internal static class Migrations
 {
-    private static readonly (int Version, string Sql)[] Steps =
+    private static readonly (int Version, string Sql, Action<SqliteConnection, SqliteTransaction>? After)[] Steps =
     [
         (1, """
             CREATE TABLE series (
@@ -30,7 +30,7 @@ internal static class Migrations
                 reason      TEXT
             );
             CREATE INDEX polls_by_source_ts ON polls (source, ts);
-            """),
+            """, null),
         (2, """
             CREATE TABLE evaluations (
                 initiative TEXT    NOT NULL,
@@ -52,7 +52,54 @@ internal static class Migrations
                 computed_at INTEGER NOT NULL,  -- unix milliseconds UTC
                 PRIMARY KEY (initiative, kpi, from_date, to_date, definition)
             );
-            """),
+            """, null),
+        // v3: samples clustered by (series_id, ts) so a series' window is one contiguous range and a sorted batch
+        // appends at the end of each series' range; rollups per series and hour and per series and UTC day.
+        // Data is copied, never dropped: every v2 sample moves to the new table; where v2 held two samples of one
+        // series at the same ts (possible there, not in the new key) the one inserted last is kept. No foreign key
+        // on samples.series_id: the writer creates the series row first, and a per-row key check costs ingest speed.
+        // The rollups of the copied samples are computed in the same transaction (RollupsTable.RebuildAll).
+        (3, """
+            CREATE TABLE samples_v3 (
+                series_id INTEGER NOT NULL,
+                ts        INTEGER NOT NULL,  -- unix milliseconds UTC
+                value     REAL    NOT NULL,
+                PRIMARY KEY (series_id, ts)
+            ) WITHOUT ROWID;
+            INSERT OR REPLACE INTO samples_v3 (series_id, ts, value) SELECT series_id, ts, value FROM samples ORDER BY rowid;
+            DROP TABLE samples;
+            ALTER TABLE samples_v3 RENAME TO samples;
+            CREATE TABLE rollups_hour (
+                series_id   INTEGER NOT NULL,
+                start_ts    INTEGER NOT NULL,  -- unix milliseconds UTC, start of the hour
+                count       INTEGER NOT NULL,
+                sum         REAL    NOT NULL,
+                min         REAL    NOT NULL,
+                max         REAL    NOT NULL,
+                first_ts    INTEGER NOT NULL,
+                first_value REAL    NOT NULL,
+                last_ts     INTEGER NOT NULL,
+                last_value  REAL    NOT NULL,
+                increase    REAL    NOT NULL,  -- counter increase within the bucket (resets handled)
+                sketch      BLOB    NOT NULL,  -- QuantileSketch.ToBytes
+                PRIMARY KEY (series_id, start_ts)
+            ) WITHOUT ROWID;
+            CREATE TABLE rollups_day (
+                series_id   INTEGER NOT NULL,
+                start_ts    INTEGER NOT NULL,  -- unix milliseconds UTC, 00:00 UTC of the day
+                count       INTEGER NOT NULL,
+                sum         REAL    NOT NULL,
+                min         REAL    NOT NULL,
+                max         REAL    NOT NULL,
+                first_ts    INTEGER NOT NULL,
+                first_value REAL    NOT NULL,
+                last_ts     INTEGER NOT NULL,
+                last_value  REAL    NOT NULL,
+                increase    REAL    NOT NULL,
+                sketch      BLOB    NOT NULL,
+                PRIMARY KEY (series_id, start_ts)
+            ) WITHOUT ROWID;
+            """, RollupsTable.RebuildAll),
     ];
 
     public static int Latest => Steps[^1].Version;
@@ -66,10 +113,11 @@ internal static class Migrations
             throw new StorageException($"the database has schema version {current}, newer than this Roadmap knows ({Latest}); use a newer Roadmap");
         }
 
-        foreach (var (version, sql) in Steps.Where(s => s.Version > current))
+        foreach (var (version, sql, after) in Steps.Where(s => s.Version > current))
         {
             using var tx = connection.BeginTransaction();
             connection.Execute(sql, transaction: tx);
+            after?.Invoke(connection, tx);
             connection.Execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (@version, @at);",
                 new { version, at = time.GetUtcNow().ToUnixTimeMilliseconds() },

@@ -55,6 +55,25 @@ public sealed class RoadmapDatabase
         }
     }
 
+    /// <summary>Bytes on disk: the main file plus its write-ahead log (0 for a file that is missing).</summary>
+    public long SizeBytes()
+    {
+        static long Size(string path)
+        {
+            try
+            {
+                var info = new FileInfo(path);
+                return info.Exists ? info.Length : 0;
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+
+        return Size(Path) + Size(Path + "-wal");
+    }
+
     /// <summary>An open connection with the per-connection settings applied.</summary>
     public SqliteConnection OpenConnection()
     {

@@ -12,9 +12,33 @@ public sealed class StorageOptions
     /// <summary>Poll records the writer queues at most before it drops (and counts) new ones. Default 65,536.</summary>
     public int QueueCapacity { get; set; } = 65_536;
 
-    /// <summary>Samples written in one transaction at most. Default 10,000.</summary>
-    public int MaxBatchSamples { get; set; } = 10_000;
+    /// <summary>
+    /// Samples written in one transaction at most; a flush also starts early once this many are waiting. Default 200,000:
+    /// a saturated writer commits big batches, and big sorted batches are what makes the (series, ts) table fast.
+    /// </summary>
+    public int MaxBatchSamples { get; set; } = 200_000;
 
     /// <summary>How long the writer gathers polls before it commits them; the most a crash can lose. Default 500 ms.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a commit waits for another process's lock before it fails and is retried. Default 5 s.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The first wait after a failed commit; doubled per failure up to <see cref="MaxRetryDelay"/>. Default 250 ms.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest wait between retries of a failed commit. Default 10 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long raw samples and polls are kept (<c>settings.retention.raw</c>). Default 35 days.</summary>
+    public TimeSpan RawRetention { get; set; } = TimeSpan.FromDays(35);
+
+    /// <summary>How long hour and day rollups are kept (<c>settings.retention.rollups</c>). Default 400 days.</summary>
+    public TimeSpan RollupRetention { get; set; } = TimeSpan.FromDays(400);
+
+    /// <summary>Rows deleted per retention transaction at most. Default 5,000.</summary>
+    public int PruneBatchRows { get; set; } = 5_000;
+
+    /// <summary>The pause between retention sweeps once one has found everything. Default 10 minutes.</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -170,8 +170,9 @@ public sealed partial class ConfigLoader
 
         var auth = ReadAuth(s);
         var network = ReadNetwork(s);
+        var retention = ReadRetention(s);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone, auth) { Network = network };
+        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention };
     }
 
     private static AuthConfig? ReadAuth(ConfigSection settings)
@@ -245,6 +246,28 @@ public sealed partial class ConfigLoader
         var maxRedirects = s.WholeNumber("maxRedirects", 0, NetworkSettings.MaxRedirectsLimit) ?? NetworkSettings.DefaultMaxRedirects;
         s.RejectUnknownKeys();
         return new NetworkSettings(deny, allow, maxRedirects);
+    }
+
+    private static RetentionConfig ReadRetention(ConfigSection settings)
+    {
+        var r = settings.Section("retention");
+        if (r is null)
+        {
+            return RetentionConfig.Default;
+        }
+
+        var raw = r.Duration("raw");
+        var rollups = r.Duration("rollups");
+        var config = new RetentionConfig(raw ?? RetentionConfig.DefaultRaw, rollups ?? RetentionConfig.DefaultRollups);
+        if (config.Raw > config.Rollups)
+        {
+            // Reported at whichever of the two was written (raw when both were).
+            r.Error(raw is not null ? "raw" : "rollups",
+                $"raw samples ({Durations.Format(config.Raw)}) must not be kept longer than rollups ({Durations.Format(config.Rollups)}{(rollups is null ? ", the default" : "")}): long windows are answered from rollups once raw samples are gone");
+        }
+
+        r.RejectUnknownKeys();
+        return config;
     }
 
     /// <param name="declared">Every id written under sources, valid or not: a KPI naming a broken source gets no second error.</param>

@@ -27,6 +27,9 @@ public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZon
 
     /// <summary><c>settings.network</c>: where sources may connect. Default <see cref="NetworkSettings.Default"/>.</summary>
     public NetworkSettings Network { get; init; } = NetworkSettings.Default;
+
+    /// <summary>How long stored data is kept (<c>settings.retention</c>).</summary>
+    public RetentionConfig Retention { get; init; } = RetentionConfig.Default;
 }
 
 /// <summary>
@@ -40,6 +43,18 @@ public sealed record AuthConfig(string? BearerToken, IReadOnlyDictionary<string,
     // The token and the hashes never belong in a log line or an exception message.
     public override string ToString() =>
         $"AuthConfig {{ BearerToken = {(BearerToken is null ? "none" : "***")}, BasicAuthUsers = [{string.Join(", ", BasicAuthUsers.Keys)}] }}";
+}
+
+/// <summary>How long stored data is kept. Raw never outlives rollups (rollups answer long windows once raw is gone).</summary>
+/// <param name="Raw">Raw samples and poll records (<c>settings.retention.raw</c>). Default 35 days.</param>
+/// <param name="Rollups">Hour and day rollups (<c>settings.retention.rollups</c>). Default 400 days.</param>
+public sealed record RetentionConfig(TimeSpan Raw, TimeSpan Rollups)
+{
+    public static readonly TimeSpan DefaultRaw = TimeSpan.FromDays(35);
+
+    public static readonly TimeSpan DefaultRollups = TimeSpan.FromDays(400);
+
+    public static readonly RetentionConfig Default = new(DefaultRaw, DefaultRollups);
 }
 
 /// <summary>When a source is polled: a fixed interval or a Quartz cron expression, never both.</summary>

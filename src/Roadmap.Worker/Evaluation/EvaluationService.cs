@@ -55,6 +55,8 @@ public sealed class EvaluationService(CurrentConfig current, SampleReader sample
             var kpis = new List<KpiEvaluation>();
             var initiatives = new List<InitiativeEvaluation>();
             var toStore = new List<(KpiEvaluation Evaluation, KpiState State)>();
+            // One connection and one set of prepared statements for the whole round.
+            using var reads = samples.OpenSession();
             foreach (var initiative in config.Initiatives)
             {
                 var own = new List<KpiEvaluation>();
@@ -62,9 +64,8 @@ public sealed class EvaluationService(CurrentConfig current, SampleReader sample
                 {
                     var state = State(initiative.Id, kpi.Id);
                     var (from, to) = KpiEvaluator.WindowOf(kpi, now, zone);
-                    var points = samples.Read(kpi.Source, kpi.Signal, from, to);
-                    var denominator = kpi.Denominator.SelectMany(d => samples.Read(kpi.Source, d, from, to)).ToList();
-                    var baseline = BaselineOf(initiative.Id, kpi, state, now, zone);
+                    var (points, denominator) = Summarize(reads, kpi, from, to);
+                    var baseline = BaselineOf(reads, initiative.Id, kpi, state, now, zone);
                     if (!state.TrendFitted)
                     {
                         state.Trend = kpi.Deadline is null ? null : Forecast.Fit(store.Values(initiative.Id, kpi.Id, now - ForecastHistory, now));
@@ -163,7 +164,20 @@ public sealed class EvaluationService(CurrentConfig current, SampleReader sample
     }
 
     /// <summary>A period baseline's value: computed once with the KPI's own aggregate after the period ends, then stored.</summary>
-    private double? BaselineOf(string initiative, KpiConfig kpi, KpiState state, DateTimeOffset now, TimeZoneInfo zone)
+    /// <summary>The window's samples as summaries (long windows come from rollups); the denominator signals pooled.</summary>
+    private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(SampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to)
+    {
+        var points = reads.Summarize(kpi.Source, kpi.Signal, from, to);
+        var denominator = SeriesSummary.Empty();
+        foreach (var d in kpi.Denominator)
+        {
+            denominator.MergeSeries(reads.Summarize(kpi.Source, d, from, to));
+        }
+
+        return (points, denominator);
+    }
+
+    private double? BaselineOf(SampleReadSession reads, string initiative, KpiConfig kpi, KpiState state, DateTimeOffset now, TimeZoneInfo zone)
     {
         if (!kpi.Target.IsRelative || kpi.Baseline is not { From: { } from, To: { } to })
         {
@@ -191,8 +205,7 @@ public sealed class EvaluationService(CurrentConfig current, SampleReader sample
         state.BaselineTried = now;
         var start = Dates.StartOfDay(from, zone);
         var last = end - TimeSpan.FromMilliseconds(1);
-        var points = samples.Read(kpi.Source, kpi.Signal, start, last);
-        var denominator = kpi.Denominator.SelectMany(d => samples.Read(kpi.Source, d, start, last)).ToList();
+        var (points, denominator) = Summarize(reads, kpi, start, last);
         if (Aggregates.Compute(kpi.Aggregate, points, denominator) is not { } value || !double.IsFinite(value))
         {
             return null;

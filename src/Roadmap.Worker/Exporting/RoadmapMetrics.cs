@@ -41,6 +41,10 @@ public sealed class RoadmapMetrics
     private readonly Counter _pollsDropped;
     private readonly Counter _writeFailures;
     private readonly Gauge _queueLength;
+    private readonly Gauge _databaseBytes;
+    private readonly Gauge _storageHealthy;
+    private readonly Gauge _storageState;
+    private readonly Counter _rowsPruned;
     private readonly Counter _evaluations;
     private readonly Gauge _reloadSuccessful;
     private readonly Gauge _reloadSuccessTimestamp;
@@ -86,6 +90,10 @@ public sealed class RoadmapMetrics
         _pollsDropped = f.CreateCounter("roadmap_storage_polls_dropped_total", "Polls not stored: the write queue was full, or the database refused them at shutdown.");
         _writeFailures = f.CreateCounter("roadmap_storage_write_failures_total", "Failed database commits (each is retried).");
         _queueLength = f.CreateGauge("roadmap_storage_queue_length", "Polls waiting to be written.");
+        _databaseBytes = f.CreateGauge("roadmap_storage_database_bytes", "Size of the SQLite database on disk: the main file plus its write-ahead log.");
+        _storageHealthy = f.CreateGauge("roadmap_storage_healthy", "1 when the last database commit succeeded, else 0 (samples wait in the queue and are retried).");
+        _storageState = f.CreateGauge("roadmap_storage_state", "Why commits fail, as a state set: 1 for the current state (ok, locked, disk_full, failing).", ["state"]);
+        _rowsPruned = f.CreateCounter("roadmap_storage_rows_pruned_total", "Rows (samples, polls, rollups) deleted by retention.");
         _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
         // Prometheus' own names for its config reloads, so the same alert shape fits.
         _reloadSuccessful = f.CreateGauge("roadmap_config_last_reload_successful", "1 when the last config (re)load succeeded, 0 when the file was invalid and the previous config kept running.");
@@ -204,6 +212,15 @@ public sealed class RoadmapMetrics
         _pollsDropped.IncTo(writer.PollsDropped);
         _writeFailures.IncTo(writer.WriteFailures);
         _queueLength.Set(writer.QueueLength);
+        _databaseBytes.Set(writer.DatabaseBytes);
+        var health = writer.Health;
+        _storageHealthy.Set(health == StorageHealth.Ok ? 1 : 0);
+        foreach (var state in StorageHealths.All)
+        {
+            _storageState.WithLabels(state.Label()).Set(state == health ? 1 : 0);
+        }
+
+        _rowsPruned.IncTo(writer.RowsPruned);
     }
 
     public void RecordPoll(SourceConfig source, PollResult result, DateTimeOffset at)

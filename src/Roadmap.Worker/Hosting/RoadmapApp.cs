@@ -46,7 +46,12 @@ public static class RoadmapApp
         builder.Services.AddSingleton(time);
         builder.Services.AddRoadmapConfig(config);
         builder.Services
-            .AddRoadmapStorage(database, new StorageOptions { Path = database.Path })
+            .AddRoadmapStorage(database, new StorageOptions
+            {
+                Path = database.Path,
+                RawRetention = config.Settings.Retention.Raw,
+                RollupRetention = config.Settings.Retention.Rollups,
+            })
             .AddRoadmapSources(kinds)
             .AddRoadmapScheduling(config, time)
             .AddRoadmapMetrics()
