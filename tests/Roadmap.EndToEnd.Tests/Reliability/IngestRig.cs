@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Roadmap.EndToEnd.Tests.Reliability;
+
+/// <summary>
+/// A local JSON feed for heavy ingest: <c>GET /feed/{i}</c> answers <c>{"n": COUNT, "i": i}</c>, COUNT being how
+/// often source i was asked. Kestrel on 127.0.0.1 and a free port, stopped on dispose.
+/// </summary>
+internal sealed class JsonFeed : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly long[] _counts;
+
+    private JsonFeed(WebApplication app, long[] counts, string url)
+    {
+        _app = app;
+        _counts = counts;
+        Url = url;
+    }
+
+    public string Url { get; }
+
+    /// <summary>Requests answered so far, all sources together.</summary>
+    public long Requests => _counts.Sum();
+
+    public static async Task<JsonFeed> StartAsync(int sources)
+    {
+        var counts = new long[sources];
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.MapGet("/feed/{i:int}", (int i) =>
+        {
+            var n = i >= 0 && i < counts.Length ? Interlocked.Increment(ref counts[i]) : 0;
+            return Results.Text(string.Create(CultureInfo.InvariantCulture, $"{{\"n\": {n}, \"i\": {i}}}"), "application/json", Encoding.UTF8);
+        });
+        await app.StartAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new JsonFeed(app, counts, url);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Configs, databases and process plumbing shared by the reliability tests.</summary>
+internal static class IngestRig
+{
+    /// <summary>Source ids are s000, s001, ...; each is a json source with signals n and i.</summary>
+    public static string SourceId(int i) => i.ToString("'s'000", CultureInfo.InvariantCulture);
+
+    /// <summary>Writes a config of <paramref name="sources"/> json sources polling the feed every <paramref name="every"/>.</summary>
+    public static string WriteConfig(string dir, string feedUrl, int sources, string every, string? timeout = null)
+    {
+        var yaml = new StringBuilder();
+        yaml.AppendLine("roadmap: { name: Reliability }");
+        yaml.AppendLine("settings: { evaluateEvery: 1h }");
+        yaml.AppendLine("sources:");
+        for (var i = 0; i < sources; i++)
+        {
+            var t = timeout is null ? "" : $", timeout: {timeout}";
+            yaml.AppendLine(CultureInfo.InvariantCulture, $"  - {{ id: {SourceId(i)}, kind: json, every: {every}{t}, url: \"{feedUrl}/feed/{i}\", signals: {{ n: $.n, i: $.i }} }}");
+        }
+
+        var path = Path.Combine(dir, "roadmap.yaml");
+        File.WriteAllText(path, yaml.ToString());
+        return path;
+    }
+
+    /// <summary>
+    /// Environment for the worker under load: per-poll warnings off (a failed poll is still stored and counted; a
+    /// warning per poll at thousands of polls a second only measures the console).
+    /// </summary>
+    public static Dictionary<string, string?> QuietEnvironment() => new()
+    {
+        ["Logging__LogLevel__Roadmap.Worker.Scheduling.PollJob"] = "Error",
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
+    };
+
+    /// <summary>A connection that cannot write or checkpoint, and is not pooled: it sees only committed transactions.</summary>
+    public static SqliteConnection OpenReader(string database)
+    {
+        var c = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = database,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        c.Open();
+        using var busy = c.CreateCommand();
+        busy.CommandText = "PRAGMA busy_timeout=5000;";
+        busy.ExecuteNonQuery();
+        return c;
+    }
+
+    /// <summary>Waits for /readyz to answer 200; false when the process exits or the timeout passes first.</summary>
+    public static async Task<bool> WaitReadyAsync(HttpClient http, WorkerProcess p, TimeSpan timeout)
+    {
+        var until = TimeProvider.System.GetTimestamp();
+        while (TimeProvider.System.GetElapsedTime(until) < timeout && !p.HasExited)
+        {
+            try
+            {
+                using var r = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+                if (r.StatusCode == HttpStatusCode.OK)
+                {
+                    return true;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+
+            await Task.Delay(20);
+        }
+
+        return false;
+    }
+}
