@@ -132,3 +132,70 @@ internal static class IngestRig
         return false;
     }
 }
+
+/// <summary>The worker under test with an HTTP client on its address; SIGKILLed on dispose if still running.</summary>
+internal sealed class RunningWorker : IAsyncDisposable
+{
+    private RunningWorker(WorkerProcess process, HttpClient http)
+    {
+        Process = process;
+        Http = http;
+    }
+
+    public WorkerProcess Process { get; }
+
+    public HttpClient Http { get; }
+
+    /// <summary>Starts the worker on a free port and waits until /readyz answers 200.</summary>
+    public static async Task<RunningWorker> StartAsync(string dir, string config, string database)
+    {
+        var port = Support.FreePort();
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        var p = WorkerProcess.Start(dir, IngestRig.QuietEnvironment(), "run", "--config", config, "--database", database, "--urls", $"http://127.0.0.1:{port}");
+        if (!await IngestRig.WaitReadyAsync(http, p, TimeSpan.FromSeconds(60)))
+        {
+            await p.DisposeAsync();
+            http.Dispose();
+            throw new InvalidOperationException($"the worker was not ready within 60 s; stderr:\n{p.Stderr}\nstdout:\n{p.Stdout}");
+        }
+
+        return new RunningWorker(p, http);
+    }
+
+    public Task<string> ScrapeAsync() => Http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+    /// <summary>Polls committed with a start time at or after <paramref name="fromMs"/> (and before <paramref name="toMs"/>), as a reader sees them.</summary>
+    public static long CommittedPolls(string database, long fromMs, long toMs = long.MaxValue)
+    {
+        using var reader = IngestRig.OpenReader(database);
+        using var cmd = reader.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM polls WHERE ts >= $from AND ts < $to;";
+        cmd.Parameters.AddWithValue("$from", fromMs);
+        cmd.Parameters.AddWithValue("$to", toMs);
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Process.DisposeAsync();
+        Http.Dispose();
+    }
+}
+
+/// <summary>The line the worker logs when it stops: every counted poll is either written or dropped.</summary>
+internal sealed partial record StorageClosed(long Counted, long Written, long Dropped)
+{
+    public static StorageClosed? Find(string stdout)
+    {
+        var m = Line().Match(stdout);
+        return m.Success
+            ? new StorageClosed(
+                long.Parse(m.Groups["counted"].Value, CultureInfo.InvariantCulture),
+                long.Parse(m.Groups["written"].Value, CultureInfo.InvariantCulture),
+                long.Parse(m.Groups["dropped"].Value, CultureInfo.InvariantCulture))
+            : null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Storage closed: (?<counted>\d+) polls counted, (?<written>\d+) polls written, (?<dropped>\d+) dropped")]
+    private static partial System.Text.RegularExpressions.Regex Line();
+}
