@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Dapper;
 using Microsoft.Data.Sqlite;
 
 namespace Roadmap.EndToEnd.Tests.Reliability;
@@ -11,9 +12,11 @@ namespace Roadmap.EndToEnd.Tests.Reliability;
 /// </summary>
 public sealed partial class StorageFaultTests : IAsyncLifetime
 {
-    // 40 sources every 500 ms: 80 polls a second, so a 10 s outage queues ~800 polls, far below the 65,536 bound.
-    private const int Sources = 40;
-    private const string Every = "500ms";
+    // 60 sources every second: 60 polls a second, so a 10 s outage queues ~600 polls, far below the 65,536 bound. A
+    // timeout of 900 ms leaves a loaded CI machine room: a timeout is a source's failure, not what is tested here.
+    private const int Sources = 60;
+    private const string Every = "1s";
+    private const string Timeout = "900ms";
     private readonly string _dir = Support.TempFolder();
     private string? _mounted;
 
@@ -38,33 +41,32 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
     public async Task Run_AnotherProcessHoldsTheWriteLockFor10s_KeepsSourcesUpAndWritesEveryQueuedPollAfterwards()
     {
         await using var feed = await JsonFeed.StartAsync(Sources);
-        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, "450ms");
+        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
         var database = Path.Combine(_dir, "data", "roadmap.db");
         await using var worker = await RunningWorker.StartAsync(_dir, config, database);
         var startedMs = Now();
         Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, startedMs) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the lock");
 
-        using var holder = await LockHolder.StartAsync(database, TimeSpan.FromSeconds(10));
+        using var holder = await LockHolder.StartAsync(database);
         var lockedMs = Now();
         var scrapes = new List<string>();
-        while (Now() - lockedMs < 8_500)
+        while (Now() - lockedMs < 9_000)
         {
             await Task.Delay(1_500);
             scrapes.Add(await worker.ScrapeAsync());
         }
 
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 10_000 - (Now() - lockedMs))));
         // The lock really held the writer: nothing that started well after it was taken was committed under it.
         Assert.Equal(0, RunningWorker.CommittedPolls(database, lockedMs + 1_000));
-        await holder.WaitReleasedAsync();
+        await holder.ReleaseAsync();
         var releasedMs = Now();
 
-        foreach (var (scrape, i) in scrapes.Select((s, i) => (s, i)))
-        {
-            for (var s = 0; s < Sources; s++)
-            {
-                Assert.True(Support.Value(scrape, "roadmap_source_up", ("source", IngestRig.SourceId(s))) == 1, $"scrape {i} under the lock: {IngestRig.SourceId(s)} reported down");
-            }
-        }
+        var down = scrapes.SelectMany((scrape, i) => Enumerable.Range(0, Sources)
+                .Where(s => Support.Value(scrape, "roadmap_source_up", ("source", IngestRig.SourceId(s))) != 1)
+                .Select(s => $"{IngestRig.SourceId(s)} in scrape {i}"))
+            .ToList();
+        Assert.True(down.Count == 0, $"sources reported down under the lock: {string.Join(", ", down.Take(10))}; failure reasons: {FailureReasons(database, lockedMs, releasedMs)}");
 
         Assert.True(Polls(scrapes[^1]) > Polls(scrapes[0]), "polling stopped under the lock");
         Assert.True(scrapes.Max(s => Support.Value(s, "roadmap_storage_queue_length") ?? 0) > 0, "nothing waited in the queue under the lock");
@@ -74,7 +76,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
             await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, releasedMs + 500) > 0), TimeSpan.FromSeconds(15)),
             $"no poll committed within 15 s of the lock going; stdout:\n{worker.Process.Stdout}");
         var underLock = RunningWorker.CommittedPolls(database, lockedMs + 1_000, releasedMs);
-        Assert.True(underLock >= Sources * 8, $"only {underLock} polls from under the lock were written; expected about {Sources * 2 * 9}");
+        Assert.True(underLock >= Sources * 6, $"only {underLock} polls from under the lock were written; expected about {Sources * 9}");
         var dropped = Support.Value(await worker.ScrapeAsync(), "roadmap_storage_polls_dropped_total");
 
         await StopAndCheckEveryCountedPollIsStoredAsync(worker, database, dropped);
@@ -90,7 +92,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         _mounted = disk;
 
         await using var feed = await JsonFeed.StartAsync(Sources);
-        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, "450ms");
+        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
         var database = Path.Combine(disk, "roadmap.db");
         await using var worker = await RunningWorker.StartAsync(_dir, config, database);
         var startedMs = Now();
@@ -109,10 +111,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
 
         Assert.False(worker.Process.HasExited, $"the service exited on a full disk; stderr:\n{worker.Process.Stderr}");
         Assert.True(Polls(during) > Polls(first), "polling stopped on a full disk");
-        for (var s = 0; s < Sources; s++)
-        {
-            Assert.True(Support.Value(during, "roadmap_source_up", ("source", IngestRig.SourceId(s))) == 1, $"{IngestRig.SourceId(s)} reported down because the disk is full");
-        }
+        var down = Enumerable.Range(0, Sources).Where(s => Support.Value(during, "roadmap_source_up", ("source", IngestRig.SourceId(s))) != 1).Select(IngestRig.SourceId).ToList();
 
         Assert.True(Support.Value(during, "roadmap_storage_queue_length") > 0, "nothing waited in the queue while the disk was full");
         Assert.Matches(FullLogLine(), worker.Process.Stdout);
@@ -123,6 +122,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         Assert.True(
             await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, freedMs + 500) > 0), TimeSpan.FromSeconds(15)),
             $"no new poll committed within 15 s of the space coming back; stdout:\n{worker.Process.Stdout}");
+        Assert.True(down.Count == 0, $"sources reported down while the disk was full: {string.Join(", ", down.Take(10))}; failure reasons: {FailureReasons(database, fullMs, freedMs)}");
         var queuedWhileFull = RunningWorker.CommittedPolls(database, fullMs + 1_500, freedMs);
         Assert.True(queuedWhileFull > writtenWhileFull + Sources, $"the polls queued while the disk was full were not written after: {writtenWhileFull} before, {queuedWhileFull} after");
         var dropped = Support.Value(await worker.ScrapeAsync(), "roadmap_storage_polls_dropped_total");
@@ -139,7 +139,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         Assert.True(closed is not null, "no storage-closed line in:\n" + worker.Process.Stdout);
         Assert.Equal(closed.Counted, closed.Written + closed.Dropped);
         Assert.True(closed.Dropped >= (droppedScraped ?? 0), "drops counted in /metrics are missing from the closing line");
-        // An outage of ~10 s at 80 polls a second fits the queue many times over: nothing may be dropped.
+        // An outage of ~10 s at 60 polls a second fits the queue many times over: nothing may be dropped.
         Assert.Equal(0, closed.Dropped);
         Assert.Equal(closed.Written, RunningWorker.CommittedPolls(database, 0));
     }
@@ -154,6 +154,15 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         }
 
         return sum;
+    }
+
+    private static string FailureReasons(string database, long fromMs, long toMs)
+    {
+        using var reader = IngestRig.OpenReader(database);
+        var reasons = reader.Query<(string Reason, long Count)>(
+            "SELECT coalesce(reason, '?'), count(*) FROM polls WHERE outcome = 'failure' AND ts >= @fromMs AND ts < @toMs GROUP BY 1 ORDER BY 2 DESC LIMIT 5;",
+            new { fromMs, toMs });
+        return string.Join("; ", reasons.Select(r => $"{r.Reason} x{r.Count}"));
     }
 
     private static long Now() => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
@@ -209,7 +218,10 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
     [GeneratedRegex("(?i)(database|disk|storage)[^\\n]*full")]
     private static partial Regex FullLogLine();
 
-    /// <summary>Another process (python3's sqlite3) holding the database's write lock: BEGIN EXCLUSIVE, sleep, ROLLBACK.</summary>
+    /// <summary>
+    /// Another process (python3's sqlite3) holding the database's write lock: BEGIN EXCLUSIVE, then ROLLBACK when told
+    /// (a line on its stdin, or stdin closing if the test dies), so the test knows the lock is held while it looks.
+    /// </summary>
     private sealed class LockHolder : IDisposable
     {
         private const string Script = """
@@ -217,7 +229,7 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
             c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
             c.execute('BEGIN EXCLUSIVE')
             print('locked', flush=True)
-            time.sleep(float(sys.argv[2]))
+            sys.stdin.readline()
             c.execute('ROLLBACK')
             print('released', flush=True)
             """;
@@ -226,23 +238,36 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
 
         private LockHolder(Process process) => _process = process;
 
-        public static async Task<LockHolder> StartAsync(string database, TimeSpan hold)
+        public static async Task<LockHolder> StartAsync(string database)
         {
-            var p = Process.Start(new ProcessStartInfo("python3", ["-c", Script, database, hold.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            var p = Process.Start(new ProcessStartInfo("python3", ["-c", Script, database])
             {
+                RedirectStandardInput = true,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             })!;
             var holder = new LockHolder(p);
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var line = await p.StandardOutput.ReadLineAsync(cts.Token);
-            Assert.True(line == "locked", $"the lock holder did not take the lock: {line}; {await p.StandardError.ReadToEndAsync(cts.Token)}");
+            var line = p.StandardOutput.ReadLineAsync();
+            if (await Task.WhenAny(line, Task.Delay(TimeSpan.FromSeconds(60))) != line)
+            {
+                p.Kill();
+            }
+
+            var said = await line;
+            if (said != "locked")
+            {
+                // Only now: its stderr ends when it exits, which it does not while it holds the lock.
+                Assert.Fail($"the lock holder did not take the lock within 60 s: {said}; stderr: {await p.StandardError.ReadToEndAsync()}");
+            }
+
             return holder;
         }
 
-        public async Task WaitReleasedAsync()
+        public async Task ReleaseAsync()
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.StandardInput.WriteLineAsync("release");
+            await _process.StandardInput.FlushAsync(cts.Token);
             Assert.Equal("released", await _process.StandardOutput.ReadLineAsync(cts.Token));
             await _process.WaitForExitAsync(cts.Token);
             Assert.Equal(0, _process.ExitCode);
