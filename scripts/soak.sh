@@ -78,9 +78,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
-server.daemon_threads = True
-server.request_queue_size = 1024
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (its timeout) before the answer: expected here, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+server = Server(("127.0.0.1", int(sys.argv[1])), Handler)
 server.serve_forever()
 EOF
 
@@ -104,10 +111,11 @@ EOF
   echo "      - { id: uptime, source: h0, signal: up, window: 1h, target: \">= 90%\" }"
 } >"$dir/roadmap.yaml"
 
-python3 "$dir/faults.py" "$fault_port" &
+python3 "$dir/faults.py" "$fault_port" 2>"$dir/faults.log" &
 faults_pid=$!
 # Per-poll warnings off: a failed poll is still stored and counted; the log is not what is measured.
-Logging__LogLevel__Roadmap.Worker.Scheduling.PollJob=Error \
+# (env, not VAR=value: the name has dots, which the shell does not take as an assignment; env execs, so $! is dotnet.)
+env Logging__LogLevel__Roadmap.Worker.Scheduling.PollJob=Error \
   dotnet "$worker" run --config "$dir/roadmap.yaml" --database "$dir/roadmap.db" --urls "http://127.0.0.1:$worker_port" \
   >"$dir/worker.log" 2>&1 &
 worker_pid=$!

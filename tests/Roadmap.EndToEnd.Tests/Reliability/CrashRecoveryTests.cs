@@ -17,6 +17,7 @@ namespace Roadmap.EndToEnd.Tests.Reliability;
 /// changes a count, a lost row whose id was reused changes a sum. Tunable with ROADMAP_CRASH_RUNS (default 50),
 /// ROADMAP_CRASH_SOURCES (default 100), ROADMAP_CRASH_EVERY (default 100ms) and ROADMAP_CRASH_SEED.
 /// </remarks>
+[Collection(ReliabilityGroup.Name)]
 public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan ResumeWithin = TimeSpan.FromSeconds(2);
@@ -46,6 +47,8 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         Snapshot? last = null;
         var clean = 0;
         var resumes = new List<double>();
+        var starts = new List<double>();
+        var late = new List<string>();
         long samplesChecked = 0;
         long pollsChecked = 0;
         var killsAfterUnseenCommits = 0;
@@ -65,10 +68,14 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             // Polling resumed: a poll this process started is committed soon after it is ready.
             var resumed = await WaitForNewPollAsync(database, last?.MaxPollId ?? 0, launchedMs, ready);
             var resumedAfter = time.GetElapsedTime(ready);
-            Assert.True(
-                resumed && resumedAfter <= ResumeWithin,
-                $"start {run}: the first new poll was committed {(resumed ? $"{resumedAfter.TotalMilliseconds:F0} ms" : "not within 30 s")} after /readyz, not within {ResumeWithin.TotalSeconds} s; stdout:\n{Tail(p.Stdout)}");
+            Assert.True(resumed, $"start {run}: no new poll committed within 30 s of /readyz; stdout:\n{Tail(p.Stdout)}");
             resumes.Add(resumedAfter.TotalMilliseconds);
+            starts.Add((time.GetUtcNow().ToUnixTimeMilliseconds() - launchedMs) - resumedAfter.TotalMilliseconds);
+            if (resumedAfter > ResumeWithin)
+            {
+                // Noted, and failed at the end, so that one run shows every late start, not just the first.
+                late.Add($"start {run}: first new poll committed {resumedAfter.TotalMilliseconds:F0} ms after /readyz");
+            }
 
             if (last is not null)
             {
@@ -94,8 +101,8 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
                 break;
             }
 
-            // A random moment: anywhere within three flush intervals, so kills land before, during and after commits.
-            await Task.Delay(random.Next(0, 1500));
+            // A random moment within two flush intervals, so kills land before, during and after commits.
+            await Task.Delay(random.Next(0, 1000));
             Assert.False(p.HasExited, $"run {run}: the service exited by itself (code {(p.HasExited ? p.ExitCode : 0)}); stderr:\n{p.Stderr}");
             using (var reader = IngestRig.OpenReader(database))
             {
@@ -108,10 +115,12 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 
         var elapsed = time.GetElapsedTime(started);
         resumes.Sort();
+        starts.Sort();
         output.WriteLine($"{clean} of {runs} clean restarts, 0 committed samples lost ({samplesChecked} samples and {pollsChecked} polls re-checked over all kills; final database: {last!.SampleCount} samples)");
         output.WriteLine($"polling resumed after /readyz: median {resumes[resumes.Count / 2]:F0} ms, max {resumes[^1]:F0} ms; {killsAfterUnseenCommits} kills came after commits the oracle had not yet seen");
-        output.WriteLine($"feed answered {feed.Requests} requests; took {elapsed.TotalSeconds:F0} s");
+        output.WriteLine($"start to /readyz: median {starts[starts.Count / 2]:F0} ms, max {starts[^1]:F0} ms; feed answered {feed.Requests} requests; took {elapsed.TotalSeconds:F0} s");
         Assert.Equal(runs, clean);
+        Assert.True(late.Count == 0, $"polling resumed late ({late.Count} of {runs + 1} starts):\n{string.Join('\n', late)}");
     }
 
     private static async Task<bool> WaitForNewPollAsync(string database, long afterId, long launchedMs, long readyTimestamp)

@@ -10,6 +10,7 @@ namespace Roadmap.EndToEnd.Tests.Reliability;
 /// on and sources stay up (storage trouble is not a source's fault), the queue holds what cannot be written, the logs
 /// and metrics say so, and once storage is back everything queued is written, without a restart.
 /// </summary>
+[Collection(ReliabilityGroup.Name)]
 public sealed partial class StorageFaultTests : IAsyncLifetime
 {
     // 60 sources every second: 60 polls a second, so a 10 s outage queues ~600 polls, far below the 65,536 bound. A
