@@ -50,16 +50,33 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public static WorkerProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, new Dictionary<string, string?>(), args);
 
     /// <param name="environment">Variables to set (a null value removes one) for the process.</param>
-    public static WorkerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    public static WorkerProcess Start(string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        StartWithLauncher(workingDirectory, [], environment, args);
+
+    /// <summary>
+    /// Starts the executable through a launcher command (e.g. <c>setpriv --bounding-set -dac_override --</c>), which
+    /// runs <c>dotnet Roadmap.Worker.dll ARGS</c> as its last arguments; no launcher is a plain start.
+    /// </summary>
+    public static WorkerProcess StartWithLauncher(string workingDirectory, IReadOnlyList<string> launcher, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Roadmap.Worker.dll");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var l in launcher.Skip(1))
+        {
+            info.ArgumentList.Add(l);
+        }
+
+        if (launcher.Count > 0)
+        {
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(dll);
         foreach (var a in args)
         {
@@ -107,6 +124,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
     {
         using var kill = Process.Start("kill", ["-HUP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
+    }
+
+    /// <summary>Sends SIGKILL, as the OOM killer or a crash would: no shutdown code runs. Returns once it is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill();
+        await _process.WaitForExitAsync();
     }
 
     public async Task<bool> WaitForExitAsync(TimeSpan timeout)

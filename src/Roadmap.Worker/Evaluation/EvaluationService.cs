@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
@@ -17,7 +18,7 @@ public sealed record RoadmapSnapshot(DateTimeOffset At, IReadOnlyList<KpiEvaluat
 /// evaluator, keeps the evaluation history the forecasts are fitted to, and publishes the result.
 /// </summary>
 /// <remarks>Each round judges <see cref="CurrentConfig.Value"/> as it is then: a reload applies from the next round.</remarks>
-public sealed class EvaluationService(CurrentConfig current, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
+public sealed partial class EvaluationService(CurrentConfig current, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time, ILogger? log = null)
 {
     /// <summary>For one fixed config (the report verb, tests).</summary>
     public EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
@@ -93,8 +94,22 @@ public sealed class EvaluationService(CurrentConfig current, SampleReader sample
                 toStore.Clear();
             }
 
-            // Only what was stored counts as stored: if the append fails, the next round tries these again.
-            store.Append(toStore.Select(s => s.Evaluation).ToList());
+            // Only what was stored counts as stored: if the append fails (disk full, database locked past the busy
+            // timeout), the round still publishes its judgement and the next round tries these again.
+            try
+            {
+                store.Append(toStore.Select(s => s.Evaluation).ToList());
+            }
+            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+            {
+                if (log is not null)
+                {
+                    LogHistoryNotStored(log, toStore.Count, e.Message);
+                }
+
+                toStore.Clear();
+            }
+
             foreach (var (evaluation, state) in toStore)
             {
                 state.LastStored = now;
@@ -231,4 +246,7 @@ public sealed class EvaluationService(CurrentConfig current, SampleReader sample
 
         public DateTimeOffset? BaselineTried { get; set; }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evaluation history not stored ({Count} KPI points; retried next round): {Reason}")]
+    private static partial void LogHistoryNotStored(ILogger log, int count, string reason);
 }

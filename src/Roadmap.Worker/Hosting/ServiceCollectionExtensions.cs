@@ -112,7 +112,8 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<SampleReader>(),
             sp.GetRequiredService<EvaluationStore>(),
             sp.GetRequiredService<RoadmapMetrics>(),
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<EvaluationService>>()));
         services.AddSingleton(sp =>
         {
             var registry = Metrics.NewCustomRegistry();
