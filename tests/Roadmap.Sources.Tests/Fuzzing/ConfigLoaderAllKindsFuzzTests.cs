@@ -33,4 +33,33 @@ public class ConfigLoaderAllKindsFuzzTests
             rng => Mutations.Mutate(rng, seeds[rng.Next(seeds.Count)]),
             yaml => ConfigOracle.Check(Loader.Load(yaml, File), yaml, File));
     }
+
+    public static TheoryData<string> FuzzFindings()
+    {
+        var data = new TheoryData<string>();
+        foreach (var path in Directory.GetFiles(InvalidDir, "fuzz-*.yaml").Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileName(path));
+        }
+
+        return data;
+    }
+
+    /// <summary>
+    /// Each config the fuzzer found crashing the loader (or accepted, then crashing the worker), kept in
+    /// Roadmap.Worker.Tests' testdata/invalid, gives exactly its .expected errors here too, without the CLI.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FuzzFindings))]
+    public void Load_FuzzFinding_ExactlyTheExpectedErrors(string name)
+    {
+        var path = Path.Combine(InvalidDir, name);
+        var expected = System.IO.File.ReadAllLines(path + ".expected").Where(l => l.Length > 0).ToList();
+
+        var actual = Loader.LoadFile(path).Errors.Select(e => e.ToString().Replace(path, "{file}", StringComparison.Ordinal)).ToList();
+
+        Assert.True(expected.SequenceEqual(actual), $"expected:\n{string.Join('\n', expected)}\nactual:\n{string.Join('\n', actual)}");
+    }
+
+    private static string InvalidDir => Path.Combine(FuzzSeeds.RepositoryRoot(), "tests", "Roadmap.Worker.Tests", "testdata", "invalid");
 }
