@@ -31,7 +31,11 @@ public sealed class JsonPath
         // A name with half a surrogate pair cannot be looked up: System.Text.Json throws rather than find nothing.
         for (var i = 0; i < text.Length; i++)
         {
-            if (char.IsSurrogate(text[i]) && !(char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[++i])))
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
             {
                 problem = $"invalid character at {i + 1} (half of a UTF-16 surrogate pair)";
                 return false;
