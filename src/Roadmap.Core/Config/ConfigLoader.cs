@@ -54,6 +54,13 @@ public sealed partial class ConfigLoader
         var stream = new YamlStream();
         try
         {
+            // Checked first: the shapes YamlStream cannot load without overflowing the stack (a crash, not an error).
+            if (YamlShape.Problem(yaml) is { } shape)
+            {
+                context.Error(shape.At, $"YAML structure not allowed: {shape.Message}");
+                return new ConfigLoadResult(null, context.Errors);
+            }
+
             stream.Load(new StringReader(yaml));
         }
         catch (YamlException e)
@@ -66,7 +73,7 @@ public sealed partial class ConfigLoader
                 at = new Mark(0, line, 1);
             }
 
-            context.Error(at, $"YAML syntax error: {message}");
+            context.Error(WithinText(at, yaml), $"YAML syntax error: {message}");
             return new ConfigLoadResult(null, context.Errors);
         }
         catch (InvalidOperationException)
@@ -102,6 +109,28 @@ public sealed partial class ConfigLoader
         }
 
         return new ConfigLoadResult(new RoadmapConfig(file, roadmap, settings, sources, initiatives), []);
+    }
+
+    /// <summary>
+    /// YamlDotNet places an error at the end of a file that lacks a final newline one line past the end; it is moved
+    /// to the end of the last line, so that an editor can go there.
+    /// </summary>
+    private static Mark WithinText(Mark at, string yaml)
+    {
+        // Counted as YamlDotNet counts lines: \r\n, \r, \n, and the Unicode breaks NEL, LS and PS.
+        var lines = 1;
+        var lastLineStart = 0;
+        for (var i = 0; i < yaml.Length; i++)
+        {
+            if (yaml[i] is '\n' or '\r' or '\u0085' or '\u2028' or '\u2029')
+            {
+                i += yaml[i] == '\r' && i + 1 < yaml.Length && yaml[i + 1] == '\n' ? 1 : 0;
+                lines++;
+                lastLineStart = i + 1;
+            }
+        }
+
+        return at.Line > lines ? new Mark(at.Index, lines, yaml.Length - lastLineStart + 1) : at;
     }
 
     private static int? FirstTabIndentedLine(string yaml)
@@ -346,14 +375,27 @@ public sealed partial class ConfigLoader
             return "it has 5 fields (the Unix form); Quartz cron has seconds first: sec min hour day-of-month month day-of-week [year], e.g. \"0 */5 * * * ?\"";
         }
 
+        Quartz.CronExpression expression;
         try
         {
-            _ = new Quartz.CronExpression(cron);
-            return null;
+            expression = new Quartz.CronExpression(cron);
         }
         catch (FormatException e)
         {
             return $"{e.Message.TrimEnd('.')} (Quartz syntax: sec min hour day-of-month month day-of-week [year], e.g. \"0 0/5 * * * ?\")";
+        }
+
+        // Quartz parses some expressions it then cannot schedule: "0 0/5 * , * ?" throws when asked for a fire
+        // time, "0 0 0 31 2 ?" has none. The scheduler would fail on either at start, after the config was accepted.
+        try
+        {
+            return expression.GetNextValidTimeAfter(DateTimeOffset.UnixEpoch) is null
+                ? "it never fires (no date matches all of its fields)"
+                : null;
+        }
+        catch (ArgumentException)
+        {
+            return "Quartz cannot compute when it fires (check the day-of-month and day-of-week fields)";
         }
     }
 

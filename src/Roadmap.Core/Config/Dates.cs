@@ -6,11 +6,23 @@ namespace Roadmap.Core.Config;
 /// <summary>Dates and quarters as written in the config, and the instants they stand for in a time zone.</summary>
 public static partial class Dates
 {
-    public const string ExpectedDate = "expected a date as YYYY-MM-DD";
+    /// <summary>The years a config date or quarter may name.</summary>
+    /// <remarks>
+    /// Bounded so that every instant derived from one fits a DateTimeOffset in any time zone: the end of the day
+    /// after 9999-12-31, or the UTC start of 0001-01-01 east of Greenwich, is not representable and used to crash
+    /// the evaluator long after the config was accepted.
+    /// </remarks>
+    public const int MinYear = 1900;
+
+    /// <inheritdoc cref="MinYear"/>
+    public const int MaxYear = 9998;
+
+    public const string ExpectedDate = "expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31";
     public const string ExpectedQuarter = "expected a quarter as YYYY-Qn (n from 1 to 4), or { start: YYYY-MM-DD, due: YYYY-MM-DD }";
 
     public static bool TryParseDate(string text, out DateOnly date) =>
-        DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
+        DateOnly.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date)
+        && date.Year is >= MinYear and <= MaxYear;
 
     /// <summary>Parses "2027-Q1" (also "Q1 2027") into its first and last day.</summary>
     public static bool TryParseQuarter(string text, out DateOnly start, out DateOnly due)
@@ -28,7 +40,8 @@ public static partial class Dates
 
         var year = int.Parse(m.Groups["y"].Value, CultureInfo.InvariantCulture);
         var q = int.Parse(m.Groups["q"].Value, CultureInfo.InvariantCulture);
-        if (q is < 1 or > 4 || year is < 1900 or > 9999)
+        // 9999-Q4 would end past DateOnly.MaxValue (AddMonths threw here).
+        if (q is < 1 or > 4 || year is < MinYear or > MaxYear)
         {
             return false;
         }

@@ -27,12 +27,25 @@ public static class Durations
             return null;
         }
 
+        if (TryParseAnyLength(text, out _))
+        {
+            return $"must be at most {Format(Max)} (100 years)";
+        }
+
         var zero = text.Trim().TrimEnd('m', 's', 'h', 'd', 'w');
         return zero.Length > 0 && zero.All(c => c is '0' or '.') ? "must be longer than zero" : Expected;
     }
 
-    /// <summary>Parses a duration; false for anything else, including zero or a negative value.</summary>
-    public static bool TryParse(string text, out TimeSpan value)
+    /// <summary>
+    /// The longest duration accepted: 36500d. A window of 29,000 years parsed, and then overflowed the evaluator's
+    /// "now - window"; nothing a roadmap measures needs more than a century.
+    /// </summary>
+    public static readonly TimeSpan Max = TimeSpan.FromDays(36_500);
+
+    /// <summary>Parses a duration; false for anything else, including zero, a negative value, or more than <see cref="Max"/>.</summary>
+    public static bool TryParse(string text, out TimeSpan value) => TryParseAnyLength(text, out value) && value <= Max;
+
+    private static bool TryParseAnyLength(string text, out TimeSpan value)
     {
         value = TimeSpan.Zero;
         var s = text.Trim();

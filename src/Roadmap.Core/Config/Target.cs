@@ -52,7 +52,8 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
 
             var delta = Number(m) * (m.Groups["sign"].Value == "-" ? -1 : 1);
             target = new Target(op, null, delta, percent, text.Trim());
-            return true;
+            // "baseline - 1e400" overflows to -Infinity: no threshold could ever be compared with it.
+            return double.IsFinite(delta);
         }
 
         var value = Number(m) * (m.Groups["sign"].Value == "-" ? -1 : 1);

@@ -317,9 +317,11 @@ public sealed class ApiClient : IDisposable
     };
 
     /// <summary>The wait a response asks for: Retry-After, or a spent rate limit's reset time.</summary>
-    private TimeSpan? ServerWait(ApiResponse r)
+    private TimeSpan? ServerWait(ApiResponse r) => ServerWait(r, _time.GetUtcNow());
+
+    /// <summary>The wait a response asks for, seen at <paramref name="now"/>; null when it asks for none.</summary>
+    internal static TimeSpan? ServerWait(ApiResponse r, DateTimeOffset now)
     {
-        var now = _time.GetUtcNow();
         if (r.Headers.RetryAfter is { } retryAfter)
         {
             var wait = retryAfter.Delta ?? (retryAfter.Date - now) ?? TimeSpan.Zero;
@@ -328,7 +330,9 @@ public sealed class ApiClient : IDisposable
 
         var remaining = r.Header("x-ratelimit-remaining") ?? r.Header("ratelimit-remaining");
         var reset = r.Header("x-ratelimit-reset") ?? r.Header("ratelimit-reset");
-        if (remaining == "0" && long.TryParse(reset, NumberStyles.None, CultureInfo.InvariantCulture, out var epoch))
+        // An epoch past year 9999 is no time at all (FromUnixTimeSeconds threw): the header is ignored.
+        if (remaining == "0" && long.TryParse(reset, NumberStyles.None, CultureInfo.InvariantCulture, out var epoch)
+            && epoch <= DateTimeOffset.MaxValue.ToUnixTimeSeconds())
         {
             // GitHub and GitLab send epoch seconds; a small number is a delay in seconds (the IETF draft's form).
             var until = epoch > 1_000_000_000 ? DateTimeOffset.FromUnixTimeSeconds(epoch) : now.AddSeconds(epoch);

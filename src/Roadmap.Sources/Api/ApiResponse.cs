@@ -35,6 +35,12 @@ public sealed record ApiResponse(int Status, string? Reason, HttpResponseHeaders
 
         try
         {
+            if (BadString(Body) is { } at)
+            {
+                failure = $"malformed JSON: a string at byte {at} is not valid Unicode (invalid UTF-8, or half of a surrogate pair)";
+                return null;
+            }
+
             return JsonDocument.Parse(Body, new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
@@ -42,6 +48,32 @@ public sealed record ApiResponse(int Status, string? Reason, HttpResponseHeaders
             failure = $"malformed JSON: {e.Message}";
             return null;
         }
+    }
+
+    /// <summary>
+    /// Where the first string (value or name) that cannot be read as text starts; null when every one can.
+    /// JsonDocument.Parse accepts invalid UTF-8 and escaped lone surrogates ("\uD800") inside strings, and reading
+    /// one later throws InvalidOperationException, out of whichever parser touched it.
+    /// </summary>
+    private static long? BadString(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+            {
+                try
+                {
+                    _ = reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    return reader.TokenStartIndex;
+                }
+            }
+        }
+
+        return null;
     }
 }
 

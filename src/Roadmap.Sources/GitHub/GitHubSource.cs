@@ -59,7 +59,7 @@ public sealed class GitHubSource : ISource
         return request;
     }
 
-    private static (List<Sample>? Samples, string? Failure) Judge(ApiResult result)
+    internal static (List<Sample>? Samples, string? Failure) Judge(ApiResult result)
     {
         if (result.Failure is { } failure)
         {

@@ -55,7 +55,7 @@ public sealed class GitLabSource : ISource
         // Instances older than issues_statistics (GitLab 12.x) answer 404: count through the issues list instead.
         if (statistics.Response is not { Status: 404 })
         {
-            return FromStatistics(statistics);
+            return FromStatistics(statistics, _options.State);
         }
 
         // The second request gets what is left of the poll's timeout, so that the poll still ends before the next is due.
@@ -98,7 +98,7 @@ public sealed class GitLabSource : ISource
         return request;
     }
 
-    private (double Count, string? Failure) FromStatistics(ApiResult result)
+    internal static (double Count, string? Failure) FromStatistics(ApiResult result, string state)
     {
         if (Failure(result) is { } failure)
         {
@@ -111,7 +111,7 @@ public sealed class GitLabSource : ISource
             return (0, bad);
         }
 
-        var path = $"statistics.counts.{_options.State}";
+        var path = $"statistics.counts.{state}";
         var counts = json.RootElement;
         foreach (var name in path.Split('.'))
         {
@@ -126,7 +126,7 @@ public sealed class GitLabSource : ISource
             : (0, $"{path} is not a count: {Shorten(counts.GetRawText())}");
     }
 
-    private static (double Count, string? Failure) FromTotalHeader(ApiResult result)
+    internal static (double Count, string? Failure) FromTotalHeader(ApiResult result)
     {
         if (Failure(result) is { } failure)
         {

@@ -68,7 +68,7 @@ public sealed class JiraSource : ISource
         return request;
     }
 
-    private static (double Count, string? Failure) Judge(ApiResult result, string field)
+    internal static (double Count, string? Failure) Judge(ApiResult result, string field)
     {
         if (result.Failure is { } failure)
         {

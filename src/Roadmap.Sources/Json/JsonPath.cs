@@ -28,6 +28,20 @@ public sealed class JsonPath
     public static bool TryParse(string text, out JsonPath path, out string? problem)
     {
         path = new JsonPath(text, []);
+        // A name with half a surrogate pair cannot be looked up: System.Text.Json throws rather than find nothing.
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                problem = $"invalid character at {i + 1} (half of a UTF-16 surrogate pair)";
+                return false;
+            }
+        }
+
         problem = Parse(text, out var steps);
         if (problem is not null)
         {

@@ -38,12 +38,21 @@ public sealed class JsonSource : ISource
             return PollResult.Failed(failure!, duration);
         }
 
+        var (samples, problems) = Read(document.RootElement, _options.Signals);
+        return problems.Count == 0
+            ? PollResult.Ok(samples, duration)
+            : PollResult.Failed(string.Join("; ", problems), duration, samples);
+    }
+
+    /// <summary>The signals' values in a document, and what kept the others from having one.</summary>
+    internal static (List<Sample> Samples, List<string> Problems) Read(JsonElement root, IReadOnlyList<JsonSignal> signals)
+    {
         // Every signal that resolves is kept, even when another fails: one bad path must not hide the others.
-        var samples = new List<Sample>(_options.Signals.Count);
+        var samples = new List<Sample>(signals.Count);
         var problems = new List<string>();
-        foreach (var signal in _options.Signals)
+        foreach (var signal in signals)
         {
-            if (!signal.Path.TryFind(document.RootElement, out var element))
+            if (!signal.Path.TryFind(root, out var element))
             {
                 problems.Add($"{signal.Path}: not found");
             }
@@ -57,9 +66,7 @@ public sealed class JsonSource : ISource
             }
         }
 
-        return problems.Count == 0
-            ? PollResult.Ok(samples, duration)
-            : PollResult.Failed(string.Join("; ", problems), duration, samples);
+        return (samples, problems);
     }
 
     public ValueTask DisposeAsync()

@@ -67,7 +67,7 @@ public sealed class PrometheusSource : ISource
     }
 
     /// <summary>The one number of a query response, or why there is none.</summary>
-    private static (double Value, string? Problem) Read(ApiResponse response)
+    internal static (double Value, string? Problem) Read(ApiResponse response)
     {
         using var document = response.Json(out var failure);
         if (document is null)

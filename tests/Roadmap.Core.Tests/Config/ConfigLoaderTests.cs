@@ -415,7 +415,7 @@ public class ConfigLoaderTests
                 name: A
                 timeline: { start: 2027-13-01, due: 2027-12-31 }
             """,
-            "test.yaml:6:24: initiatives[a].timeline.start: bad date \"2027-13-01\": expected a date as YYYY-MM-DD"
+            "test.yaml:6:24: initiatives[a].timeline.start: bad date \"2027-13-01\": expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31"
         },
         {
             """
@@ -496,7 +496,7 @@ public class ConfigLoaderTests
                     target: ">= 0.99"
                     deadline: 2027-02-30
             """,
-            "test.yaml:16:19: initiatives[a].kpis[uptime].deadline: bad date \"2027-02-30\": expected a date as YYYY-MM-DD, or due (the initiative's due date)"
+            "test.yaml:16:19: initiatives[a].kpis[uptime].deadline: bad date \"2027-02-30\": expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31, or due (the initiative's due date)"
         },
         {
             """
