@@ -1,7 +1,5 @@
 using BenchmarkDotNet.Running;
+using Roadmap.Bench.Micro;
 
 // dotnet run -c Release --project bench/Roadmap.Bench.Micro -- --filter '*' --job short --exporters json
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-
-/// <summary>The entry point's type, for BenchmarkSwitcher.</summary>
-public partial class Program;
+BenchmarkSwitcher.FromAssembly(typeof(SketchBenchmarks).Assembly).Run(args);

@@ -29,9 +29,12 @@ PID=$!
 wait_for "$URLS/readyz" 60
 sleep "$WARMUP"
 M="$URLS/metrics"
-lateness() { curl -fsS "$M" | awk '/^roadmap_poll_lateness_seconds_bucket/ { match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $NF }'; }
-polls0="$(metric_sum "$M" roadmap_source_polls_total)"; fail0="$(curl -fsS "$M" | awk '/^roadmap_source_polls_total/ && /outcome="failure"/ { s += $NF } END { print s + 0 }')"
-cpu0="$(cpu_seconds "$PID")"; lateness >"$RUN/l0"; t0="$(date +%s.%N)"
+# Counters, CPU and clock read together from one scrape: a /metrics page with 40,000 series takes a moment to fetch,
+# and reading them apart would stretch the counted window past the timed one.
+snapshot() { local t; t="$(date +%s.%N)"; curl -fsS "$M" >"$RUN/page"; echo "$t $(cpu_seconds "$PID")"; }
+polls() { awk -v o="$1" '/^roadmap_source_polls_total/ && (o == "" || index($0, "outcome=\"" o "\"")) { s += $NF } END { printf "%.0f\n", s + 0 }' "$RUN/page"; }
+lateness() { awk '/^roadmap_poll_lateness_seconds_bucket/ { match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $NF }' "$RUN/page"; }
+read -r t0 cpu0 < <(snapshot); polls0="$(polls "")"; fail0="$(polls failure)"; lateness >"$RUN/l0"
 : >"$RUN/rss"
 end=$(( $(date +%s) + DURATION ))
 if ((ENDPOINT_RPS > 0)); then
@@ -46,8 +49,7 @@ LUA
 fi
 while (( $(date +%s) < end )); do echo "$(date +%s) $(rss_mib "$PID") $(ls /proc/$PID/task | wc -l) $(ls /proc/$PID/fd | wc -l)" >>"$RUN/rss"; sleep "$RSS_EVERY"; done
 [[ -n "${WRK_PID:-}" ]] && wait "$WRK_PID"
-t1="$(date +%s.%N)"; polls1="$(metric_sum "$M" roadmap_source_polls_total)"; cpu1="$(cpu_seconds "$PID")"; lateness >"$RUN/l1"
-fail1="$(curl -fsS "$M" | awk '/^roadmap_source_polls_total/ && /outcome="failure"/ { s += $NF } END { print s + 0 }')"
+read -r t1 cpu1 < <(snapshot); polls1="$(polls "")"; fail1="$(polls failure)"; lateness >"$RUN/l1"
 # p99 of the lateness polls had in the window: the difference of two histogram snapshots, interpolated in the bucket.
 p99="$(python3 - "$RUN/l0" "$RUN/l1" <<'PY'
 import sys
