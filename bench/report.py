@@ -126,7 +126,7 @@ if endpoint:
             "Goal: / and /metrics (alternately) at 200 requests/s for the run while 500 sources are polled every second: "
             "no errors, poll lateness unchanged (unchanged: the loaded p99 within 25% or 10 ms of the quiet p99 of the same run).", "",
             "| measure | quiet | under endpoint load | goal | verdict |", "|---|---|---|---|---|",
-            f"| endpoint requests/s | | {fmt(med([float(r['rps']) for r in endpoint]), '', 1)} | 200 | |",
+            f"| endpoint requests/s | | {fmt(med([float(r['rps']) for r in endpoint]), '', 1)} | >= 190 (95% of 200) | {verdict(med([float(r['rps']) for r in endpoint]) >= 190)} |",
             f"| endpoint p99 | | {', '.join(r['p99'] for r in endpoint)} | | |",
             f"| endpoint errors | | {len(errors)} runs with errors {errors if errors else ''} | none | {verdict(not errors)} |",
             f"| poll lateness p99 | {fmt(q and q * 1000, ' ms')} | {fmt(l and l * 1000, ' ms')} | unchanged | {verdict(unchanged)} |",

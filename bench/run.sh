@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark set in one go: the anchors and Roadmap side by side, the storage tool when it is there,
 # and the micro benchmarks; collects every JSON line into bench/results/<date>.jsonl and writes docs/PERFORMANCE.md.
-# Usage: bench/run.sh [--quick] [--runs 3] [--seconds 60] [--soak-minutes 30] [--no-micro] [--no-storage]
+# Usage: bench/run.sh [--quick] [--runs 3] [--seconds 60] [--soak-minutes 30] [--no-micro] [--micro-job short]
+#                     [--no-storage]
 #   --quick: 1 run of 20 s per rate goal, a 2-minute soak, short micro jobs (a try-out, not a result).
 # The full run takes about 45 minutes (the soak is 30 of them). The machine is measured as it is: every line carries
 # the load average, and rate goals take the median of --runs runs.
 . "$(dirname "$0")/lib.sh"
-RUNS=3 SECS=60 SOAK_MIN=30 MICRO=1 STORAGE=1 QUICK=0
+RUNS=3 SECS=60 SOAK_MIN=30 MICRO=1 STORAGE=1 QUICK=0 MICRO_JOB=short
 while (($#)); do
   case "$1" in
     --quick) QUICK=1 RUNS=1 SECS=20 SOAK_MIN=2; shift ;;
@@ -14,6 +15,7 @@ while (($#)); do
     --seconds) SECS="$2"; shift 2 ;;
     --soak-minutes) SOAK_MIN="$2"; shift 2 ;;
     --no-micro) MICRO=0; shift ;;
+    --micro-job) MICRO_JOB="$2"; shift 2 ;;
     --no-storage) STORAGE=0; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -49,7 +51,7 @@ dotnet publish "$REPO_DIR/src/Roadmap.Worker" -c Release -o "$BENCH_DIR/.out/wor
 # Goal 4: 2,000 http sources every second; the anchor in the same run, alternated so both see the same machine.
 for ((r = 1; r <= RUNS; r++)); do
   record goal4 "$BENCH_DIR/load/probe-anchor.sh" "$SECS" 64
-  record goal4 "$BENCH_DIR/load/roadmap-load.sh" --sources 2000 --kpis 0 --interval 1s --warmup 15 --seconds "$SECS" --label goal4
+  record goal4 "$BENCH_DIR/load/roadmap-load.sh" --sources 2000 --kpis 0 --interval 1s --warmup 30 --seconds "$SECS" --label goal4
 done
 
 # Goal 5: /metrics with about 10,000 series (460 http sources x 22 series each) under repeated scrapes.
@@ -74,13 +76,13 @@ fi
 
 # Micro benchmarks: BenchmarkDotNet's JSON report, one line per benchmark.
 if ((MICRO)); then
-  job=short; ((QUICK)) && job=dry
+  job="$MICRO_JOB"; ((QUICK)) && job=dry
   ART="$(mktemp -d)"
   log "micro benchmarks ($job job)"
   (cd "$BENCH_DIR/Roadmap.Bench.Micro" && dotnet run -c Release -- --filter '*' --job "$job" --exporters json --artifacts "$ART" >"$ART/console.txt" 2>&1) || { tail -20 "$ART/console.txt" >&2; }
   python3 - "$ART" "$job" <<'PY' | emit
 import glob, json, sys
-for path in glob.glob(sys.argv[1] + "/results/*-report-full.json"):
+for path in glob.glob(sys.argv[1] + "/results/*-report-full*.json"):
     for b in json.load(open(path))["Benchmarks"]:
         s = b.get("Statistics") or {}
         print(json.dumps({"bench": "micro", "goal": "micro", "job": sys.argv[2], "name": b["Type"] + "." + b["Method"],

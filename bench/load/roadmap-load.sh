@@ -38,13 +38,17 @@ read -r t0 cpu0 < <(snapshot); polls0="$(polls "")"; fail0="$(polls failure)"; l
 : >"$RUN/rss"
 end=$(( $(date +%s) + DURATION ))
 if ((ENDPOINT_RPS > 0)); then
-  # Endpoint load while polling: wrk2 isn't packaged, so pace wrk with a Lua delay per request.
-  cat >"$RUN/pace.lua" <<LUA
+  # Endpoint load while polling, / and /metrics alternately. wrk2 isn't packaged, so wrk is paced with a Lua delay per
+  # request: CONNS connections, each waiting CONNS/rate minus the mean latency measured by a short unpaced run first.
+  CONNS=4
+  cat >"$RUN/mix.lua" <<'LUA'
 local n = 0
-function delay() return math.floor(1000 * 2 / $ENDPOINT_RPS) end
 request = function() n = n + 1; if n % 2 == 0 then return wrk.format("GET", "/metrics") end return wrk.format("GET", "/") end
 LUA
-  wrk -t1 -c2 -d"${DURATION}s" --latency -s "$RUN/pace.lua" "$URLS" >"$RUN/endpoint.txt" 2>&1 &
+  mean_ms="$(wrk -t1 -c1 -d3s -s "$RUN/mix.lua" "$URLS" | awk '/^ +Latency/ { v = $2; if (v ~ /us$/) v = v / 1000; else if (v ~ /ms$/) v = v + 0; else if (v ~ /s$/) v = v * 1000; print v }')"
+  delay_ms="$(awk -v c="$CONNS" -v r="$ENDPOINT_RPS" -v m="${mean_ms:-0}" 'BEGIN { d = c * 1000 / r - m; print (d < 0 ? 0 : int(d)) }')"
+  { cat "$RUN/mix.lua"; echo "function delay() return $delay_ms end"; } >"$RUN/pace.lua"
+  wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$RUN/pace.lua" "$URLS" >"$RUN/endpoint.txt" 2>&1 &
   WRK_PID=$!
 fi
 while (( $(date +%s) < end )); do echo "$(date +%s) $(rss_mib "$PID") $(ls /proc/$PID/task | wc -l) $(ls /proc/$PID/fd | wc -l)" >>"$RUN/rss"; sleep "$RSS_EVERY"; done
