@@ -27,3 +27,6 @@ start_nginx() {
 
 # Median of numbers on stdin.
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# The 1-minute load average: figures from a shared machine mean little without it.
+loadavg() { cut -d' ' -f1 /proc/loadavg; }

@@ -18,6 +18,6 @@ rps="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")"
 errors="$(awk '/Non-2xx|Socket errors/ { print }' <<<"$out" | tr '\n' ' ')"
 # A probe that fails still answers 200 from /probe; count failures from the exporter's own view too.
 fails="$(curl -fsS "$URL&debug=true" | grep -c 'probe_success 0' || true)"
-awk -v rps="$rps" -v c0="$cpu0" -v c1="$cpu1" -v s="$SECONDS_RUN" -v e="$errors" -v f="$fails" 'BEGIN {
+awk -v load="$(loadavg)" -v rps="$rps" -v c0="$cpu0" -v c1="$cpu1" -v s="$SECONDS_RUN" -v e="$errors" -v f="$fails" 'BEGIN {
   cores = (c1 - c0) / s
-  printf "{\"bench\":\"probe-anchor\",\"tool\":\"blackbox_exporter\",\"probes_per_s\":%.0f,\"cpu_cores\":%.2f,\"probes_per_cpu_s\":%.0f,\"wrk_errors\":\"%s\",\"failed_debug_probe\":%d}\n", rps, cores, rps / cores, e, f }'
+  printf "{\"bench\":\"probe-anchor\",\"tool\":\"blackbox_exporter\",\"loadavg\":%s,", load; printf "\"probes_per_s\":%.0f,\"cpu_cores\":%.2f,\"probes_per_cpu_s\":%.0f,\"wrk_errors\":\"%s\",\"failed_debug_probe\":%d}\n", rps, cores, rps / cores, e, f }'

@@ -17,7 +17,9 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         var time = context.Time;
         var started = time.GetTimestamp();
         using var timeout = new CancellationTokenSource(config.Timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        // The linked pair only when the caller can cancel at all.
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
+        var token = linked?.Token ?? timeout.Token;
 
         // A new handler per probe: no pooled connection survives it, so every probe pays (and measures) the
         // connect, as blackbox_exporter does. Proxies and cookies would make the probe measure something else.
@@ -33,7 +35,9 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
             PooledConnectionLifetime = TimeSpan.Zero,
             ConnectTimeout = config.Timeout,
         }.Guard(context.Network);
-        using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        // An invoker, not an HttpClient: the probe has its own timeout, and HttpClient would add a linked token source
+        // and pending-request bookkeeping per call. The handler hands back the response at its headers either way.
+        using var client = new HttpMessageInvoker(handler, disposeHandler: false);
         using var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Url);
         request.Headers.ConnectionClose = true;
         request.Headers.UserAgent.ParseAdd("Roadmap-probe/1.0");
@@ -49,9 +53,9 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         int? status = null;
         try
         {
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            using var response = await client.SendAsync(request, token);
             status = (int)response.StatusCode;
-            var body = await ReadBodyAsync(response, linked.Token);
+            var body = await ReadBodyAsync(response, keep: _options.BodyContains is not null, token);
             var latency = time.GetElapsedTime(started);
             var samples = Samples(up: false, latency, status);
 
@@ -63,7 +67,7 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
                 return PollResult.Failed(RedirectNotFollowed(response, statusLine, maxRedirects) ?? $"{statusLine}, expected {expected}", latency, samples);
             }
 
-            if (_options.BodyContains is { } needle && !body.Contains(needle, StringComparison.Ordinal))
+            if (_options.BodyContains is { } needle && !body!.Contains(needle, StringComparison.Ordinal))
             {
                 return PollResult.Failed($"body does not contain \"{needle}\"", latency, samples);
             }
@@ -90,24 +94,31 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private static async Task<string> ReadBodyAsync(HttpResponseMessage response, CancellationToken ct)
+    /// <summary>
+    /// Reads the body (so latency covers it, as a browser would wait for it) but never more than the cap; returns it
+    /// decoded when <paramref name="keep"/> (bodyContains is set), else null: nobody reads it, so it is not kept.
+    /// </summary>
+    private static async Task<string?> ReadBodyAsync(HttpResponseMessage response, bool keep, CancellationToken ct)
     {
-        // Read the body (so latency covers it, as a browser would wait for it) but never more than the cap.
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        var buffer = new byte[16 * 1024];
-        using var kept = new MemoryStream();
-        int n;
-        while ((n = await stream.ReadAsync(buffer, ct)) > 0)
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            var room = HttpProbeOptions.MaxBodyBytes - (int)kept.Length;
-            kept.Write(buffer, 0, Math.Min(n, room));
-            if (kept.Length >= HttpProbeOptions.MaxBodyBytes)
+            using var kept = keep ? new MemoryStream() : null;
+            var total = 0;
+            int n;
+            while (total < HttpProbeOptions.MaxBodyBytes && (n = await stream.ReadAsync(buffer, ct)) > 0)
             {
-                break;
+                kept?.Write(buffer, 0, Math.Min(n, HttpProbeOptions.MaxBodyBytes - total));
+                total += n;
             }
-        }
 
-        return Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
+            return kept is null ? null : Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>

@@ -78,6 +78,10 @@ public static class ServiceCollectionExtensions
             q.UseTimeProvider(time);
             // Polls are I/O bound: let every source run at once rather than queue behind slow ones.
             q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Math.Clamp(config.Sources.Count + 2, 10, 2000));
+            // Every source starts at the same instant, so thousands of triggers share a fire time. Acquired one at a
+            // time, the scheduler thread takes a lock and a round trip per trigger and the last of 2,000 starts late;
+            // in batches it hands them to the pool together. No fire-ahead window: nothing is fired before its time.
+            q.ConfigureScheduler(s => s.MaxBatchSize = Math.Clamp(config.Sources.Count / 10, 1, 200));
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddHostedService<ScheduleRegistrar>();
@@ -86,21 +90,29 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>
-    /// OpenTelemetry: spans for polls and evaluations plus HttpClient spans, and Roadmap's meters. Exported over OTLP
+    /// OpenTelemetry: spans for polls and evaluations plus HttpClient spans, and Roadmap's meters, exported over OTLP
     /// only when OTEL_EXPORTER_OTLP_ENDPOINT is set (the exporter reads the other standard OTEL_* variables itself).
+    /// Without it no tracer or meter provider is built at all: a sampled span and a metric point for every probe's
+    /// HttpClient call that no exporter ever sends cost measurable CPU at thousands of probes a second.
     /// </summary>
-    public static IServiceCollection AddRoadmapTelemetry(this IServiceCollection services)
+    public static IServiceCollection AddRoadmapTelemetry(this IServiceCollection services) =>
+        services.AddRoadmapTelemetry(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
+
+    /// <summary>As <see cref="AddRoadmapTelemetry(IServiceCollection)"/>, with the OTLP endpoint given (null or blank: none).</summary>
+    public static IServiceCollection AddRoadmapTelemetry(this IServiceCollection services, string? otlpEndpoint)
     {
+        // The instruments always exist (PollJob records into them); with nobody listening they are no-ops.
         services.AddSingleton<RoadmapTelemetry>();
-        var otel = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("roadmap", serviceVersion: typeof(RoadmapTelemetry).Assembly.GetName().Version?.ToString(3)))
-            .WithTracing(t => t.AddSource(RoadmapTelemetry.Name).AddHttpClientInstrumentation())
-            .WithMetrics(m => m.AddMeter(RoadmapTelemetry.Name).AddHttpClientInstrumentation());
-        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")))
+        if (string.IsNullOrWhiteSpace(otlpEndpoint))
         {
-            otel.UseOtlpExporter();
+            return services;
         }
 
+        services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("roadmap", serviceVersion: typeof(RoadmapTelemetry).Assembly.GetName().Version?.ToString(3)))
+            .WithTracing(t => t.AddSource(RoadmapTelemetry.Name).AddHttpClientInstrumentation())
+            .WithMetrics(m => m.AddMeter(RoadmapTelemetry.Name).AddHttpClientInstrumentation())
+            .UseOtlpExporter();
         return services;
     }
 

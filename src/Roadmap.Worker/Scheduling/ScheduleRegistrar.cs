@@ -52,8 +52,12 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
         var job = JobBuilder.Create<PollJob>().WithIdentity(PollKey(source.Id)).Build();
         var trigger = TriggerBuilder.Create().WithIdentity(source.Id, PollJob.Group).ForJob(job);
         trigger = source.Schedule.Every is { } every
-            // A missed tick is skipped, not replayed: a burst of catch-up polls would measure nothing new.
-            ? trigger.StartAt(start).WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+            // A missed tick is skipped, not replayed: a burst of catch-up polls would measure nothing new. A tick is
+            // missed once it is half an interval late (at most Quartz's 60 s): the default 60 s would let a 1 s source
+            // that fell behind fire up to 60 catch-up polls, and an overloaded scheduler would never recover.
+            ? trigger.StartAt(start + Spread(source.Id, every))
+                .WithMisfireThreshold(TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds / 2, 1, 60_000)))
+                .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
             : trigger.StartAt(start).WithCronSchedule(source.Schedule.Cron!, c => c.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));
         await scheduler.ScheduleJob(job, trigger.Build(), Replace, cancellationToken);
     }
@@ -68,6 +72,29 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
             .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
             .Build();
         await scheduler.ScheduleJob(evaluate, trigger, Replace, cancellationToken);
+    }
+
+    /// <summary>
+    /// A stable offset in [0, min(every, 1 s)) from the source id: thousands of sources on one interval would otherwise
+    /// all fire at one instant every tick, and the last of them start late. Capped at a second so a long interval
+    /// still polls first right after start.
+    /// </summary>
+    public static TimeSpan Spread(string sourceId, TimeSpan every)
+    {
+        var range = (long)Math.Min(every.TotalMilliseconds, 1000);
+        if (range <= 1)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // FNV-1a: string.GetHashCode is randomized per process, and the offset should not move on a restart.
+        var hash = 2166136261u;
+        foreach (var c in sourceId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return TimeSpan.FromMilliseconds(hash % range);
     }
 
     /// <summary>The poll job of the source with this id.</summary>

@@ -103,4 +103,39 @@ public sealed class RoadmapMetricsTests
         Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"failure\"} 0\n", text);
         Assert.Contains("roadmap_build_info{version=\"0.1.0\"} 1\n", text);
     }
+
+    [Theory]
+    [InlineData("http")] // the same source back after a reload removed it
+    [InlineData("tcp")] // the id now names a source of another kind
+    public async Task RecordPoll_AfterForgetSource_WritesFreshSeriesNotTheForgottenOnes(string kindAfter)
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        SourceConfig Source(string kind) => new("web", kind, new PollSchedule(TimeSpan.FromSeconds(1), null), TimeSpan.FromSeconds(1), new object(), ["up"]);
+        metrics.RecordPoll(Source("http"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
+        metrics.RecordPoll(Source("http"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
+
+        metrics.ForgetSource("web", null);
+        Assert.DoesNotContain("source=\"web\"", await ScrapeAsync(metrics.Registry));
+        metrics.RecordPoll(Source(kindAfter), PollResult.Failed("refused", TimeSpan.FromMilliseconds(5), [new Sample("up", 0)]), Now);
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains($"roadmap_source_polls_total{{source=\"web\",kind=\"{kindAfter}\",outcome=\"failure\"}} 1\n", text);
+        Assert.Contains($"roadmap_source_up{{source=\"web\",kind=\"{kindAfter}\"}} 0\n", text);
+        Assert.Contains("roadmap_signal_value{source=\"web\",signal=\"up\"} 0\n", text);
+        Assert.Contains($"roadmap_source_poll_duration_seconds_count{{source=\"web\",kind=\"{kindAfter}\"}} 1\n", text);
+    }
+
+    [Fact]
+    public async Task RecordPoll_SameIdNewKindWithoutForget_WritesUnderTheNewKind()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        SourceConfig Source(string kind) => new("web", kind, new PollSchedule(TimeSpan.FromSeconds(1), null), TimeSpan.FromSeconds(1), new object(), ["up"]);
+
+        metrics.RecordPoll(Source("http"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
+        metrics.RecordPoll(Source("tcp"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"tcp\",outcome=\"success\"} 1\n", text);
+        Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"success\"} 1\n", text);
+    }
 }

@@ -1,0 +1,38 @@
+using Roadmap.Worker.Scheduling;
+
+namespace Roadmap.Worker.Tests.Scheduling;
+
+public sealed class ScheduleRegistrarTests
+{
+    [Theory]
+    [InlineData(1_000, 1_000)]
+    [InlineData(250, 250)]
+    [InlineData(3_600_000, 1_000)] // a long interval still polls first within a second of start
+    public void Spread_ManySources_StaysBelowTheCapAndSpreadsThem(int everyMs, int capMs)
+    {
+        var every = TimeSpan.FromMilliseconds(everyMs);
+
+        var offsets = Enumerable.Range(0, 2000).Select(i => ScheduleRegistrar.Spread($"p{i:05d}", every)).ToList();
+
+        Assert.All(offsets, o => Assert.InRange(o.TotalMilliseconds, 0, capMs - 1));
+        // 2,000 ids over the range: far from all at one instant (the herd this exists to break up).
+        Assert.True(offsets.Distinct().Count() >= Math.Min(capMs, 2000) / 2, $"only {offsets.Distinct().Count()} distinct offsets");
+        var busiest = offsets.GroupBy(o => (int)(o.TotalMilliseconds * 10 / capMs)).Max(g => g.Count());
+        Assert.True(busiest < 400, $"{busiest} of 2,000 sources in one tenth of the range");
+    }
+
+    [Fact]
+    public void Spread_SameId_SameOffsetEveryTime()
+    {
+        // Not string.GetHashCode (randomized per process): FNV-1a of "web" is 265927825, worked out by hand, so the
+        // offset is the same in every process.
+        Assert.Equal(TimeSpan.FromMilliseconds(265927825 % 1000), ScheduleRegistrar.Spread("web", TimeSpan.FromSeconds(1)));
+        Assert.NotEqual(ScheduleRegistrar.Spread("web", TimeSpan.FromSeconds(1)), ScheduleRegistrar.Spread("api", TimeSpan.FromSeconds(1)));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    public void Spread_IntervalOfAMillisecondOrLess_IsZero(int everyMs) =>
+        Assert.Equal(TimeSpan.Zero, ScheduleRegistrar.Spread("web", TimeSpan.FromMilliseconds(everyMs)));
+}
