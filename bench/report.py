@@ -135,7 +135,25 @@ if endpoint:
 
 storage = [r for r in rows if str(r.get("goal", "")).startswith("storage-")]
 if storage:
-    out += ["## Storage (bench/Roadmap.Bench.Storage)", "", "| subcommand | result |", "|---|---|"]
+    ours_ingest = [r for r in storage if r["bench"] == "ingest" and r.get("target") == "BatchedWriter"]
+    anchor_ingest = [r for r in storage if r["bench"] == "ingest" and str(r.get("target", "")).startswith("anchor")]
+    o = med([r["samplesPerSecond"] for r in ours_ingest])
+    a = med([r["samplesPerSecond"] for r in anchor_ingest])
+    ratios = [r["ratio"] for r in storage if r["bench"] == "ingest" and "ratio" in r]
+    rounds = [r for r in storage if r["bench"] == "evaluate"]
+    timed = [r["seconds"] for r in rounds if r.get("round", 0) > 1] or [r["seconds"] for r in rounds]
+    acc = next((r for r in storage if r["bench"] == "evaluate-accuracy"), None)
+    built = next((r for r in storage if r["bench"] == "build-dataset"), None)
+    e = med(timed)
+    out += ["## Goals 1-2: ingest through the real writer, and 1,000 KPIs over 30-day windows", "",
+            "| measure | anchor | Roadmap | ratio | goal | verdict |", "|---|---|---|---|---|---|",
+            f"| ingest, 1,000 interleaved series (samples/s) | {fmt(a, '', 0)} (bare Microsoft.Data.Sqlite loop, append-only rowid table, 10k-row transactions) | {fmt(o, '', 0)} (BatchedWriter: samples clustered by series and ts, hour and day rollups, polls rows) | {fmt(med(ratios), '', 3)} | >= 300,000 and >= 0.5 of the anchor | {verdict(None if o is None or a is None else o >= 300000 and o >= 0.5 * a)} |",
+            f"| evaluate 1,000 KPIs, 30-day windows, avg and p95 (s per round) | | {fmt(e, ' s', 3)} (rounds: {', '.join(str(t) for t in timed)}) | | <= 1 s | {verdict(None if e is None else e <= 1)} |",
+            f"| avg vs exact recompute (max relative error) | | {acc['maxRelativeErrorAvg']:.2g} | | exact | {verdict(acc['maxRelativeErrorAvg'] < 1e-9)} |" if acc else "| avg accuracy | | n/a | | | |",
+            f"| p95 vs exact recompute (max relative error) | | {acc['maxRelativeErrorP95']:.4f} | | <= 0.01 | {verdict(acc['maxRelativeErrorP95'] <= 0.01)} |" if acc else "| p95 accuracy | | n/a | | | |",
+            "",
+            (f"Dataset: {built['samples']:,} samples ({built['days']} days x {built['series']} series every {built['intervalSeconds']:.0f} s), built in {built['seconds']} s, {built['bytes'] / 2**30:.2f} GiB." if built else ""),
+            "", f"Load averages: {loads(storage)}.", "", "Every line:", "", "| subcommand | result |", "|---|---|"]
     out += [f"| {r['goal']} | `{json.dumps({k: v for k, v in r.items() if k not in ('goal', 'command')})}` |" for r in storage]
     out += ["", "Commands:", "", commands(storage), ""]
 

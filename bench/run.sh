@@ -69,9 +69,16 @@ done
 STORAGE_PROJECT="$BENCH_DIR/Roadmap.Bench.Storage"
 if ((STORAGE)) && [[ -d "$STORAGE_PROJECT" ]]; then
   dotnet build "$STORAGE_PROJECT" -c Release -v q >&2
-  for sub in ingest build-dataset evaluate; do
-    record "storage-$sub" dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- "$sub"
+  for ((r = 1; r <= RUNS; r++)); do
+    record storage-ingest dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- ingest --series 1000 --seconds 20
   done
+  # The 30-day dataset (~43M samples, ~1.3 GB) is built once and kept in bench/.data (ignored by git).
+  DATASET="$BENCH_DIR/.data/roadmap-30d.db"
+  if [[ ! -f "$DATASET" ]]; then
+    mkdir -p "$BENCH_DIR/.data"
+    record storage-build-dataset dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- build-dataset --days 30 --series 1000 --interval 60s --db "$DATASET"
+  fi
+  record storage-evaluate dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- evaluate --db "$DATASET" --kpis 1000 --days 30 --check 100
 fi
 
 # Micro benchmarks: BenchmarkDotNet's JSON report, one line per benchmark.

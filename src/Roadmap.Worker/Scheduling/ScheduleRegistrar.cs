@@ -53,10 +53,11 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
         var trigger = TriggerBuilder.Create().WithIdentity(source.Id, PollJob.Group).ForJob(job);
         trigger = source.Schedule.Every is { } every
             // A missed tick is skipped, not replayed: a burst of catch-up polls would measure nothing new. A tick is
-            // missed once it is half an interval late (at most Quartz's 60 s): the default 60 s would let a 1 s source
-            // that fell behind fire up to 60 catch-up polls, and an overloaded scheduler would never recover.
+            // missed once it is a whole interval late, but never sooner than 1 s (at most Quartz's 60 s): the default
+            // 60 s would let a 1 s source that fell behind fire up to 60 catch-up polls, while a tighter threshold would
+            // silently skip polls that are merely late on a busy machine (and hide them from the lateness histogram).
             ? trigger.StartAt(start + Spread(source.Id, every))
-                .WithMisfireThreshold(TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds / 2, 1, 60_000)))
+                .WithMisfireThreshold(TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds, 1_000, 60_000)))
                 .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
             : trigger.StartAt(start).WithCronSchedule(source.Schedule.Cron!, c => c.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));
         await scheduler.ScheduleJob(job, trigger.Build(), Replace, cancellationToken);
