@@ -336,16 +336,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
             }
 
             var rows = SortBySeriesAndTime((int)samples);
-            using (var insertSample = Prepare(db, SamplesTable.InsertRaw))
-            {
-                foreach (ref readonly var row in rows)
-                {
-                    raw.sqlite3_bind_int64(insertSample, 1, row.Series);
-                    raw.sqlite3_bind_int64(insertSample, 2, row.Ts);
-                    raw.sqlite3_bind_double(insertSample, 3, row.Value);
-                    Step(insertSample, db);
-                }
-            }
+            InsertSamples(db, rows);
 
             UpdateRollups(connection, rows);
             Check(raw.sqlite3_exec(db, "COMMIT;"), db);
@@ -366,6 +357,46 @@ public sealed partial class BatchedWriter : IAsyncDisposable
             _hours.Forget();
             _days.Forget();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Inserts the sorted rows <see cref="SamplesTable.InsertManyRows"/> per statement, the rest one by one. A statement
+    /// step per row pays SQLite's per-statement work (VDBE start-up, opening the cursor) on every sample; a multi-row
+    /// statement pays it once per 64 rows. bench/Roadmap.Bench.Storage ingest with the database on tmpfs (where the disk's
+    /// variance does not swamp it), two runs each: 278k and 311k samples/s before, 356k and 322k after.
+    /// </summary>
+    private static void InsertSamples(sqlite3 db, ReadOnlySpan<Row> rows)
+    {
+        var many = SamplesTable.InsertManyRows;
+        var i = 0;
+        if (rows.Length >= many)
+        {
+            using var insertMany = Prepare(db, SamplesTable.InsertManyRaw);
+            for (; i + many <= rows.Length; i += many)
+            {
+                for (var k = 0; k < many; k++)
+                {
+                    ref readonly var row = ref rows[i + k];
+                    raw.sqlite3_bind_int64(insertMany, (3 * k) + 1, row.Series);
+                    raw.sqlite3_bind_int64(insertMany, (3 * k) + 2, row.Ts);
+                    raw.sqlite3_bind_double(insertMany, (3 * k) + 3, row.Value);
+                }
+
+                Step(insertMany, db);
+            }
+        }
+
+        if (i < rows.Length)
+        {
+            using var insertOne = Prepare(db, SamplesTable.InsertRaw);
+            for (; i < rows.Length; i++)
+            {
+                raw.sqlite3_bind_int64(insertOne, 1, rows[i].Series);
+                raw.sqlite3_bind_int64(insertOne, 2, rows[i].Ts);
+                raw.sqlite3_bind_double(insertOne, 3, rows[i].Value);
+                Step(insertOne, db);
+            }
         }
     }
 

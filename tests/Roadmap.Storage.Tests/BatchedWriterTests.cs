@@ -50,6 +50,70 @@ public sealed class BatchedWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Writer_OneBatchWithRepeatsLateSamplesAndChunkEdges_StoresExactlyTheLastValuePerTimestamp()
+    {
+        // Enough rows for several multi-row insert statements plus single-row leftovers, with repeats of a (source, ts)
+        // spread so that some pairs fall within one statement and some across two, and late polls arriving after
+        // newer ones. The later arrival of a repeated (source, ts) must win, as with one statement per row.
+        var expected = new Dictionary<(string Source, int Second), double>();
+        var polls = new List<PollRecord>();
+        void Add(string source, int second, double value)
+        {
+            polls.Add(Poll(source, second, true, ("v", value)));
+            expected[(source, second)] = value;
+        }
+
+        for (var i = 0; i < 150; i++)
+        {
+            Add("a", i, i);
+            if (i % 7 == 0)
+            {
+                Add("a", i, 1000 + i); // repeated at once: adjacent after sorting
+            }
+        }
+
+        for (var i = 0; i < 70; i++)
+        {
+            Add("b", 200 + i, -i);
+        }
+
+        for (var i = 0; i < 150; i += 5)
+        {
+            Add("a", i, 5000 + i); // late repeats of older timestamps, after newer polls of both sources
+        }
+
+        Add("b", 100, 42); // a late sample older than all of b's
+        Assert.True(polls.Count > (3 * 64) + 1, "the batch must span several multi-row statements and a remainder");
+
+        await using var writer = NewWriter();
+        foreach (var poll in polls)
+        {
+            Assert.True(writer.TryEnqueue(poll));
+        }
+
+        writer.Start();
+        await writer.FlushAsync();
+
+        Assert.Equal(1, writer.Batches);
+        var reader = new SampleReader(_db);
+        foreach (var source in new[] { "a", "b" })
+        {
+            var stored = reader.Read(source, "v", T0, T0.AddSeconds(1000));
+            var want = expected.Where(e => e.Key.Source == source).OrderBy(e => e.Key.Second).ToList();
+            Assert.Equal(want.Count, stored.Count);
+            for (var k = 0; k < want.Count; k++)
+            {
+                Assert.Equal(T0.AddSeconds(want[k].Key.Second).ToUnixTimeMilliseconds(), stored[k].TimestampMs);
+                Assert.Equal(want[k].Value, stored[k].Value);
+            }
+        }
+
+        using var c = _db.OpenConnection();
+        Assert.Equal(expected.Count, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
+        Assert.Equal(polls.Count, writer.SamplesWritten);
+    }
+
+    [Fact]
     public async Task Writer_ManyPollsInOneInterval_CommitsFewTransactionsNotOnePerSample()
     {
         await using var writer = NewWriter();
