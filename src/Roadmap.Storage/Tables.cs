@@ -18,16 +18,22 @@ internal static class SeriesTable
 /// <summary>All SQL on the samples table.</summary>
 internal static class SamplesTable
 {
-    /// <summary>Positional (?1 series, ?2 ts, ?3 value) for the raw API; a second sample of a series at one ts replaces the first.</summary>
-    public const string InsertRaw = "INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?1, ?2, ?3);";
-
     /// <summary>Rows per statement of <see cref="InsertManyRaw"/>.</summary>
     public const int InsertManyRows = 64;
 
-    /// <summary><see cref="InsertRaw"/> for <see cref="InsertManyRows"/> rows at once, parameters ?1..?3n in row order. Rows
-    /// of one statement are inserted in order, so a later row with the same (series_id, ts) still replaces an earlier one.</summary>
-    public static readonly string InsertManyRaw = "INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES "
-        + string.Join(", ", Enumerable.Range(0, InsertManyRows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
+    /// <summary>One sample, positional (?1 series, ?2 ts, ?3 value) for the raw API; a second sample of a series at one ts replaces the first.</summary>
+    public static readonly string InsertOneRaw = InsertRaw(1);
+
+    /// <summary><see cref="InsertManyRows"/> samples in one statement; see <see cref="InsertRaw"/>.</summary>
+    public static readonly string InsertManyRaw = InsertRaw(InsertManyRows);
+
+    /// <summary>
+    /// <paramref name="rows"/> samples in one statement, positional: ?1 series, ?2 ts, ?3 value for the first row, ?4 to
+    /// ?6 for the second, and so on. Rows of one statement are inserted in order, so a later sample of a series at one
+    /// ts replaces an earlier one, within a statement as across statements.
+    /// </summary>
+    private static string InsertRaw(int rows) => "INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES "
+        + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
 
     public static List<Point> Range(SqliteConnection c, long seriesId, long fromMs, long toMs) =>
         c.Query<(long Ts, double Value)>(

@@ -83,7 +83,7 @@ public sealed class BatchedWriterTests : IDisposable
         }
 
         Add("b", 100, 42); // a late sample older than all of b's
-        Assert.True(polls.Count > (3 * 64) + 1, "the batch must span several multi-row statements and a remainder");
+        Assert.True(polls.Count > (3 * SamplesTable.InsertManyRows) + 1, "the batch must span several multi-row statements and a remainder");
 
         await using var writer = NewWriter();
         foreach (var poll in polls)
