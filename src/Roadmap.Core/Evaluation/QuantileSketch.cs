@@ -368,33 +368,41 @@ public sealed class QuantileSketch
 
     private static ulong ZigZag(int value) => (ulong)(uint)((value << 1) ^ (value >> 31));
 
-    /// <summary>Bucket counts for one sign: a dense array over at most <see cref="MaxBinsPerStore"/> contiguous indexes.</summary>
+    /// <summary>
+    /// Bucket counts for one sign: a dense array over at most <see cref="MaxBinsPerStore"/> contiguous indexes. The
+    /// counts are ints while the store's total fits in one, so no bucket can overflow; a store whose total would pass
+    /// <see cref="int.MaxValue"/> moves to longs for good. The writer keeps thousands of sketches open (an hour and a
+    /// day per series), so the width of a count and the spare room an array keeps are most of its memory.
+    /// </summary>
     private sealed class Store
     {
         // Spare room beyond the bucket cap so a store at the cap whose range keeps moving (a growing counter) does
         // not reallocate on every new highest bucket.
         private const int Slack = 256;
-        private const int InitialLength = 64;
+        private const int InitialLength = 16;
 
-        private long[] _counts = [];
-        private int _offset; // the bucket index of _counts[0]
+        private int[] _counts = [];
+        private long[]? _wide; // once the total passed int.MaxValue: holds the counts, and _counts is empty
+        private int _offset; // the bucket index of the first array slot
         private int _min;
         private int _max;
 
         public long Total { get; private set; }
 
+        private int Length => _wide?.Length ?? _counts.Length;
+
         public void Add(int index, long count)
         {
             if (Total == 0)
             {
-                if (_counts.Length == 0)
+                if (Length == 0)
                 {
-                    _counts = new long[InitialLength];
+                    _counts = new int[InitialLength];
                     _offset = index - (InitialLength / 2);
                 }
-                else if (index < _offset || index >= _offset + _counts.Length)
+                else if (index < _offset || index >= _offset + Length)
                 {
-                    _offset = index - (_counts.Length / 2);
+                    _offset = index - (Length / 2);
                 }
 
                 _min = _max = index;
@@ -419,8 +427,7 @@ public sealed class QuantileSketch
                 Cover(_min, index);
             }
 
-            _counts[index - _offset] += count;
-            Total += count;
+            AddReserved(index, count);
         }
 
         public void Merge(Store other)
@@ -435,11 +442,27 @@ public sealed class QuantileSketch
             if (Reserve(low, high))
             {
                 // The common case: no collapse, so add the ranges bucket for bucket.
-                var from = other._counts.AsSpan(other._min - other._offset, other._max - other._min + 1);
-                var to = _counts.AsSpan(other._min - _offset, from.Length);
-                for (var i = 0; i < from.Length; i++)
+                WidenFor(other.Total);
+                var length = other._max - other._min + 1;
+                var at = other._min - _offset;
+                var from = other._min - other._offset;
+                if (_wide is null)
                 {
-                    to[i] += from[i];
+                    // Both narrow: the other's total fits in an int too, or this one would have widened.
+                    var source = other._counts.AsSpan(from, length);
+                    var target = _counts.AsSpan(at, length);
+                    for (var i = 0; i < length; i++)
+                    {
+                        target[i] += source[i];
+                    }
+                }
+                else
+                {
+                    var target = _wide.AsSpan(at, length);
+                    for (var i = 0; i < length; i++)
+                    {
+                        target[i] += other.CountAt(from + i);
+                    }
                 }
 
                 Total += other.Total;
@@ -449,7 +472,7 @@ public sealed class QuantileSketch
             // From the top down, so the range is settled by the first bucket and lower ones fold in directly.
             for (var i = other._max; i >= other._min; i--)
             {
-                var count = other._counts[i - other._offset];
+                var count = other.CountAt(i - other._offset);
                 if (count != 0)
                 {
                     Add(i, count);
@@ -462,7 +485,7 @@ public sealed class QuantileSketch
             long seen = 0;
             for (var i = _min; i <= _max; i++)
             {
-                seen += _counts[i - _offset];
+                seen += CountAt(i - _offset);
                 if (seen > k)
                 {
                     return i;
@@ -477,7 +500,7 @@ public sealed class QuantileSketch
             long seen = 0;
             for (var i = _max; i >= _min; i--)
             {
-                seen += _counts[i - _offset];
+                seen += CountAt(i - _offset);
                 if (seen > k)
                 {
                     return i;
@@ -494,7 +517,7 @@ public sealed class QuantileSketch
             var previous = 0;
             for (var i = _min; Total != 0 && i <= _max; i++)
             {
-                var count = _counts[i - _offset];
+                var count = CountAt(i - _offset);
                 if (count == 0)
                 {
                     continue;
@@ -514,7 +537,7 @@ public sealed class QuantileSketch
             var last = 0;
             for (var i = _min; Total != 0 && i <= _max; i++)
             {
-                if (_counts[i - _offset] != 0)
+                if (CountAt(i - _offset) != 0)
                 {
                     bins++;
                     last = i;
@@ -533,7 +556,7 @@ public sealed class QuantileSketch
             var previous = first;
             for (var i = first; i <= last; i++)
             {
-                var count = _counts[i - _offset];
+                var count = CountAt(i - _offset);
                 if (count == 0)
                 {
                     continue;
@@ -558,9 +581,11 @@ public sealed class QuantileSketch
         {
             if (Total == 0)
             {
-                if (min < _offset || max >= _offset + _counts.Length)
+                if (min < _offset || max >= _offset + Length)
                 {
-                    _counts = new long[max - min + 1];
+                    // Exactly the range: a store filled from bytes (a stored rollup) rarely grows afterwards.
+                    _counts = new int[max - min + 1];
+                    _wide = null;
                     _offset = min;
                 }
 
@@ -583,15 +608,42 @@ public sealed class QuantileSketch
         /// <summary>Adds to a bucket inside the range a successful <see cref="Reserve"/> made.</summary>
         public void AddReserved(int index, long count)
         {
-            _counts[index - _offset] += count;
+            WidenFor(count);
+            if (_wide is null)
+            {
+                _counts[index - _offset] += (int)count;
+            }
+            else
+            {
+                _wide[index - _offset] += count;
+            }
+
             Total += count;
+        }
+
+        private long CountAt(int slot) => _wide is null ? _counts[slot] : _wide[slot];
+
+        /// <summary>Moves to long counts before adding <paramref name="count"/> makes the total pass int.MaxValue:
+        /// while the total fits in an int, every bucket does.</summary>
+        private void WidenFor(long count)
+        {
+            if (_wide is null && Total + count > int.MaxValue)
+            {
+                _wide = new long[_counts.Length];
+                for (var i = 0; i < _counts.Length; i++)
+                {
+                    _wide[i] = _counts[i];
+                }
+
+                _counts = [];
+            }
         }
 
         private int FirstNonEmpty()
         {
             for (var i = _min; i <= _max; i++)
             {
-                if (_counts[i - _offset] != 0)
+                if (CountAt(i - _offset) != 0)
                 {
                     return i;
                 }
@@ -607,20 +659,34 @@ public sealed class QuantileSketch
             var end = Math.Min(lowest - 1, _max);
             for (var i = _min; i <= end; i++)
             {
-                moved += _counts[i - _offset];
-                _counts[i - _offset] = 0;
+                moved += CountAt(i - _offset);
+                SetAt(i - _offset, 0);
             }
 
             var max = Math.Max(_max, lowest);
             _min = lowest;
             Cover(lowest, max);
-            _counts[lowest - _offset] += moved;
+
+            // The total is unchanged, so the sum fits the width the store has.
+            SetAt(lowest - _offset, CountAt(lowest - _offset) + moved);
+        }
+
+        private void SetAt(int slot, long count)
+        {
+            if (_wide is null)
+            {
+                _counts[slot] = (int)count;
+            }
+            else
+            {
+                _wide[slot] = count;
+            }
         }
 
         /// <summary>Makes the array hold buckets [min, max] (at most <see cref="MaxBinsPerStore"/> of them), keeping every count.</summary>
         private void Cover(int min, int max)
         {
-            var end = _offset + _counts.Length - 1;
+            var end = _offset + Length - 1;
             if (min >= _offset && max <= end)
             {
                 _min = min;
@@ -628,39 +694,58 @@ public sealed class QuantileSketch
                 return;
             }
 
+            // A new array gets a quarter more than it needs: a range that keeps widening reallocates a logarithmic
+            // number of times, and a settled one (most signals) wastes little. The old array is reused, shifted,
+            // when it has room to spare.
             var needed = max - min + 1;
-            var length = _counts.Length >= needed + Slack || _counts.Length >= MaxBinsPerStore + Slack
-                ? _counts.Length
-                : Math.Min(Math.Max(needed * 2, InitialLength), MaxBinsPerStore + Slack);
+            var spare = Math.Max(needed / 4, InitialLength);
+            var length = Length >= needed + (spare / 2) || Length >= MaxBinsPerStore + Slack
+                ? Length
+                : Math.Min(needed + spare, MaxBinsPerStore + Slack);
 
             // Leave the spare room on the side the range is growing towards.
             var offset = max > end ? min : max - length + 1;
-            var counts = length == _counts.Length ? _counts : new long[length];
-            var from = Math.Max(_offset, offset);
-            var to = Math.Min(end, offset + length - 1);
-            if (to >= from)
+            if (_wide is null)
             {
-                Array.Copy(_counts, from - _offset, counts, from - offset, to - from + 1);
+                _counts = Shift(_counts, _offset, end, offset, length);
+            }
+            else
+            {
+                _wide = Shift(_wide, _offset, end, offset, length);
             }
 
-            if (ReferenceEquals(counts, _counts))
+            _offset = offset;
+            _min = min;
+            _max = max;
+        }
+
+        /// <summary>The counts of slots [offset, end] moved to an array of <paramref name="length"/> starting at
+        /// <paramref name="newOffset"/>: the same array when the length is unchanged.</summary>
+        private static T[] Shift<T>(T[] counts, int offset, int end, int newOffset, int length)
+        {
+            var target = length == counts.Length ? counts : new T[length];
+            var from = Math.Max(offset, newOffset);
+            var to = Math.Min(end, newOffset + length - 1);
+            if (to >= from)
+            {
+                Array.Copy(counts, from - offset, target, from - newOffset, to - from + 1);
+            }
+
+            if (ReferenceEquals(target, counts))
             {
                 // Shifted in place: clear the slots the copy did not write.
                 if (to >= from)
                 {
-                    Array.Clear(counts, 0, from - offset);
-                    Array.Clear(counts, to - offset + 1, length - (to - offset + 1));
+                    Array.Clear(target, 0, from - newOffset);
+                    Array.Clear(target, to - newOffset + 1, length - (to - newOffset + 1));
                 }
                 else
                 {
-                    Array.Clear(counts);
+                    Array.Clear(target);
                 }
             }
 
-            _counts = counts;
-            _offset = offset;
-            _min = min;
-            _max = max;
+            return target;
         }
     }
 }

@@ -289,6 +289,51 @@ public class QuantileSketchTests
         Assert.Equal(twice.ToBytes(), sketch.ToBytes());
     }
 
+    [Fact]
+    public void Merge_CountsBeyondAnInt_StayExactThroughBytesAndFurtherMerges()
+    {
+        // Counts start as ints and move to longs when a store's total passes int.MaxValue; doubling a sketch 31
+        // times takes its buckets to 2^31 (and the total past it) without 2^31 Add calls.
+        var sketch = new QuantileSketch();
+        foreach (var value in new double[] { -4, 0, 1, 2, 3 })
+        {
+            sketch.Add(value);
+        }
+
+        var narrow = QuantileSketch.FromBytes(sketch.ToBytes());
+        for (var i = 0; i < 31; i++)
+        {
+            sketch.Merge(sketch);
+        }
+
+        Assert.Equal(5L << 31, sketch.Count);
+        AssertNear(-4, sketch.Quantile(0));
+        AssertNear(1, sketch.Quantile(0.5));
+        AssertNear(3, sketch.Quantile(1));
+
+        // A narrow sketch takes the wide one in both ways of merging, and the bytes say the same counts.
+        var bytes = sketch.ToBytes();
+        Assert.Equal(bytes, QuantileSketch.FromBytes(bytes).ToBytes());
+        var merged = QuantileSketch.FromBytes(narrow.ToBytes());
+        merged.Merge(sketch);
+        var mergedFromBytes = QuantileSketch.FromBytes(narrow.ToBytes());
+        mergedFromBytes.MergeFrom(bytes);
+        Assert.Equal((5L << 31) + 5, merged.Count);
+        Assert.Equal(merged.ToBytes(), mergedFromBytes.ToBytes());
+
+        // The wide sketch still grows its range and collapses beyond the cap, keeping every count.
+        merged.Add(1e300);
+        merged.Add(1e-300);
+        Assert.Equal((5L << 31) + 7, merged.Count);
+        AssertNear(1e300, merged.Quantile(1));
+        AssertNear(-4, merged.Quantile(0));
+    }
+
+    private static void AssertNear(double expected, double? actual) =>
+        Assert.True(
+            actual is { } a && Math.Abs(a - expected) <= Math.Abs(expected) * QuantileSketch.RelativeAccuracy,
+            $"expected {expected} within {QuantileSketch.RelativeAccuracy:P1}, got {actual}");
+
     public static TheoryData<string, double[]> RoundTripCases => new()
     {
         { "empty", [] },
