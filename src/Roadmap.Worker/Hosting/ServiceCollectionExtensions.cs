@@ -129,7 +129,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var registry = Metrics.NewCustomRegistry();
-            DotNetStats.Register(registry);
+            ProcessMetrics.Register(registry);
             var metrics = new RoadmapMetrics(registry);
             metrics.Describe(sp.GetRequiredService<CurrentConfig>().Value);
             var writer = sp.GetRequiredService<BatchedWriter>();
