@@ -58,15 +58,30 @@ async Task Ingest(int series, int seconds, int perPoll)
         var cpu0 = Environment.ProcessorCount > 0 ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime : TimeSpan.Zero;
         var clock = Stopwatch.StartNew();
         var warmup = TimeSpan.FromSeconds(Math.Min(2, seconds / 5.0));
-        long startSamples = -1;
-        var measureFrom = TimeSpan.Zero;
+
+        // Measured from the first commit after the warm-up to the last commit before the end: samples arrive in the
+        // count a whole batch (up to 200,000) at a time, so counting over a fixed window instead would round the rate
+        // to a multiple of a batch per window (about 11,000 samples/s in 18 s).
+        long firstSamples = -1, lastSamples = -1;
+        TimeSpan firstCommit = TimeSpan.Zero, lastCommit = TimeSpan.Zero;
+        long seen = writer.SamplesWritten;
         long tick = 0;
         while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
         {
-            if (startSamples < 0 && clock.Elapsed >= warmup)
+            var now = clock.Elapsed;
+            var written = writer.SamplesWritten;
+            if (written != seen)
             {
-                startSamples = writer.SamplesWritten;
-                measureFrom = clock.Elapsed;
+                seen = written;
+                if (now >= warmup)
+                {
+                    if (firstSamples < 0)
+                    {
+                        (firstSamples, firstCommit) = (written, now);
+                    }
+
+                    (lastSamples, lastCommit) = (written, now);
+                }
             }
 
             // Flat out, but without drops: a producer that outruns the writer waits for queue room.
@@ -90,12 +105,17 @@ async Task Ingest(int series, int seconds, int perPoll)
             tick++;
         }
 
-        var written = writer.SamplesWritten - startSamples;
-        var elapsed = clock.Elapsed - measureFrom;
-        var rate = written / elapsed.TotalSeconds;
+        var measured = lastSamples - firstSamples;
+        var elapsed = lastCommit - firstCommit;
+        if (measured <= 0 || elapsed <= TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"fewer than two commits after the {warmup.TotalSeconds} s warm-up: run longer than {seconds} s");
+        }
+
+        var rate = measured / elapsed.TotalSeconds;
         var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0;
         await writer.DisposeAsync();
-        Emit(new { bench = "ingest", target = "BatchedWriter", loadAverage = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?", processCpuSeconds = Math.Round(cpu.TotalSeconds, 1), series, signalsPerPoll = perPoll, seconds = Math.Round(elapsed.TotalSeconds, 2), samples = written, samplesPerSecond = Math.Round(rate), batches = writer.Batches, dropped = writer.PollsDropped, simulatedHours = Math.Round(tick / 3600.0, 2) });
+        Emit(new { bench = "ingest", target = "BatchedWriter", loadAverage = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?", processCpuSeconds = Math.Round(cpu.TotalSeconds, 1), series, signalsPerPoll = perPoll, seconds = Math.Round(elapsed.TotalSeconds, 2), samples = measured, samplesPerSecond = Math.Round(rate), batches = writer.Batches, dropped = writer.PollsDropped, simulatedHours = Math.Round(tick / 3600.0, 2) });
 
         var anchor = Anchor(Path.Combine(folder, "anchor.db"), series, seconds);
         Emit(new { bench = "ingest", target = "anchor: Microsoft.Data.Sqlite prepared INSERT, append-only rowid table, 10k-row transactions", series, seconds = Math.Round(anchor.Seconds, 2), samples = anchor.Rows, samplesPerSecond = Math.Round(anchor.Rows / anchor.Seconds) });
