@@ -9,15 +9,14 @@ namespace Roadmap.Worker.Exporting;
 /// Process and runtime metrics, under the names and help texts prometheus-net's DotNetStats gives them (so boards and
 /// rules that use them keep working), read on each scrape straight from /proc/self: two small files and a count of
 /// the fd directory. DotNetStats reads them through <see cref="Process"/>, whose Refresh and per-property parsing took
-/// about 3 of the 7.7 ms a 10,000-series /metrics took (p50, bench/load). Where /proc is missing (not Linux) the
-/// values come from <see cref="Process"/> as before.
+/// about 3 of the 7.7 ms a 10,000-series /metrics took (p50, bench/load). Where /proc is missing (not Linux),
+/// <see cref="Register"/> registers DotNetStats itself.
 /// </summary>
 public sealed class ProcessMetrics
 {
     // The kernel reports CPU times in USER_HZ ticks, which is 100 on every Linux architecture .NET runs on.
     private const double TicksPerSecond = 100;
 
-    private readonly Counter _collections;
     private readonly Counter _cpuSeconds;
     private readonly Gauge _virtualBytes;
     private readonly Gauge _workingSetBytes;
@@ -26,13 +25,12 @@ public sealed class ProcessMetrics
     private readonly Gauge _threads;
     private readonly Gauge _totalMemory;
     private readonly Counter.Child[] _generations;
-    private readonly bool _procfs = File.Exists("/proc/self/stat") && File.Exists("/proc/self/statm");
 
     private ProcessMetrics(CollectorRegistry registry)
     {
         var f = Metrics.WithCustomRegistry(registry);
-        _collections = f.CreateCounter("dotnet_collection_count_total", "GC collection count", ["generation"]);
-        _generations = [.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(g => _collections.WithLabels(g.ToString(CultureInfo.InvariantCulture)))];
+        var collections = f.CreateCounter("dotnet_collection_count_total", "GC collection count", ["generation"]);
+        _generations = [.. Enumerable.Range(0, GC.MaxGeneration + 1).Select(g => collections.WithLabels(g.ToString(CultureInfo.InvariantCulture)))];
         using (var process = Process.GetCurrentProcess())
         {
             f.CreateGauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.")
@@ -48,12 +46,17 @@ public sealed class ProcessMetrics
         _totalMemory = f.CreateGauge("dotnet_total_memory_bytes", "Total known allocated memory");
     }
 
-    /// <summary>Adds the metrics to <paramref name="registry"/>, updated before each collection.</summary>
-    public static ProcessMetrics Register(CollectorRegistry registry)
+    /// <summary>Adds the metrics to <paramref name="registry"/>, updated before each collection: from /proc/self where
+    /// there is one, else through prometheus-net's DotNetStats (the same families).</summary>
+    public static void Register(CollectorRegistry registry)
     {
-        var metrics = new ProcessMetrics(registry);
-        registry.AddBeforeCollectCallback(metrics.Update);
-        return metrics;
+        if (!File.Exists("/proc/self/stat") || !File.Exists("/proc/self/statm"))
+        {
+            DotNetStats.Register(registry);
+            return;
+        }
+
+        registry.AddBeforeCollectCallback(new ProcessMetrics(registry).Update);
     }
 
     /// <summary>The fields of /proc/self/stat and /proc/self/statm these metrics use.</summary>
@@ -100,26 +103,14 @@ public sealed class ProcessMetrics
         }
 
         _totalMemory.Set(GC.GetTotalMemory(false));
-        if (_procfs)
-        {
-            var s = Parse(File.ReadAllText("/proc/self/stat"), File.ReadAllText("/proc/self/statm"));
-            long page = Environment.SystemPageSize;
-            _cpuSeconds.IncTo(s.CpuTicks / TicksPerSecond);
-            _threads.Set(s.Threads);
-            _virtualBytes.Set(s.VirtualPages * page);
-            _workingSetBytes.Set(s.ResidentPages * page);
-            _privateBytes.Set(s.DataPages * page);
-            _openHandles.Set(CountOpenFds());
-            return;
-        }
-
-        using var process = Process.GetCurrentProcess();
-        _cpuSeconds.IncTo(process.TotalProcessorTime.TotalSeconds);
-        _threads.Set(process.Threads.Count);
-        _virtualBytes.Set(process.VirtualMemorySize64);
-        _workingSetBytes.Set(process.WorkingSet64);
-        _privateBytes.Set(process.PrivateMemorySize64);
-        _openHandles.Set(process.HandleCount);
+        var s = Parse(File.ReadAllText("/proc/self/stat"), File.ReadAllText("/proc/self/statm"));
+        long page = Environment.SystemPageSize;
+        _cpuSeconds.IncTo(s.CpuTicks / TicksPerSecond);
+        _threads.Set(s.Threads);
+        _virtualBytes.Set(s.VirtualPages * page);
+        _workingSetBytes.Set(s.ResidentPages * page);
+        _privateBytes.Set(s.DataPages * page);
+        _openHandles.Set(CountOpenFds());
     }
 
     /// <summary>The entries of /proc/self/fd, counted without making a string per entry.</summary>
