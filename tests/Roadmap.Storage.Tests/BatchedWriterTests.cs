@@ -131,6 +131,56 @@ public sealed class BatchedWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Writer_WhileLingering_KeepsNoPollObjectAliveUntilTheBatchIsWritten()
+    {
+        // A 10-minute linger: the batch is only written by the flush at the end, so everything before it happens
+        // while the polls wait for their transaction.
+        await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMinutes(10) });
+        writer.Start();
+        var polls = EnqueueUnreferenced(writer, 200);
+
+        var drained = Task.Run(async () =>
+        {
+            while (writer.QueueLength != 0)
+            {
+                await Task.Delay(10);
+            }
+        });
+        await drained.WaitAsync(TimeSpan.FromSeconds(30));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        // Taken out of the queue but not written: the writer holds their values, not the objects, so a poll does not
+        // outlive the youngest generation just by waiting for its batch.
+        Assert.Equal(0, writer.SamplesWritten);
+        Assert.All(polls, p => Assert.False(p.IsAlive));
+
+        await writer.FlushAsync();
+        var reader = new SampleReader(_db);
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => i / 1000.0), reader.Read("web", "latency_seconds", T0, T0.AddSeconds(199)).Select(p => p.Value));
+        var stored = reader.Polls("web", T0, T0.AddSeconds(199));
+        Assert.Equal(200, stored.Count);
+        Assert.Equal(20, stored.Count(p => p.Reason == "HTTP 500, expected 2xx"));
+        Assert.Equal(200, writer.PollsWritten);
+    }
+
+    /// <summary>Enqueues polls that nothing but the writer references, and returns weak references to them.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static List<WeakReference> EnqueueUnreferenced(BatchedWriter writer, int count)
+    {
+        var refs = new List<WeakReference>();
+        for (var i = 0; i < count; i++)
+        {
+            var poll = Poll("web", i, i % 10 != 0, ("latency_seconds", i / 1000.0));
+            Assert.True(writer.TryEnqueue(poll));
+            refs.Add(new WeakReference(poll));
+        }
+
+        return refs;
+    }
+
+    [Fact]
     public async Task DisposeAsync_WithQueuedPolls_WritesThemAll()
     {
         var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMinutes(10) });
