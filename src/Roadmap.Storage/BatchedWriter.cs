@@ -194,7 +194,6 @@ public sealed partial class BatchedWriter : IAsyncDisposable
                 _wake = NewSignal();
             }
 
-            Drain(batch, flushes);
             Interlocked.Add(ref _pendingSamples, -batch.QueuedSamples);
             await WriteWithRetryAsync(connection, batch);
             foreach (var f in flushes)
@@ -329,9 +328,15 @@ public sealed partial class BatchedWriter : IAsyncDisposable
                 }
             }
 
-            long samples = 0;
-            foreach (ref readonly var sample in batch.Samples)
+            var samples = batch.Samples;
+            if (_rows.Length < samples.Length)
             {
+                Array.Resize(ref _rows, Math.Max(samples.Length, _rows.Length * 2));
+            }
+
+            for (var i = 0; i < samples.Length; i++)
+            {
+                ref readonly var sample = ref samples[i];
                 var key = (sample.Source, sample.Signal);
                 if (!_seriesIds.TryGetValue(key, out var id))
                 {
@@ -340,21 +345,15 @@ public sealed partial class BatchedWriter : IAsyncDisposable
                     created.Add(key);
                 }
 
-                if (samples == _rows.Length)
-                {
-                    Array.Resize(ref _rows, _rows.Length * 2);
-                }
-
-                _rows[samples] = new Row(id, sample.TimestampMs, sample.Value, (int)samples);
-                samples++;
+                _rows[i] = new Row(id, sample.TimestampMs, sample.Value, i);
             }
 
-            var rows = SortBySeriesAndTime((int)samples);
+            var rows = SortBySeriesAndTime(samples.Length);
             InsertSamples(db, rows);
 
             UpdateRollups(connection, rows);
             Check(raw.sqlite3_exec(db, "COMMIT;"), db);
-            Interlocked.Add(ref _samplesWritten, samples);
+            Interlocked.Add(ref _samplesWritten, samples.Length);
             Interlocked.Add(ref _pollsWritten, batch.PollCount);
             Interlocked.Increment(ref _batches);
         }

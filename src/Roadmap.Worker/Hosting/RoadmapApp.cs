@@ -46,8 +46,7 @@ public static class RoadmapApp
         builder.Services.AddSingleton(time);
         // Two malloc arenas (glibc's default allows 16 on two cores) and a trim a minute: see NativeHeap.
         NativeHeap.TryLimitArenas(2);
-        builder.Services.AddSingleton<NativeHeapTrimmer>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<NativeHeapTrimmer>());
+        builder.Services.AddHostedService<NativeHeapTrimmer>();
         builder.Services.AddRoadmapConfig(config);
         builder.Services
             .AddRoadmapStorage(database, new StorageOptions
