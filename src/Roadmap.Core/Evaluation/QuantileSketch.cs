@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Roadmap.Core.Evaluation;
 
 /// <summary>
@@ -381,6 +383,9 @@ public sealed class QuantileSketch
         private const int Slack = 256;
         private const int InitialLength = 16;
 
+        // The counts live in the narrowest array their total fits: ushort while the total does (an hour of 1 s samples
+        // always does, and most sketches in memory are the open hours'), then int, then long. Exactly one holds them.
+        private ushort[]? _short = [];
         private int[] _counts = [];
         private long[]? _wide; // once the total passed int.MaxValue: holds the counts, and _counts is empty
         private int _offset; // the bucket index of the first array slot
@@ -389,7 +394,7 @@ public sealed class QuantileSketch
 
         public long Total { get; private set; }
 
-        private int Length => _wide?.Length ?? _counts.Length;
+        private int Length => _short?.Length ?? _wide?.Length ?? _counts.Length;
 
         public void Add(int index, long count)
         {
@@ -397,7 +402,7 @@ public sealed class QuantileSketch
             {
                 if (Length == 0)
                 {
-                    _counts = new int[InitialLength];
+                    _short = new ushort[InitialLength];
                     _offset = index - (InitialLength / 2);
                 }
                 else if (index < _offset || index >= _offset + Length)
@@ -446,23 +451,35 @@ public sealed class QuantileSketch
                 var length = other._max - other._min + 1;
                 var at = other._min - _offset;
                 var from = other._min - other._offset;
-                if (_wide is null)
+
+                // Counts never move to a narrower array, and the wider the total the wider the array, so the other's
+                // counts are at most as wide as these.
+                if (_short is not null)
                 {
-                    // Both narrow: the other's total fits in an int too, or this one would have widened.
-                    var source = other._counts.AsSpan(from, length);
-                    var target = _counts.AsSpan(at, length);
-                    for (var i = 0; i < length; i++)
+                    AddCounts(_short.AsSpan(at, length), other._short.AsSpan(from, length));
+                }
+                else if (_wide is null)
+                {
+                    if (other._short is not null)
                     {
-                        target[i] += source[i];
+                        AddCounts(_counts.AsSpan(at, length), other._short.AsSpan(from, length));
                     }
+                    else
+                    {
+                        AddCounts(_counts.AsSpan(at, length), other._counts.AsSpan(from, length));
+                    }
+                }
+                else if (other._short is not null)
+                {
+                    AddCounts(_wide.AsSpan(at, length), other._short.AsSpan(from, length));
+                }
+                else if (other._wide is null)
+                {
+                    AddCounts(_wide.AsSpan(at, length), other._counts.AsSpan(from, length));
                 }
                 else
                 {
-                    var target = _wide.AsSpan(at, length);
-                    for (var i = 0; i < length; i++)
-                    {
-                        target[i] += other.CountAt(from + i);
-                    }
+                    AddCounts(_wide.AsSpan(at, length), other._wide.AsSpan(from, length));
                 }
 
                 Total += other.Total;
@@ -584,7 +601,8 @@ public sealed class QuantileSketch
                 if (min < _offset || max >= _offset + Length)
                 {
                     // Exactly the range: a store filled from bytes (a stored rollup) rarely grows afterwards.
-                    _counts = new int[max - min + 1];
+                    _short = new ushort[max - min + 1];
+                    _counts = [];
                     _wide = null;
                     _offset = min;
                 }
@@ -609,7 +627,11 @@ public sealed class QuantileSketch
         public void AddReserved(int index, long count)
         {
             WidenFor(count);
-            if (_wide is null)
+            if (_short is not null)
+            {
+                _short[index - _offset] += (ushort)count;
+            }
+            else if (_wide is null)
             {
                 _counts[index - _offset] += (int)count;
             }
@@ -621,21 +643,53 @@ public sealed class QuantileSketch
             Total += count;
         }
 
-        private long CountAt(int slot) => _wide is null ? _counts[slot] : _wide[slot];
+        private long CountAt(int slot) => _short is not null ? _short[slot] : _wide is null ? _counts[slot] : _wide[slot];
 
-        /// <summary>Moves to long counts before adding <paramref name="count"/> makes the total pass int.MaxValue:
-        /// while the total fits in an int, every bucket does.</summary>
+        /// <summary>Moves to wider counts before adding <paramref name="count"/> makes the total pass what the current
+        /// ones hold (ushort.MaxValue, then int.MaxValue): while the total fits, every bucket does.</summary>
         private void WidenFor(long count)
         {
-            if (_wide is null && Total + count > int.MaxValue)
+            var total = Total + count;
+            if (_short is not null && total > ushort.MaxValue)
             {
-                _wide = new long[_counts.Length];
-                for (var i = 0; i < _counts.Length; i++)
+                if (total > int.MaxValue)
                 {
-                    _wide[i] = _counts[i];
+                    _wide = Widen<ushort, long>(_short);
+                }
+                else
+                {
+                    _counts = Widen<ushort, int>(_short);
                 }
 
+                _short = null;
+            }
+            else if (_short is null && _wide is null && total > int.MaxValue)
+            {
+                _wide = Widen<int, long>(_counts);
                 _counts = [];
+            }
+        }
+
+        private static TWide[] Widen<TNarrow, TWide>(TNarrow[] counts)
+            where TNarrow : struct, IBinaryInteger<TNarrow>
+            where TWide : struct, IBinaryInteger<TWide>
+        {
+            var wide = new TWide[counts.Length];
+            for (var i = 0; i < counts.Length; i++)
+            {
+                wide[i] = TWide.CreateTruncating(counts[i]);
+            }
+
+            return wide;
+        }
+
+        private static void AddCounts<TTarget, TSource>(Span<TTarget> target, ReadOnlySpan<TSource> source)
+            where TTarget : struct, IBinaryInteger<TTarget>
+            where TSource : struct, IBinaryInteger<TSource>
+        {
+            for (var i = 0; i < target.Length; i++)
+            {
+                target[i] += TTarget.CreateTruncating(source[i]);
             }
         }
 
@@ -673,7 +727,11 @@ public sealed class QuantileSketch
 
         private void SetAt(int slot, long count)
         {
-            if (_wide is null)
+            if (_short is not null)
+            {
+                _short[slot] = (ushort)count;
+            }
+            else if (_wide is null)
             {
                 _counts[slot] = (int)count;
             }
@@ -705,7 +763,11 @@ public sealed class QuantileSketch
 
             // Leave the spare room on the side the range is growing towards.
             var offset = max > end ? min : max - length + 1;
-            if (_wide is null)
+            if (_short is not null)
+            {
+                _short = Shift(_short, _offset, end, offset, length);
+            }
+            else if (_wide is null)
             {
                 _counts = Shift(_counts, _offset, end, offset, length);
             }

@@ -329,6 +329,69 @@ public class QuantileSketchTests
         AssertNear(-4, merged.Quantile(0));
     }
 
+    [Fact]
+    public void Merge_BucketsPastAUshort_StayExactThroughBytes()
+    {
+        // Counts start as ushorts and move to ints when a store's total passes 65,535: 70,000 ones must not wrap to
+        // 4,464 and leave the median among the twos.
+        var ones = new QuantileSketch();
+        for (var i = 0; i < 60_000; i++)
+        {
+            ones.Add(1);
+        }
+
+        var mixed = new QuantileSketch();
+        for (var i = 0; i < 10_000; i++)
+        {
+            mixed.Add(1);
+            mixed.Add(2);
+        }
+
+        var merged = QuantileSketch.FromBytes(ones.ToBytes());
+        merged.Merge(mixed);
+        var mergedFromBytes = QuantileSketch.FromBytes(mixed.ToBytes());
+        mergedFromBytes.MergeFrom(ones.ToBytes());
+        var added = QuantileSketch.FromBytes(mixed.ToBytes());
+        for (var i = 0; i < 60_000; i++)
+        {
+            added.Add(1);
+        }
+
+        foreach (var sketch in new[] { merged, mergedFromBytes, added, QuantileSketch.FromBytes(merged.ToBytes()) })
+        {
+            Assert.Equal(80_000, sketch.Count);
+            AssertNear(1, sketch.Quantile(0.5));
+            AssertNear(1, sketch.Quantile(0.87));
+            AssertNear(2, sketch.Quantile(0.88));
+        }
+
+        Assert.Equal(merged.ToBytes(), mergedFromBytes.ToBytes());
+        Assert.Equal(merged.ToBytes(), added.ToBytes());
+    }
+
+    [Fact]
+    public void FromBytes_AnHourOfSamples_HoldsTwoBytesABucket()
+    {
+        // The open hours' sketches are most of what stays in memory, and an hour of 1 s samples never needs more than
+        // ushort counts: 3,600 latencies over 900 buckets (0.1 ms to 9 ms) must cost about 2 bytes a bucket, not 4.
+        var sketch = new QuantileSketch();
+        var random = new Random(5);
+        for (var i = 0; i < 3_600; i++)
+        {
+            sketch.Add(0.0001 * Math.Pow(90, random.NextDouble()));
+        }
+
+        var bytes = sketch.ToBytes();
+        _ = QuantileSketch.FromBytes(bytes); // the first call's one-time costs are not the sketch's
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var copy = QuantileSketch.FromBytes(bytes);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(3_600, copy.Count);
+        var buckets = (int)Math.Ceiling(Math.Log(90) / Math.Log((1 + QuantileSketch.RelativeAccuracy) / (1 - QuantileSketch.RelativeAccuracy)));
+        Assert.InRange(allocated, 2 * (buckets - 2), (2 * buckets) + 400);
+    }
+
     private static void AssertNear(double expected, double? actual) =>
         Assert.True(
             actual is { } a && Math.Abs(a - expected) <= Math.Abs(expected) * QuantileSketch.RelativeAccuracy,
