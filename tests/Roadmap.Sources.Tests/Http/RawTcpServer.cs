@@ -66,16 +66,16 @@ internal sealed class RawTcpServer : IAsyncDisposable
     {
         try
         {
-            while (true)
+            while (!_stop.IsCancellationRequested)
             {
                 var client = await _listener.AcceptTcpClientAsync(_stop.Token);
                 _clientPorts.Enqueue(((IPEndPoint)client.Client.RemoteEndPoint!).Port);
                 _ = ServeAsync(client, handle);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            // Stopped.
+            // Stopped, possibly between a connection accepted and the next accept ("Not listening").
         }
     }
 

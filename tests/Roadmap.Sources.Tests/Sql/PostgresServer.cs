@@ -10,7 +10,11 @@ namespace Roadmap.Sources.Tests.Sql;
 /// scram-sha-256 password auth for user <see cref="User"/>, its unix socket in the same dir; stopped and deleted on
 /// Dispose. initdb refuses to run as root, so as root (CI) the server runs as the postgres OS user.
 /// </summary>
-public sealed class PostgresServer : IDisposable
+/// <remarks>
+/// Started and stopped asynchronously: xUnit runs tests on as many threads as the machine has cores, and a fixture
+/// that blocked one for the seconds initdb takes made other tests' timeouts fire seconds late in CI.
+/// </remarks>
+public sealed class PostgresServer : IAsyncLifetime
 {
     public const string User = "roadmap";
     public const string Password = "pg-test-Secret-7";
@@ -23,35 +27,36 @@ public sealed class PostgresServer : IDisposable
     private readonly bool _asPostgres = Environment.IsPrivilegedProcess;
     private bool _started;
 
-    public PostgresServer()
+    public PostgresServer() => _bin = FindBinaries();
+
+    public async Task InitializeAsync()
     {
-        _bin = FindBinaries();
         Directory.CreateDirectory(_dir);
         try
         {
             var passwordFile = Path.Combine(_dir, "pwfile");
-            File.WriteAllText(passwordFile, Password + "\n");
+            await File.WriteAllTextAsync(passwordFile, Password + "\n");
             if (_asPostgres)
             {
-                Run("chown", ["-R", "postgres:", _dir], asPostgres: false);
+                await RunAsync("chown", ["-R", "postgres:", _dir], asPostgres: false);
             }
 
-            Run(Path.Combine(_bin, "initdb"), ["-D", DataDir, "-U", User, "-A", "scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8", "--no-locale", "--no-sync"]);
+            await RunAsync(Path.Combine(_bin, "initdb"), ["-D", DataDir, "-U", User, "-A", "scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8", "--no-locale", "--no-sync"]);
             Port = FreePort();
             // fsync off: a throwaway server. The options go through pg_ctl's shell, so the dir is quoted.
             var options = $"-h 127.0.0.1 -p {Port} -k '{_dir}' -c fsync=off -c full_page_writes=off -c synchronous_commit=off";
-            Run(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-o", options, "-l", LogFile, "-w", "-t", "60", "start"]);
+            await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-o", options, "-l", LogFile, "-w", "-t", "60", "start"]);
             _started = true;
-            WaitUntilAcceptingConnections();
+            await WaitUntilAcceptingConnectionsAsync();
         }
         catch
         {
-            Dispose();
+            await DisposeAsync();
             throw;
         }
     }
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     /// <summary>A connection string for the server, with the right password unless told otherwise.</summary>
     public string ConnectionString(string password = Password, string extra = "") =>
@@ -70,14 +75,14 @@ public sealed class PostgresServer : IDisposable
         return await command.ExecuteScalarAsync();
     }
 
-    public void Dispose()
+    public async Task DisposeAsync()
     {
         if (_started)
         {
             _started = false;
             try
             {
-                Run(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-m", "immediate", "-w", "stop"]);
+                await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-m", "immediate", "-w", "stop"]);
             }
             catch (InvalidOperationException)
             {
@@ -91,7 +96,7 @@ public sealed class PostgresServer : IDisposable
         }
     }
 
-    private void WaitUntilAcceptingConnections()
+    private async Task WaitUntilAcceptingConnectionsAsync()
     {
         // pg_ctl -w waits for "ready"; a real login proves the port, the auth method and the password too.
         var deadline = Stopwatch.StartNew();
@@ -99,7 +104,7 @@ public sealed class PostgresServer : IDisposable
         {
             try
             {
-                var one = ScalarAsync("SELECT 1").GetAwaiter().GetResult();
+                var one = await ScalarAsync("SELECT 1");
                 if (Convert.ToInt32(one, System.Globalization.CultureInfo.InvariantCulture) == 1)
                 {
                     return;
@@ -107,7 +112,7 @@ public sealed class PostgresServer : IDisposable
             }
             catch (NpgsqlException) when (deadline.Elapsed < TimeSpan.FromSeconds(30))
             {
-                Thread.Sleep(100);
+                await Task.Delay(100);
             }
             catch (NpgsqlException e)
             {
@@ -118,7 +123,7 @@ public sealed class PostgresServer : IDisposable
 
     private string ReadLog() => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "(no server log)";
 
-    private void Run(string file, IReadOnlyList<string> arguments, bool? asPostgres = null)
+    private async Task RunAsync(string file, IReadOnlyList<string> arguments, bool? asPostgres = null)
     {
         var info = (asPostgres ?? _asPostgres)
             ? new ProcessStartInfo("runuser", ["-u", "postgres", "--", file, .. arguments])
@@ -130,16 +135,23 @@ public sealed class PostgresServer : IDisposable
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {file}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(CommandLimit))
+        using (var limit = new CancellationTokenSource(CommandLimit))
         {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"{Path.GetFileName(file)} did not finish within {CommandLimit}");
+            try
+            {
+                await process.WaitForExitAsync(limit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new InvalidOperationException($"{Path.GetFileName(file)} did not finish within {CommandLimit}");
+            }
         }
 
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException(
-                $"{Path.GetFileName(file)} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}\n{ReadLog()}");
+                $"{Path.GetFileName(file)} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{await stdout}\n{await stderr}\n{ReadLog()}");
         }
     }
 
