@@ -456,30 +456,15 @@ public sealed class QuantileSketch
                 // counts are at most as wide as these.
                 if (_short is not null)
                 {
-                    AddCounts(_short.AsSpan(at, length), other._short.AsSpan(from, length));
+                    other.AddCountsTo(_short.AsSpan(at, length), from);
                 }
                 else if (_wide is null)
                 {
-                    if (other._short is not null)
-                    {
-                        AddCounts(_counts.AsSpan(at, length), other._short.AsSpan(from, length));
-                    }
-                    else
-                    {
-                        AddCounts(_counts.AsSpan(at, length), other._counts.AsSpan(from, length));
-                    }
-                }
-                else if (other._short is not null)
-                {
-                    AddCounts(_wide.AsSpan(at, length), other._short.AsSpan(from, length));
-                }
-                else if (other._wide is null)
-                {
-                    AddCounts(_wide.AsSpan(at, length), other._counts.AsSpan(from, length));
+                    other.AddCountsTo(_counts.AsSpan(at, length), from);
                 }
                 else
                 {
-                    AddCounts(_wide.AsSpan(at, length), other._wide.AsSpan(from, length));
+                    other.AddCountsTo(_wide.AsSpan(at, length), from);
                 }
 
                 Total += other.Total;
@@ -681,6 +666,25 @@ public sealed class QuantileSketch
             }
 
             return wide;
+        }
+
+        /// <summary>Adds this store's counts from <paramref name="slot"/> on to <paramref name="target"/>, whose counts
+        /// are at least as wide as these.</summary>
+        private void AddCountsTo<T>(Span<T> target, int slot)
+            where T : struct, IBinaryInteger<T>
+        {
+            if (_short is not null)
+            {
+                AddCounts(target, _short.AsSpan(slot, target.Length));
+            }
+            else if (_wide is null)
+            {
+                AddCounts(target, _counts.AsSpan(slot, target.Length));
+            }
+            else
+            {
+                AddCounts(target, _wide.AsSpan(slot, target.Length));
+            }
         }
 
         private static void AddCounts<TTarget, TSource>(Span<TTarget> target, ReadOnlySpan<TSource> source)
