@@ -42,11 +42,10 @@ public sealed class EvaluationStore(RoadmapDatabase database)
     public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to)
     {
         using var c = database.OpenConnection();
-        return c.Query<(long Ts, double Value)>(
-                "SELECT ts, value FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to AND value IS NOT NULL ORDER BY ts;",
+        return c.Query<Point>(
+                "SELECT ts AS TimestampMs, value AS Value FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to AND value IS NOT NULL ORDER BY ts;",
                 new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
-            .Select(r => new Point(r.Ts, r.Value))
-            .ToList();
+            .AsList();
     }
 
     /// <summary>The status history: each stored evaluation's time, value, target and status, oldest first.</summary>
@@ -56,16 +55,17 @@ public sealed class EvaluationStore(RoadmapDatabase database)
         return c.Query<StoredEvaluation>(
                 "SELECT ts AS TimestampMs, value AS Value, target AS Target, status AS Status FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to ORDER BY ts;",
                 new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
-            .ToList();
+            .AsList();
     }
 
     /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>
     public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest()
     {
         using var c = database.OpenConnection();
-        return c.Query<(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status)>(
+        return c.Query<LatestRow>(
                 """
-                SELECT e.initiative, e.kpi, e.ts, e.value, e.target, e.status FROM evaluations e
+                SELECT e.initiative AS Initiative, e.kpi AS Kpi, e.ts AS TimestampMs, e.value AS Value, e.target AS Target, e.status AS Status
+                FROM evaluations e
                 JOIN (SELECT initiative, kpi, max(ts) AS ts FROM evaluations GROUP BY initiative, kpi) m
                   ON m.initiative = e.initiative AND m.kpi = e.kpi AND m.ts = e.ts;
                 """)
@@ -76,8 +76,8 @@ public sealed class EvaluationStore(RoadmapDatabase database)
     public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition)
     {
         using var c = database.OpenConnection();
-        var row = c.QueryFirstOrDefault<(double Value, long Samples, long ComputedAt)?>(
-            "SELECT value, samples, computed_at FROM baselines WHERE initiative = @initiative AND kpi = @kpi AND from_date = @f AND to_date = @t AND definition = @definition;",
+        var row = c.QueryFirstOrDefault<BaselineRow>(
+            "SELECT value AS Value, samples AS Samples, computed_at AS ComputedAt FROM baselines WHERE initiative = @initiative AND kpi = @kpi AND from_date = @f AND to_date = @t AND definition = @definition;",
             new { initiative, kpi, f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), definition });
         return row is { } r ? new StoredBaseline(r.Value, r.Samples, DateTimeOffset.FromUnixTimeMilliseconds(r.ComputedAt)) : null;
     }
@@ -103,4 +103,9 @@ public sealed class EvaluationStore(RoadmapDatabase database)
 }
 
 /// <summary>An evaluation as read back.</summary>
+// Row shapes for the queries above: named, not tuples, so Dapper.AOT generates their readers (it binds no tuples).
+internal sealed record LatestRow(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status);
+
+internal sealed record BaselineRow(double Value, long Samples, long ComputedAt);
+
 public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status);

@@ -87,7 +87,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
             _work.Enqueue(("polls", 0, source));
         }
 
-        var series = c.Query<long>("SELECT id FROM series ORDER BY id;").ToList();
+        var series = c.Query<long>("SELECT id FROM series ORDER BY id;").AsList();
         foreach (var what in new[] { "samples", "hour", "day" })
         {
             foreach (var id in series)

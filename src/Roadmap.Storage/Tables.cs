@@ -36,11 +36,10 @@ internal static class SamplesTable
         + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
 
     public static List<Point> Range(SqliteConnection c, long seriesId, long fromMs, long toMs) =>
-        c.Query<(long Ts, double Value)>(
-            "SELECT ts, value FROM samples WHERE series_id = @seriesId AND ts >= @fromMs AND ts <= @toMs ORDER BY ts;",
+        c.Query<Point>(
+            "SELECT ts AS TimestampMs, value AS Value FROM samples WHERE series_id = @seriesId AND ts >= @fromMs AND ts <= @toMs ORDER BY ts;",
             new { seriesId, fromMs, toMs })
-        .Select(r => new Point(r.Ts, r.Value))
-        .ToList();
+        .AsList();
 }
 
 /// <summary>All SQL on the polls table.</summary>
@@ -53,7 +52,7 @@ internal static class PollsTable
         c.Query<StoredPoll>(
             "SELECT source AS Source, ts AS TimestampMs, duration_ms AS DurationMs, outcome AS Outcome, reason AS Reason FROM polls WHERE source = @source AND ts >= @fromMs AND ts <= @toMs ORDER BY ts;",
             new { source, fromMs, toMs })
-        .ToList();
+        .AsList();
 
     public static long Count(SqliteConnection c, string? source) =>
         source is null

@@ -27,7 +27,7 @@ public sealed class JiraSource : ISource
             { Token: { } token } => new AuthenticationHeaderValue("Bearer", token),
             _ => null,
         };
-        _countBody = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["jql"] = _options.Jql });
+        _countBody = JqlBody(_options.Jql);
         _api = new ApiClient(config, context, api);
     }
 
@@ -135,4 +135,18 @@ public sealed class JiraSource : ISource
     }
 
     private static string Shorten(string text) => ServerText.Shorten(text, 300);
+
+    /// <summary>The approximate-count request body, <c>{"jql":"..."}</c>, escaped as System.Text.Json escapes.</summary>
+    private static byte[] JqlBody(string jql)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("jql", jql);
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 }

@@ -28,12 +28,12 @@ public static partial class ApiEndpoints
     public static IEndpointRouteBuilder MapRoadmapApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/roadmap", (RoadmapConfig config, EvaluationService evaluation) =>
-            Results.Json(CurrentRoadmap.Get(config, evaluation), JsonRenderer.Options));
+            Results.Json(CurrentRoadmap.Get(config, evaluation), JsonRenderer.TypeInfo<RoadmapView>()));
 
         app.MapGet("/api/initiatives/{id}", (string id, RoadmapConfig config, EvaluationService evaluation) =>
             config.FindInitiative(id) is null
                 ? UnknownInitiative(id)
-                : Results.Json(CurrentRoadmap.Get(config, evaluation).FindInitiative(id), JsonRenderer.Options));
+                : Results.Json(CurrentRoadmap.Get(config, evaluation).FindInitiative(id)!, JsonRenderer.TypeInfo<InitiativeView>()));
 
         app.MapGet("/api/initiatives/{id}/kpis/{kpi}/history", (string id, string kpi, string? from, string? to, RoadmapConfig config, EvaluationStore store, TimeProvider time) =>
         {
@@ -58,7 +58,7 @@ public static partial class ApiEndpoints
             var points = store.History(id, kpi, since, until)
                 .Select(e => new KpiHistoryPoint(DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMs), Finite(e.Value), Finite(e.Target), e.Status))
                 .ToList();
-            return Results.Json(new KpiHistory(id, kpi, since, until, points), JsonRenderer.Options);
+            return Results.Json(new KpiHistory(id, kpi, since, until, points), JsonRenderer.TypeInfo<KpiHistory>());
         });
         return app;
     }

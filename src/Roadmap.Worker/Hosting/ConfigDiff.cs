@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Roadmap.Core.Config;
 
@@ -64,7 +65,7 @@ public sealed class ConfigDiff
     /// The properties of two settings objects that differ, except the <paramref name="reloadable"/> ones, named as the
     /// file writes them (camelCase).
     /// </summary>
-    public static IReadOnlyList<(string Key, string Running, string Next)> RestartOnlyChanges<T>(T previous, T next, IReadOnlySet<string> reloadable)
+    public static IReadOnlyList<(string Key, string Running, string Next)> RestartOnlyChanges<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] T>(T previous, T next, IReadOnlySet<string> reloadable)
         where T : class =>
         typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.GetIndexParameters().Length == 0 && !reloadable.Contains(p.Name))
@@ -78,6 +79,9 @@ public sealed class ConfigDiff
     /// </summary>
     public static bool Same(object? a, object? b) => Same(a, b, 0);
 
+    // The values compared are config records of Roadmap.Core and Roadmap.Sources, whose properties the native build
+    // keeps: Roadmap.Worker.csproj roots both assemblies (TrimmerRootAssembly). ConfigDiffTests covers the comparison.
+    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Config types are rooted for reflection; see above.")]
     private static bool Same(object? a, object? b, int depth)
     {
         if (ReferenceEquals(a, b))

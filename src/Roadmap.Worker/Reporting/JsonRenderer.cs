@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Roadmap.Worker.Endpoints;
 
 namespace Roadmap.Worker.Reporting;
 
@@ -14,7 +16,13 @@ public static class JsonRenderer
     /// <summary>The serializer settings of every Roadmap JSON document (read-only).</summary>
     public static readonly JsonSerializerOptions Options = CreateOptions();
 
-    public static string Render(RoadmapView view) => JsonSerializer.Serialize(view, Options);
+    public static string Render(RoadmapView view) => JsonSerializer.Serialize(view, TypeInfo<RoadmapView>());
+
+    /// <summary>
+    /// The generated serializer of <typeparamref name="T"/> under <see cref="Options"/>: no reflection, so the same code
+    /// runs in the Native AOT build. <typeparamref name="T"/> must be listed on <see cref="RoadmapJsonContext"/>.
+    /// </summary>
+    public static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 
     private static JsonSerializerOptions CreateOptions()
     {
@@ -27,8 +35,10 @@ public static class JsonRenderer
             Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new UtcInstantConverter());
-        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
-        options.MakeReadOnly(populateMissingResolver: true);
+        // Source-generated metadata only: a type not listed on RoadmapJsonContext fails loudly instead of falling back
+        // to reflection that a trimmed native build does not have. The documents hold no enums (statuses are strings).
+        options.TypeInfoResolver = RoadmapJsonContext.Default;
+        options.MakeReadOnly();
         return options;
     }
 
@@ -42,3 +52,10 @@ public static class JsonRenderer
             writer.WriteStringValue(ReportText.Instant(value));
     }
 }
+
+/// <summary>The types Roadmap writes as JSON, with serializers generated at build time (see <see cref="JsonRenderer"/>).</summary>
+[JsonSerializable(typeof(RoadmapView))]
+[JsonSerializable(typeof(InitiativeView))]
+[JsonSerializable(typeof(KpiHistory))]
+[JsonSerializable(typeof(DateTimeOffset))]
+internal sealed partial class RoadmapJsonContext : JsonSerializerContext;
