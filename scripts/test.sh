@@ -8,13 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use, as "command:package": the tests start their own servers on free
-# loopback ports, with temp data folders, and stop them.
+# loopback ports, with temp data folders, and stop them. gcc links the native build that NativeBuildTests publishes.
 NEEDED=(
   "redis-server:redis-server"
   "prometheus:prometheus"
   "promtool:prometheus"
   "/usr/lib/postgresql/15/bin/initdb:postgresql"
   "chromium:chromium"
+  "gcc:gcc"
 )
 
 missing=()

@@ -60,25 +60,23 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public static WorkerProcess StartWithLauncher(string workingDirectory, IReadOnlyList<string> launcher, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Roadmap.Worker.dll");
-        var info = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : "dotnet")
+        return StartCommand(launcher.Count > 0 ? launcher[0] : "dotnet", [.. launcher.Skip(1), .. launcher.Count > 0 ? ["dotnet"] : Array.Empty<string>(), dll, .. args], workingDirectory, environment);
+    }
+
+    /// <summary>Starts a native build of the worker (<c>dotnet publish</c> output) with <paramref name="args"/>.</summary>
+    public static WorkerProcess StartNative(string executable, string workingDirectory, params string[] args) =>
+        StartCommand(executable, args, workingDirectory, new Dictionary<string, string?>());
+
+    private static WorkerProcess StartCommand(string command, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment)
+    {
+        var info = new ProcessStartInfo(command)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var l in launcher.Skip(1))
-        {
-            info.ArgumentList.Add(l);
-        }
-
-        if (launcher.Count > 0)
-        {
-            info.ArgumentList.Add("dotnet");
-        }
-
-        info.ArgumentList.Add(dll);
-        foreach (var a in args)
+        foreach (var a in arguments)
         {
             info.ArgumentList.Add(a);
         }
