@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
 using Roadmap.Storage;
@@ -129,3 +130,11 @@ public static partial class ApiEndpoints
     [GeneratedRegex(@"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,7})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex IsoInstant();
 }
+
+/// <summary>
+/// The problem-details body of the API's 400s and 404s (RFC 9457), generated at build time: registered on ASP.NET's
+/// JSON options by RoadmapApp, which Results.Problem writes through. Its extensions hold strings (e.g. traceId).
+/// </summary>
+[JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
+[JsonSerializable(typeof(string))]
+internal sealed partial class ProblemJsonContext : JsonSerializerContext;

@@ -60,6 +60,8 @@ public static class RoadmapApp
             .AddRoadmapMetrics()
             .AddRoadmapTelemetry()
             .AddRoadmapConfigReload();
+        // Results.Problem writes through ASP.NET's JSON options, whose native build has no reflection to fall back on.
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ProblemJsonContext.Default));
 
         var app = builder.Build();
         app.UseRequestBodyLimit();
