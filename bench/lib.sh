@@ -28,5 +28,9 @@ start_nginx() {
 # Median of numbers on stdin.
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
+# CPU "steal" (time the hypervisor ran other guests while this one wanted the CPU) and all CPU time, in ticks since
+# boot, as "steal total": two readings give the share stolen between them.
+cpu_steal_ticks() { awk '/^cpu / { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
 # The 1-minute load average: figures from a shared machine mean little without it.
 loadavg() { cut -d' ' -f1 /proc/loadavg; }

@@ -63,6 +63,15 @@ out = ["# Performance", "",
        "The machine is shared: every figure is listed with the 1-minute load average when it was taken. Rates are the "
        f"median of {machine.get('runs')} runs of {machine.get('seconds')} s; the anchor ran alternately with Roadmap in the same run.", ""]
 
+# CPU steal per goal: the hypervisor's time for other guests, which lowers every CPU-bound figure, anchors included.
+steal = {}
+for r in rows:
+    if r["bench"] == "steal":
+        steal[r["goal"]] = max(steal.get(r["goal"], 0.0), r["steal_pct"])
+if steal:
+    out += ["CPU steal, the largest share per goal's commands: " + ", ".join(f"{g} {v:.1f}%" for g, v in steal.items()) + "."
+            + ("" if max(steal.values()) <= 5 else " **Above 5%: those figures measure the neighbours too; run again on a quiet machine.**"), ""]
+
 # Goal 4
 anchor = pick("goal4", "probe-anchor")
 ours = pick("goal4", "roadmap-probes")

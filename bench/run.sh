@@ -26,13 +26,18 @@ OUT="$BENCH_DIR/results/$(date -u +%Y-%m-%dT%H%M%SZ).jsonl"
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 emit() { tee -a "$OUT"; }
 # Runs a command, records its JSON lines with the command that produced them.
+# After it, a "steal" line: the share of CPU time the hypervisor gave to other guests while it ran (a run with more
+# than a few percent measured the neighbours too; report.py flags it).
 record() {
-  local goal="$1"; shift
+  local goal="$1" steal0; shift
   log "$goal: $*"
+  steal0="$(cpu_steal_ticks)"
   "$@" 2> >(grep -v '^$' >&2) | while IFS= read -r line; do
     [[ "$line" == \{* ]] || continue
     python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d["goal"] = sys.argv[2]; d["command"] = sys.argv[3]; print(json.dumps(d))' "$line" "$goal" "$*"
   done | emit
+  echo "$steal0 $(cpu_steal_ticks)" | awk -v g="$goal" '{ p = ($4 > $2) ? 100 * ($3 - $1) / ($4 - $2) : 0
+    printf "{\"bench\":\"steal\",\"goal\":\"%s\",\"steal_pct\":%.1f}\n", g, p }' | emit
 }
 
 python3 - "$RUNS" "$SECS" "$SOAK_MIN" "$QUICK" <<'PY' | emit
