@@ -41,7 +41,11 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(50);
     private Row[] _rows = new Row[1024];
     private Row[] _sorted = [];
+    // The sort's per-batch tables, reused: with thousands of series each is over the large-object threshold, and a
+    // fresh one per batch left megabytes of dead arrays on the large object heap until the next full collection.
     private readonly Dictionary<long, int> _seriesCounts = [];
+    private readonly Dictionary<long, int> _seriesNext = [];
+    private long[] _seriesOrder = [];
 
 
     public BatchedWriter(RoadmapDatabase database, StorageOptions options, TimeProvider time, ILogger<BatchedWriter> log)
@@ -461,8 +465,16 @@ public sealed partial class BatchedWriter : IAsyncDisposable
             _sorted = new Row[_rows.Length];
         }
 
-        var offsets = _seriesCounts.Keys.Order().ToArray();
-        var next = new Dictionary<long, int>(offsets.Length);
+        if (_seriesOrder.Length < _seriesCounts.Count)
+        {
+            _seriesOrder = new long[_seriesCounts.Count * 2];
+        }
+
+        _seriesCounts.Keys.CopyTo(_seriesOrder, 0);
+        var offsets = _seriesOrder.AsSpan(0, _seriesCounts.Count);
+        offsets.Sort();
+        var next = _seriesNext;
+        next.Clear();
         var at = 0;
         foreach (var series in offsets)
         {
