@@ -102,10 +102,10 @@ public sealed class EvaluationStore(RoadmapDatabase database)
     }
 }
 
-/// <summary>An evaluation as read back.</summary>
 // Row shapes for the queries above: named, not tuples, so Dapper.AOT generates their readers (it binds no tuples).
 internal sealed record LatestRow(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status);
 
 internal sealed record BaselineRow(double Value, long Samples, long ComputedAt);
 
+/// <summary>An evaluation as read back.</summary>
 public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status);

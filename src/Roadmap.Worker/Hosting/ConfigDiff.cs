@@ -80,7 +80,8 @@ public sealed class ConfigDiff
     public static bool Same(object? a, object? b) => Same(a, b, 0);
 
     // The values compared are config records of Roadmap.Core and Roadmap.Sources, whose properties the native build
-    // keeps: Roadmap.Worker.csproj roots both assemblies (TrimmerRootAssembly). ConfigDiffTests covers the comparison.
+    // keeps: Roadmap.Worker.csproj roots both assemblies (TrimmerRootAssembly). ConfigDiffTests covers the comparison
+    // on the JIT, NativeBuildTests' reload of an unchanged file in the native build.
     [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Config types are rooted for reflection; see above.")]
     private static bool Same(object? a, object? b, int depth)
     {
