@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Dapper;
@@ -159,29 +158,21 @@ public sealed class NativeBuild : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var info = new ProcessStartInfo("dotnet")
+        var root = Support.RepositoryRoot();
+        await using var publish = WorkerProcess.StartCommand(
+            "dotnet",
+            ["publish", Path.Combine(root, "src", "Roadmap.Worker"), "-c", "Release", "--nologo", "-v", "q",
+             "--artifacts-path", Path.Combine(_dir, "artifacts"), "-o", Path.Combine(_dir, "publish")],
+            root,
+            new Dictionary<string, string?>());
+        if (!await publish.WaitForExitAsync(TimeSpan.FromMinutes(10)))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[]
-                 {
-                     "publish", Path.Combine(Support.RepositoryRoot(), "src", "Roadmap.Worker"), "-c", "Release", "--nologo", "-v", "q",
-                     "--artifacts-path", Path.Combine(_dir, "artifacts"), "-o", Path.Combine(_dir, "publish"),
-                 })
-        {
-            info.ArgumentList.Add(a);
+            throw new TimeoutException($"dotnet publish did not finish within 10 minutes:\n{publish.Stdout}\n{publish.Stderr}");
         }
 
-        using var publish = Process.Start(info)!;
-        var stdout = publish.StandardOutput.ReadToEndAsync();
-        var stderr = publish.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await publish.WaitForExitAsync(cts.Token);
         if (publish.ExitCode != 0 || !File.Exists(Executable))
         {
-            throw new InvalidOperationException($"dotnet publish failed ({publish.ExitCode}):\n{await stdout}\n{await stderr}");
+            throw new InvalidOperationException($"dotnet publish failed ({publish.ExitCode}):\n{publish.Stdout}\n{publish.Stderr}");
         }
 
         // A native executable, not an apphost beside a Roadmap.Worker.dll.

@@ -60,14 +60,17 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public static WorkerProcess StartWithLauncher(string workingDirectory, IReadOnlyList<string> launcher, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Roadmap.Worker.dll");
-        return StartCommand(launcher.Count > 0 ? launcher[0] : "dotnet", [.. launcher.Skip(1), .. launcher.Count > 0 ? ["dotnet"] : Array.Empty<string>(), dll, .. args], workingDirectory, environment);
+        return launcher.Count == 0
+            ? StartCommand("dotnet", [dll, .. args], workingDirectory, environment)
+            : StartCommand(launcher[0], [.. launcher.Skip(1), "dotnet", dll, .. args], workingDirectory, environment);
     }
 
     /// <summary>Starts a native build of the worker (<c>dotnet publish</c> output) with <paramref name="args"/>.</summary>
     public static WorkerProcess StartNative(string executable, string workingDirectory, params string[] args) =>
         StartCommand(executable, args, workingDirectory, new Dictionary<string, string?>());
 
-    private static WorkerProcess StartCommand(string command, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment)
+    /// <summary>Starts any command with its output captured: the worker's builds, or the <c>dotnet publish</c> that makes one.</summary>
+    public static WorkerProcess StartCommand(string command, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment)
     {
         var info = new ProcessStartInfo(command)
         {
