@@ -20,6 +20,10 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+# What the load drivers and the anchors run, from Debian packages when the machine lacks them; gcc links the native
+# worker build that roadmap-load.sh publishes.
+. "$REPO_DIR/scripts/packages.sh"
+install_missing nginx:nginx wrk:wrk prometheus-blackbox-exporter:prometheus-blackbox-exporter gcc:gcc curl:curl
 mkdir -p "$BENCH_DIR/results"
 OUT="$BENCH_DIR/results/$(date -u +%Y-%m-%dT%H%M%SZ).jsonl"
 : >"$OUT"

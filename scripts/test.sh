@@ -18,16 +18,8 @@ NEEDED=(
   "gcc:gcc"
 )
 
-missing=()
-for entry in "${NEEDED[@]}"; do
-  command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
-done
-if ((${#missing[@]})); then
-  echo "Installing ${missing[*]} ..."
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+. scripts/packages.sh
+install_missing "${NEEDED[@]}"
 
 results="TestResults"
 rm -rf "$results"
