@@ -85,7 +85,13 @@ if ((STORAGE)) && [[ -d "$STORAGE_PROJECT" ]]; then
   DATASET="$BENCH_DIR/.data/roadmap-30d.db"
   if [[ ! -f "$DATASET" ]]; then
     mkdir -p "$BENCH_DIR/.data"
-    record storage-build-dataset dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- build-dataset --days 30 --series 1000 --interval 60s --db "$DATASET"
+    # Built under another name and renamed once its summary line is out: an interrupted build would otherwise be taken
+    # for the dataset by every later run.
+    rm -f "$DATASET.part" "$DATASET.part-wal" "$DATASET.part-shm"
+    record storage-build-dataset dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- build-dataset --days 30 --series 1000 --interval 60s --db "$DATASET.part"
+    if grep -q '"bench": "build-dataset"' "$OUT"; then
+      for f in "" -wal -shm; do [[ ! -f "$DATASET.part$f" ]] || mv "$DATASET.part$f" "$DATASET$f"; done
+    fi
   fi
   record storage-evaluate dotnet run --no-build -c Release --project "$STORAGE_PROJECT" -- evaluate --db "$DATASET" --kpis 1000 --days 30 --check 100
 fi
