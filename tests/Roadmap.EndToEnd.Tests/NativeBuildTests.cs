@@ -53,12 +53,13 @@ public sealed class NativeBuildTests(NativeBuild build) : IClassFixture<NativeBu
                 async () =>
                 {
                     metrics = await http.GetStringAsync("/metrics");
-                    return Support.Value(metrics, "roadmap_kpi_value", ("kpi", "uptime")) is not null
+                    // Every poll of "down" fails; "ok" answers, though on a busy machine its first polls may time out
+                    // (one CI run evaluated while all of them had): wait for a round that has seen it answer.
+                    return Support.Value(metrics, "roadmap_kpi_value", ("kpi", "uptime")) >= 0.5
                         && Support.Value(metrics, "roadmap_source_polls_total", ("source", "down"), ("outcome", "failure")) >= 5;
                 },
                 TimeSpan.FromSeconds(60));
-            Assert.True(evaluated, $"not evaluated within 60 s; stderr:\n{p.Stderr}\nstdout:\n{p.Stdout}");
-            // Every poll of "down" fails; "ok" answers, though on a busy machine an early poll may time out.
+            Assert.True(evaluated, $"not evaluated with \"ok\" up within 60 s; stderr:\n{p.Stderr}\nstdout:\n{p.Stdout}");
             Assert.InRange(Support.Value(metrics, "roadmap_kpi_value", ("kpi", "uptime"))!.Value, 0.5, 1);
             Assert.Equal(0, Support.Value(metrics, "roadmap_kpi_value", ("kpi", "down-uptime")));
 
