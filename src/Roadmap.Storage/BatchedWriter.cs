@@ -36,6 +36,8 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     private long _pollsDropped;
     private long _writeFailures;
     private long _batches;
+    private long _filesLost;
+    private SqliteConnection? _connection;
     private volatile int _health;
     private volatile string? _lastError;
     private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(50);
@@ -76,6 +78,12 @@ public sealed partial class BatchedWriter : IAsyncDisposable
 
     /// <summary>Transactions committed so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>
+    /// Times the database file was found deleted, moved or replaced under the running service (its write-ahead log
+    /// included). Each is reported once, and the writer opens a database at the path again, keeping what is queued.
+    /// </summary>
+    public long FilesLost => Interlocked.Read(ref _filesLost);
 
     /// <summary>Polls waiting to be written.</summary>
     public int QueueLength => _queue.Reader.CanCount ? _queue.Reader.Count : -1;
@@ -140,14 +148,32 @@ public sealed partial class BatchedWriter : IAsyncDisposable
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private async Task RunAsync()
+    private SqliteConnection OpenWriterConnection()
     {
-        using var connection = _database.OpenConnection();
+        var connection = _database.OpenConnection();
         raw.sqlite3_busy_timeout(connection.Handle, (int)_options.BusyTimeout.TotalMilliseconds);
         // A batch touches the last pages of every series; with SQLite's default 2 MiB they are evicted (and spilled
         // mid-transaction) before the next batch comes back to them. The cache is resident memory once full, so it is
         // sized for that working set, not more (64 MiB cost the memory goal ~48 MiB of RSS).
         raw.sqlite3_exec(connection.Handle, FormattableString.Invariant($"PRAGMA cache_size=-{_options.PageCacheBytes / 1024};"));
+        return connection;
+    }
+
+    private async Task RunAsync()
+    {
+        _connection = OpenWriterConnection();
+        try
+        {
+            await RunLoopAsync();
+        }
+        finally
+        {
+            _connection?.Dispose();
+        }
+    }
+
+    private async Task RunLoopAsync()
+    {
         var batch = new PendingBatch();
         var flushes = new List<TaskCompletionSource>();
         var waitForData = _queue.Reader.WaitToReadAsync().AsTask();
@@ -159,7 +185,8 @@ public sealed partial class BatchedWriter : IAsyncDisposable
                 await Task.WhenAny(waitForData, Task.Delay(_options.FlushInterval, _time));
                 if (!waitForData.IsCompleted)
                 {
-                    Prune(connection);
+                    CheckDatabaseFileWhileIdle();
+                    Prune();
                     continue;
                 }
             }
@@ -199,7 +226,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
             }
 
             Interlocked.Add(ref _pendingSamples, -batch.QueuedSamples);
-            await WriteWithRetryAsync(connection, batch);
+            await WriteWithRetryAsync(batch);
             foreach (var f in flushes)
             {
                 f.TrySetResult();
@@ -209,7 +236,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
             flushes.Clear();
             if (!_stopping)
             {
-                Prune(connection);
+                Prune();
             }
 
             waitForData = _queue.Reader.WaitToReadAsync().AsTask();
@@ -234,7 +261,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     }
 
     /// <summary>One small retention step when one is due; a failure waits for the next (the writer's health is about samples).</summary>
-    private void Prune(SqliteConnection connection)
+    private void Prune()
     {
         if (!_retention.Due || Health != StorageHealth.Ok)
         {
@@ -243,7 +270,7 @@ public sealed partial class BatchedWriter : IAsyncDisposable
 
         try
         {
-            Interlocked.Add(ref _rowsPruned, _retention.Step(connection));
+            Interlocked.Add(ref _rowsPruned, _retention.Step(_connection!));
         }
         catch (SqliteException e)
         {
@@ -251,7 +278,90 @@ public sealed partial class BatchedWriter : IAsyncDisposable
         }
     }
 
-    private async Task WriteWithRetryAsync(SqliteConnection connection, PendingBatch batch)
+    /// <summary>
+    /// Before a commit (and now and then while idle): is the path still the file the writer has open? A commit into a
+    /// deleted file succeeds and is lost with it. On a loss, once: log it, count it, and recover (what the old file
+    /// holds is saved, a database is opened at the path, the writer continues there with what is queued).
+    /// </summary>
+    /// <exception cref="DatabaseFileLostException">Lost, and no database can be opened at the path yet.</exception>
+    private void EnsureDatabaseFile()
+    {
+        if (_database.FileProblem() is not { } loss)
+        {
+            return;
+        }
+
+        if (Health != StorageHealth.FileLost)
+        {
+            Interlocked.Increment(ref _filesLost);
+            _lastError = loss.Message;
+            _health = (int)StorageHealth.FileLost;
+            LogFileLost(_log, loss.Message);
+        }
+
+        string outcome;
+        try
+        {
+            outcome = _database.Recover(loss, _connection!, _time);
+        }
+        catch (StorageException e)
+        {
+            throw new DatabaseFileLostException($"{loss.Message}; {e.Message}", e);
+        }
+
+        _connection!.Dispose();
+        _connection = OpenWriterConnection();
+        // Series ids and open rollup buckets belong to the old file; the new one is read afresh.
+        _seriesIds.Clear();
+        _hours.Forget();
+        _days.Forget();
+        LogFileRecovered(_log, loss.Message, outcome);
+    }
+
+    private void CheckDatabaseFileWhileIdle()
+    {
+        try
+        {
+            EnsureDatabaseFile();
+        }
+        catch (Exception e) when (e is DatabaseFileLostException or SqliteException or IOException or UnauthorizedAccessException)
+        {
+            NoteFailure(e, 0);
+            return;
+        }
+
+        if (Health == StorageHealth.FileLost)
+        {
+            MarkHealthy(0);
+        }
+    }
+
+    private void MarkHealthy(int failures)
+    {
+        if (Health != StorageHealth.Ok)
+        {
+            LogRecovered(_log, failures);
+            _lastError = null;
+            _health = (int)StorageHealth.Ok;
+        }
+    }
+
+    /// <summary>Records a failed write (or file check): the state, and one log line per change of state or cause.</summary>
+    private void NoteFailure(Exception e, int polls)
+    {
+        Interlocked.Increment(ref _writeFailures);
+        var (health, cause) = StorageHealths.Classify(e);
+        var changed = health != Health || _lastError is null;
+        _lastError = $"{cause}: {e.Message}";
+        _health = (int)health;
+        if (changed)
+        {
+            // One line per state change, not per retry: a lock that lasts an hour is one line, not thousands.
+            LogWriteFailing(_log, e, cause, polls);
+        }
+    }
+
+    private async Task WriteWithRetryAsync(PendingBatch batch)
     {
         if (batch.PollCount == 0)
         {
@@ -263,37 +373,22 @@ public sealed partial class BatchedWriter : IAsyncDisposable
         {
             try
             {
-                Write(connection, batch);
-                if (Health != StorageHealth.Ok)
-                {
-                    LogRecovered(_log, attempt - 1);
-                    _lastError = null;
-                    _health = (int)StorageHealth.Ok;
-                }
-
+                EnsureDatabaseFile();
+                Write(_connection!, batch);
+                MarkHealthy(attempt - 1);
                 return;
             }
-            catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException or FormatException)
+            catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException or FormatException or DatabaseFileLostException or UnauthorizedAccessException)
             {
-                Interlocked.Increment(ref _writeFailures);
-                var (health, cause) = StorageHealths.Classify(e);
-                var changed = health != Health || _lastError is null;
-                _lastError = $"{cause}: {e.Message}";
-                _health = (int)health;
                 // While running, keep the batch and retry: samples wait here and new polls wait in the bounded
                 // queue (and are dropped, counted, once it is full). At shutdown, give up after a few tries rather
                 // than hang the stop.
+                NoteFailure(e, batch.PollCount);
                 if (_stopping && attempt >= 3)
                 {
                     Interlocked.Add(ref _pollsDropped, batch.PollCount);
                     LogDroppedAtShutdown(_log, e, batch.PollCount, attempt);
                     return;
-                }
-
-                if (changed)
-                {
-                    // One line per state change, not per retry: a lock that lasts an hour is one line, not thousands.
-                    LogWriteFailing(_log, e, cause, batch.PollCount);
                 }
 
                 await Task.Delay(delay, _time);
@@ -736,6 +831,15 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Writing to the database works again after {Failures} failed attempts; nothing waiting was lost")]
     private static partial void LogRecovered(ILogger log, int failures);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storage: {Problem} under the running service. Nothing is written to the lost file from now on; a database is opened at the path again, keeping every queued poll")]
+    private static partial void LogFileLost(ILogger log, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage recovered from the lost file ({Problem}): {Outcome}; writing continues there")]
+    private static partial void LogFileRecovered(ILogger log, string problem, string outcome);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "A retention step failed; it is tried again later")]
     private static partial void LogPruneFailed(ILogger log, Exception e);
 }
+
+/// <summary>The database file was lost and no database can be opened at its path yet (see <see cref="StorageHealth.FileLost"/>).</summary>
+public sealed class DatabaseFileLostException(string message, Exception? inner = null) : Exception(message, inner);

@@ -16,19 +16,26 @@ public enum StorageHealth
 
     /// <summary>Any other failure: an I/O error, a read-only or corrupt file, ...</summary>
     Failing,
+
+    /// <summary>
+    /// The database file (or its write-ahead log) was deleted, moved or replaced under the running service, and no
+    /// database could be opened at its path yet (e.g. its folder is gone). Polls wait in the queue meanwhile.
+    /// </summary>
+    FileLost,
 }
 
 /// <summary>Names and classification of <see cref="StorageHealth"/>.</summary>
 public static class StorageHealths
 {
-    public static readonly IReadOnlyList<StorageHealth> All = [StorageHealth.Ok, StorageHealth.Locked, StorageHealth.DiskFull, StorageHealth.Failing];
+    public static readonly IReadOnlyList<StorageHealth> All = [StorageHealth.Ok, StorageHealth.Locked, StorageHealth.DiskFull, StorageHealth.Failing, StorageHealth.FileLost];
 
-    /// <summary>The metric label: ok, locked, disk_full, failing.</summary>
+    /// <summary>The metric label: ok, locked, disk_full, failing, file_lost.</summary>
     public static string Label(this StorageHealth health) => health switch
     {
         StorageHealth.Ok => "ok",
         StorageHealth.Locked => "locked",
         StorageHealth.DiskFull => "disk_full",
+        StorageHealth.FileLost => "file_lost",
         _ => "failing",
     };
 
@@ -43,5 +50,11 @@ public static class StorageHealths
             11 or 26 => (StorageHealth.Failing, "database file is corrupt"),
             _ => (StorageHealth.Failing, "database error"),
         }
-        : (StorageHealth.Failing, e is IOException ? "I/O error" : "unexpected error");
+        : e switch
+        {
+            DatabaseFileLostException => (StorageHealth.FileLost, "database file lost"),
+            IOException => (StorageHealth.Failing, "I/O error"),
+            UnauthorizedAccessException => (StorageHealth.Failing, "permission denied"),
+            _ => (StorageHealth.Failing, "unexpected error"),
+        };
 }

@@ -45,6 +45,7 @@ public sealed class RoadmapMetrics
     private readonly Gauge _storageHealthy;
     private readonly Gauge _storageState;
     private readonly Counter _rowsPruned;
+    private readonly Counter _filesLost;
     private readonly Counter _evaluations;
     private readonly Gauge _reloadSuccessful;
     private readonly Gauge _reloadSuccessTimestamp;
@@ -97,8 +98,9 @@ public sealed class RoadmapMetrics
         _queueLength = f.CreateGauge("roadmap_storage_queue_length", "Polls waiting to be written.");
         _databaseBytes = f.CreateGauge("roadmap_storage_database_bytes", "Size of the SQLite database on disk: the main file plus its write-ahead log.");
         _storageHealthy = f.CreateGauge("roadmap_storage_healthy", "1 when the last database commit succeeded, else 0 (samples wait in the queue and are retried).");
-        _storageState = f.CreateGauge("roadmap_storage_state", "Why commits fail, as a state set: 1 for the current state (ok, locked, disk_full, failing).", ["state"]);
+        _storageState = f.CreateGauge("roadmap_storage_state", "Why commits fail, as a state set: 1 for the current state (ok, locked, disk_full, failing, file_lost).", ["state"]);
         _rowsPruned = f.CreateCounter("roadmap_storage_rows_pruned_total", "Rows (samples, polls, rollups) deleted by retention.");
+        _filesLost = f.CreateCounter("roadmap_storage_file_lost_total", "Times the database file (or its write-ahead log) was found deleted, moved or replaced under the running service; each time a database is opened at the path again.");
         _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
         // Prometheus' own names for its config reloads, so the same alert shape fits.
         _reloadSuccessful = f.CreateGauge("roadmap_config_last_reload_successful", "1 when the last config (re)load succeeded, 0 when the file was invalid and the previous config kept running.");
@@ -229,6 +231,7 @@ public sealed class RoadmapMetrics
         }
 
         _rowsPruned.IncTo(writer.RowsPruned);
+        _filesLost.IncTo(writer.FilesLost);
     }
 
     public void RecordPoll(SourceConfig source, PollResult result, DateTimeOffset at)

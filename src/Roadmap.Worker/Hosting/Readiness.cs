@@ -3,7 +3,10 @@ using Roadmap.Storage;
 
 namespace Roadmap.Worker.Hosting;
 
-/// <summary>Ready means: the database is open and its writer running, and the scheduler is started.</summary>
+/// <summary>
+/// Ready means: the database is open and its writer running (and its file still where it was opened, or opened there
+/// again), and the scheduler is started.
+/// </summary>
 public sealed class Readiness(BatchedWriter writer, ISchedulerFactory schedulers)
 {
     /// <summary>Null when ready, else why not.</summary>
@@ -12,6 +15,11 @@ public sealed class Readiness(BatchedWriter writer, ISchedulerFactory schedulers
         if (!writer.IsRunning)
         {
             return "the database writer is not running";
+        }
+
+        if (writer.Health == StorageHealth.FileLost)
+        {
+            return $"the database file is lost and cannot be opened again yet: {writer.LastError}";
         }
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);

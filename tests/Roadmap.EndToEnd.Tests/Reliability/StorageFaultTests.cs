@@ -6,7 +6,8 @@ using Microsoft.Data.Sqlite;
 namespace Roadmap.EndToEnd.Tests.Reliability;
 
 /// <summary>
-/// The real executable while its storage fails under it: another process holding the write lock, a full disk. Polls go
+/// The real executable while its storage fails under it: another process holding the write lock, a full disk, the
+/// database file deleted or its folder replaced. Polls go
 /// on and sources stay up (storage trouble is not a source's fault), the queue holds what cannot be written, the logs
 /// and metrics say so, and once storage is back everything queued is written, without a restart.
 /// </summary>
@@ -128,6 +129,79 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         Assert.True(queuedWhileFull > writtenWhileFull + Sources, $"the polls queued while the disk was full were not written after: {writtenWhileFull} before, {queuedWhileFull} after");
         var dropped = Support.Value(await worker.ScrapeAsync(), "roadmap_storage_polls_dropped_total");
 
+        await StopAndCheckEveryCountedPollIsStoredAsync(worker, database, dropped);
+    }
+
+    [Fact]
+    public async Task Run_DatabaseFileAndLogDeletedUnderTheService_ReportsItWithin10sRestoresItAndLosesNoPoll()
+    {
+        await using var feed = await JsonFeed.StartAsync(Sources);
+        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
+        var database = Path.Combine(_dir, "data", "roadmap.db");
+        await using var worker = await RunningWorker.StartAsync(_dir, config, database);
+        Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, 0) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the delete");
+
+        var before = RunningWorker.CommittedPolls(database, 0);
+        var deletedMs = Now();
+        File.Delete(database);
+        File.Delete(database + "-wal");
+
+        Assert.True(
+            await Support.EventuallyAsync(async () => Support.Value(await worker.ScrapeAsync(), "roadmap_storage_file_lost_total") == 1, TimeSpan.FromSeconds(10)),
+            $"the deleted database was not reported within 10 s; stdout:\n{worker.Process.Stdout}");
+        Assert.Contains("was deleted or moved away", worker.Process.Stdout, StringComparison.Ordinal);
+        Assert.True(
+            await Support.EventuallyAsync(() => Task.FromResult(File.Exists(database) && RunningWorker.CommittedPolls(database, deletedMs + 500) > 0), TimeSpan.FromSeconds(15)),
+            $"no poll committed at the path after the delete; stdout:\n{worker.Process.Stdout}");
+        // What was written before the delete is in the file at the path again, not only what came after.
+        var restored = RunningWorker.CommittedPolls(database, 0, deletedMs);
+        Assert.True(restored >= before, $"the polls written before the delete are gone: {before} then, {restored} now");
+        using (var ready = await worker.Http.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        var dropped = Support.Value(await worker.ScrapeAsync(), "roadmap_storage_polls_dropped_total");
+        await StopAndCheckEveryCountedPollIsStoredAsync(worker, database, dropped);
+    }
+
+    [Fact]
+    public async Task Run_DatabaseFolderReplacedByAFile_ReadyzSays503UntilItCanBeOpenedAgainAndNothingQueuedIsLost()
+    {
+        await using var feed = await JsonFeed.StartAsync(Sources);
+        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
+        var folder = Path.Combine(_dir, "data");
+        var database = Path.Combine(folder, "roadmap.db");
+        await using var worker = await RunningWorker.StartAsync(_dir, config, database);
+        Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, 0) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the folder went");
+
+        Directory.Delete(folder, recursive: true);
+        await File.WriteAllTextAsync(folder, "not a folder");
+        async Task<(System.Net.HttpStatusCode Status, string Body)> ReadyAsync()
+        {
+            using var r = await worker.Http.GetAsync(new Uri("/readyz", UriKind.Relative));
+            return (r.StatusCode, await r.Content.ReadAsStringAsync());
+        }
+
+        Assert.True(
+            await Support.EventuallyAsync(async () => (await ReadyAsync()).Status == System.Net.HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10)),
+            $"/readyz stayed ready with the database gone; stdout:\n{worker.Process.Stdout}");
+        var (_, body) = await ReadyAsync();
+        Assert.Contains("database file", body, StringComparison.Ordinal);
+        var first = await worker.ScrapeAsync();
+        Assert.Equal(1, Support.Value(first, "roadmap_storage_state", ("state", "file_lost")));
+        Assert.Equal(0, Support.Value(first, "roadmap_storage_healthy"));
+        await Task.Delay(3_000);
+        var during = await worker.ScrapeAsync();
+        Assert.True(Polls(during) > Polls(first), "polling stopped while the database was lost");
+        Assert.True(Support.Value(during, "roadmap_storage_queue_length") > 0, "nothing waited in the queue while the database was lost");
+
+        File.Delete(folder);
+        Assert.True(
+            await Support.EventuallyAsync(async () => (await ReadyAsync()).Status == System.Net.HttpStatusCode.OK, TimeSpan.FromSeconds(20)),
+            $"/readyz not ready within 20 s of the folder becoming possible again; stdout:\n{worker.Process.Stdout}");
+        Assert.Equal(1, Support.Value(await worker.ScrapeAsync(), "roadmap_storage_file_lost_total"));
+        var dropped = Support.Value(await worker.ScrapeAsync(), "roadmap_storage_polls_dropped_total");
         await StopAndCheckEveryCountedPollIsStoredAsync(worker, database, dropped);
     }
 
