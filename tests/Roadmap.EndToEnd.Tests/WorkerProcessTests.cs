@@ -180,6 +180,39 @@ public sealed partial class WorkerProcessTests : IDisposable
         Assert.True(await p.WaitForExitAsync(TimeSpan.FromSeconds(10)));
     }
 
+    [Fact]
+    public async Task Run_FromAFolderWithoutAppsettings_LogsNoLinePerRequestInTheShippedFormat()
+    {
+        // A published folder copied elsewhere, or a service whose working directory has no config/appsettings.json.
+        var config = Path.Combine(_dir, "roadmap.yaml");
+        await File.WriteAllTextAsync(config, """
+            roadmap: { name: Quiet }
+            sources:
+              - { id: closed, kind: http, every: 1s, url: "http://127.0.0.1:1/" }
+            """);
+        Assert.False(File.Exists(Path.Combine(_dir, "config", "appsettings.json")));
+        var port = Support.FreePort();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await using var p = WorkerProcess.Start(_dir, "--config", config, "--database", Path.Combine(_dir, "data", "roadmap.db"), "--urls", $"http://127.0.0.1:{port}");
+        Assert.True(await Reliability.IngestRig.WaitReadyAsync(http, p, TimeSpan.FromSeconds(60)), $"not ready; stdout:\n{p.Stdout}");
+
+        for (var i = 0; i < 10; i++)
+        {
+            foreach (var path in new[] { "/healthz", "/api/roadmap", "/no-such-page" })
+            {
+                using var _ = await http.GetAsync(new Uri(path, UriKind.Relative));
+            }
+        }
+
+        p.Terminate();
+        Assert.True(await p.WaitForExitAsync(TimeSpan.FromSeconds(10)), "not stopped within 10 s of SIGTERM");
+        Assert.DoesNotContain("Request starting", p.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Request finished", p.Stdout, StringComparison.Ordinal);
+        // The shipped console format: one line per entry, starting with a UTC timestamp.
+        var closed = p.Stdout.Split('\n').Single(l => l.Contains("Storage closed:", StringComparison.Ordinal));
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info: ", closed);
+    }
+
     [GeneratedRegex(@"Storage closed: (?<counted>\d+) polls counted, (?<written>\d+) polls written, (?<dropped>\d+) dropped")]
     private static partial Regex StorageClosed();
 }

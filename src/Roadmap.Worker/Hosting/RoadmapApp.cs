@@ -22,6 +22,7 @@ public static class RoadmapApp
             ContentRootPath = Directory.GetCurrentDirectory(),
             Args = [],
         });
+        builder.Configuration.AddLoggingDefaults();
         builder.Configuration.AddJsonFile("config/appsettings.json", optional: true);
         // Environment variables (e.g. Kestrel__Endpoints__Https__Certificate__Path) must win over the file, as they do
         // over the default appsettings.json: added again after it, since a later source wins.
