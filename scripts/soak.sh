@@ -7,11 +7,13 @@
 #     and the database holds exactly the written polls;
 #   - flat resources: the mean of the last 25% of samples vs the first 25% (RSS, threads, fds): at most SOAK_GROWTH
 #     times, or within a small absolute allowance (32 MiB, 16 threads, 32 fds).
-# Exit 0 when both hold, 1 otherwise. Everything runs on 127.0.0.1 and stops by itself.
+# Then it runs the SIGKILL crash test (CrashRecoveryTests) with SOAK_CRASH_RUNS kills, more than the suite's 10.
+# Exit 0 when all hold, 1 otherwise. Everything runs on 127.0.0.1 and stops by itself.
 #
 # usage: scripts/soak.sh [DURATION]        DURATION like 2h (default), 10m, 90s
 # env:   SOAK_SOURCES (500), SOAK_SAMPLE_EVERY (30, seconds), SOAK_DIR (a new temp folder; kept for inspection),
-#        SOAK_GROWTH (1.25: the largest last/first ratio that still counts as flat), SOAK_NO_BUILD=1 (use SOAK_WORKER)
+#        SOAK_GROWTH (1.25: the largest last/first ratio that still counts as flat), SOAK_NO_BUILD=1 (use SOAK_WORKER),
+#        SOAK_CRASH_RUNS (50; 0 skips the crash test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -188,3 +190,10 @@ for key in ("rss_kb", "threads", "fds"):
     print(f"  {key:8} first 25%: {first:10.0f}  last 25%: {last:10.0f}  ratio {ratio:.2f}  {'flat' if flat else 'GROWING'}")
 sys.exit(0 if ok else 1)
 EOF
+
+crash_runs="${SOAK_CRASH_RUNS:-50}"
+if ((crash_runs > 0)); then
+  echo "crash test: $crash_runs SIGKILLs during heavy ingest"
+  ROADMAP_CRASH_RUNS="$crash_runs" dotnet test tests/Roadmap.EndToEnd.Tests --nologo \
+    --filter "FullyQualifiedName~CrashRecoveryTests" --logger "console;verbosity=normal"
+fi
