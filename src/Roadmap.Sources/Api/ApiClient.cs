@@ -45,8 +45,8 @@ public sealed class ApiClient : IDisposable
         {
             UseProxy = false,
             UseCookies = false,
-            // Redirects are followed by hand: the handler would forward our tokens (Authorization,
-            // PRIVATE-TOKEN, configured headers) to whatever host a redirect names.
+            // Redirects are followed by hand (RedirectPolicy): the handler would forward our tokens (PRIVATE-TOKEN,
+            // configured headers) to whatever host a redirect names.
             AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = source.Timeout,
@@ -217,57 +217,17 @@ public sealed class ApiClient : IDisposable
     private static string FormatBytes(int bytes) =>
         bytes % 1024 == 0 ? $"{bytes / 1024} KiB" : $"{bytes} bytes";
 
-    private static readonly string[] SafeHeaders = ["Accept", "User-Agent"];
-
+    /// <summary>The request through <see cref="RedirectPolicy"/>; a redirect not followed is a failure here.</summary>
     private async Task<HttpResponseMessage> SendFollowingRedirectsAsync(Func<HttpRequestMessage> build, CancellationToken ct)
     {
-        using var first = build();
-        var origin = first.RequestUri!;
-        var response = await _http.SendAsync(first, HttpCompletionOption.ResponseHeadersRead, ct);
-        for (var hops = 0; (int)response.StatusCode is 301 or 302 or 303 or 307 or 308 && response.Headers.Location is { } location; hops++)
+        var end = await RedirectPolicy.SendAsync(build, (request, c) => _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, c), _maxRedirects, ct);
+        if (end.NotFollowed is { } why)
         {
-            var target = location.IsAbsoluteUri ? location : new Uri(response.RequestMessage?.RequestUri ?? origin, location);
-            var status = (int)response.StatusCode;
-            response.Dispose();
-            if (hops >= _maxRedirects)
-            {
-                throw new RedirectRefusedException(_maxRedirects == 0
-                    ? $"HTTP {status}: redirects are not followed (settings.network.maxRedirects is 0)"
-                    : $"too many redirects: more than {_maxRedirects} (settings.network.maxRedirects)");
-            }
-
-            var next = build();
-            if (Uri.Compare(target, origin, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) != 0)
-            {
-                // Another origin gets the request without any credential: only what says what we accept and who we are.
-                var bare = new HttpRequestMessage(next.Method, target) { Content = next.Content };
-                foreach (var name in SafeHeaders)
-                {
-                    if (next.Headers.TryGetValues(name, out var values))
-                    {
-                        bare.Headers.TryAddWithoutValidation(name, values);
-                    }
-                }
-
-                next.Content = null;
-                next.Dispose();
-                next = bare;
-            }
-
-            next.RequestUri = target;
-            if (status == 303)
-            {
-                next.Method = HttpMethod.Get;
-                next.Content = null;
-            }
-
-            using (next)
-            {
-                response = await _http.SendAsync(next, HttpCompletionOption.ResponseHeadersRead, ct);
-            }
+            end.Response.Dispose();
+            throw new RedirectRefusedException(why);
         }
 
-        return response;
+        return end.Response;
     }
 
     private async ValueTask<ApiResponse> SendOnceAsync(Func<HttpRequestMessage> build, CancellationToken ct)

@@ -25,46 +25,39 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         // connect, as blackbox_exporter does. Proxies and cookies would make the probe measure something else.
         // The connect goes through the network policy, so the first request and every redirect hop connect only to
         // addresses it allows. The callback is one shared delegate; the handler is per probe as before.
-        var maxRedirects = context.Network.MaxRedirects;
+        // Redirects are followed by RedirectPolicy, not the handler: the handler forwarded every header but
+        // Authorization (Cookie, X-Api-Key, ...) to any host, and followed a Location of any scheme.
         using var handler = new SocketsHttpHandler
         {
             UseProxy = false,
             UseCookies = false,
-            AllowAutoRedirect = maxRedirects > 0,
-            MaxAutomaticRedirections = Math.Max(1, maxRedirects),
+            AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.Zero,
             ConnectTimeout = config.Timeout,
         }.Guard(context.Network);
         // An invoker, not an HttpClient: the probe has its own timeout, and HttpClient would add a linked token source
         // and pending-request bookkeeping per call. The handler hands back the response at its headers either way.
         using var client = new HttpMessageInvoker(handler, disposeHandler: false);
-        using var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Url);
-        request.Headers.ConnectionClose = true;
-        request.Headers.UserAgent.ParseAdd("Roadmap-probe/1.0");
-        foreach (var (name, value) in _options.Headers)
-        {
-            if (!request.Headers.TryAddWithoutValidation(name, value))
-            {
-                request.Content ??= new ByteArrayContent([]);
-                request.Content.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
 
         int? status = null;
         try
         {
-            using var response = await client.SendAsync(request, token);
+            var end = await RedirectPolicy.SendAsync(Request, client.SendAsync, context.Network.MaxRedirects, token);
+            using var response = end.Response;
             status = (int)response.StatusCode;
             var body = await ReadBodyAsync(response, keep: _options.BodyContains is not null, token);
             var latency = time.GetElapsedTime(started);
             var samples = Samples(up: false, latency, status);
+            if (end.Refused)
+            {
+                return PollResult.Failed(end.NotFollowed!, latency, samples);
+            }
 
             var statusOk = _options.ExpectStatus.Count == 0 ? status is >= 200 and <= 299 : _options.ExpectStatus.Contains(status.Value);
             if (!statusOk)
             {
                 var expected = _options.ExpectStatus.Count == 0 ? "2xx" : string.Join(" or ", _options.ExpectStatus);
-                var statusLine = $"HTTP {status} {response.ReasonPhrase}".TrimEnd();
-                return PollResult.Failed(RedirectNotFollowed(response, statusLine, maxRedirects) ?? $"{statusLine}, expected {expected}", latency, samples);
+                return PollResult.Failed(end.NotFollowed ?? $"HTTP {status} {response.ReasonPhrase}".TrimEnd() + $", expected {expected}", latency, samples);
             }
 
             if (_options.BodyContains is { } needle && !body!.Contains(needle, StringComparison.Ordinal))
@@ -94,6 +87,24 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>The request as configured; each redirect hop starts from a new one (<see cref="RedirectPolicy"/>).</summary>
+    private HttpRequestMessage Request()
+    {
+        var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Url);
+        request.Headers.ConnectionClose = true;
+        request.Headers.UserAgent.ParseAdd("Roadmap-probe/1.0");
+        foreach (var (name, value) in _options.Headers)
+        {
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content ??= new ByteArrayContent([]);
+                request.Content.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        return request;
+    }
+
     /// <summary>
     /// Reads the body (so latency covers it, as a browser would wait for it) but never more than the cap; returns it
     /// decoded when <paramref name="keep"/> (bodyContains is set), else null: nobody reads it, so it is not kept.
@@ -119,37 +130,6 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    /// <summary>
-    /// Why a redirect the probe ended on was not followed; null when the response is no redirect. The handler hands
-    /// back the last 3xx when it stops, which alone would read as a plain wrong status.
-    /// </summary>
-    private static string? RedirectNotFollowed(HttpResponseMessage response, string statusLine, int maxRedirects)
-    {
-        if ((int)response.StatusCode is not (300 or 301 or 302 or 303 or 307 or 308) || response.Headers.Location is not { } location)
-        {
-            return null;
-        }
-
-        if (maxRedirects == 0)
-        {
-            return $"{statusLine}: redirects are not followed (settings.network.maxRedirects is 0)";
-        }
-
-        var from = response.RequestMessage?.RequestUri;
-        var to = location.IsAbsoluteUri ? location : from is null ? null : new Uri(from, location);
-        if (to is not null && to.Scheme != Uri.UriSchemeHttp && to.Scheme != Uri.UriSchemeHttps)
-        {
-            return $"{statusLine}: a redirect to a {to.Scheme}: URL is not followed";
-        }
-
-        if (from?.Scheme == Uri.UriSchemeHttps && to?.Scheme == Uri.UriSchemeHttp)
-        {
-            return $"{statusLine}: a redirect from https to http is not followed";
-        }
-
-        return $"too many redirects: more than {maxRedirects} (settings.network.maxRedirects), the last answer was {statusLine}";
     }
 
     private static List<Sample> Samples(bool up, TimeSpan? latency, int? status)

@@ -244,8 +244,25 @@ public sealed class JsonPath
                 case 'n': sb.Append('\n'); break;
                 case 'r': sb.Append('\r'); break;
                 case 't': sb.Append('\t'); break;
-                case 'u' when i + 5 < text.Length && ushort.TryParse(text.AsSpan(i + 2, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code):
-                    sb.Append((char)code);
+                case 'u' when TryHex(text, i + 2, out var code):
+                    // Half a surrogate pair cannot be looked up (System.Text.Json throws at poll time rather than find
+                    // nothing): an escaped high surrogate must be followed by an escaped low one, and a low one never
+                    // stands alone. A literal half is refused before parsing.
+                    if (char.IsHighSurrogate(code) && text.AsSpan(i + 6).StartsWith("\\u") && TryHex(text, i + 8, out var low) && char.IsLowSurrogate(low))
+                    {
+                        sb.Append(code).Append(low);
+                        i += 6;
+                    }
+                    else if (char.IsSurrogate(code))
+                    {
+                        name = "";
+                        return $"bad escape \"{text.Substring(i, 6)}\" at character {i + 1}: half of a UTF-16 surrogate pair";
+                    }
+                    else
+                    {
+                        sb.Append(code);
+                    }
+
                     i += 4;
                     break;
                 default:
@@ -264,6 +281,15 @@ public sealed class JsonPath
 
         i++;
         return null;
+    }
+
+    /// <summary>The UTF-16 code unit written as 4 hex digits at <paramref name="at"/>; false when they are not there.</summary>
+    private static bool TryHex(string text, int at, out char code)
+    {
+        var value = (ushort)0;
+        var ok = at + 4 <= text.Length && ushort.TryParse(text.AsSpan(at, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
+        code = (char)value;
+        return ok;
     }
 
     private static void SkipSpaces(string text, ref int i)

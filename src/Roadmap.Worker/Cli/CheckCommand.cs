@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Sources.Network;
+using Roadmap.Worker.Scheduling;
 
 namespace Roadmap.Worker.Cli;
 
@@ -11,18 +12,24 @@ public static class CheckCommand
 {
     private static readonly string[] Header = ["SOURCE", "KIND", "OK", "DURATION", "SIGNALS", "FAILURE"];
 
-    public static async Task<int> RunAsync(RoadmapConfig config, TextWriter stdout, TimeProvider? time = null)
+    /// <param name="config">The loaded config; every source in it is polled.</param>
+    /// <param name="stdout">Where the table goes.</param>
+    /// <param name="time">The clock; default the system's.</param>
+    /// <param name="kinds">The source kinds; default <see cref="SourceKinds.All"/> (tests add their own).</param>
+    public static async Task<int> RunAsync(RoadmapConfig config, TextWriter stdout, TimeProvider? time = null, IReadOnlyList<ISourceKind>? kinds = null)
     {
-        var context = new SourceContext(time ?? TimeProvider.System, NullLoggerFactory.Instance, new NetworkPolicy(config.Settings.Network));
+        time ??= TimeProvider.System;
+        var registry = new SourceKindRegistry(kinds ?? SourceKinds.All);
+        var context = new SourceContext(time, NullLoggerFactory.Instance, new NetworkPolicy(config.Settings.Network));
         foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
         {
-            await SourceKinds.Get(kind).WarmUpAsync(context, CancellationToken.None);
+            await registry.Get(kind).WarmUpAsync(context, CancellationToken.None);
         }
 
-        var sources = config.Sources.Select(s => SourceKinds.Get(s.Kind).Create(s, context)).ToList();
-        var results = (await Task.WhenAll(sources.Select(s => s.PollAsync(CancellationToken.None).AsTask())))
-            .Select((r, i) => r with { Failure = sources[i].Config.Redact(r.Failure) })
-            .ToArray();
+        // Through the poll boundary, as the service polls: a source that throws is a FAILED row, not an aborted check.
+        var guard = new PollGuard(time, NullLogger.Instance);
+        var sources = config.Sources.Select(s => registry.Get(s.Kind).Create(s, context)).ToList();
+        var results = await Task.WhenAll(sources.Select(s => guard.PollAsync(s, CancellationToken.None).AsTask()));
         foreach (var s in sources)
         {
             await s.DisposeAsync();

@@ -79,8 +79,8 @@ public sealed class ApiClientNetworkTests(WireMockFixture wiremock) : IClassFixt
 
     [Theory]
     [InlineData(3, null)]
-    [InlineData(2, "too many redirects: more than 2 (settings.network.maxRedirects)")]
-    [InlineData(0, "HTTP 302: redirects are not followed (settings.network.maxRedirects is 0)")]
+    [InlineData(2, "too many redirects: more than 2 (settings.network.maxRedirects), the last answer was HTTP 302 Found")]
+    [InlineData(0, "HTTP 302 Found: redirects are not followed (settings.network.maxRedirects is 0)")]
     public async Task PollAsync_ThreeRedirects_FollowsUpToMaxRedirects(int maxRedirects, string? expected)
     {
         Redirect(_path + "/1", _path + "/2");

@@ -78,6 +78,29 @@ public class FuzzFindingsTests
         Assert.Equal($"invalid character at {at} (half of a UTF-16 surrogate pair)", problem);
     }
 
+    // Escaped halves passed validation and then threw on every poll (System.Text.Json refuses to look them up).
+    [Theory]
+    [InlineData(@"$['\uD800']", @"bad escape ""\uD800"" at character 4: half of a UTF-16 surrogate pair")]
+    [InlineData(@"$[""\udc00""]", @"bad escape ""\udc00"" at character 4: half of a UTF-16 surrogate pair")]
+    [InlineData(@"$.a['x\uDBFF']", @"bad escape ""\uDBFF"" at character 7: half of a UTF-16 surrogate pair")]
+    [InlineData(@"$['\uD83D\u0041']", @"bad escape ""\uD83D"" at character 4: half of a UTF-16 surrogate pair")]
+    [InlineData(@"$['\uDE00\uD83D']", @"bad escape ""\uDE00"" at character 4: half of a UTF-16 surrogate pair")]
+    public void JsonPathTryParse_EscapedHalfOfASurrogatePair_Problem(string text, string expected)
+    {
+        Assert.False(JsonPath.TryParse(text, out _, out var problem));
+        Assert.Equal(expected, problem);
+    }
+
+    [Fact]
+    public void JsonPathTryFind_EscapedSurrogatePair_FindsTheMember()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse("{\"\\uD83D\\uDE00\": 7}");
+
+        Assert.True(JsonPath.TryParse(@"$['\uD83D\uDE00']", out var path, out var problem), problem);
+        Assert.True(path.TryFind(document.RootElement, out var value));
+        Assert.Equal(7, value.GetInt32());
+    }
+
     [Fact]
     public void JsonPathTryParse_WholeSurrogatePair_Parses()
     {

@@ -62,7 +62,7 @@ public class ParserFuzzTests
         """{"items":[{"the name":null}],"sessions":{"bounceRate":{"value":1}}}""",
     ];
 
-    private static readonly string[] JsonPaths = ["$.sessions.bounceRate", "$.items[0]['the name']", "$[\"items\"][-1]", "$", "$.sessions.count", "$[2]", "$.ok"];
+    private static readonly string[] JsonPaths = ["$.sessions.bounceRate", "$.items[0]['the name']", "$[\"items\"][-1]", "$", "$.sessions.count", "$[2]", "$.ok", "$['\\uD83D\\uDE00']"];
 
     [Fact]
     public void PrometheusRead_MutatedResponses_ValueOrReason()

@@ -87,6 +87,14 @@ public class JsonSourceKindTests
             ]
         },
         {
+            // Escaped halves of a surrogate pair (JSONPath's escape inside YAML's single quotes) threw at every poll.
+            "signals:\n  a: '$[''\\uD800'']'\n  b: '$.x[\"\\udc00\"]'",
+            [
+                "test.yaml:7:10: sources[analytics].signals.a: bad JSONPath \"$['\\uD800']\": bad escape \"\\uD800\" at character 4: half of a UTF-16 surrogate pair",
+                "test.yaml:8:10: sources[analytics].signals.b: bad JSONPath \"$.x[\"\\udc00\"]\": bad escape \"\\udc00\" at character 6: half of a UTF-16 surrogate pair",
+            ]
+        },
+        {
             "signals:\n  rate:",
             ["test.yaml:7:12: sources[analytics].signals.rate: missing the JSONPath of the signal's value, e.g. $.sessions.bounceRate"]
         },

@@ -1,6 +1,7 @@
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Worker.Cli;
+using Roadmap.Worker.Tests.Scheduling;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
@@ -45,6 +46,34 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Matches(@"^ok\s+http\s+ok\s+[0-9.]+ms\s+up=1 latency_seconds=[0-9.e-]+ status_code=200$", lines[1]);
         Assert.Matches(@"^down\s+http\s+FAILED\s+[0-9.]+ms\s+up=0 latency_seconds=[0-9.e-]+ status_code=503\s+HTTP 503 Service Unavailable, expected 2xx$", lines[2]);
         Assert.Equal("1 of 2 sources ok", lines[3].Trim());
+    }
+
+    [Fact]
+    public async Task RunAsync_SourcesThrow_PrintsTheTableWithInternalErrorsAndExits1()
+    {
+        // Before the poll boundary, the first exception ended check (and the process) without a table.
+        List<ISourceKind> kinds = [.. SourceKinds.All, new ThrowingKind()];
+        var loaded = new ConfigLoader(kinds).Load(
+            $$"""
+            roadmap: { name: C }
+            sources:
+              - { id: ok, kind: http, timeout: 2s, url: "{{_server.Url}}/ok" }
+              - { id: sync, kind: throwing, throws: sync, token: s3cr3t-token-1 }
+              - { id: async, kind: throwing, throws: async, token: s3cr3t-token-2 }
+            """,
+            "c.yaml");
+        Assert.Empty(loaded.Errors);
+        using var stdout = new StringWriter();
+
+        var exit = await CheckCommand.RunAsync(loaded.Config!, stdout, kinds: kinds);
+
+        Assert.Equal(RoadmapCli.RuntimeFailure, exit);
+        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Length);
+        Assert.Matches(@"^ok\s+http\s+ok\s", lines[1]);
+        Assert.Matches(@"^sync\s+throwing\s+FAILED\s+[0-9.]+ms\s+internal error: NotSupportedException: sync bug with token \*\*\*$", lines[2]);
+        Assert.Matches(@"^async\s+throwing\s+FAILED\s+[0-9.]+ms\s+internal error: InvalidOperationException: async bug with token \*\*\*$", lines[3]);
+        Assert.Equal("1 of 3 sources ok", lines[4].Trim());
     }
 
     [Fact]

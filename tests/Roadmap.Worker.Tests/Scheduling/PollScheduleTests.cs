@@ -1,6 +1,8 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
@@ -107,5 +109,56 @@ public sealed class PollScheduleTests : IDisposable
         Assert.InRange(kind.Polls, 3, (int)(span.TotalMilliseconds / 700) + 1);
         Assert.Equal(kind.Polls, app.Services.GetRequiredService<RoadmapMetrics>().PollCount);
         Assert.Equal(kind.Polls, new SampleReader(database).CountPolls("slow"));
+    }
+
+    [Fact]
+    public async Task Schedule_SourceThrows_FailedPollCountedAndStoredWithARedactedReason()
+    {
+        // Before the poll boundary, the exception went to Quartz: nothing counted, nothing stored, no up gauge at all.
+        List<ISourceKind> kinds = [.. SourceKinds.All, new ThrowingKind()];
+        var loaded = new ConfigLoader(kinds).Load(
+            """
+            roadmap: { name: Throwing }
+            settings: { evaluateEvery: 1h }
+            sources:
+              - { id: sync, kind: throwing, throws: sync, token: s3cr3t-token-1, every: 100ms, timeout: 50ms }
+              - { id: async, kind: throwing, throws: async, token: s3cr3t-token-2, every: 100ms, timeout: 50ms }
+            """,
+            "throwing.yaml");
+        Assert.Empty(loaded.Errors);
+        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
+        var metrics = app.Services.GetRequiredService<RoadmapMetrics>();
+
+        await app.StartAsync();
+        // Both sources poll every 100 ms: a few polls each come in well under a second; 30 s only bounds a failure.
+        var started = TimeProvider.System.GetTimestamp();
+        while (metrics.PollCount < 6 && TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(50);
+        }
+
+        await app.StopAsync();
+
+        Assert.True(metrics.PollCount >= 6, $"{metrics.PollCount} polls recorded");
+        using var stream = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        var reader = new SampleReader(database);
+        foreach (var (id, reason) in new[]
+        {
+            ("sync", "internal error: NotSupportedException: sync bug with token ***"),
+            ("async", "internal error: InvalidOperationException: async bug with token ***"),
+        })
+        {
+            Assert.Matches(new Regex($"^roadmap_source_up{{source=\"{id}\",kind=\"throwing\"}} 0$", RegexOptions.Multiline), text);
+            Assert.Matches(new Regex($"^roadmap_source_polls_total{{source=\"{id}\",kind=\"throwing\",outcome=\"failure\"}} [1-9]", RegexOptions.Multiline), text);
+            Assert.DoesNotMatch(new Regex($"^roadmap_source_polls_total{{source=\"{id}\",kind=\"throwing\",outcome=\"success\"}} [1-9]", RegexOptions.Multiline), text);
+            var polls = reader.Polls(id, DateTimeOffset.UnixEpoch, DateTimeOffset.UtcNow.AddDays(1));
+            Assert.NotEmpty(polls);
+            Assert.All(polls, p => Assert.Equal(("failure", reason), (p.Outcome, p.Reason)));
+        }
+
+        Assert.DoesNotContain("s3cr3t", text, StringComparison.Ordinal);
     }
 }
