@@ -28,6 +28,27 @@ public sealed partial class PollGuard(TimeProvider time, ILogger log)
     public TimeSpan LogEvery { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// Warms up each kind once (<see cref="ISourceKind.WarmUpAsync"/>). A warm-up that throws is passed over: it only
+    /// spares the first poll the process's cold start, and that poll, through the boundary, reports any real problem.
+    /// Only cancellation of <paramref name="cancellationToken"/> escapes.
+    /// </summary>
+    public static async Task WarmUpAsync(IEnumerable<ISourceKind> kinds, SourceContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        foreach (var kind in kinds.Distinct())
+        {
+            try
+            {
+                await kind.WarmUpAsync(context, cancellationToken);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The first poll of the kind pays the cold start instead.
+            }
+        }
+    }
+
+    /// <summary>
     /// Polls <paramref name="source"/> once. Only cancellation of <paramref name="cancellationToken"/> escapes; any
     /// other exception is a failed poll. The failure reason, if any, is redacted.
     /// </summary>

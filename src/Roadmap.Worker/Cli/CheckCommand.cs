@@ -21,10 +21,7 @@ public static class CheckCommand
         time ??= TimeProvider.System;
         var registry = new SourceKindRegistry(kinds ?? SourceKinds.All);
         var context = new SourceContext(time, NullLoggerFactory.Instance, new NetworkPolicy(config.Settings.Network));
-        foreach (var kind in config.Sources.Select(s => s.Kind).Distinct())
-        {
-            await registry.Get(kind).WarmUpAsync(context, CancellationToken.None);
-        }
+        await ScheduleRegistrar.WarmUpAsync(registry, config.Sources.Select(s => s.Kind), context, CancellationToken.None);
 
         // Through the poll boundary, as the service polls: a source that throws is a FAILED row, not an aborted check.
         var guard = new PollGuard(time, NullLogger.Instance);

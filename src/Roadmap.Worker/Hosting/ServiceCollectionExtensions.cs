@@ -61,6 +61,8 @@ public static class ServiceCollectionExtensions
     {
         var registry = new SourceKindRegistry(kinds ?? SourceKinds.All);
         services.AddSingleton(registry);
+        // One poll boundary for the host: Quartz creates a PollJob per run, and the guard's log rate limit outlives it.
+        services.AddSingleton(sp => new PollGuard(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PollGuard>>()));
         services.AddSingleton(sp =>
         {
             var config = sp.GetRequiredService<CurrentConfig>().Value;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Quartz;
 using Roadmap.Sources;
@@ -14,12 +13,9 @@ namespace Roadmap.Worker.Scheduling;
 /// One Quartz job per source with concurrent execution disallowed: runs of one source never overlap.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, RoadmapMetrics metrics, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
+public sealed partial class PollJob(SourcePool sources, PollGuard guard, BatchedWriter writer, RoadmapMetrics metrics, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
 {
     public const string Group = "poll";
-
-    // Quartz creates a job per run; the guard's log rate limit must outlive it. One guard per pool, i.e. per host.
-    private static readonly ConditionalWeakTable<SourcePool, PollGuard> Guards = new();
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
@@ -43,7 +39,7 @@ public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, Ro
         }
 
         // Through the poll boundary: a source that throws still yields a failed poll, counted and stored below.
-        var result = await Guard().PollAsync(source, cancellationToken);
+        var result = await guard.PollAsync(source, cancellationToken);
         span?.SetTag("roadmap.poll.outcome", result.Success ? "success" : "failure");
         if (!result.Success)
         {
@@ -61,8 +57,6 @@ public sealed partial class PollJob(SourcePool sources, BatchedWriter writer, Ro
             result.Failure,
             result.Samples.Select(s => new SignalSample(s.Signal, s.Value)).ToList()));
     }
-
-    private PollGuard Guard() => Guards.TryGetValue(sources, out var guard) ? guard : Guards.GetValue(sources, _ => new PollGuard(time, log));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Poll of source {Source} failed: {Reason}")]
     private static partial void LogPollFailed(ILogger log, string source, string reason);

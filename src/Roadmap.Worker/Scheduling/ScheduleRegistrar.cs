@@ -34,14 +34,9 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Warms up each of these kinds once (see <see cref="ISourceKind.WarmUpAsync"/>).</summary>
-    public static async Task WarmUpAsync(SourceKindRegistry kinds, IEnumerable<string> kindNames, SourceContext context, CancellationToken cancellationToken)
-    {
-        foreach (var kind in kindNames.Distinct())
-        {
-            await kinds.Get(kind).WarmUpAsync(context, cancellationToken);
-        }
-    }
+    /// <summary>Warms up each of these kinds once (see <see cref="PollGuard.WarmUpAsync"/>: a failing warm-up is passed over).</summary>
+    public static Task WarmUpAsync(SourceKindRegistry kinds, IEnumerable<string> kindNames, SourceContext context, CancellationToken cancellationToken) =>
+        PollGuard.WarmUpAsync(kindNames.Distinct().Select(kinds.Get), context, cancellationToken);
 
     /// <summary>
     /// Schedules (or, for an id already scheduled, replaces) the source's poll job: first poll at

@@ -6,7 +6,8 @@ namespace Roadmap.Worker.Tests.Scheduling;
 /// <summary>
 /// kind: throwing — a source kind with a bug: its polls throw (<c>throws: sync</c> before returning a task,
 /// <c>throws: async</c> from the task), breaking <see cref="ISource"/>'s "only cancellation escapes" promise.
-/// The exception's message quotes the source's <c>token</c>, a secret, as a careless kind might.
+/// The exception's message quotes the source's <c>token</c>, a secret, as a careless kind might. Its warm-up throws
+/// too: a kind's warm-up must not stop the service's start or <c>check</c> either.
 /// </summary>
 internal sealed class ThrowingKind : ISourceKind
 {
@@ -18,6 +19,9 @@ internal sealed class ThrowingKind : ISourceKind
     public IReadOnlyList<string> Signals(object options) => ["value"];
 
     public ISource Create(SourceConfig config, SourceContext context) => new Throwing(config);
+
+    public ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("warm-up bug");
 
     private sealed record Options(string Throws, string Token);
 
