@@ -58,9 +58,27 @@ internal static class Networks
 /// </summary>
 internal sealed class UntouchedPort : IDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
 
-    public UntouchedPort() => _listener.Start();
+    /// <param name="address">Where to listen; default 127.0.0.1.</param>
+    public UntouchedPort(IPAddress? address = null)
+    {
+        _listener = new(address ?? IPAddress.Loopback, 0);
+        _listener.Start();
+    }
+
+    /// <summary>A port on ::1; on 127.0.0.1 where this host has no IPv6 loopback (then nothing can reach it over IPv6).</summary>
+    public static UntouchedPort OnIPv6LoopbackIfAny()
+    {
+        try
+        {
+            return new UntouchedPort(IPAddress.IPv6Loopback);
+        }
+        catch (SocketException)
+        {
+            return new UntouchedPort();
+        }
+    }
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 

@@ -59,6 +59,18 @@ public class SqlSourceKindTests
     }
 
     [Theory]
+    [InlineData("Data Source=x.db;Mode=ReadWriteCreate", "keyword 'mode' must be ReadOnly: the sql source only reads")]
+    [InlineData("Data Source=x.db;Mode=ReadWrite", "keyword 'mode' must be ReadOnly: the sql source only reads")]
+    [InlineData("Data Source=x.db;Mode=Memory", "keyword 'mode' must be ReadOnly: the sql source only reads")]
+    [InlineData("Data Source=x.db;Pooling=True", "keyword 'pooling' must be false: the sql source opens a fresh connection per poll")]
+    public void Bind_SqliteWritableModeOrPooling_IsAConfigError(string connectionString, string problem)
+    {
+        var error = Assert.Single(TestConfigs.Errors(Source(connectionString)));
+
+        Assert.Equal($"test.yaml:6:23: sources[db].connectionString: bad connection string: {problem}", error);
+    }
+
+    [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
     public void Bind_ConnectionStringNotKeywordValuePairs_IsAConfigError(string provider)

@@ -15,14 +15,11 @@ public sealed class SqlSourceTests : IDisposable
     {
         Directory.CreateDirectory(_dir);
         _database = Path.Combine(_dir, "shop.db");
-        using var connection = new SqliteConnection($"Data Source={_database}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
+        using var connection = Open();
+        Execute(connection, """
             CREATE TABLE t (x INTEGER, name TEXT);
             INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');
-            """;
-        command.ExecuteNonQuery();
+            """);
     }
 
     public void Dispose()
@@ -49,14 +46,30 @@ public sealed class SqlSourceTests : IDisposable
         return await source.PollAsync(CancellationToken.None);
     }
 
-    private long Count()
+    /// <summary>A connection of the test's own, unpooled: it holds nothing once disposed.</summary>
+    private SqliteConnection Open()
     {
-        using var connection = new SqliteConnection($"Data Source={_database}");
+        var connection = new SqliteConnection($"Data Source={_database};Pooling=False");
         connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM t";
-        return (long)command.ExecuteScalar()!;
+        return connection;
     }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private long Count() => (long)Scalar("SELECT count(*) FROM t")!;
 
     [Fact]
     public async Task PollAsync_CountOfThreeRows_SucceedsWithValueAndDuration()
@@ -75,6 +88,11 @@ public sealed class SqlSourceTests : IDisposable
     [InlineData("SELECT avg(x) / 4.0 FROM t", 0.5)]
     [InlineData("SELECT -7", -7)]
     [InlineData("SELECT 0", 0)]
+    [InlineData("WITH big AS (SELECT x FROM t WHERE x > 1) SELECT sum(x) * count(*) FROM big", 10)] // a CTE and aggregates
+    [InlineData("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 10) SELECT max(n) FROM c", 10)]
+    [InlineData("SELECT json_extract('{\"a\": 5}', '$.a')", 5)]
+    [InlineData("SELECT page_count * page_size > 0 FROM pragma_page_count, pragma_page_size", 1)] // a readable pragma
+    [InlineData("PRAGMA user_version", 0)]
     public async Task PollAsync_OneNumber_IsTheValue(string query, double expected)
     {
         var result = await PollOnceAsync(query);
@@ -132,28 +150,97 @@ public sealed class SqlSourceTests : IDisposable
     }
 
     [Theory]
-    [InlineData("DELETE FROM t")]
-    [InlineData("INSERT INTO t VALUES (4, 'd')")]
-    public async Task PollAsync_DefaultMode_CannotWrite(string query)
+    [InlineData("DELETE FROM t", "DELETE")]
+    [InlineData("INSERT INTO t VALUES (4, 'd')", "INSERT")]
+    [InlineData("UPDATE t SET x = 9", "UPDATE")]
+    [InlineData("CREATE TABLE u (y)", "INSERT")] // a new table is a row inserted into sqlite_master
+    [InlineData("CREATE TEMP TABLE u (y)", "INSERT")] // a read-only file still takes temp tables: the authorizer does not
+    [InlineData("DROP TABLE t", "DELETE")]
+    [InlineData("PRAGMA user_version = 7", "PRAGMA user_version")]
+    [InlineData("PRAGMA journal_mode = DELETE", "PRAGMA journal_mode")]
+    [InlineData("PRAGMA hard_heap_limit = 1", "PRAGMA hard_heap_limit")] // process-wide: it would starve Roadmap's own database
+    [InlineData("SELECT load_extension('/tmp/x')", "load_extension()")]
+    public async Task PollAsync_StatementThatWrites_FailsSayingTheSourceOnlyReads(string query, string refused)
     {
         var result = await PollOnceAsync(query);
 
-        Assert.False(result.Success);
-        Assert.StartsWith("query failed:", result.Failure);
-        Assert.Contains("readonly", result.Failure);
+        Assert.Equal($"query failed: the sql source only reads: {refused} is not allowed", result.Failure);
+        Assert.Empty(result.Samples);
         Assert.Equal(3, Count());
+        Assert.Equal(0L, Scalar("PRAGMA user_version"));
+        Assert.Equal("t", Scalar("SELECT group_concat(name) FROM sqlite_master"));
     }
 
     [Fact]
-    public async Task PollAsync_ExplicitMode_IsHonoured()
+    public async Task PollAsync_VacuumInto_FailsAndCreatesNoFile()
     {
-        var path = Path.Combine(_dir, "scratch.db");
+        var target = Path.Combine(_dir, "copy.db");
 
-        var result = await PollOnceAsync("SELECT 42", $"Data Source={path};Mode=ReadWriteCreate");
+        var result = await PollOnceAsync($"VACUUM INTO '{target}'");
+
+        Assert.False(File.Exists(target), $"{target} was created");
+        Assert.Equal("query failed: the sql source only reads: ATTACH, DETACH or VACUUM is not allowed", result.Failure);
+    }
+
+    [Theory]
+    [InlineData("new.db")] // a file that does not exist: it must not be created
+    [InlineData("shop.db")] // an existing one: attached, it would stay on a pooled connection for later polls
+    public async Task PollAsync_Attach_FailsAndCreatesNoFile(string file)
+    {
+        var path = Path.Combine(_dir, file);
+        var existed = File.Exists(path);
+
+        var result = await PollOnceAsync($"ATTACH '{path}' AS other");
+
+        Assert.Equal("query failed: the sql source only reads: ATTACH, DETACH or VACUUM is not allowed", result.Failure);
+        Assert.Equal(existed, File.Exists(path));
+    }
+
+    [Fact]
+    public async Task PollAsync_BeginInAQuery_LeavesNoTransactionBehind()
+    {
+        // Before: the BEGIN stayed open on the pooled connection, so every later poll of the source failed ("cannot
+        // start a transaction within a transaction") and its read snapshot kept any checkpoint of the file from ending.
+        using (var wal = Open())
+        {
+            Execute(wal, "PRAGMA journal_mode = WAL");
+        }
+
+        await using var source = TestConfigs.Create(Source($"Data Source={_database}", "BEGIN; SELECT count(*) FROM t"));
+
+        var first = await source.PollAsync(CancellationToken.None);
+        using var writer = Open();
+        Execute(writer, "INSERT INTO t VALUES (4, 'd')");
+        using var checkpoint = writer.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+        using var reader = checkpoint.ExecuteReader();
+        Assert.True(reader.Read());
+        var busy = reader.GetInt64(0);
+        var second = await source.PollAsync(CancellationToken.None);
+        var other = await PollOnceAsync("SELECT count(*) FROM t");
+
+        const string refused = "query failed: the sql source only reads: a transaction (BEGIN, COMMIT, ROLLBACK, SAVEPOINT) is not allowed";
+        Assert.Equal(0, busy);
+        Assert.Equal(refused, second.Failure);
+        Assert.Equal(refused, first.Failure);
+        Assert.True(other.Success, other.Failure);
+        Assert.Equal(4, other.Value(SqlSourceKind.Value));
+    }
+
+    [Fact]
+    public async Task PollAsync_AfterThePoll_NothingHoldsTheFileOpen()
+    {
+        // A pooled connection would stay open between polls, with whatever a query left on it.
+        await using var source = TestConfigs.Create(Source($"Data Source={_database}", "SELECT count(*) FROM t"));
+
+        var result = await source.PollAsync(CancellationToken.None);
 
         Assert.True(result.Success, result.Failure);
-        Assert.Equal(42, result.Value(SqlSourceKind.Value));
-        Assert.True(File.Exists(path));
+        var open = new DirectoryInfo("/proc/self/fd").GetFiles()
+            .Select(fd => fd.LinkTarget)
+            .Where(target => target is not null && target.StartsWith(_database, StringComparison.Ordinal))
+            .ToList();
+        Assert.Empty(open);
     }
 
     [Fact]
@@ -162,12 +249,9 @@ public sealed class SqlSourceTests : IDisposable
         await using var source = TestConfigs.Create(Source($"Data Source={_database}", "SELECT count(*) FROM t"));
 
         var first = await source.PollAsync(CancellationToken.None);
-        using (var connection = new SqliteConnection($"Data Source={_database}"))
+        using (var connection = Open())
         {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO t VALUES (4, 'd')";
-            command.ExecuteNonQuery();
+            Execute(connection, "INSERT INTO t VALUES (4, 'd')");
         }
 
         var second = await source.PollAsync(CancellationToken.None);
