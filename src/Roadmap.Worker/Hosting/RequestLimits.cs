@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -13,12 +14,17 @@ public sealed class HostingConfigException(string message) : Exception(message);
 /// <summary>
 /// Kestrel's limits against slow and oversized requests, tighter than Kestrel's defaults because every endpoint here is
 /// a small GET. Each can be overridden under <c>Kestrel:Limits</c> (appsettings.json, or environment variables such as
-/// <c>Kestrel__Limits__RequestHeadersTimeout=00:00:05</c>); durations are written as <c>hh:mm:ss</c>.
+/// <c>Kestrel__Limits__RequestHeadersTimeout=00:00:03</c>); durations are written as <c>hh:mm:ss</c>.
 /// </summary>
-public static class RequestLimits
+/// <remarks>
+/// No connection waits on another's request: Kestrel serves each asynchronously and the app has no request queue, so
+/// idle and slow clients cost only a connection slot (and its file descriptor) until their timeout. The cap is
+/// therefore high, and the timeouts decide how long a hostile client holds its slots.
+/// </remarks>
+public static partial class RequestLimits
 {
-    /// <summary>Time a client has to send all request headers: 10 s (Kestrel: 30 s). Cuts slowloris clients off.</summary>
-    public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>Time a client has to send all request headers: 5 s (Kestrel: 30 s). Cuts slowloris clients off.</summary>
+    public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Idle time before a kept-alive connection is closed: 30 s (Kestrel: 130 s); longer than a 15 s scrape interval.</summary>
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(30);
@@ -35,8 +41,21 @@ public static class RequestLimits
     /// <summary>A request body: 1 KiB (Kestrel: ~28.6 MB). Every endpoint is a GET; larger gets 413.</summary>
     public const long MaxRequestBodySize = 1024;
 
-    /// <summary>Open connections at once: 200 (Kestrel: unlimited). Prometheus, Grafana and a few browsers need far fewer.</summary>
-    public const long MaxConcurrentConnections = 200;
+    /// <summary>
+    /// Open connections at once: 4,096 (Kestrel: unlimited), or the open-file limit less
+    /// <see cref="ReservedFileDescriptors"/> when that is lower (at least <see cref="MinConcurrentConnections"/>).
+    /// Prometheus, Grafana and a few browsers need a handful; the rest is room for idle and slow clients, so that they
+    /// do not lock the probes out (200 idle connections did). Each costs a file descriptor and about 30 KiB (1,200 idle
+    /// and slow-header connections added 37 MB of RSS). A connection past the cap is closed at once, so the cap must
+    /// stay below the open-file limit: past that, accepting fails instead.
+    /// </summary>
+    public const long MaxConcurrentConnections = 4096;
+
+    /// <summary>File descriptors kept for the database, the sources' connections and the runtime: 1,024.</summary>
+    public const long ReservedFileDescriptors = 1024;
+
+    /// <summary>The connection cap however low the open-file limit: 256.</summary>
+    public const long MinConcurrentConnections = 256;
 
     /// <summary>A body slower than 240 bytes/s after a 5 s grace period is cut off (Kestrel's own default, kept explicit).</summary>
     public const double MinRequestBodyBytesPerSecond = 240;
@@ -50,7 +69,10 @@ public static class RequestLimits
         "MaxRequestLineSize", "MaxRequestBodySize", "MaxConcurrentConnections", "MinRequestBodyDataRate",
     ];
 
-    /// <summary>Sets the defaults above on <paramref name="limits"/>, then any override from <paramref name="section"/> (<c>Kestrel:Limits</c>).</summary>
+    /// <summary>
+    /// Sets the defaults above on <paramref name="limits"/>, then any override from <paramref name="section"/>
+    /// (<c>Kestrel:Limits</c>). The default connection cap reads the open-file limit, raising it first (see <see cref="OpenFileLimit"/>).
+    /// </summary>
     /// <exception cref="HostingConfigException">An unknown key or a value that is not a valid limit.</exception>
     public static void Apply(KestrelServerLimits limits, IConfigurationSection section)
     {
@@ -62,7 +84,7 @@ public static class RequestLimits
         limits.MaxRequestHeaderCount = (int)(Count(section, "MaxRequestHeaderCount", int.MaxValue) ?? MaxRequestHeaderCount);
         limits.MaxRequestLineSize = (int)(Count(section, "MaxRequestLineSize", int.MaxValue) ?? MaxRequestLineSize);
         limits.MaxRequestBodySize = Count(section, "MaxRequestBodySize", long.MaxValue) ?? MaxRequestBodySize;
-        limits.MaxConcurrentConnections = Count(section, "MaxConcurrentConnections", long.MaxValue) ?? MaxConcurrentConnections;
+        limits.MaxConcurrentConnections = Count(section, "MaxConcurrentConnections", long.MaxValue) ?? DefaultConnectionCap(OpenFileLimit());
 
         var rate = section.GetSection("MinRequestBodyDataRate");
         foreach (var child in rate.GetChildren().Where(c => c.Key is not ("BytesPerSecond" or "GracePeriod")))
@@ -119,6 +141,52 @@ public static class RequestLimits
             context.Response.ContentLength = 0;
         }
     });
+
+    /// <summary>The connection cap when none is configured, for a process allowed <paramref name="openFiles"/> descriptors (null: unknown).</summary>
+    public static long DefaultConnectionCap(long? openFiles) =>
+        openFiles is { } limit ? Math.Clamp(limit - ReservedFileDescriptors, MinConcurrentConnections, MaxConcurrentConnections) : MaxConcurrentConnections;
+
+    /// <summary>
+    /// The process's open-file limit (the soft <c>RLIMIT_NOFILE</c>, <c>ulimit -n</c>), first raised to the hard limit
+    /// as the .NET runtime does at start (the native build does not: dotnet/runtime#82719); null where unknown.
+    /// </summary>
+    public static long? OpenFileLimit()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        try
+        {
+            if (GetRLimit(NoFile, out var limit) != 0)
+            {
+                return null;
+            }
+
+            if (limit.Current < limit.Maximum && SetRLimit(NoFile, limit with { Current = limit.Maximum }) == 0)
+            {
+                limit = limit with { Current = limit.Maximum };
+            }
+
+            return limit.Current >= long.MaxValue ? long.MaxValue : (long)limit.Current;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private const int NoFile = 7; // RLIMIT_NOFILE on Linux (x64 and arm64)
+
+    [StructLayout(LayoutKind.Sequential)]
+    private record struct RLimit(ulong Current, ulong Maximum);
+
+    [LibraryImport("libc", EntryPoint = "getrlimit")]
+    private static partial int GetRLimit(int resource, out RLimit limit);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit")]
+    private static partial int SetRLimit(int resource, in RLimit limit);
 
     private static TimeSpan? Duration(IConfigurationSection section, string key)
     {

@@ -23,15 +23,38 @@ public sealed class RequestLimitsTests
 
         RequestLimits.Apply(limits, Section());
 
-        Assert.Equal(TimeSpan.FromSeconds(10), limits.RequestHeadersTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), limits.RequestHeadersTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), limits.KeepAliveTimeout);
         Assert.Equal(16 * 1024, limits.MaxRequestHeadersTotalSize);
         Assert.Equal(50, limits.MaxRequestHeaderCount);
         Assert.Equal(4 * 1024, limits.MaxRequestLineSize);
         Assert.Equal(1024, limits.MaxRequestBodySize);
-        Assert.Equal(200, limits.MaxConcurrentConnections);
+        Assert.Equal(RequestLimits.DefaultConnectionCap(RequestLimits.OpenFileLimit()), limits.MaxConcurrentConnections);
         Assert.Equal(240, limits.MinRequestBodyDataRate!.BytesPerSecond);
         Assert.Equal(TimeSpan.FromSeconds(5), limits.MinRequestBodyDataRate.GracePeriod);
+    }
+
+    [Theory]
+    [InlineData(null, 4096)]
+    [InlineData(1_048_576L, 4096)]
+    [InlineData(5120L, 4096)]
+    [InlineData(4096L, 3072)]
+    [InlineData(1024L, 256)]
+    public void DefaultConnectionCap_OpenFileLimit_LeavesTheReserveAndStaysWithinBounds(long? openFiles, long expected)
+    {
+        Assert.Equal(expected, RequestLimits.DefaultConnectionCap(openFiles));
+    }
+
+    [Fact]
+    public void OpenFileLimit_OnLinux_IsTheRaisedSoftLimit()
+    {
+        var limit = RequestLimits.OpenFileLimit();
+
+        // The soft limit, raised to the hard one: what /proc reports for this process afterwards.
+        var line = File.ReadLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(fields[3], fields[4]);
+        Assert.Equal(fields[3] == "unlimited" ? long.MaxValue : long.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture), limit);
     }
 
     [Fact]
