@@ -84,7 +84,9 @@ public static partial class RequestLimits
         limits.MaxRequestHeaderCount = (int)(Count(section, "MaxRequestHeaderCount", int.MaxValue) ?? MaxRequestHeaderCount);
         limits.MaxRequestLineSize = (int)(Count(section, "MaxRequestLineSize", int.MaxValue) ?? MaxRequestLineSize);
         limits.MaxRequestBodySize = Count(section, "MaxRequestBodySize", long.MaxValue) ?? MaxRequestBodySize;
-        limits.MaxConcurrentConnections = Count(section, "MaxConcurrentConnections", long.MaxValue) ?? DefaultConnectionCap(OpenFileLimit());
+        // Raised whether or not the cap is configured: a configured cap needs the descriptors as much.
+        var openFiles = OpenFileLimit();
+        limits.MaxConcurrentConnections = Count(section, "MaxConcurrentConnections", long.MaxValue) ?? DefaultConnectionCap(openFiles);
 
         var rate = section.GetSection("MinRequestBodyDataRate");
         foreach (var child in rate.GetChildren().Where(c => c.Key is not ("BytesPerSecond" or "GracePeriod")))
