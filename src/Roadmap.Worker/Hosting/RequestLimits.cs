@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
@@ -66,7 +67,8 @@ public static partial class RequestLimits
     private static readonly string[] Keys =
     [
         "RequestHeadersTimeout", "KeepAliveTimeout", "MaxRequestHeadersTotalSize", "MaxRequestHeaderCount",
-        "MaxRequestLineSize", "MaxRequestBodySize", "MaxConcurrentConnections", "MinRequestBodyDataRate",
+        "MaxRequestLineSize", "MaxRequestBodySize", "MaxConcurrentConnections", "MaxConcurrentConnectionsPerClient",
+        "MinRequestBodyDataRate",
     ];
 
     /// <summary>
@@ -143,6 +145,48 @@ public static partial class RequestLimits
             context.Response.ContentLength = 0;
         }
     });
+
+    /// <summary>
+    /// Open connections from one client (remote address; IPv6 per /64) at once: <c>MaxConcurrentConnectionsPerClient</c>
+    /// in <paramref name="section"/> (<c>Kestrel:Limits</c>), by default half of <paramref name="connectionCap"/> (2,048
+    /// of 4,096), so that one client cannot take every slot; its further connections are closed at once. Not one of
+    /// Kestrel's own limits: see <see cref="UsePerClientConnectionLimit"/>.
+    /// </summary>
+    /// <exception cref="HostingConfigException">A value that is not a whole number from 1 up.</exception>
+    public static long PerClientConnectionCap(IConfigurationSection section, long connectionCap)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        return Count(section, "MaxConcurrentConnectionsPerClient", long.MaxValue) ?? Math.Max(1, connectionCap / 2);
+    }
+
+    /// <summary>
+    /// Closes a connection at once when its client already has <paramref name="cap"/> open on any endpoint that shares
+    /// <paramref name="counter"/>; Kestrel's own cap counts all clients together.
+    /// </summary>
+    public static ListenOptions UsePerClientConnectionLimit(this ListenOptions listen, ClientConnectionCounter counter, long cap)
+    {
+        ArgumentNullException.ThrowIfNull(listen);
+        ArgumentNullException.ThrowIfNull(counter);
+        listen.Use(next => async connection =>
+        {
+            var client = Endpoints.BcryptLimiter.ClientKey((connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address);
+            if (!counter.TryAdd(client, cap))
+            {
+                // As Kestrel does past its own cap: returning without serving closes the connection.
+                return;
+            }
+
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                counter.Remove(client);
+            }
+        });
+        return listen;
+    }
 
     /// <summary>The connection cap when none is configured, for a process allowed <paramref name="openFiles"/> descriptors (null: unknown).</summary>
     public static long DefaultConnectionCap(long? openFiles) =>
@@ -228,5 +272,58 @@ public static partial class RequestLimits
         }
 
         return value;
+    }
+}
+
+/// <summary>Open connections per client, for <see cref="RequestLimits.UsePerClientConnectionLimit"/>.</summary>
+public sealed class ClientConnectionCounter
+{
+    private readonly Dictionary<string, long> _open = new(StringComparer.Ordinal);
+
+    /// <summary>Clients with a connection open now (for tests).</summary>
+    internal int ClientCount
+    {
+        get
+        {
+            lock (_open)
+            {
+                return _open.Count;
+            }
+        }
+    }
+
+    /// <summary>Counts one more connection of <paramref name="client"/>, unless it has <paramref name="cap"/> already.</summary>
+    public bool TryAdd(string client, long cap)
+    {
+        lock (_open)
+        {
+            var open = _open.GetValueOrDefault(client);
+            if (open >= cap)
+            {
+                return false;
+            }
+
+            _open[client] = open + 1;
+            return true;
+        }
+    }
+
+    /// <summary>Counts one connection of <paramref name="client"/> closed; a client with none left is forgotten.</summary>
+    public void Remove(string client)
+    {
+        lock (_open)
+        {
+            if (_open.TryGetValue(client, out var open))
+            {
+                if (open <= 1)
+                {
+                    _open.Remove(client);
+                }
+                else
+                {
+                    _open[client] = open - 1;
+                }
+            }
+        }
     }
 }
