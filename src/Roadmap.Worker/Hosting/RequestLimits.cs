@@ -20,14 +20,18 @@ public sealed class HostingConfigException(string message) : Exception(message);
 /// <remarks>
 /// No connection waits on another's request: Kestrel serves each asynchronously and the app has no request queue, so
 /// idle and slow clients cost only a connection slot (and its file descriptor) until their timeout. The cap is
-/// therefore high, and the timeouts decide how long a hostile client holds its slots.
+/// therefore high, one client may take only half of it, and the timeouts decide how long a hostile client holds its
+/// slots.
 /// </remarks>
 public static partial class RequestLimits
 {
     /// <summary>Time a client has to send all request headers: 5 s (Kestrel: 30 s). Cuts slowloris clients off.</summary>
     public static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Idle time before a kept-alive connection is closed: 30 s (Kestrel: 130 s); longer than a 15 s scrape interval.</summary>
+    /// <summary>
+    /// Idle time before a kept-alive connection, or one that has not sent a byte yet, is closed: 30 s (Kestrel: 130 s);
+    /// longer than a 15 s scrape interval.
+    /// </summary>
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>All request headers together: 16 KiB (Kestrel: 32 KiB); larger gets 431.</summary>
