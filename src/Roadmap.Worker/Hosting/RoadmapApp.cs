@@ -41,8 +41,16 @@ public static class RoadmapApp
 
         // Checked now, so a bad limit is a startup error naming its key rather than a failure inside Kestrel's start.
         var limits = builder.Configuration.GetSection("Kestrel:Limits");
-        RequestLimits.Apply(new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions().Limits, limits);
-        builder.WebHost.ConfigureKestrel(k => RequestLimits.Apply(k.Limits, limits));
+        var checkedLimits = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions().Limits;
+        RequestLimits.Apply(checkedLimits, limits);
+        var perClient = RequestLimits.PerClientConnectionCap(limits, checkedLimits.MaxConcurrentConnections ?? RequestLimits.MaxConcurrentConnections);
+        var connections = new ClientConnectionCounter();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            RequestLimits.Apply(k.Limits, limits);
+            // Endpoint defaults reach every endpoint: --urls, ASPNETCORE_URLS and Kestrel:Endpoints alike.
+            k.ConfigureEndpointDefaults(listen => listen.UsePerClientConnectionLimit(connections, perClient));
+        });
 
         builder.Services.AddSingleton(time);
         // Two malloc arenas (glibc's default allows 16 on two cores) and a trim a minute: see NativeHeap.

@@ -23,15 +23,38 @@ public sealed class RequestLimitsTests
 
         RequestLimits.Apply(limits, Section());
 
-        Assert.Equal(TimeSpan.FromSeconds(10), limits.RequestHeadersTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), limits.RequestHeadersTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), limits.KeepAliveTimeout);
         Assert.Equal(16 * 1024, limits.MaxRequestHeadersTotalSize);
         Assert.Equal(50, limits.MaxRequestHeaderCount);
         Assert.Equal(4 * 1024, limits.MaxRequestLineSize);
         Assert.Equal(1024, limits.MaxRequestBodySize);
-        Assert.Equal(200, limits.MaxConcurrentConnections);
+        Assert.Equal(RequestLimits.DefaultConnectionCap(RequestLimits.OpenFileLimit()), limits.MaxConcurrentConnections);
         Assert.Equal(240, limits.MinRequestBodyDataRate!.BytesPerSecond);
         Assert.Equal(TimeSpan.FromSeconds(5), limits.MinRequestBodyDataRate.GracePeriod);
+    }
+
+    [Theory]
+    [InlineData(null, 4096)]
+    [InlineData(1_048_576L, 4096)]
+    [InlineData(5120L, 4096)]
+    [InlineData(4096L, 3072)]
+    [InlineData(1024L, 256)]
+    public void DefaultConnectionCap_OpenFileLimit_LeavesTheReserveAndStaysWithinBounds(long? openFiles, long expected)
+    {
+        Assert.Equal(expected, RequestLimits.DefaultConnectionCap(openFiles));
+    }
+
+    [Fact]
+    public void OpenFileLimit_OnLinux_IsTheRaisedSoftLimit()
+    {
+        var limit = RequestLimits.OpenFileLimit();
+
+        // The soft limit, raised to the hard one: what /proc reports for this process afterwards.
+        var line = File.ReadLines("/proc/self/limits").Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
+        var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(fields[3], fields[4]);
+        Assert.Equal(fields[3] == "unlimited" ? long.MaxValue : long.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture), limit);
     }
 
     [Fact]
@@ -61,15 +84,90 @@ public sealed class RequestLimitsTests
         { "MinRequestBodyDataRate:BytesPerSecond", "fast", "Kestrel:Limits:MinRequestBodyDataRate:BytesPerSecond: bad number \"fast\"" },
         { "MinRequestBodyDataRate:Grace", "00:00:01", "Kestrel:Limits:MinRequestBodyDataRate:Grace: unknown key" },
         { "RequestHeaderTimeout", "00:00:01", "Kestrel:Limits:RequestHeaderTimeout: unknown key" },
+        { "MaxConcurrentConnectionsPerClient", "-1", "Kestrel:Limits:MaxConcurrentConnectionsPerClient: bad number \"-1\"" },
     };
 
     [Theory]
     [MemberData(nameof(BadValues))]
     public void Apply_BadValue_ThrowsNamingTheKey(string key, string value, string expectedStart)
     {
-        var e = Assert.Throws<HostingConfigException>(() => RequestLimits.Apply(new KestrelServerOptions().Limits, Section((key, value))));
+        var e = Assert.Throws<HostingConfigException>(() =>
+        {
+            RequestLimits.Apply(new KestrelServerOptions().Limits, Section((key, value)));
+            RequestLimits.PerClientConnectionCap(Section((key, value)), 4096);
+        });
 
         Assert.StartsWith(expectedStart, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PerClientConnectionCap_NotConfigured_IsHalfTheConnectionCap()
+    {
+        Assert.Equal(2048, RequestLimits.PerClientConnectionCap(Section(), 4096));
+        Assert.Equal(128, RequestLimits.PerClientConnectionCap(Section(), 256));
+        Assert.Equal(7, RequestLimits.PerClientConnectionCap(Section(("MaxConcurrentConnectionsPerClient", "7")), 4096));
+    }
+
+    [Fact]
+    public async Task Connections_OneClientOverItsCap_AreClosedAtOnceWhileAnotherClientIsServed()
+    {
+        var settings = new Dictionary<string, string?> { ["Kestrel:Limits:MaxConcurrentConnectionsPerClient"] = "5" };
+        await using var host = await RunningHost.StartAsync(settings: settings);
+        var flooding = IPAddress.Parse("127.0.0.2");
+        var held = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                held.Add(await ConnectAsync(flooding, host.Address.Port));
+            }
+
+            using var other = await ConnectAsync(IPAddress.Loopback, host.Address.Port);
+            var answers = new List<string>();
+            foreach (var socket in held)
+            {
+                answers.Add(await GetHealthzAsync(socket));
+            }
+
+            // Kestrel may count them in any order: one of 127.0.0.2's six is closed unanswered, the other five and
+            // another client's connection are served.
+            Assert.Equal(1, answers.Count(a => a.Length == 0));
+            Assert.Equal(5, answers.Count(a => a.StartsWith("HTTP/1.1 200", StringComparison.Ordinal)));
+            Assert.StartsWith("HTTP/1.1 200", await GetHealthzAsync(other), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var s in held)
+            {
+                s.Dispose();
+            }
+        }
+    }
+
+    private static async Task<Socket> ConnectAsync(IPAddress from, int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(from, 0));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), timeout.Token);
+        return socket;
+    }
+
+    /// <summary>Sends GET /healthz and reads the answer's start; "" when the server closed the connection instead.</summary>
+    private static async Task<string> GetHealthzAsync(Socket socket)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var buffer = new byte[64];
+        try
+        {
+            await socket.SendAsync("GET /healthz HTTP/1.1\r\nHost: roadmap\r\n\r\n"u8.ToArray(), timeout.Token);
+            var read = await socket.ReceiveAsync(buffer, timeout.Token);
+            return Encoding.ASCII.GetString(buffer, 0, read);
+        }
+        catch (SocketException)
+        {
+            return ""; // reset: closed as well
+        }
     }
 
     [Fact]
