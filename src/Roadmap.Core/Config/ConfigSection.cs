@@ -128,7 +128,8 @@ public sealed partial class ConfigSection
     /// less exactly one trailing newline (<c>\n</c> or <c>\r\n</c>), is the secret — the shape of Docker and
     /// Kubernetes secrets. Both keys count as read. Setting both, a file that is not a regular file (a FIFO, device,
     /// socket or directory: never waited on), cannot be read, is empty or is larger than <see cref="MaxSecretFileBytes"/>,
-    /// a secret holding a control character (a second line, CR, NUL, DEL, ...), and (when <paramref name="required"/>)
+    /// a file holding a control character after its one newline (a second line, CR, NUL, DEL, ...: one rule for every
+    /// <c>*File</c> secret, whether it becomes a header or a Redis AUTH), and (when <paramref name="required"/>)
     /// setting neither are errors, reported at the offending key's value. Errors may quote the path, never the secret.
     /// </summary>
     /// <returns>The secret; null when neither key is set, or after reporting an error.</returns>
@@ -151,13 +152,8 @@ public sealed partial class ConfigSection
                 return null;
             }
 
+            // An inline value is checked by the kind that uses it (a header value must be printable ASCII, ApiConfig).
             var value = Text(key, required);
-            if (value is not null && ControlCharacter(value) is { } what)
-            {
-                Error(key, $"the value contains {what}{ExpansionHint(key)}; a secret is one line of text");
-                return null;
-            }
-
             Context.AddSecret(value);
             return value;
         }

@@ -214,16 +214,6 @@ public sealed class ConfigSectionSecretTests : IDisposable
     }
 
     [Fact]
-    public void Secret_InlineVariableEndingWithANewline_IsAnErrorSayingSo()
-    {
-        _environment["API_TOKEN"] = Secret + "\n";
-
-        var error = Assert.Single(Errors("token: \"Bearer ${API_TOKEN}\""));
-
-        Assert.Equal("test.yaml:5:12: sources[api].token: the value contains a line break (LF) after ${VAR} expansion (does the environment variable end with a newline?); a secret is one line of text", error);
-    }
-
-    [Fact]
     public void Secret_BothSet_IsOneErrorAtTheFileKeyThatNeverQuotesTheSecret()
     {
         var path = WriteFile("token", Secret);
