@@ -412,6 +412,8 @@ public sealed partial class ConfigLoader
         var seen = new Dictionary<string, ConfigSection>();
         var dependencies = new List<(string Id, ConfigSection Section, IReadOnlyList<(string Value, Mark At)> On)>();
         var sections = top.SectionList("initiatives");
+        // Looked up once per KPI: a scan would be KPIs x sources (10^8 string compares for a config at the node cap).
+        var sourcesById = sources.ToDictionary(s => s.Id, StringComparer.Ordinal);
         foreach (var s in sections)
         {
             var id = s.Id("id");
@@ -451,7 +453,7 @@ public sealed partial class ConfigLoader
             var kpiIds = new Dictionary<string, ConfigSection>();
             foreach (var k in s.SectionList("kpis"))
             {
-                if (ReadKpi(k, sources, declaredSources, timeline, s.Has("timeline")) is { } kpi && CheckUnique(kpiIds, kpi.Id, k))
+                if (ReadKpi(k, sources, sourcesById, declaredSources, timeline, s.Has("timeline")) is { } kpi && CheckUnique(kpiIds, kpi.Id, k))
                 {
                     kpis.Add(kpi);
                 }
@@ -515,7 +517,7 @@ public sealed partial class ConfigLoader
     }
 
     /// <param name="hasTimeline">The initiative has a timeline key, valid or not: a broken one is reported once, there.</param>
-    private static KpiConfig? ReadKpi(ConfigSection k, List<SourceConfig> sources, HashSet<string> declaredSources, Timeline? timeline, bool hasTimeline)
+    private static KpiConfig? ReadKpi(ConfigSection k, List<SourceConfig> sources, Dictionary<string, SourceConfig> sourcesById, HashSet<string> declaredSources, Timeline? timeline, bool hasTimeline)
     {
         var id = k.Id("id");
         var name = k.Text("name");
@@ -528,7 +530,7 @@ public sealed partial class ConfigLoader
             aggregateText = null;
         }
 
-        var source = sourceId is null ? null : sources.FirstOrDefault(s => s.Id == sourceId);
+        var source = sourceId is null ? null : sourcesById.GetValueOrDefault(sourceId);
         if (sourceId is not null && source is null && !declaredSources.Contains(sourceId))
         {
             var known = sources.Count == 0 ? "no sources are defined" : $"known sources: {string.Join(", ", sources.Select(s => s.Id))}";

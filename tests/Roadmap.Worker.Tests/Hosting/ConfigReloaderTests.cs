@@ -107,6 +107,17 @@ public sealed partial class ConfigReloaderTests : IDisposable
         File.Move(temp, ConfigPath, overwrite: true);
     }
 
+    /// <summary>The service host on config V1 (not started), with a counting kind next to the real ones.</summary>
+    private async Task<(WebApplication App, CountingKind Kind)> BuildAsync()
+    {
+        var kind = new CountingKind();
+        var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
+        await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
+        var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
+        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        return (RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds), kind);
+    }
+
     private static async Task<string> ScrapeAsync(RoadmapMetrics metrics)
     {
         using var stream = new MemoryStream();
@@ -203,12 +214,8 @@ public sealed partial class ConfigReloaderTests : IDisposable
     [Fact]
     public async Task ReloadAsync_InvalidFile_ReturnsFalseAndKeepsTheRunningConfig()
     {
-        var kind = new CountingKind();
-        var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
-        await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
-        var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
-        await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
+        var (app, _) = await BuildAsync();
+        await using var disposeApp = app;
         var reloader = app.Services.GetRequiredService<ConfigReloader>();
         var current = app.Services.GetRequiredService<CurrentConfig>();
         var running = current.Value;
@@ -230,12 +237,8 @@ public sealed partial class ConfigReloaderTests : IDisposable
     [Fact]
     public async Task Reload_FifoHugeFileAndAliasBomb_EachFailsKeepsTheRunningConfigAndLaterReloadsWork()
     {
-        var kind = new CountingKind();
-        var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
-        await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
-        var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
-        await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
+        var (app, kind) = await BuildAsync();
+        await using var disposeApp = app;
         var metrics = app.Services.GetRequiredService<RoadmapMetrics>();
         var current = app.Services.GetRequiredService<CurrentConfig>();
         var running = current.Value;
