@@ -31,6 +31,7 @@ public static partial class RegularFile
     private const int StatxSizeOffset = 40; // and stx_size a u64 at 40
     private const int TypeMask = 0xF000; // S_IFMT
 
+    private static volatile bool _noLibc;
     private static volatile bool _noStatx;
 
     /// <summary>The content, or why there is none.</summary>
@@ -40,8 +41,23 @@ public static partial class RegularFile
     public readonly record struct Result(byte[]? Bytes, string? Problem, bool TooLarge);
 
     /// <summary>Reads <paramref name="path"/> when it is a regular file of at most <paramref name="maxBytes"/> bytes.</summary>
-    public static Result Read(string path, int maxBytes) =>
-        OperatingSystem.IsLinux() ? ReadLinux(path, maxBytes) : ReadPortable(path, maxBytes);
+    public static Result Read(string path, int maxBytes)
+    {
+        if (OperatingSystem.IsLinux() && !_noLibc)
+        {
+            try
+            {
+                return ReadLinux(path, maxBytes);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // libc not found under that name (a build that does not map it): read as elsewhere, still capped.
+                _noLibc = true;
+            }
+        }
+
+        return ReadPortable(path, maxBytes);
+    }
 
     private static Result ReadLinux(string path, int maxBytes)
     {
