@@ -7,10 +7,23 @@ public sealed record ConfigError(string File, int Line, int Column, string Messa
     public override string ToString() => $"{File}:{Line}:{Column}: {Message}";
 }
 
-/// <summary>The outcome of loading a config: the model when there were no errors, else every error found.</summary>
+/// <summary>
+/// The outcome of loading a config: the model when there were no errors, else the errors found (the first
+/// <see cref="ConfigContext.MaxErrors"/>, and how many more).
+/// </summary>
 public sealed record ConfigLoadResult(RoadmapConfig? Config, IReadOnlyList<ConfigError> Errors)
 {
     public bool IsValid => Config is not null && Errors.Count == 0;
+
+    /// <summary>Errors found past those in <see cref="Errors"/>: counted, not kept. Default 0.</summary>
+    public int MoreErrors { get; init; }
+
+    /// <summary>Every error found, kept or not.</summary>
+    public int ErrorCount => Errors.Count + MoreErrors;
+
+    /// <summary>What to print, one line each: every kept error (FILE:LINE:COL: message), then "... and N more errors".</summary>
+    public IEnumerable<string> ErrorLines() =>
+        MoreErrors == 0 ? Errors.Select(e => e.ToString()) : Errors.Select(e => e.ToString()).Append($"... and {MoreErrors} more errors");
 }
 
 /// <summary>Thrown by callers that need a valid config and got errors instead.</summary>

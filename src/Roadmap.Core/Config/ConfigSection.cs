@@ -8,12 +8,25 @@ namespace Roadmap.Core.Config;
 /// <summary>What one load shares: the file name, the environment, and the errors found so far.</summary>
 public sealed class ConfigContext(string file, Func<string, string?> environment)
 {
+    /// <summary>
+    /// The most errors kept: 100. The rest are only counted (<see cref="MoreErrors"/>): a list reached many times
+    /// through YAML aliases once gave three million errors and hundreds of megabytes of output.
+    /// </summary>
+    public const int MaxErrors = 100;
+
     private readonly List<ConfigError> _errors = [];
     private readonly List<string> _secrets = [];
 
     public string File { get; } = file;
 
+    /// <summary>The first <see cref="MaxErrors"/> errors found.</summary>
     public IReadOnlyList<ConfigError> Errors => _errors;
+
+    /// <summary>Errors found past the first <see cref="MaxErrors"/>: counted, not kept.</summary>
+    public int MoreErrors { get; private set; }
+
+    /// <summary>Every error found, kept or not.</summary>
+    public int ErrorCount => _errors.Count + MoreErrors;
 
     /// <summary>Every secret value read so far (tokens, passwords, header values), to redact from any output.</summary>
     public IReadOnlyList<string> Secrets => _secrets;
@@ -27,7 +40,17 @@ public sealed class ConfigContext(string file, Func<string, string?> environment
         }
     }
 
-    public void Error(Mark at, string message) => _errors.Add(new ConfigError(File, (int)at.Line, (int)at.Column, message));
+    public void Error(Mark at, string message)
+    {
+        if (_errors.Count < MaxErrors)
+        {
+            _errors.Add(new ConfigError(File, (int)at.Line, (int)at.Column, message));
+        }
+        else
+        {
+            MoreErrors++;
+        }
+    }
 
     internal string? Environment(string name) => environment(name);
 }
@@ -41,6 +64,7 @@ public sealed partial class ConfigSection
 {
     private readonly YamlMappingNode _node;
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+    private Dictionary<string, KeyValuePair<YamlNode, YamlNode>>? _index;
 
     internal ConfigSection(ConfigContext context, YamlMappingNode node, string path)
     {
@@ -101,10 +125,12 @@ public sealed partial class ConfigSection
     /// <summary>
     /// A secret, given either as <paramref name="key"/> (a value, <c>${VAR}</c> expanded as by <see cref="Text"/>) or as
     /// <c>{key}File</c>: the path of a file (relative to the working directory; <c>${VAR}</c> expanded) whose content,
-    /// less one trailing newline, is the secret — the shape of Docker and Kubernetes secrets. Both keys count as read.
-    /// Setting both, a file that cannot be read, is empty or is larger than 64 KiB, and (when
-    /// <paramref name="required"/>) setting neither are errors, reported at the offending key's value. Errors may
-    /// quote the path, never the secret.
+    /// less exactly one trailing newline (<c>\n</c> or <c>\r\n</c>), is the secret — the shape of Docker and
+    /// Kubernetes secrets. Both keys count as read. Setting both, a file that is not a regular file (a FIFO, device,
+    /// socket or directory: never waited on), cannot be read, is empty or is larger than <see cref="MaxSecretFileBytes"/>,
+    /// a file holding a control character after its one newline (a second line, CR, NUL, DEL, ...: one rule for every
+    /// <c>*File</c> secret, whether it becomes a header or a Redis AUTH), and (when <paramref name="required"/>)
+    /// setting neither are errors, reported at the offending key's value. Errors may quote the path, never the secret.
     /// </summary>
     /// <returns>The secret; null when neither key is set, or after reporting an error.</returns>
     public string? Secret(string key, bool required = false)
@@ -126,6 +152,7 @@ public sealed partial class ConfigSection
                 return null;
             }
 
+            // An inline value is checked by the kind that uses it (a header value must be printable ASCII, ApiConfig).
             var value = Text(key, required);
             Context.AddSecret(value);
             return value;
@@ -137,7 +164,7 @@ public sealed partial class ConfigSection
             return null;
         }
 
-        if (ReadFile(path, out var secret) is { } problem)
+        if (ReadSecretFile(path, fileKey, out var secret) is { } problem)
         {
             Error(fileKey, problem);
             return null;
@@ -145,66 +172,75 @@ public sealed partial class ConfigSection
 
         Context.AddSecret(secret);
         return secret;
-
-        // Why the file cannot serve as the secret, in words that never quote its content; null when it can.
-        string? ReadFile(string file, out string content)
-        {
-            const int maxBytes = 64 * 1024;
-            content = "";
-            var cannot = $"cannot read {fileKey} \"{file}\"";
-            if (Directory.Exists(file))
-            {
-                return $"{cannot}: it is a directory";
-            }
-
-            var buffer = new byte[maxBytes + 1];
-            var length = 0;
-            try
-            {
-                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                int n;
-                // At most one byte past the cap: a device such as /dev/zero never ends.
-                while (length < buffer.Length && (n = stream.Read(buffer, length, buffer.Length - length)) > 0)
-                {
-                    length += n;
-                }
-            }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                return $"{cannot}: no such file";
-            }
-            catch (UnauthorizedAccessException)
-            {
-                return $"{cannot}: permission denied";
-            }
-            catch (IOException e)
-            {
-                return $"{cannot}: {e.Message}";
-            }
-
-            if (length > maxBytes)
-            {
-                return $"{fileKey} \"{file}\" is larger than {maxBytes / 1024} KiB; the file should hold only the secret";
-            }
-
-            var bytes = buffer.AsSpan(0, length);
-            var preamble = System.Text.Encoding.UTF8.Preamble;
-            if (bytes.StartsWith(preamble))
-            {
-                bytes = bytes[preamble.Length..];
-            }
-
-            var text = System.Text.Encoding.UTF8.GetString(bytes);
-            text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
-            if (text.Length == 0)
-            {
-                return $"{fileKey} \"{file}\" is empty";
-            }
-
-            content = text;
-            return null;
-        }
     }
+
+    /// <summary>The largest <c>*File</c> secret read: 64 KiB. A secret file holds one line; a larger one is not a secret.</summary>
+    public const int MaxSecretFileBytes = 64 * 1024;
+
+    // Why the file cannot serve as the secret, in words that never quote its content; null when it can.
+    private static string? ReadSecretFile(string file, string fileKey, out string content)
+    {
+        content = "";
+        var read = RegularFile.Read(file, MaxSecretFileBytes);
+        if (read.TooLarge)
+        {
+            return $"{fileKey} \"{file}\" is larger than {MaxSecretFileBytes / 1024} KiB; the file should hold only the secret";
+        }
+
+        if (read.Bytes is not { } bytes)
+        {
+            return $"cannot read {fileKey} \"{file}\": {read.Problem}";
+        }
+
+        var preamble = System.Text.Encoding.UTF8.Preamble;
+        var text = System.Text.Encoding.UTF8.GetString(bytes.AsSpan().StartsWith(preamble) ? bytes.AsSpan(preamble.Length) : bytes);
+
+        // Exactly one trailing newline goes, as with Docker, Kubernetes and most tools that read secret files.
+        text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+        if (text.Length == 0)
+        {
+            return $"{fileKey} \"{file}\" is empty";
+        }
+
+        if (ControlCharacter(text) is { } what)
+        {
+            // A second line is the usual way to get here: a whole system file (/etc/passwd) named by mistake.
+            return $"{fileKey} \"{file}\" holds {what} after removing one trailing newline; a secret file must hold one line of text";
+        }
+
+        content = text;
+        return null;
+    }
+
+    /// <summary>
+    /// The first control character in <paramref name="value"/> (C0, DEL; a tab too unless <paramref name="allowTab"/>),
+    /// described without quoting the value; null when there is none.
+    /// </summary>
+    internal static string? ControlCharacter(string value, bool allowTab = false)
+    {
+        foreach (var c in value)
+        {
+            if (c is < ' ' or '\u007f' && !(allowTab && c == '\t'))
+            {
+                return c switch
+                {
+                    '\n' => "a line break (LF)",
+                    '\r' => "a carriage return (CR)",
+                    '\0' => "a NUL character",
+                    '\t' => "a tab",
+                    _ => $"the control character U+{(int)c:X4}",
+                };
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>When the raw value of <paramref name="key"/> names an environment variable, the hint that it is the culprit.</summary>
+    private string ExpansionHint(string key) =>
+        Raw(key) is { } raw && ControlCharacter(raw) is null && raw.Contains("${", StringComparison.Ordinal)
+            ? " after ${VAR} expansion (does the environment variable end with a newline?)"
+            : "";
 
     /// <summary>The raw text of a scalar, as written (before <c>${VAR}</c> expansion): safe to quote in errors.</summary>
     public string? Raw(string key) => (Find(key)?.Value as YamlScalarNode)?.Value;
@@ -403,7 +439,12 @@ public sealed partial class ConfigSection
         return list;
     }
 
-    /// <summary>A mapping of names to strings (e.g. HTTP headers); keys are not checked.</summary>
+    /// <summary>
+    /// A mapping of HTTP header names to values (<c>${VAR}</c> expanded). A name must be an HTTP token (letters,
+    /// digits and !#$%&amp;'*+-.^_`|~); a value must hold no control character but tab, also after expansion: a CR or
+    /// LF would end the header and start another (header injection), and a mounted secret's trailing newline would
+    /// be sent raw. Each problem is reported at its value; the mapping holds the valid pairs.
+    /// </summary>
     public IReadOnlyDictionary<string, string> StringMap(string key)
     {
         var section = Section(key);
@@ -415,7 +456,21 @@ public sealed partial class ConfigSection
         var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var name in section.Keys.ToList())
         {
-            if (section.Text(name) is { } v)
+            if (section.Text(name) is not { } v)
+            {
+                continue;
+            }
+
+            if (!HeaderName().IsMatch(name))
+            {
+                section.Error(name, $"bad header name \"{name}\": expected letters, digits and !#$%&'*+-.^_`|~ only (no spaces, colons or control characters)");
+            }
+            else if (ControlCharacter(v, allowTab: true) is { } what)
+            {
+                // Never quoted: header values are often credentials.
+                section.Error(name, $"the value contains {what}{section.ExpansionHint(name)}; a header value must be one line without control characters");
+            }
+            else
             {
                 map[name] = v;
                 if (CredentialHeader().IsMatch(name))
@@ -516,6 +571,25 @@ public sealed partial class ConfigSection
 
     private KeyValuePair<YamlNode, YamlNode>? Find(string key)
     {
+        // A scan for the few keys of a usual mapping; an index for a large one, where reading every key (a headers
+        // map of 100,000 entries) would otherwise take quadratic time.
+        if (_node.Children.Count > 16)
+        {
+            if (_index is null)
+            {
+                _index = new Dictionary<string, KeyValuePair<YamlNode, YamlNode>>(StringComparer.Ordinal);
+                foreach (var pair in _node.Children)
+                {
+                    if (pair.Key is YamlScalarNode { Value: { } k })
+                    {
+                        _index.TryAdd(k, pair);
+                    }
+                }
+            }
+
+            return _index.TryGetValue(key, out var found) ? found : null;
+        }
+
         foreach (var pair in _node.Children)
         {
             if (pair.Key is YamlScalarNode { Value: var k } && k == key)
@@ -564,6 +638,10 @@ public sealed partial class ConfigSection
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9-]{0,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex IdPattern();
+
+    /// <summary>An HTTP field name: a token (RFC 9110, section 5.6.2).</summary>
+    [GeneratedRegex(@"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex HeaderName();
 
     /// <summary>Header names that carry credentials: Authorization, Cookie, X-Api-Key, PRIVATE-TOKEN, X-Auth-Secret, ...</summary>
     [GeneratedRegex(@"auth|token|key|secret|cookie|password|session", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]

@@ -8,7 +8,11 @@ namespace Roadmap.Core.Config;
 /// before it builds one. It builds nested nodes by recursion, so deep nesting (10,000 <c>[</c>) overflows the stack
 /// and kills the process; and it hashes mapping keys, so a list or mapping used as a key that contains itself
 /// through an alias (<c>? &amp;a [*a]</c>) recurses forever. A config needs neither: it nests a few levels and its keys
-/// are plain names.
+/// are plain names. It also bounds the work of reading the document: the representation model shares an aliased
+/// node rather than copying it, but validation walks it once per alias, so 1,000 initiatives that each name one
+/// list of 1,000 KPIs through an alias (8 KB) are validated as a million KPIs, and each error is reported a
+/// thousand times. Each alias therefore counts as every node it names, and the
+/// document so counted may hold at most <see cref="MaxNodes"/>.
 /// </summary>
 internal static class YamlShape
 {
@@ -18,6 +22,13 @@ internal static class YamlShape
     /// </summary>
     public const int MaxDepth = 64;
 
+    /// <summary>
+    /// The most nodes (scalars, lists and mappings) a document may hold, each alias counting as every node it names:
+    /// 250,000. The load benchmark's config of 2,000 sources and 1,000 KPIs holds about 35,000; loading and
+    /// validating 250,000 nodes takes about 100 MB.
+    /// </summary>
+    public const long MaxNodes = 250_000;
+
     /// <summary>The first problem found, with where it is; null when the stream has none. Syntax errors throw <see cref="YamlException"/>.</summary>
     public static (Mark At, string Message)? Problem(string yaml)
     {
@@ -25,6 +36,8 @@ internal static class YamlShape
         var open = new Stack<Frame>();
         // The node an anchor names now (a later anchor of the same name replaces it); null for a scalar.
         var anchors = new Dictionary<string, Frame?>(StringComparer.Ordinal);
+        // Nodes so far with every alias expanded; an alias to an anchor not (yet) seen is YamlDotNet's error to report.
+        var nodes = 0L;
         while (parser.MoveNext())
         {
             var ev = parser.Current!;
@@ -48,6 +61,28 @@ internal static class YamlShape
                 else
                 {
                     parent.LastValueLine = ev.Start.Line;
+                }
+            }
+
+            // Every node counts once in the document and once in each open list or mapping that holds it.
+            var added = ev switch
+            {
+                AnchorAlias a => anchors.TryGetValue(a.Value.Value, out var named) ? named?.Size ?? 1 : 0,
+                Scalar or SequenceStart or MappingStart => 1,
+                _ => 0,
+            };
+            if (added > 0)
+            {
+                nodes += added;
+                if (nodes > MaxNodes)
+                {
+                    var through = ev is AnchorAlias bomb ? $" (the alias *{bomb.Value.Value} names {added:N0} nodes)" : "";
+                    return (ev.Start, $"the document holds more than {MaxNodes:N0} nodes, each alias counting as every node it names{through}");
+                }
+
+                foreach (var frame in open)
+                {
+                    frame.Size += added;
                 }
             }
 
@@ -87,11 +122,11 @@ internal static class YamlShape
                         return (start.Start, $"lists and mappings are nested more than {MaxDepth} deep");
                     }
 
-                    var frame = new Frame(isMapping) { IsBlock = start is MappingStart { Style: MappingStyle.Block } };
-                    open.Push(frame);
+                    var opened = new Frame(isMapping) { IsBlock = start is MappingStart { Style: MappingStyle.Block } };
+                    open.Push(opened);
                     if (!start.Anchor.IsEmpty)
                     {
-                        anchors[start.Anchor.Value] = frame;
+                        anchors[start.Anchor.Value] = opened;
                     }
 
                     break;
@@ -128,5 +163,8 @@ internal static class YamlShape
         public bool IsBlock { get; init; }
 
         public long LastValueLine { get; set; } = -1;
+
+        /// <summary>This node and everything in it, each alias counting as every node it names.</summary>
+        public long Size { get; set; } = 1;
     }
 }

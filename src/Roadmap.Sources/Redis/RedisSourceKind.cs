@@ -24,7 +24,8 @@ public sealed class RedisSourceKind : ISourceKind
         var address = section.Text("address", required: true);
         var user = NullIfEmpty(section.Text("user"));
 
-        // Secret: password, or passwordFile (a Docker/Kubernetes secret file), read the same way for every kind.
+        // Secret: password, or passwordFile (a Docker/Kubernetes secret file), read and checked the same way for every
+        // kind: one line, no control characters (ConfigSection.Secret).
         var password = NullIfEmpty(section.Secret("password"));
 
         var tls = section.Bool("tls") ?? false;

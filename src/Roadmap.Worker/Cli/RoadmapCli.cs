@@ -32,12 +32,12 @@ public static class RoadmapCli
         var loaded = new ConfigLoader(SourceKinds.All).LoadFile(configPath);
         if (!loaded.IsValid)
         {
-            foreach (var e in loaded.Errors)
+            foreach (var line in loaded.ErrorLines())
             {
-                await stderr.WriteLineAsync(e.ToString());
+                await stderr.WriteLineAsync(line);
             }
 
-            await stderr.WriteLineAsync($"{configPath}: {loaded.Errors.Count} error(s); nothing was started");
+            await stderr.WriteLineAsync($"{configPath}: {loaded.ErrorCount} error(s); nothing was started");
             return BadConfigOrUsage;
         }
 

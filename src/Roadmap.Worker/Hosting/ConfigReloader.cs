@@ -71,12 +71,12 @@ public sealed partial class ConfigReloader(
             var loaded = new ConfigLoader(kinds.All).LoadFile(running.File);
             if (!loaded.IsValid)
             {
-                foreach (var error in loaded.Errors)
+                foreach (var line in loaded.ErrorLines())
                 {
-                    LogConfigError(_log, error.ToString());
+                    LogConfigError(_log, line);
                 }
 
-                LogInvalid(_log, running.File, reason, loaded.Errors.Count);
+                LogInvalid(_log, running.File, reason, loaded.ErrorCount);
                 metrics.RecordReload(success: false, time.GetUtcNow());
                 return false;
             }

@@ -1,12 +1,18 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using Roadmap.Core.Config;
 
 namespace Roadmap.Worker.Hosting;
 
 /// <summary>
 /// Says when to reload the config: on SIGHUP at once, and when the file changes once it has been quiet for
 /// <see cref="Debounce"/> (an editor's save is several events — truncate, write, rename into place — and a half
-/// written file must not be judged). Reloads run one at a time on one loop; requests during a reload coalesce.
+/// written file must not be judged). Quiet means both no change event and the file itself unchanged (size,
+/// modification time and a SHA-256 of its content) across the last <see cref="Debounce"/>: a writer whose events
+/// are lost or late still holds the reload back. A writer that pauses longer than that mid-file cannot be told
+/// from a finished one, so configs should be written elsewhere and renamed into place (README).
+/// Reloads run one at a time on one loop; requests during a reload coalesce.
 /// </summary>
 public sealed partial class ConfigWatcher : IAsyncDisposable
 {
@@ -171,18 +177,53 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until no change came for <see cref="Debounce"/>, or a signal asks for the reload now.</summary>
+    /// <summary>
+    /// Waits until no change event came for <see cref="Debounce"/> and the file did not change while waiting, or a
+    /// signal asks for the reload now.
+    /// </summary>
     private async Task QuietAsync(CancellationToken cancellationToken)
     {
         while (Volatile.Read(ref _signalled) == 0)
         {
-            var quiet = _time.GetElapsedTime(Interlocked.Read(ref _lastChange));
-            if (quiet >= Debounce)
+            var last = Interlocked.Read(ref _lastChange);
+            var seen = Fingerprint.Of(_path);
+            var quiet = _time.GetElapsedTime(last);
+            if (quiet < Debounce)
+            {
+                await Task.Delay(Debounce - quiet, _time, cancellationToken);
+            }
+
+            if (Volatile.Read(ref _signalled) != 0 || Interlocked.Read(ref _lastChange) != last)
+            {
+                // A signal reloads now; a new event restarts the wait from it.
+                continue;
+            }
+
+            if (Fingerprint.Of(_path) == seen)
             {
                 return;
             }
 
-            await Task.Delay(Debounce - quiet, _time, cancellationToken);
+            // Changed without an event (yet): someone is still writing. Wait a whole period from now.
+            LogStillChanging(_log, _path, Debounce.TotalMilliseconds);
+            Interlocked.Exchange(ref _lastChange, _time.GetTimestamp());
+        }
+    }
+
+    /// <summary>What says the file changed: its size, modification time and content (read as the loader reads it, never blocking).</summary>
+    private readonly record struct Fingerprint(long Length, DateTime Modified, string Content)
+    {
+        public static Fingerprint Of(string path)
+        {
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                return default;
+            }
+
+            var read = RegularFile.Read(path, ConfigLoader.MaxFileBytes);
+            var content = read.Bytes is { } bytes ? Convert.ToHexString(SHA256.HashData(bytes)) : read.TooLarge ? "too large" : read.Problem ?? "";
+            return new Fingerprint(info.Length, info.LastWriteTimeUtc, content);
         }
     }
 
@@ -191,6 +232,9 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watching the config file {Path} lost events ({Reason}); reloading it to be sure")]
     private static partial void LogWatchError(ILogger log, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The config file {Path} changed while waiting for it to be quiet; waiting {Debounce} ms more")]
+    private static partial void LogStillChanging(ILogger log, string path, double debounce);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The config file {Path} is gone; the running config is kept until it is back")]
     private static partial void LogMissing(ILogger log, string path);

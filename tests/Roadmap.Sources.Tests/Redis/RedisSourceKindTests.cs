@@ -109,6 +109,25 @@ public class RedisSourceKindTests
         }
     }
 
+    /// <summary>A system file named by mistake was once sent whole as AUTH; a secret file holds one line, as for tokenFile.</summary>
+    [Fact]
+    public void Bind_PasswordFileOfSeveralLines_IsAnErrorAtPasswordFileThatNeverQuotesIt()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n");
+
+            var errors = RedisConfigs.Errors(Source("address: 127.0.0.1:6379", "user: roadmap", $"passwordFile: \"{file}\""));
+
+            Assert.Equal([$"test.yaml:7:19: sources[cache].passwordFile: passwordFile \"{file}\" holds a line break (LF) after removing one trailing newline; a secret file must hold one line of text"], errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     [Fact]
     public void Bind_PasswordFromUnsetVariable_ReportsOnlyTheVariable()
     {

@@ -110,6 +110,51 @@ public class ValidateTests
         Assert.Equal([$"{dir.Path}:1:1: cannot read the config file: it is a directory", $"{dir.Path}: 1 error(s); nothing was started"], stderr);
     }
 
+    /// <summary>Each of these once ran validate out of memory (SIGABRT) or hung it in open(2).</summary>
+    [Theory]
+    [InlineData("dev-zero", "cannot read the config file: it is a character device, not a regular file")]
+    [InlineData("fifo", "cannot read the config file: it is a FIFO (named pipe), not a regular file")]
+    [InlineData("sparse-gigabyte", "config is larger than 4 MiB")]
+    public async Task Validate_UnboundedInput_ExitsTwoWithOneClearError(string what, string message)
+    {
+        using var dir = new TempDirectory();
+        var path = what == "dev-zero" ? "/dev/zero" : Path.Combine(dir.Path, "roadmap.yaml");
+        if (what == "fifo")
+        {
+            Roadmap.Core.Tests.Config.Fifo.Create(path);
+        }
+        else if (what == "sparse-gigabyte")
+        {
+            using var file = new FileStream(path, FileMode.CreateNew);
+            file.SetLength(1L << 30);
+        }
+
+        // On a thread of its own: a blocking open(2) would never let RunAsync's own time limit act.
+        var (exit, stdout, stderr) = await Task.Run(() => RunAsync("validate", "--config", path)).WaitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(RoadmapCli.BadConfigOrUsage, exit);
+        Assert.Empty(stdout);
+        Assert.Equal([$"{path}:1:1: {message}", $"{path}: 1 error(s); nothing was started"], stderr);
+    }
+
+    [Fact]
+    public async Task Validate_MoreThanAHundredErrors_PrintsTheFirstHundredAndHowManyMore()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "roadmap.yaml");
+        // 150 sources, each with two unknown keys: 300 errors.
+        var sources = Enumerable.Range(0, 150).Select(i => $"  - {{ id: s{i}, kind: http, url: http://127.0.0.1/, a: 1, b: 2 }}");
+        await File.WriteAllTextAsync(path, $"roadmap: {{ name: R }}\nsources:\n{string.Join('\n', sources)}\ninitiatives: []\n");
+
+        var (exit, _, stderr) = await RunAsync("validate", "--config", path);
+
+        Assert.Equal(RoadmapCli.BadConfigOrUsage, exit);
+        Assert.Equal(102, stderr.Count);
+        Assert.All(stderr.Take(100), l => Assert.StartsWith($"{path}:", l, StringComparison.Ordinal));
+        Assert.Equal("... and 200 more errors", stderr[100]);
+        Assert.Equal($"{path}: 300 error(s); nothing was started", stderr[101]);
+    }
+
     [Fact]
     public async Task Validate_UnclosedFlowMapping_ReportsSyntaxErrorInsteadOfCrashing()
     {

@@ -107,6 +107,17 @@ public sealed partial class ConfigReloaderTests : IDisposable
         File.Move(temp, ConfigPath, overwrite: true);
     }
 
+    /// <summary>The service host on config V1 (not started), with a counting kind next to the real ones.</summary>
+    private async Task<(WebApplication App, CountingKind Kind)> BuildAsync()
+    {
+        var kind = new CountingKind();
+        var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
+        await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
+        var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
+        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        return (RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds), kind);
+    }
+
     private static async Task<string> ScrapeAsync(RoadmapMetrics metrics)
     {
         using var stream = new MemoryStream();
@@ -203,12 +214,8 @@ public sealed partial class ConfigReloaderTests : IDisposable
     [Fact]
     public async Task ReloadAsync_InvalidFile_ReturnsFalseAndKeepsTheRunningConfig()
     {
-        var kind = new CountingKind();
-        var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
-        await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
-        var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
-        await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
+        var (app, _) = await BuildAsync();
+        await using var disposeApp = app;
         var reloader = app.Services.GetRequiredService<ConfigReloader>();
         var current = app.Services.GetRequiredService<CurrentConfig>();
         var running = current.Value;
@@ -220,5 +227,58 @@ public sealed partial class ConfigReloaderTests : IDisposable
         var text = await ScrapeAsync(app.Services.GetRequiredService<RoadmapMetrics>());
         Assert.Equal(0, Value(text, "roadmap_config_last_reload_successful"));
         Assert.Equal(1, Value(text, "roadmap_config_reloads_total{result=\"failure\"}"));
+    }
+
+    /// <summary>
+    /// A FIFO, a sparse gigabyte and an alias bomb in place of the config: each once hung the reload (and every later
+    /// one, and SIGTERM) or took gigabytes. Each must fail, count as a failed reload and leave the service running on
+    /// the config it had, so that a good file after them is still applied and the host still stops.
+    /// </summary>
+    [Fact]
+    public async Task Reload_FifoHugeFileAndAliasBomb_EachFailsKeepsTheRunningConfigAndLaterReloadsWork()
+    {
+        var (app, kind) = await BuildAsync();
+        await using var disposeApp = app;
+        var metrics = app.Services.GetRequiredService<RoadmapMetrics>();
+        var current = app.Services.GetRequiredService<CurrentConfig>();
+        var running = current.Value;
+        await app.StartAsync();
+        Assert.True(await Eventually(() => Task.FromResult(kind.PollsOf("changed") == 1)), "no first poll");
+
+        var failures = 0;
+        async Task AssertFailedAsync(string what)
+        {
+            failures++;
+            Assert.True(
+                await Eventually(async () => Value(await ScrapeAsync(metrics), "roadmap_config_reloads_total{result=\"failure\"}") == failures),
+                $"{what}: no failed reload counted");
+            var text = await ScrapeAsync(metrics);
+            Assert.Equal(0, Value(text, "roadmap_config_last_reload_successful"));
+            Assert.Same(running, current.Value);
+        }
+
+        File.Delete(ConfigPath);
+        Roadmap.Core.Tests.Config.Fifo.Create(ConfigPath);
+        await AssertFailedAsync("FIFO");
+
+        var huge = ConfigPath + ".huge";
+        using (var file = new FileStream(huge, FileMode.CreateNew))
+        {
+            file.SetLength(1L << 30);
+        }
+
+        File.Move(huge, ConfigPath, overwrite: true);
+        await AssertFailedAsync("sparse gigabyte");
+
+        await ReplaceConfigAsync(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "testdata", "invalid", "alias-bomb.yaml")));
+        await AssertFailedAsync("alias bomb");
+
+        await ReplaceConfigAsync(Config(V2, V2Kpis));
+        Assert.True(
+            await Eventually(async () => Value(await ScrapeAsync(metrics), "roadmap_config_last_reload_successful") == 1 && kind.PollsOf("added") == 1),
+            "the good file after the bad ones was not applied");
+        Assert.Equal(failures, Value(await ScrapeAsync(metrics), "roadmap_config_reloads_total{result=\"failure\"}"));
+
+        await app.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

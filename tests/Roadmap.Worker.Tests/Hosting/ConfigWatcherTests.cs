@@ -77,6 +77,34 @@ public sealed class ConfigWatcherTests : IDisposable
         Assert.Equal(["file change"], _reloads);
     }
 
+    /// <summary>
+    /// A writer still at work whose change events are late or lost: the file changes during the debounce with no
+    /// event. Once a half-written config was applied this way (it removed every initiative); the reload must wait
+    /// until the file itself has been unchanged for a whole debounce.
+    /// </summary>
+    [Fact]
+    public async Task NotifyFileChanged_FileChangesWithoutAnEventDuringTheDebounce_WaitsUntilItIsUnchangedForAWholeDebounce()
+    {
+        var time = new FakeTimeProvider();
+        await using var watcher = Watcher(time);
+        watcher.Start(watchFile: false, handleSighup: false);
+        File.WriteAllText(ConfigFile, "roadmap: { name: R }\n");
+
+        watcher.NotifyFileChanged();
+        await Task.Delay(300); // the loop takes the file's fingerprint and waits on the fake clock
+        File.AppendAllText(ConfigFile, "sources: []\n");
+        File.SetLastWriteTimeUtc(ConfigFile, DateTime.UtcNow.AddSeconds(1));
+        time.Advance(TimeSpan.FromMilliseconds(500));
+        await Task.Delay(300);
+
+        Assert.Equal(0, Reloads);
+
+        time.Advance(TimeSpan.FromMilliseconds(500));
+
+        Assert.True(await Eventually(() => Reloads == 1), "no reload once the file was unchanged for the debounce");
+        Assert.Equal(["file change"], _reloads);
+    }
+
     [Fact]
     public async Task NotifySignal_NoChange_ReloadsAtOnceWithoutWaitingForTheClock()
     {
