@@ -63,7 +63,7 @@ public class ValidateTests
     [Fact]
     public async Task Validate_ShippedConfig_ExitsZero()
     {
-        var path = Path.Combine(RepositoryRoot(), "config", "roadmap.yaml");
+        var path = Path.Combine(Repository.Root(), "config", "roadmap.yaml");
 
         var (exit, stdout, stderr) = await RunAsync("validate", "--config", path);
 
@@ -227,19 +227,6 @@ public class ValidateTests
     {
         var t = text.Replace("\r\n", "\n", StringComparison.Ordinal);
         return t.Length == 0 ? [] : [.. t.TrimEnd('\n').Split('\n')];
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Roadmap.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Roadmap.sln above {AppContext.BaseDirectory}");
     }
 
     private sealed class TempDirectory : IDisposable
