@@ -21,6 +21,12 @@ public sealed record ConfigLoadResult(RoadmapConfig? Config, IReadOnlyList<Confi
     /// <summary>Every error found, kept or not.</summary>
     public int ErrorCount => Errors.Count + MoreErrors;
 
+    /// <summary>What is valid but almost certainly not meant; nothing stops for it. Default none.</summary>
+    public IReadOnlyList<ConfigError> Warnings { get; init; } = [];
+
+    /// <summary>What to print for the warnings, one line each: <c>FILE:LINE:COL: warning: message</c>.</summary>
+    public IEnumerable<string> WarningLines() => Warnings.Select(w => $"{w.File}:{w.Line}:{w.Column}: warning: {w.Message}");
+
     /// <summary>What to print, one line each: every kept error (FILE:LINE:COL: message), then "... and N more errors".</summary>
     public IEnumerable<string> ErrorLines() =>
         MoreErrors == 0 ? Errors.Select(e => e.ToString()) : Errors.Select(e => e.ToString()).Append($"... and {MoreErrors} more errors");

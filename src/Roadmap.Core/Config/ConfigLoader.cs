@@ -115,7 +115,10 @@ public sealed partial class ConfigLoader
             return new ConfigLoadResult(null, context.Errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList()) { MoreErrors = context.MoreErrors };
         }
 
-        return new ConfigLoadResult(new RoadmapConfig(file, roadmap, settings, sources, initiatives), []);
+        return new ConfigLoadResult(new RoadmapConfig(file, roadmap, settings, sources, initiatives), [])
+        {
+            Warnings = context.Warnings.OrderBy(e => e.Line).ThenBy(e => e.Column).ToList(),
+        };
     }
 
     /// <summary>
@@ -614,6 +617,11 @@ public sealed partial class ConfigLoader
         }
 
         var unit = k.Text("unit");
+        if (target is not null && signal is not null)
+        {
+            TargetRange.Check(k, aggregate, signal, unit, target);
+        }
+
         k.RejectUnknownKeys();
         if (id is null || source is null || signal is null || window is null || target is null || aggregateText is null && k.Has("aggregate"))
         {

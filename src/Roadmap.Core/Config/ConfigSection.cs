@@ -15,6 +15,7 @@ public sealed class ConfigContext(string file, Func<string, string?> environment
     public const int MaxErrors = 100;
 
     private readonly List<ConfigError> _errors = [];
+    private readonly List<ConfigError> _warnings = [];
     private readonly List<string> _secrets = [];
 
     public string File { get; } = file;
@@ -49,6 +50,20 @@ public sealed class ConfigContext(string file, Func<string, string?> environment
         else
         {
             MoreErrors++;
+        }
+    }
+
+    /// <summary>
+    /// Things that are valid but almost certainly not meant (a percent target on a count): printed and logged, never
+    /// stopping anything. The first <see cref="MaxErrors"/> are kept.
+    /// </summary>
+    public IReadOnlyList<ConfigError> Warnings => _warnings;
+
+    public void Warn(Mark at, string message)
+    {
+        if (_warnings.Count < MaxErrors)
+        {
+            _warnings.Add(new ConfigError(File, (int)at.Line, (int)at.Column, message));
         }
     }
 
@@ -93,6 +108,10 @@ public sealed partial class ConfigSection
 
     /// <summary>Reports an error at <paramref name="at"/> (e.g. one item of a list) under the path of <paramref name="key"/>.</summary>
     public void Error(Mark at, string key, string message) => Context.Error(at, $"{PathOf(key)}: {message}");
+
+    /// <summary>Reports a warning at the value of <paramref name="key"/> (see <see cref="ConfigContext.Warnings"/>).</summary>
+    public void Warn(string key, string message) =>
+        Context.Warn(Find(key)?.Value.Start ?? Start, $"{PathOf(key)}: {message}");
 
     /// <summary>Reports an error about this mapping as a whole.</summary>
     public void Error(string message) => Context.Error(Start, $"{(Path.Length == 0 ? "(top level)" : Path)}: {message}");

@@ -41,6 +41,11 @@ public static class RoadmapCli
             return BadConfigOrUsage;
         }
 
+        foreach (var line in loaded.WarningLines())
+        {
+            await stderr.WriteLineAsync(line);
+        }
+
         var config = loaded.Config!;
         switch (command.Verb)
         {

@@ -81,6 +81,11 @@ public sealed partial class ConfigReloader(
                 return false;
             }
 
+            foreach (var line in loaded.WarningLines())
+            {
+                LogConfigWarning(_log, line);
+            }
+
             var diff = ConfigDiff.Between(running, loaded.Config!);
             foreach (var (key, was, next) in diff.NeedRestart)
             {
@@ -166,6 +171,9 @@ public sealed partial class ConfigReloader(
         var ids = sources.Select(s => s.Id).ToList();
         return ids.Count == 0 ? "none" : string.Join(", ", ids);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Line}")]
+    private static partial void LogConfigWarning(ILogger log, string line);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Error}")]
     private static partial void LogConfigError(ILogger log, string error);
