@@ -74,6 +74,30 @@ public class ValidateTests
     }
 
     [Fact]
+    public async Task Validate_PercentTargetOnABugCount_ExitsZeroAndPrintsAWarningWithItsPlace()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "roadmap.yaml");
+        await File.WriteAllTextAsync(path, """
+            roadmap: { name: Bugs }
+            sources:
+              - { id: bugs, kind: github, repository: acme/shop, query: "is:issue is:open label:bug" }
+            initiatives:
+              - id: quality
+                name: Quality
+                kpis:
+                  - { id: open-bugs, source: bugs, signal: count, aggregate: last, window: 1d, target: "<= 1%" }
+            """);
+
+        var (exit, stdout, stderr) = await RunAsync("validate", "--config", path);
+
+        Assert.Equal(RoadmapCli.Ok, exit);
+        var warning = Assert.Single(stderr);
+        Assert.Matches($@"^{Regex.Escape(path)}:8:\d+: warning: initiatives\[quality\]\.kpis\[open-bugs\]\.target: target ""<= 1%"" is the fraction 0\.01, but the last of count is a number of events: did you mean ""<= 1""\?$", warning);
+        Assert.StartsWith($"{path}: ok", Assert.Single(stdout), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Validate_MissingConfigFile_ExitsTwoAndSaysNoSuchFile()
     {
         using var dir = new TempDirectory();
