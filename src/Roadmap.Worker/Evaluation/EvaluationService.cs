@@ -172,7 +172,9 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
         {
             var state = State(initiative, kpi);
             state.LastStored = DateTimeOffset.FromUnixTimeMilliseconds(last.TimestampMs);
-            state.LastStatus = KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status);
+            // A status judged under older rules is not this round's kind of status: leave it unknown, so the first
+            // round stores a row under the current rules instead of comparing against it.
+            state.LastStatus = last.Rules == EvaluationStore.CurrentRules ? KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status) : null;
         }
 
         _loaded = true;

@@ -277,6 +277,25 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EvaluateAll_AfterUpgradeFromOldRules_StoresARowUnderTheCurrentRulesAtOnce()
+    {
+        // The previous Roadmap stored "met" a minute ago under rules 1 (before error budgets over the whole window).
+        var h = Start(UptimeYaml, T0);
+        await WriteAsync("storefront", "up", (T0.AddMinutes(-1), 1));
+        h.Store.Append([new KpiEvaluation("cloud-migration", "uptime", T0.AddMinutes(-1), 1, 0.999, true, KpiStatus.Met, null, 1, "old")]);
+        using (var c = _db.OpenConnection())
+        {
+            Dapper.SqlMapper.Execute(c, "UPDATE evaluations SET rules = 1;");
+        }
+
+        Restart(h).EvaluateAll();
+
+        // Within the 5-minute spacing and with the same status label, but judged under other rules: stored anew.
+        var history = h.Store.History("cloud-migration", "uptime", T0.AddMinutes(-1), T0);
+        Assert.Equal([(1L, "met"), (EvaluationStore.CurrentRules, "met")], history.Select(e => (e.Rules, e.Status)));
+    }
+
+    [Fact]
     public void EvaluateAll_NoSamples_StoresNoDataRowAndExportsNoValue()
     {
         var h = Start(UptimeYaml, T0);
@@ -285,7 +304,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
 
         Assert.Equal(KpiStatus.NoData, kpi.Status);
         var row = Assert.Single(h.Store.History("cloud-migration", "uptime", T0, T0));
-        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, 0.999, "no_data"), row);
+        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, 0.999, "no_data", EvaluationStore.CurrentRules), row);
         Assert.Empty(h.Store.Values("cloud-migration", "uptime", T0, T0));
     }
 
