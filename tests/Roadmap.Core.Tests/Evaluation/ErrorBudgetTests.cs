@@ -266,6 +266,28 @@ public class ErrorBudgetScenarioTests
     }
 
     [Fact]
+    public void Evaluate_KpiMdCacheRatioInTheFirstThreeMinutesOfAnHour_IsMetWithItsShareSpent()
+    {
+        // docs/KPI.md example 4b: hits 90, 80, 95 and misses 10, 20, 5, polled every minute from the window's start:
+        // 265 / 300 = 0.8833 against ">= 0.9", coverage 3 / 60: 1 - 0.1167 × 0.05 / 0.1 = 0.9417.
+        Assert.True(Target.TryParse(">= 0.9", out var t));
+        var kpi = new KpiConfig("cache", "Cache", "cache", "hits", ["hits", "misses"], Aggregate.Ratio, Window.OfDuration(TimeSpan.FromHours(1)), t, null, null, "ratio");
+        var time = new FakeTimeProvider(Installed);
+        time.Advance(TimeSpan.FromMinutes(3));
+        long At(int minute) => Installed.AddMinutes(minute).ToUnixTimeMilliseconds();
+        var hits = new List<Point> { new(At(1), 90), new(At(2), 80), new(At(3), 95) };
+        var misses = new List<Point> { new(At(1), 10), new(At(2), 20), new(At(3), 5) };
+        var samples = new KpiSamples(hits, [.. hits, .. misses]) { SourceInterval = TimeSpan.FromMinutes(1) };
+
+        var e = KpiEvaluator.Evaluate("shop", kpi, samples, time.GetUtcNow(), TimeZoneInfo.Utc);
+
+        Assert.Equal(265.0 / 300, e.Value!.Value, 1e-12);
+        Assert.Equal(0.05, e.Coverage, 1e-12);
+        Assert.Equal(0.9417, e.ErrorBudgetRemaining!.Value, 1e-4);
+        Assert.Equal(KpiStatus.Met, e.Status);
+    }
+
+    [Fact]
     public void Evaluate_AvgOfAGaugeBetweenZeroAndOne_IsNotABudgetKpi()
     {
         // A hit ratio polled every minute, averaged: not a share of good time, so no budget and today's rules.
