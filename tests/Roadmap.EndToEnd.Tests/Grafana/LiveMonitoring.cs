@@ -229,7 +229,8 @@ public sealed class LiveMonitoring : IAsyncLifetime
         SqliteConnection.ClearAllPools();
     }
 
-    private static string PrometheusConfig(int workerPort)
+    /// <summary>Prometheus scraping the worker on <paramref name="workerPort"/> every second as job "roadmap", with the rules.</summary>
+    internal static string PrometheusConfig(int workerPort)
     {
         var rules = string.Join("\n", GrafanaFiles.RuleFiles().Select(f => $"  - '{f}'"));
         return $"""
