@@ -41,6 +41,43 @@ public sealed class RoadmapMetricsTests
     }
 
     [Fact]
+    public async Task RecordEvaluation_BudgetKpi_ExportsCoverageEveryBurnWindowAndRemovesThemWhenGone()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        var burns = ErrorBudget.BurnWindows.Select((w, i) => new BurnRate(w.Label, w.Window, i + 0.5)).ToList();
+        metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true) with { Coverage = 0.25, ErrorBudgetRemaining = 0.9, BurnRates = burns });
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains("roadmap_kpi_window_coverage_ratio{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.25\n", text);
+        Assert.Contains("roadmap_kpi_error_budget_remaining_ratio{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.9\n", text);
+        foreach (var (label, rate) in new[] { ("5m", 0.5), ("30m", 1.5), ("1h", 2.5), ("2h", 3.5), ("6h", 4.5), ("1d", 5.5), ("3d", 6.5) })
+        {
+            Assert.Contains($"roadmap_kpi_burn_rate{{initiative=\"cloud-migration\",kpi=\"uptime\",window=\"{label}\"}} {rate}\n", text);
+        }
+
+        // No longer a budget KPI (a reload changed its aggregate): its budget and burn rates leave /metrics.
+        metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true) with { Coverage = 1 });
+
+        text = await ScrapeAsync(metrics.Registry);
+        Assert.DoesNotContain("roadmap_kpi_burn_rate{", text);
+        Assert.DoesNotContain("roadmap_kpi_error_budget_remaining_ratio{", text);
+        Assert.Contains("roadmap_kpi_window_coverage_ratio{initiative=\"cloud-migration\",kpi=\"uptime\"} 1\n", text);
+    }
+
+    [Fact]
+    public async Task RecordEvaluation_Forecast_ExportsTheBandAndTheProbability()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+
+        metrics.RecordEvaluation(Evaluation(2.1, KpiStatus.OnTrack, false) with { Forecast = 1.849, ForecastLower = 1.72, ForecastUpper = 1.98, ForecastProbability = 0.76 });
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains("roadmap_kpi_forecast_lower{initiative=\"cloud-migration\",kpi=\"uptime\"} 1.72\n", text);
+        Assert.Contains("roadmap_kpi_forecast_upper{initiative=\"cloud-migration\",kpi=\"uptime\"} 1.98\n", text);
+        Assert.Contains("roadmap_kpi_forecast_probability{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.76\n", text);
+    }
+
+    [Fact]
     public async Task RecordEvaluation_NoDataAfterAValue_RemovesTheValueSeriesButKeepsTheTarget()
     {
         var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
