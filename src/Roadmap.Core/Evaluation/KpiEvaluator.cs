@@ -28,8 +28,10 @@ public sealed record KpiSamples(SeriesSummary Points, SeriesSummary Denominator)
 /// <param name="Target">The absolute threshold (baseline applied); null while a relative target has no baseline value.</param>
 /// <param name="Deadline">The instant the goal must be reached by (end of the deadline day); null for objectives.</param>
 /// <param name="Note">Why the status is what it is, in words, for the board and the API.</param>
-/// <param name="Forecast">The trend's value at the deadline; null without a deadline or with too little history.</param>
-/// <param name="ErrorBudgetRemaining">For ratio objectives (see <see cref="ErrorBudget"/>); else null.</param>
+/// <param name="Forecast">The trend's value at the deadline, bounded to what the value can be (<see cref="ValueBounds"/>);
+/// null without a deadline still ahead or with too little history.</param>
+/// <param name="ErrorBudgetRemaining">For budget KPIs, the share of the whole window's error budget left (see
+/// <see cref="ErrorBudget"/>); else null.</param>
 /// <param name="Baseline">The baseline's value when the target is relative; else null.</param>
 /// <param name="Coverage">The share of the window observed, 0..1 (<see cref="WindowCoverage"/>).</param>
 /// <param name="WindowLength">The whole window's length (a calendar window's whole period).</param>
@@ -64,7 +66,10 @@ public sealed record KpiEvaluation(
     public TimeSpan Observed => WindowLength * Coverage;
 }
 
-/// <summary>Judges a KPI against its target and deadline. Pure: the caller supplies the clock and the samples.</summary>
+/// <summary>
+/// Judges a KPI against its target and deadline; a budget KPI by its error budget over the whole window. Pure: the
+/// caller supplies the clock and the samples (and, for burn rates, the short windows' samples). See docs/KPI.md.
+/// </summary>
 public static class KpiEvaluator
 {
     /// <summary>The time range whose samples the KPI aggregates at <paramref name="now"/>: [from, now].</summary>
@@ -73,7 +78,8 @@ public static class KpiEvaluator
 
     /// <param name="baseline">The baseline's value when the target is relative and its baseline is a period (a number
     /// baseline is read from the config); else ignored.</param>
-    /// <param name="trend">The least-squares trend of the KPI's evaluation history; null: too little history.</param>
+    /// <param name="trend">The Theil–Sen trend of the KPI's evaluation history (<see cref="Forecast.Fit"/>); null: too
+    /// little history.</param>
     public static KpiEvaluation Evaluate(
         string initiative,
         KpiConfig kpi,

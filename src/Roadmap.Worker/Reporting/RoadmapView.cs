@@ -58,7 +58,8 @@ public sealed record InitiativeView(
 /// <param name="Status">no_data, met, on_track, at_risk, missed; null before the first evaluation.</param>
 /// <param name="Note">Why the status is what it is, in words.</param>
 /// <param name="Deadline">The instant the target must be reached by: the end of the deadline day. Null: it must hold always.</param>
-/// <param name="Forecast">The trend's value at the deadline; null without a deadline or with too little history.</param>
+/// <param name="Forecast">The trend's value at the deadline, bounded to what the value can be; null without a deadline or
+/// with too little history.</param>
 /// <param name="ErrorBudgetRemaining">Budget KPIs only (the avg of up, or a ratio, held to >= a target between 0 and 1):
 /// the share of the whole window's error budget left; 1 untouched, 0 spent, below 0 overspent.</param>
 /// <param name="Baseline">The baseline a relative target is measured against; null otherwise or while unknown.</param>
