@@ -17,12 +17,12 @@ namespace Roadmap.EndToEnd.Tests.Grafana;
 /// <remarks>
 /// What makes each panel and alert have data: healthy (200) gives uptime and latency KPIs that are met, an error
 /// budget, and, with the seeded evaluation history below, a forecast; broken (500) gives a missed objective, a
-/// source down and failed polls (flaky-goal, the min of flaky's up by a deadline, is not a budget KPI: it is at risk
-/// as soon as a probe fails, with too little history to forecast); refused (nothing listens) gives a source with no samples and a KPI without data;
+/// source down and failed polls; refused (nothing listens) gives a source with no samples and a KPI without data;
 /// flaky answers 200 until Prometheus has seen its KPI's error budget untouched, then 500, so its burn rates climb as
-/// in a real outage (its ">= 99.99%" target pages once about 5 s of the last hour failed: 14.4 × 3,600 s × 0.0001; its
-/// 10s window forgets a slow first probe of the just-started worker); hardening is in
-/// progress while migration is not done (blocked), and starts in the future (planned).
+/// in a real outage (its ">= 99.99%" target pages once about 5 s of the last hour failed: 14.4 × 3,600 s × 0.0001;
+/// its 10s window forgets a slow first probe of the just-started worker), and flaky-goal (the min of flaky's up by a
+/// deadline, not a budget KPI) is at risk with too little history to forecast; hardening is in progress while
+/// migration is not done (blocked), and starts in the future (planned).
 /// </remarks>
 public sealed class LiveMonitoring : IAsyncLifetime
 {
