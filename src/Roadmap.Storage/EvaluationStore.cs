@@ -13,6 +13,13 @@ public sealed record StoredBaseline(double Value, long Samples, DateTimeOffset C
 /// </summary>
 public sealed class EvaluationStore(RoadmapDatabase database)
 {
+    /// <summary>
+    /// The rules the evaluations stored now were judged under, kept in each row: 1 before error budgets over the
+    /// whole window (a budget KPI was missed whenever its value was below the target), 2 since (missed only once its
+    /// error budget is spent, or its deadline passed unmet). Rows written before the column existed read 1.
+    /// </summary>
+    public const int CurrentRules = 2;
+
     /// <summary>Appends evaluations in one transaction.</summary>
     public void Append(IReadOnlyCollection<KpiEvaluation> evaluations)
     {
@@ -24,7 +31,7 @@ public sealed class EvaluationStore(RoadmapDatabase database)
         using var c = database.OpenConnection();
         using var tx = c.BeginTransaction();
         c.Execute(
-            "INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES (@Initiative, @Kpi, @Ts, @Value, @Target, @Status);",
+            "INSERT INTO evaluations (initiative, kpi, ts, value, target, status, rules) VALUES (@Initiative, @Kpi, @Ts, @Value, @Target, @Status, @Rules);",
             evaluations.Select(e => new
             {
                 e.Initiative,
@@ -33,6 +40,7 @@ public sealed class EvaluationStore(RoadmapDatabase database)
                 e.Value,
                 e.Target,
                 Status = e.Status.Label(),
+                Rules = CurrentRules,
             }),
             tx);
         tx.Commit();
@@ -53,7 +61,7 @@ public sealed class EvaluationStore(RoadmapDatabase database)
     {
         using var c = database.OpenConnection();
         return c.Query<StoredEvaluation>(
-                "SELECT ts AS TimestampMs, value AS Value, target AS Target, status AS Status FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to ORDER BY ts;",
+                "SELECT ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to ORDER BY ts;",
                 new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
             .AsList();
     }
@@ -64,13 +72,13 @@ public sealed class EvaluationStore(RoadmapDatabase database)
         using var c = database.OpenConnection();
         return c.Query<LatestRow>(
                 """
-                SELECT e.initiative AS Initiative, e.kpi AS Kpi, e.ts AS TimestampMs, e.value AS Value, e.target AS Target, e.status AS Status
+                SELECT e.initiative AS Initiative, e.kpi AS Kpi, e.ts AS TimestampMs, e.value AS Value, e.target AS Target, e.status AS Status, e.rules AS Rules
                 FROM evaluations e
                 JOIN (SELECT initiative, kpi, max(ts) AS ts FROM evaluations GROUP BY initiative, kpi) m
                   ON m.initiative = e.initiative AND m.kpi = e.kpi AND m.ts = e.ts;
                 """)
             .GroupBy(r => (r.Initiative, r.Kpi))
-            .ToDictionary(g => g.Key, g => g.Select(r => new StoredEvaluation(r.TimestampMs, r.Value, r.Target, r.Status)).First());
+            .ToDictionary(g => g.Key, g => g.Select(r => new StoredEvaluation(r.TimestampMs, r.Value, r.Target, r.Status, r.Rules)).First());
     }
 
     public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition)
@@ -103,9 +111,11 @@ public sealed class EvaluationStore(RoadmapDatabase database)
 }
 
 // Row shapes for the queries above: named, not tuples, so Dapper.AOT generates their readers (it binds no tuples).
-internal sealed record LatestRow(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status);
+internal sealed record LatestRow(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status, long Rules);
 
 internal sealed record BaselineRow(double Value, long Samples, long ComputedAt);
 
 /// <summary>An evaluation as read back.</summary>
-public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status);
+/// <param name="Rules">The rules its status was judged under (<see cref="EvaluationStore.CurrentRules"/>): 1 for rows
+/// stored before error budgets over the whole window, whose budget-KPI statuses followed the value alone.</param>
+public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status, long Rules);

@@ -100,6 +100,12 @@ internal static class Migrations
                 PRIMARY KEY (series_id, start_ts)
             ) WITHOUT ROWID;
             """, RollupsTable.RebuildAll),
+        // Issue 17 changed what a budget KPI's status means (its error budget over the whole window, not its value
+        // alone): rows stored before keep their status but are marked as judged under rules 1, so no reader takes
+        // an old "missed" for a spent budget. Nothing is dropped.
+        (4, """
+            ALTER TABLE evaluations ADD COLUMN rules INTEGER NOT NULL DEFAULT 1;
+            """, null),
     ];
 
     public static int Latest => Steps[^1].Version;

@@ -102,9 +102,9 @@ public sealed class EvaluationStoreTests : IDisposable
 
         Assert.Equal(
         [
-            new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, null, "no_data"),
-            new StoredEvaluation(T0.AddMinutes(5).ToUnixTimeMilliseconds(), 2.1, 1.92, "on_track"),
-            new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met"),
+            new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, null, "no_data", EvaluationStore.CurrentRules),
+            new StoredEvaluation(T0.AddMinutes(5).ToUnixTimeMilliseconds(), 2.1, 1.92, "on_track", EvaluationStore.CurrentRules),
+            new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met", EvaluationStore.CurrentRules),
         ],
         history);
     }
@@ -133,8 +133,8 @@ public sealed class EvaluationStoreTests : IDisposable
         var latest = _store.Latest();
 
         Assert.Equal(2, latest.Count);
-        Assert.Equal(new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met"), latest[("frontend", "p95")]);
-        Assert.Equal(new StoredEvaluation(T0.AddMinutes(1).ToUnixTimeMilliseconds(), null, 0.999, "no_data"), latest[("cloud-migration", "uptime")]);
+        Assert.Equal(new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met", EvaluationStore.CurrentRules), latest[("frontend", "p95")]);
+        Assert.Equal(new StoredEvaluation(T0.AddMinutes(1).ToUnixTimeMilliseconds(), null, 0.999, "no_data", EvaluationStore.CurrentRules), latest[("cloud-migration", "uptime")]);
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public sealed class EvaluationStoreTests : IDisposable
 
         var reopened = new EvaluationStore(RoadmapDatabase.Open(_temp.DatabasePath));
 
-        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), 2.4, 1.92, "at_risk"), reopened.Latest()[("frontend", "p95")]);
+        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), 2.4, 1.92, "at_risk", EvaluationStore.CurrentRules), reopened.Latest()[("frontend", "p95")]);
     }
 
     [Fact]
@@ -207,5 +207,26 @@ public sealed class EvaluationStoreTests : IDisposable
         using var c = _db.OpenConnection();
         var row = c.QuerySingle<(string From, string To, long ComputedAt)>("SELECT from_date, to_date, computed_at FROM baselines;");
         Assert.Equal(("2026-10-01", "2026-10-31", T0.ToUnixTimeMilliseconds()), row);
+    }
+
+    [Fact]
+    public void Open_DatabaseFromBeforeRules_MarksItsRowsAsRules1AndKeepsThem()
+    {
+        // A database as the previous Roadmap left it: schema 3, evaluations without the rules column, an uptime KPI
+        // judged missed by its value alone.
+        _store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
+        using (var c = _db.OpenConnection())
+        {
+            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DELETE FROM schema_version WHERE version = 4;");
+            c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
+        }
+
+        var reopened = RoadmapDatabase.Open(_temp.DatabasePath);
+        var store = new EvaluationStore(reopened);
+        store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
+
+        Assert.Equal(4, reopened.SchemaVersion);
+        Assert.Equal([1L, 1L, EvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
+        Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }
 }

@@ -183,7 +183,7 @@ public sealed class RollupTests : IDisposable
 
         var db = RoadmapDatabase.Open(_temp.DatabasePath);
 
-        Assert.Equal(3, db.SchemaVersion);
+        Assert.Equal(4, db.SchemaVersion);
         var reader = new SampleReader(db);
         var up = reader.Read("web", "up", T0, T0.AddDays(1));
         Assert.Equal(200, up.Count);

@@ -11,7 +11,9 @@ namespace Roadmap.Worker.Endpoints;
 
 /// <summary>One stored evaluation of a KPI, as the history endpoint returns it.</summary>
 /// <param name="Status">no_data, met, on_track, at_risk, missed.</param>
-public sealed record KpiHistoryPoint(DateTimeOffset At, double? Value, double? Target, string Status);
+/// <param name="Rules">The rules the status was judged under: 2, the current ones; 1, a row stored before error budgets
+/// over the whole window, when a budget KPI (uptime, a success ratio) was missed whenever its value was below target.</param>
+public sealed record KpiHistoryPoint(DateTimeOffset At, double? Value, double? Target, string Status, int Rules);
 
 /// <summary>The history endpoint's document: the range asked for and the evaluations in it, oldest first.</summary>
 public sealed record KpiHistory(string Initiative, string Kpi, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<KpiHistoryPoint> Points);
@@ -57,7 +59,7 @@ public static partial class ApiEndpoints
             }
 
             var points = store.History(id, kpi, since, until)
-                .Select(e => new KpiHistoryPoint(DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMs), Finite(e.Value), Finite(e.Target), e.Status))
+                .Select(e => new KpiHistoryPoint(DateTimeOffset.FromUnixTimeMilliseconds(e.TimestampMs), Finite(e.Value), Finite(e.Target), e.Status, (int)e.Rules))
                 .ToList();
             return Results.Json(new KpiHistory(id, kpi, since, until, points), JsonRenderer.TypeInfo<KpiHistory>());
         });

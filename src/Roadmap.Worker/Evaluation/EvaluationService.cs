@@ -66,6 +66,8 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
                     var state = State(initiative.Id, kpi.Id);
                     var (from, to) = KpiEvaluator.WindowOf(kpi, now, zone);
                     var (points, denominator) = Summarize(reads, kpi, from, to);
+                    var interval = SourceInterval(config, kpi.Source, now);
+                    var kpiSamples = new KpiSamples(points, denominator) { SourceInterval = interval, BurnWindows = BurnWindows(reads, kpi, now, interval) };
                     var baseline = BaselineOf(reads, initiative.Id, kpi, state, now, zone);
                     if (!state.TrendFitted)
                     {
@@ -73,7 +75,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
                         state.TrendFitted = true;
                     }
 
-                    var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, new KpiSamples(points, denominator), now, zone, baseline, state.Trend);
+                    var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, kpiSamples, now, zone, baseline, state.Trend);
                     if (state.LastStored is not { } last || now - last >= HistorySpacing || state.LastStatus != evaluation.Status)
                     {
                         toStore.Add((evaluation, state));
@@ -172,13 +174,55 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
         {
             var state = State(initiative, kpi);
             state.LastStored = DateTimeOffset.FromUnixTimeMilliseconds(last.TimestampMs);
-            state.LastStatus = KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status);
+            // A status judged under older rules is not this round's kind of status: leave it unknown, so the first
+            // round stores a row under the current rules instead of comparing against it.
+            state.LastStatus = last.Rules == EvaluationStore.CurrentRules ? KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status) : null;
         }
 
         _loaded = true;
     }
 
-    /// <summary>A period baseline's value: computed once with the KPI's own aggregate after the period ends, then stored.</summary>
+    /// <summary>
+    /// The source's poll interval, for window coverage: its <c>every</c>, or for a cron source the gap between its next
+    /// two fire times after now (a cron with uneven gaps gets the next one). Zero for an unknown source.
+    /// </summary>
+    private static TimeSpan SourceInterval(RoadmapConfig config, string sourceId, DateTimeOffset now)
+    {
+        var source = config.Sources.FirstOrDefault(s => s.Id == sourceId);
+        if (source?.Schedule.Every is { } every)
+        {
+            return every;
+        }
+
+        if (source?.Schedule.Cron is not { } cron)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // The gap between two fire times is the same in any zone but across a clock change: UTC is close enough.
+        var expression = new Quartz.CronExpression(cron);
+        return expression.GetNextValidTimeAfter(now) is { } next && expression.GetNextValidTimeAfter(next) is { } after ? after - next : TimeSpan.Zero;
+    }
+
+    /// <summary>For a KPI that can have an error budget: its samples over each burn-rate window (short ones raw,
+    /// 1d and 3d from rollups, as <see cref="SampleReadSession.Summarize"/> chooses). Else none.</summary>
+    private static Dictionary<string, KpiSamples> BurnWindows(SampleReadSession reads, KpiConfig kpi, DateTimeOffset now, TimeSpan interval)
+    {
+        var windows = new Dictionary<string, KpiSamples>(StringComparer.Ordinal);
+        if (!ErrorBudget.Applies(kpi))
+        {
+            return windows;
+        }
+
+        foreach (var (label, length) in ErrorBudget.BurnWindows)
+        {
+            var (points, denominator) = Summarize(reads, kpi, now - length, now);
+            windows[label] = new KpiSamples(points, denominator) { SourceInterval = interval };
+        }
+
+        return windows;
+    }
+
     /// <summary>The window's samples as summaries (long windows come from rollups); the denominator signals pooled.</summary>
     private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(SampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to)
     {
@@ -192,6 +236,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
         return (points, denominator);
     }
 
+    /// <summary>A period baseline's value: computed once with the KPI's own aggregate after the period ends, then stored.</summary>
     private double? BaselineOf(SampleReadSession reads, string initiative, KpiConfig kpi, KpiState state, DateTimeOffset now, TimeZoneInfo zone)
     {
         if (!kpi.Target.IsRelative || kpi.Baseline is not { From: { } from, To: { } to })

@@ -23,6 +23,11 @@ public sealed class RoadmapMetrics
     private readonly Gauge _kpiForecast;
     private readonly Gauge _kpiErrorBudget;
     private readonly Gauge _kpiBaseline;
+    private readonly Gauge _kpiCoverage;
+    private readonly Gauge _kpiBurnRate;
+    private readonly Gauge _kpiForecastLower;
+    private readonly Gauge _kpiForecastUpper;
+    private readonly Gauge _kpiForecastProbability;
     private readonly Gauge _initiativeHealth;
     private readonly Gauge _initiativeBlocked;
     private readonly Gauge _initiativeKpis;
@@ -68,8 +73,13 @@ public sealed class RoadmapMetrics
         _kpiMet = f.CreateGauge("roadmap_kpi_met", "1 when the KPI's value satisfies its target, else 0.", kpi);
         _kpiStatus = f.CreateGauge("roadmap_kpi_status", "The KPI's status as a state set: 1 for the current status.", [.. kpi, "status"]);
         _kpiDeadline = f.CreateGauge("roadmap_kpi_deadline_timestamp_seconds", "When the KPI's target must be reached (end of its deadline day), unix seconds.", kpi);
-        _kpiForecast = f.CreateGauge("roadmap_kpi_forecast_value", "The KPI's least-squares trend projected to its deadline (absent with too little history).", kpi);
-        _kpiErrorBudget = f.CreateGauge("roadmap_kpi_error_budget_remaining_ratio", "For ratio objectives: 1 - (1 - value) / (1 - target); 1 untouched, 0 spent, below 0 overspent.", kpi);
+        _kpiForecast = f.CreateGauge("roadmap_kpi_forecast_value", "The KPI's robust (Theil-Sen) trend projected to its deadline, bounded to what the value can be (absent with too little history).", kpi);
+        _kpiErrorBudget = f.CreateGauge("roadmap_kpi_error_budget_remaining_ratio", "For budget KPIs: the share of the whole window's error budget left, 1 - (1 - value) x coverage / (1 - target); 1 untouched, 0 spent, below 0 overspent.", kpi);
+        _kpiCoverage = f.CreateGauge("roadmap_kpi_window_coverage_ratio", "The share of the KPI's window observed: from one source interval before its first sample to now, over the window's length.", kpi);
+        _kpiBurnRate = f.CreateGauge("roadmap_kpi_burn_rate", "For budget KPIs: how fast the error budget burns over the last window (5m ... 3d): (1 - value over it) x its coverage / (1 - target); 1 spends it exactly over the KPI's window.", [.. kpi, "window"]);
+        _kpiForecastLower = f.CreateGauge("roadmap_kpi_forecast_lower", "Lower end (10th percentile) of the forecast's 80% prediction interval at the deadline.", kpi);
+        _kpiForecastUpper = f.CreateGauge("roadmap_kpi_forecast_upper", "Upper end (90th percentile) of the forecast's 80% prediction interval at the deadline.", kpi);
+        _kpiForecastProbability = f.CreateGauge("roadmap_kpi_forecast_probability", "The probability that the KPI meets its target at its deadline, 0..1.", kpi);
         _kpiBaseline = f.CreateGauge("roadmap_kpi_baseline_value", "The baseline a relative target is measured against.", kpi);
         _initiativeHealth = f.CreateGauge("roadmap_initiative_health", "The initiative's health as a state set: 1 for the current health.", ["initiative", "health"]);
         _initiativeBlocked = f.CreateGauge("roadmap_initiative_blocked", "1 when the initiative is in progress while a dependency is not done.", ["initiative"]);
@@ -184,7 +194,7 @@ public sealed class RoadmapMetrics
         var initiatives = config.Initiatives.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var kpis = config.Initiatives.SelectMany(i => i.Kpis.Select(k => Key([i.Id, k.Id]))).ToHashSet(StringComparer.Ordinal);
         bool StaleKpi(string[] l) => !kpis.Contains(Key([l[0], l[1]]));
-        foreach (var gauge in new[] { _kpiValue, _kpiTarget, _kpiMet, _kpiStatus, _kpiDeadline, _kpiForecast, _kpiErrorBudget, _kpiBaseline })
+        foreach (var gauge in new[] { _kpiValue, _kpiTarget, _kpiMet, _kpiStatus, _kpiDeadline, _kpiForecast, _kpiErrorBudget, _kpiBaseline, _kpiCoverage, _kpiBurnRate, _kpiForecastLower, _kpiForecastUpper, _kpiForecastProbability })
         {
             RemoveWhere(gauge, StaleKpi);
         }
@@ -281,6 +291,16 @@ public sealed class RoadmapMetrics
         SetOrRemove(_kpiForecast, e.Forecast, e.Initiative, e.Kpi);
         SetOrRemove(_kpiErrorBudget, e.ErrorBudgetRemaining, e.Initiative, e.Kpi);
         SetOrRemove(_kpiBaseline, e.Baseline, e.Initiative, e.Kpi);
+        SetOrRemove(_kpiForecastLower, e.ForecastLower, e.Initiative, e.Kpi);
+        SetOrRemove(_kpiForecastUpper, e.ForecastUpper, e.Initiative, e.Kpi);
+        SetOrRemove(_kpiForecastProbability, e.ForecastProbability, e.Initiative, e.Kpi);
+        _kpiCoverage.WithLabels(e.Initiative, e.Kpi).Set(e.Coverage);
+        var burns = e.BurnRates ?? [];
+        foreach (var (label, _) in ErrorBudget.BurnWindows)
+        {
+            SetOrRemove(_kpiBurnRate, burns.FirstOrDefault(b => b.Label == label)?.Rate, e.Initiative, e.Kpi, label);
+        }
+
         _kpiMet.WithLabels(e.Initiative, e.Kpi).Set(e.Met ? 1 : 0);
         foreach (var status in KpiStatuses.All)
         {

@@ -252,14 +252,10 @@ public static class HtmlRenderer
         h.Append("<span class=\"status s-").Append(E(status)).Append("\">").Append(E(ReportText.Words(k.Status))).Append("</span> ");
         h.Append("<span class=\"kpi-name\">").Append(E(k.Name)).Append("</span>");
         h.Append("<span class=\"figures\">").Append(E(ReportText.Number(k.Value, k.Unit)))
-            .Append(" (").Append(E(k.Aggregate)).Append(" over ").Append(E(k.Window)).Append(") vs target ")
+            .Append(" (").Append(E(k.Aggregate)).Append(" over ").Append(E(ReportText.Observed(k) ?? k.Window)).Append(") vs target ")
             .Append(E(ReportText.Target(k))).Append(E(ReportText.By(k))).Append("</span>");
+        // A budget KPI's note already says how much of its error budget is left.
         var note = k.Note ?? "";
-        if (k.ErrorBudgetRemaining is { } budget)
-        {
-            note += (note.Length > 0 ? "; " : "") + (budget > 0 ? $"error budget {ReportText.Number(budget, "ratio")} left" : "error budget spent");
-        }
-
         if (note.Length > 0)
         {
             h.Append("<span class=\"note\">").Append(E(note)).Append("</span>");

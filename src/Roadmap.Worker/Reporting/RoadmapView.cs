@@ -58,9 +58,16 @@ public sealed record InitiativeView(
 /// <param name="Status">no_data, met, on_track, at_risk, missed; null before the first evaluation.</param>
 /// <param name="Note">Why the status is what it is, in words.</param>
 /// <param name="Deadline">The instant the target must be reached by: the end of the deadline day. Null: it must hold always.</param>
-/// <param name="Forecast">The trend's value at the deadline; null without a deadline or with too little history.</param>
-/// <param name="ErrorBudgetRemaining">Ratio objectives only: 1 untouched, 0 spent, below 0 overspent.</param>
+/// <param name="Forecast">The trend's value at the deadline, bounded to what the value can be; null without a deadline or
+/// with too little history.</param>
+/// <param name="ErrorBudgetRemaining">Budget KPIs only (the avg of up, or a ratio, held to >= a target between 0 and 1):
+/// the share of the whole window's error budget left; 1 untouched, 0 spent, below 0 overspent.</param>
 /// <param name="Baseline">The baseline a relative target is measured against; null otherwise or while unknown.</param>
+/// <param name="Coverage">The share of the window observed so far, 0..1; null before the first evaluation.</param>
+/// <param name="ObservedSeconds">How much of the window was observed, in seconds; null before the first evaluation.</param>
+/// <param name="ForecastLower">The forecast's 80% prediction interval, lower end; null without a forecast.</param>
+/// <param name="ForecastUpper">The forecast's 80% prediction interval, upper end; null without a forecast.</param>
+/// <param name="ForecastProbability">The probability of meeting the target at the deadline, 0..1; null without a forecast.</param>
 /// <param name="DeadlineDate">The deadline as written (the last day), for display; not part of the JSON.</param>
 public sealed record KpiView(
     string Id,
@@ -80,4 +87,9 @@ public sealed record KpiView(
     double? Forecast,
     double? ErrorBudgetRemaining,
     double? Baseline,
+    double? Coverage,
+    double? ObservedSeconds,
+    double? ForecastLower,
+    double? ForecastUpper,
+    double? ForecastProbability,
     [property: JsonIgnore] DateOnly? DeadlineDate);

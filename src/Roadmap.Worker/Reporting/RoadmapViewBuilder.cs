@@ -67,6 +67,11 @@ public static class RoadmapViewBuilder
             Finite(e?.Forecast),
             Finite(e?.ErrorBudgetRemaining),
             baseline,
+            Finite(e?.Coverage),
+            e is null ? null : Finite(e.Observed.TotalSeconds),
+            Finite(e?.ForecastLower),
+            Finite(e?.ForecastUpper),
+            Finite(e?.ForecastProbability),
             k.Deadline);
     }
 

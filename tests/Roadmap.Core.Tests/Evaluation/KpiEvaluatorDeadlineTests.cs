@@ -135,15 +135,36 @@ public class KpiEvaluatorDeadlineTests
     }
 
     [Fact]
+    public void Evaluate_KpiMdForecastExample_GivesTheBandAndTheProbability()
+    {
+        // docs/KPI.md example 8: 2.1 s now, falling 0.002 s a day, the history scattered around the line with
+        // sigma 0.1 s; 125.5 days to the deadline: 2.1 - 0.251 = 1.849 s, band ± 1.2816 × 0.1, and
+        // P(<= 1.92) = Φ((1.92 - 1.849) / 0.1) = Φ(0.71) = 0.761.
+        var trend = Trend(2.1, -0.002) with { Sigma = 0.1 };
+
+        var result = KpiEvaluator.Evaluate("frontend", PageLoad(), Samples(Now, 2.1), Now, TimeZoneInfo.Utc, trend: trend);
+
+        Assert.Equal(KpiStatus.OnTrack, result.Status);
+        Assert.Equal(1.849, result.Forecast!.Value, 1e-9);
+        Assert.Equal(1.72084, result.ForecastLower!.Value, 1e-5);
+        Assert.Equal(1.97716, result.ForecastUpper!.Value, 1e-5);
+        Assert.Equal(0.76115, result.ForecastProbability!.Value, 1e-5);
+        Assert.Equal("target not met yet; the trend reaches 1.849 (80%: 1.721 to 1.977) by 2027-03-31, 76% likely to meet it", result.Note);
+    }
+
+    [Fact]
     public void Evaluate_FittedFallingHistory_IsOnTrack()
     {
-        // Six hourly evaluations falling 0.01 an hour to 2.1 now: 0.24 a day, far below 1.92 by the deadline.
+        // Six hourly evaluations falling 0.01 an hour to 2.1 now: 0.24 a day, far below 1.92 by the deadline. The
+        // line reaches 2.1 - 30.12 = -28 s there; a latency cannot be negative, so the forecast is 0 (and so is
+        // its band: the points lie on the line).
         var history = Enumerable.Range(0, 6).Select(i => new Point(Now.AddHours(-5 + i).ToUnixTimeMilliseconds(), 2.15 - (0.01 * i))).ToList();
 
         var result = KpiEvaluator.Evaluate("frontend", PageLoad(), Samples(Now, 2.1), Now, TimeZoneInfo.Utc, trend: Forecast.Fit(history));
 
         Assert.Equal(KpiStatus.OnTrack, result.Status);
-        Assert.Equal(2.1 - (0.01 * SecondsToDeadline / 3600), result.Forecast!.Value, 1e-6);
+        Assert.Equal(0.0, result.Forecast!.Value, 1e-12);
+        Assert.Equal((0.0, 0.0, 1.0), (result.ForecastLower, result.ForecastUpper, result.ForecastProbability));
     }
 
     [Fact]

@@ -35,13 +35,15 @@ public class KpiEvaluatorTests
         Assert.Equal("uptime", result.Kpi);
         Assert.Equal(Now, result.At);
         Assert.Null(result.Deadline);
-        Assert.Equal("target met", result.Note);
+        // The avg of up against ">= 0.99" is a budget KPI: 4 samples over the last hour of its 30 days.
+        Assert.Equal("99.9% of the 30d error budget left; 60 min of the window observed", result.Note);
     }
 
     [Fact]
     public void Evaluate_NotMetWithoutDeadline_IsMissed()
     {
-        var result = KpiEvaluator.Evaluate("cloud-migration", Kpi(">= 0.99"), Samples(1, 0, 1, 1), Now, TimeZoneInfo.Utc);
+        // min, not avg: not a budget KPI, so any value below the target misses.
+        var result = KpiEvaluator.Evaluate("cloud-migration", Kpi(">= 0.99", aggregate: Aggregate.Min), Samples(1, 0.75, 1, 1), Now, TimeZoneInfo.Utc);
 
         Assert.Equal(KpiStatus.Missed, result.Status);
         Assert.False(result.Met);

@@ -97,7 +97,7 @@ public sealed class ApiEndpointsTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("application/json", type);
         var expected = """
-            {"initiative":"cloud","kpi":"uptime","from":"2026-11-25T00:00:00Z","to":"2026-11-26T11:59:59Z","points":[{"at":"2026-11-26T11:00:00.250Z","value":0.9995,"target":0.999,"status":"met"},{"at":"2026-11-26T11:30:00Z","value":null,"target":0.999,"status":"no_data"}]}
+            {"initiative":"cloud","kpi":"uptime","from":"2026-11-25T00:00:00Z","to":"2026-11-26T11:59:59Z","points":[{"at":"2026-11-26T11:00:00.250Z","value":0.9995,"target":0.999,"status":"met","rules":2},{"at":"2026-11-26T11:30:00Z","value":null,"target":0.999,"status":"no_data","rules":2}]}
             """;
         Assert.Equal(expected, JsonSerializer.Serialize(body));
     }

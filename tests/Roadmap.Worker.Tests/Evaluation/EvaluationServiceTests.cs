@@ -277,6 +277,25 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EvaluateAll_AfterUpgradeFromOldRules_StoresARowUnderTheCurrentRulesAtOnce()
+    {
+        // The previous Roadmap stored "met" a minute ago under rules 1 (before error budgets over the whole window).
+        var h = Start(UptimeYaml, T0);
+        await WriteAsync("storefront", "up", (T0.AddMinutes(-1), 1));
+        h.Store.Append([new KpiEvaluation("cloud-migration", "uptime", T0.AddMinutes(-1), 1, 0.999, true, KpiStatus.Met, null, 1, "old")]);
+        using (var c = _db.OpenConnection())
+        {
+            Dapper.SqlMapper.Execute(c, "UPDATE evaluations SET rules = 1;");
+        }
+
+        Restart(h).EvaluateAll();
+
+        // Within the 5-minute spacing and with the same status label, but judged under other rules: stored anew.
+        var history = h.Store.History("cloud-migration", "uptime", T0.AddMinutes(-1), T0);
+        Assert.Equal([(1L, "met"), (EvaluationStore.CurrentRules, "met")], history.Select(e => (e.Rules, e.Status)));
+    }
+
+    [Fact]
     public void EvaluateAll_NoSamples_StoresNoDataRowAndExportsNoValue()
     {
         var h = Start(UptimeYaml, T0);
@@ -285,7 +304,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
 
         Assert.Equal(KpiStatus.NoData, kpi.Status);
         var row = Assert.Single(h.Store.History("cloud-migration", "uptime", T0, T0));
-        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, 0.999, "no_data"), row);
+        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, 0.999, "no_data", EvaluationStore.CurrentRules), row);
         Assert.Empty(h.Store.Values("cloud-migration", "uptime", T0, T0));
     }
 
@@ -464,8 +483,12 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
         AssertSeries(text, "roadmap_kpi_met" + PageLoad, 0);
         AssertSeries(text, "roadmap_kpi_baseline_value" + PageLoad, 2.4);
         AssertKpiStatus(text, "frontend", "page-load-p95", "on_track");
-        // The line 2.5 - 0.2/h from T0, at the end of 2027-03-31 (3,012 hours later): 2.5 - 602.4.
-        AssertSeries(text, "roadmap_kpi_forecast_value" + PageLoad, -599.9, 1e-6);
+        // The line 2.5 - 0.2/h from T0, at the end of 2027-03-31 (3,012 hours later), is 2.5 - 602.4 = -599.9 s: a
+        // latency cannot be negative, so the forecast is 0, and the points on the line leave no doubt about it.
+        AssertSeries(text, "roadmap_kpi_forecast_value" + PageLoad, 0);
+        AssertSeries(text, "roadmap_kpi_forecast_lower" + PageLoad, 0);
+        AssertSeries(text, "roadmap_kpi_forecast_upper" + PageLoad, 0);
+        AssertSeries(text, "roadmap_kpi_forecast_probability" + PageLoad, 1);
         // 2027-04-01T00:00:00Z.
         AssertSeries(text, "roadmap_kpi_deadline_timestamp_seconds" + PageLoad, 1806537600);
         Assert.Null(Series(text, "roadmap_kpi_error_budget_remaining_ratio" + PageLoad));
@@ -520,7 +543,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task EvaluateAll_AcceptanceUptimeAt99Point95_IsMetWithHalfTheErrorBudget()
+    public async Task EvaluateAll_AcceptanceUptimeAt99Point95_IsMetWithItsShareOfTheWholeWindowsBudgetSpent()
     {
         var h = await StartAcceptanceAsync();
 
@@ -533,8 +556,16 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
         AssertSeries(text, "roadmap_kpi_value" + Uptime, 0.9995);
         AssertSeries(text, "roadmap_kpi_target" + Uptime, 0.999);
         AssertSeries(text, "roadmap_kpi_met" + Uptime, 1);
-        AssertSeries(text, "roadmap_kpi_error_budget_remaining_ratio" + Uptime, 0.5);
+        // Half the shortfall the target allows, but over only the 2,000 minutes seen (from one 15-s default poll
+        // interval before the first sample, T0 - 2000 min, to T0 + 2 h) of the 43,200-minute window.
+        var coverage = (2000 + 120 + 0.25) / 43_200;
+        AssertSeries(text, "roadmap_kpi_window_coverage_ratio" + Uptime, coverage);
+        AssertSeries(text, "roadmap_kpi_error_budget_remaining_ratio" + Uptime, 1 - (0.5 * coverage));
         AssertKpiStatus(text, "cloud-migration", "uptime", "met");
+        // Burn rates over the short windows: no failure in the last 5 minutes; one failed minute-sample of the
+        // 2,000 (at T0 - 1000 min) is inside the 1d and 3d windows only.
+        AssertSeries(text, "roadmap_kpi_burn_rate{initiative=\"cloud-migration\",kpi=\"uptime\",window=\"5m\"}", 0);
+        Assert.True(Series(text, "roadmap_kpi_burn_rate{initiative=\"cloud-migration\",kpi=\"uptime\",window=\"1d\"}") > 0);
         // An objective has no deadline and so no forecast.
         Assert.Null(Series(text, "roadmap_kpi_forecast_value" + Uptime));
         Assert.Null(Series(text, "roadmap_kpi_deadline_timestamp_seconds" + Uptime));

@@ -17,6 +17,10 @@ public sealed class RoadmapMetricsTests
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
+    /// <summary>The exposition line of the uptime KPI's series of <paramref name="metric"/> at <paramref name="value"/>.</summary>
+    private static string Uptime(string metric, double value) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{metric}{{initiative=\"cloud-migration\",kpi=\"uptime\"}} {value}\n");
+
     private static KpiEvaluation Evaluation(double? value, KpiStatus status, bool met) =>
         new("cloud-migration", "uptime", Now, value, 0.999, met, status, null, 10, "test");
 
@@ -38,6 +42,43 @@ public sealed class RoadmapMetricsTests
             var expected = s == label ? 1 : 0;
             Assert.Contains($"roadmap_kpi_status{{initiative=\"cloud-migration\",kpi=\"uptime\",status=\"{s}\"}} {expected}\n", text);
         }
+    }
+
+    [Fact]
+    public async Task RecordEvaluation_BudgetKpi_ExportsCoverageEveryBurnWindowAndRemovesThemWhenGone()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        var burns = ErrorBudget.BurnWindows.Select((w, i) => new BurnRate(w.Label, w.Window, i + 0.5)).ToList();
+        metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true) with { Coverage = 0.25, ErrorBudgetRemaining = 0.9, BurnRates = burns });
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains(Uptime("roadmap_kpi_window_coverage_ratio", 0.25), text);
+        Assert.Contains(Uptime("roadmap_kpi_error_budget_remaining_ratio", 0.9), text);
+        foreach (var (label, rate) in new[] { ("5m", 0.5), ("30m", 1.5), ("1h", 2.5), ("2h", 3.5), ("6h", 4.5), ("1d", 5.5), ("3d", 6.5) })
+        {
+            Assert.Contains($"roadmap_kpi_burn_rate{{initiative=\"cloud-migration\",kpi=\"uptime\",window=\"{label}\"}} {rate}\n", text);
+        }
+
+        // No longer a budget KPI (a reload changed its aggregate): its budget and burn rates leave /metrics.
+        metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true) with { Coverage = 1 });
+
+        text = await ScrapeAsync(metrics.Registry);
+        Assert.DoesNotContain("roadmap_kpi_burn_rate{", text);
+        Assert.DoesNotContain("roadmap_kpi_error_budget_remaining_ratio{", text);
+        Assert.Contains(Uptime("roadmap_kpi_window_coverage_ratio", 1), text);
+    }
+
+    [Fact]
+    public async Task RecordEvaluation_Forecast_ExportsTheBandAndTheProbability()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+
+        metrics.RecordEvaluation(Evaluation(2.1, KpiStatus.OnTrack, false) with { Forecast = 1.849, ForecastLower = 1.72, ForecastUpper = 1.98, ForecastProbability = 0.76 });
+
+        var text = await ScrapeAsync(metrics.Registry);
+        Assert.Contains(Uptime("roadmap_kpi_forecast_lower", 1.72), text);
+        Assert.Contains(Uptime("roadmap_kpi_forecast_upper", 1.98), text);
+        Assert.Contains(Uptime("roadmap_kpi_forecast_probability", 0.76), text);
     }
 
     [Fact]

@@ -28,8 +28,8 @@ public sealed class HtmlRendererTests : IDisposable
         Assert.Contains("<td><span class=\"health h-missed\">missed</span><span class=\"blocked\">blocked by <a href=\"#initiative-db-perf\">Optimize database performance</a></span></td>", html);
         Assert.Contains("<td><span class=\"health h-at_risk\">at risk</span></td>", html);
         Assert.Contains("<td><span class=\"health h-planned\">planned</span></td>", html);
-        Assert.Contains("<span class=\"figures\">100% (avg over 1h) vs target &gt;= 99.9%</span><span class=\"note\">target met; error budget 100% left</span>", html);
-        Assert.Contains("<span class=\"figures\">0.1 s (p95 over 1h) vs target &lt;= 0.05 by 2027-03-31</span>", html);
+        Assert.Contains("<span class=\"figures\">100% (avg over 1h window, 30 min observed) vs target &gt;= 99.9%</span><span class=\"note\">100.0% of the 1h error budget left; 30 min of the window observed</span>", html);
+        Assert.Contains("<span class=\"figures\">0.1 s (p95 over 1h window, 30 min observed) vs target &lt;= 0.05 by 2027-03-31</span>", html);
         Assert.Contains("<meta http-equiv=\"refresh\" content=\"15\">", html);
         Assert.Contains("This page refreshes every 15 seconds.", html);
     }

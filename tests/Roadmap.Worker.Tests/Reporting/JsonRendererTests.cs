@@ -29,7 +29,7 @@ public sealed class JsonRendererTests : IDisposable
             ["id", "name", "goal", "timeline", "declaredStatus", "owner", "details", "dependsOn", "risks", "health", "blocked", "blockedBy", "kpis"],
             initiative.EnumerateObject().Select(p => p.Name));
         Assert.Equal(
-            ["id", "name", "unit", "source", "signal", "aggregate", "window", "target", "targetValue", "value", "met", "status", "note", "deadline", "forecast", "errorBudgetRemaining", "baseline"],
+            ["id", "name", "unit", "source", "signal", "aggregate", "window", "target", "targetValue", "value", "met", "status", "note", "deadline", "forecast", "errorBudgetRemaining", "baseline", "coverage", "observedSeconds", "forecastLower", "forecastUpper", "forecastProbability"],
             initiative.GetProperty("kpis")[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["label", "start", "due"], initiative.GetProperty("timeline").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["risk", "mitigation"], initiative.GetProperty("risks")[0].EnumerateObject().Select(p => p.Name));
@@ -59,7 +59,12 @@ public sealed class JsonRendererTests : IDisposable
               "deadline": "2027-04-01T00:00:00Z",
               "forecast": null,
               "errorBudgetRemaining": null,
-              "baseline": null
+              "baseline": null,
+              "coverage": 0.5041666666666667,
+              "observedSeconds": 1815,
+              "forecastLower": null,
+              "forecastUpper": null,
+              "forecastProbability": null
             }
             """;
         Assert.Equal(expected, JsonSerializer.Serialize(query, Indented).ReplaceLineEndings("\n"));

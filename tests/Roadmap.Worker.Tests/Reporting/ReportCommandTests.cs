@@ -41,8 +41,8 @@ public sealed class ReportCommandTests : IDisposable
             "",
             "| Initiative | Timeline | Technical Details | Dependencies | Risks | Mitigation | KPIs (value vs target, status) | Health |",
             "|---|---|---|---|---|---|---|---|",
-            "| Migrate &lt;script>alert(1)&lt;/script> \\| cloud<br>(in progress, platform-team) | 2026-Q4 (2026-10-01 to 2026-12-31) | Move to EC2 \\| S3. | Optimize database performance | 1. Downtime<br>2. Data loss | 1. Blue-green cut-over<br>2. Checksums | System uptime: 100% vs >= 99.9%, met<br>Response time: 0.5 s vs <= 0.3, missed | missed; blocked by Optimize database performance |",
-            "| Optimize database performance<br>(planned, data-team) | 2026-10-01 to 2027-03-31 | — | none | none | none | Database query time: 0.1 s vs <= 0.05 by 2027-03-31, at risk<br>errors: no value vs == 200, no data | at risk |",
+            "| Migrate &lt;script>alert(1)&lt;/script> \\| cloud<br>(in progress, platform-team) | 2026-Q4 (2026-10-01 to 2026-12-31) | Move to EC2 \\| S3. | Optimize database performance | 1. Downtime<br>2. Data loss | 1. Blue-green cut-over<br>2. Checksums | System uptime: 100% vs >= 99.9%, met (1h window, 30 min observed)<br>Response time: 0.5 s vs <= 0.3, missed (1h window, 30 min observed) | missed; blocked by Optimize database performance |",
+            "| Optimize database performance<br>(planned, data-team) | 2026-10-01 to 2027-03-31 | — | none | none | none | Database query time: 0.1 s vs <= 0.05 by 2027-03-31, at risk (1h window, 30 min observed)<br>errors: no value vs == 200, no data (1h window, 0 s observed) | at risk |",
             "| Implement enhanced security<br>(planned) | 2027-Q2 (2027-04-01 to 2027-06-30) | — | Migrate &lt;script>alert(1)&lt;/script> \\| cloud | Breach | — | none | planned |",
         ];
         Assert.Equal(expected, stdout.TrimEnd('\n').Split('\n'));
