@@ -1,6 +1,6 @@
 namespace Roadmap.Core.Evaluation;
 
-/// <summary>The judgement of a KPI. See "KPI semantics" in DESIGN.md.</summary>
+/// <summary>The judgement of a KPI; docs/KPI.md (Status) has the rules.</summary>
 public enum KpiStatus
 {
     NoData,

@@ -9,7 +9,7 @@ namespace Roadmap.Worker.Exporting;
 
 /// <summary>
 /// Every Roadmap metric, in one injected registry (no static state, so tests can isolate). Names and labels are the
-/// contract in DESIGN.md; label values come only from config ids, never from response data.
+/// contract in README.md (Metrics); label values come only from config ids, never from response data.
 /// </summary>
 public sealed class RoadmapMetrics
 {

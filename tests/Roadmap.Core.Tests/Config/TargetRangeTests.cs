@@ -35,8 +35,10 @@ public sealed class TargetRangeTests
     [InlineData("aggregate: ratio, numerator: hits, denominator: [hits, misses], target: \">= 90\"", "target \">= 90\" compares the ratio of hits, which lies between 0 and 1, with 90: it can never be met; did you mean \">= 90%\"?")]
     [InlineData("signal: latency_seconds, unit: ratio, target: \">= -0.5\"", "target \">= -0.5\" compares the avg of latency_seconds, which lies between 0 and 1, with -0.5: it is always met; write a fraction such as 0.999 or a percent such as 99.9%")]
     [InlineData("signal: up, target: \">= 150%\"", "target \">= 150%\" compares the avg of up, which lies between 0 and 1, with 1.5: it can never be met; write a fraction such as 0.999 or a percent such as 99.9%")]
-    [InlineData("signal: count, aggregate: last, target: \"< 0\"", "target \"< 0\" compares the last of count, a number of events (0 or more), with 0: it can never be met")]
-    [InlineData("signal: errors_total, aggregate: increase, target: \"<= -1\"", "target \"<= -1\" compares the increase of errors_total, a number of events (0 or more), with -1: it can never be met")]
+    [InlineData("signal: count, aggregate: last, target: \"< 0\"", "target \"< 0\" compares the last of count, which is never negative, with 0: it can never be met")]
+    [InlineData("signal: latency_seconds, aggregate: p95, target: \"< 0\"", "target \"< 0\" compares the p95 of latency_seconds, which is never negative, with 0: it can never be met")]
+    [InlineData("signal: value, unit: percent, target: \">= 150\"", "target \">= 150\" compares the avg of value, which lies between 0 and 100, with 150: it can never be met")]
+    [InlineData("signal: errors_total, aggregate: increase, target: \"<= -1\"", "target \"<= -1\" compares the increase of errors_total, which is never negative, with -1: it can never be met")]
     public void Load_TargetOutsideTheValuesRange_IsAnErrorThatSaysWhyAndTheFix(string kpi, string message)
     {
         var result = Load(kpi);

@@ -184,6 +184,9 @@ public class ForecastProjectionTests
         { "unit seconds", Aggregate.P95, "value", "seconds", 0, double.PositiveInfinity },
         { "signal *_seconds", Aggregate.Avg, "latency_seconds", null, 0, double.PositiveInfinity },
         { "signal *_total", Aggregate.Last, "errors_total", null, 0, double.PositiveInfinity },
+        { "signal *_ratio", Aggregate.Avg, "hit_ratio", null, 0, 1 },
+        { "sum of a *_ratio", Aggregate.Sum, "hit_ratio", null, double.NegativeInfinity, double.PositiveInfinity },
+        { "signal hits", Aggregate.Last, "hits", null, 0, double.PositiveInfinity },
         { "an arbitrary gauge", Aggregate.Sum, "temperature", "celsius", double.NegativeInfinity, double.PositiveInfinity },
     };
 

@@ -4,7 +4,7 @@ using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Core.Tests.Evaluation;
 
-/// <summary>Deadlines, forecasts, baselines and windows: the rules of "KPI semantics" in DESIGN.md, table by table.</summary>
+/// <summary>Deadlines, forecasts, baselines and windows: the rules of docs/KPI.md, table by table.</summary>
 public class KpiEvaluatorDeadlineTests
 {
     /// <summary>Late November 2026: the deadline 2027-03-31 is four months ahead.</summary>

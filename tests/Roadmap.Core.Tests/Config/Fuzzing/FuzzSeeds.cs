@@ -159,7 +159,7 @@ internal static class FuzzSeeds
               - id: pg-value
                 source: pg
                 signal: value
-                aggregate: increase
+                aggregate: last
                 window: 2w
                 target: "> -1.5e3"
           - id: enhanced-security
