@@ -55,12 +55,36 @@ public sealed class ConfigReloadTests : IDisposable
     private static double? Reloads(string metrics, string result) =>
         Support.Value(metrics, "roadmap_config_reloads_total", ("result", result));
 
-    private (WorkerProcess Process, HttpClient Http) Start(string config)
+    /// <param name="launcher">A command the worker runs under (e.g. <c>nohup</c>); none by default.</param>
+    private (WorkerProcess Process, HttpClient Http) Start(string config, params string[] launcher)
     {
         var port = Support.FreePort();
         var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var process = WorkerProcess.Start(_dir, "--config", config, "--database", Path.Combine(_dir, "data", "roadmap.db"), "--urls", $"http://127.0.0.1:{port}");
+        var process = WorkerProcess.StartWithLauncher(
+            _dir, launcher, new Dictionary<string, string?>(), "--config", config, "--database", Path.Combine(_dir, "data", "roadmap.db"), "--urls", $"http://127.0.0.1:{port}");
         return (process, http);
+    }
+
+    [Fact]
+    public async Task Run_StartedUnderNohup_StillReloadsOnSighup()
+    {
+        // nohup starts the process with SIGHUP ignored, and an ignored signal stays ignored across exec: the handler
+        // never ran, so kill -HUP did nothing.
+        var config = Path.Combine(_dir, "roadmap.yaml");
+        await File.WriteAllTextAsync(config, Config(Source("a", "200ms")));
+        var (p, http) = Start(config, "nohup");
+        await using var _ = p;
+        using var __ = http;
+        Assert.True(
+            await Support.EventuallyAsync(async () => Polls(await http.GetStringAsync("/metrics"), "a") >= 1, Patience),
+            $"no polls; stdout:\n{p.Stdout}\nstderr:\n{p.Stderr}");
+
+        p.Hangup();
+
+        Assert.True(
+            await Support.EventuallyAsync(() => Task.FromResult(p.Stdout.Contains("(SIGHUP)", StringComparison.Ordinal)), Patience),
+            $"no reload after SIGHUP under nohup; stdout:\n{p.Stdout}");
+        Assert.False(p.HasExited, "SIGHUP must not end the process");
     }
 
     [Fact]

@@ -56,6 +56,8 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
 
         if (handleSighup && !OperatingSystem.IsWindows())
         {
+            // Started under nohup (SIGHUP ignored), the handler below would never run.
+            SignalDisposition.TakeBackSighup();
             _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
             {
                 // Handled: SIGHUP's default action would end the process.
