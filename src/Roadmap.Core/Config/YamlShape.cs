@@ -36,7 +36,7 @@ internal static class YamlShape
         var open = new Stack<Frame>();
         // The node an anchor names now (a later anchor of the same name replaces it); null for a scalar.
         var anchors = new Dictionary<string, Frame?>(StringComparer.Ordinal);
-        // Nodes so far with every alias expanded; an alias to an anchor not (yet) seen is YamlDotNet's error to report.
+        // Nodes so far with every alias expanded.
         var nodes = 0L;
         while (parser.MoveNext())
         {
@@ -62,6 +62,14 @@ internal static class YamlShape
                 {
                     parent.LastValueLine = ev.Start.Line;
                 }
+            }
+
+            // YAML names a node before an alias uses it. YamlDotNet's loader also resolves an alias to an anchor further
+            // down, which this count cannot size: a fuzzed config that moved its anchors below their aliases expanded
+            // to four million nodes, past the cap unseen (12 s).
+            if (ev is AnchorAlias unknown && !anchors.ContainsKey(unknown.Value.Value))
+            {
+                return (unknown.Start, $"the alias *{unknown.Value.Value} comes before any anchor &{unknown.Value.Value}: an anchor must be defined before it is used");
             }
 
             // Every node counts once in the document and once in each open list or mapping that holds it.

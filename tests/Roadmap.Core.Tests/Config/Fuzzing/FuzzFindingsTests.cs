@@ -29,6 +29,10 @@ public class FuzzFindingsTests
         { "roadmap: &a [*a]\n", "test.yaml:1:14: YAML structure not allowed: the alias *a is inside the node it names (&a): a cycle" },
         { "x: &a [1]\nroadmap: {*a : 1}\n", "test.yaml:2:11: YAML structure not allowed: a mapping key must be a plain value, not a list (the alias *a)" },
         { "roadmap:\n  name: \"x\"*b\n  vision: y\n", "test.yaml:2:12: YAML structure not allowed: unexpected text after the value on this line" },
+        // An alias before its anchor: YamlDotNet resolved it anyway, so an alias bomb with its anchors moved below their
+        // aliases (a fuzz finding) was never counted and expanded to four million nodes.
+        { "roadmap: *a\nx: &a {name: R}\n", "test.yaml:1:10: YAML structure not allowed: the alias *a comes before any anchor &a: an anchor must be defined before it is used" },
+        { "roadmap: {name: R}\nsources: [*nowhere]\n", "test.yaml:2:11: YAML structure not allowed: the alias *nowhere comes before any anchor &nowhere: an anchor must be defined before it is used" },
     };
 
     [Theory]
