@@ -154,7 +154,8 @@ public sealed partial class BatchedWriter : IAsyncDisposable
         raw.sqlite3_busy_timeout(connection.Handle, (int)_options.BusyTimeout.TotalMilliseconds);
         // A batch touches the last pages of every series; with SQLite's default 2 MiB they are evicted (and spilled
         // mid-transaction) before the next batch comes back to them. The cache is resident memory once full, so it is
-        // sized for that working set, not more (64 MiB cost the memory goal ~48 MiB of RSS).
+        // sized for that working set, not more: a larger cache costs the memory goal its size in RSS
+        // (docs/PERFORMANCE.md, goal 6).
         raw.sqlite3_exec(connection.Handle, FormattableString.Invariant($"PRAGMA cache_size=-{_options.PageCacheBytes / 1024};"));
         return connection;
     }
@@ -475,8 +476,8 @@ public sealed partial class BatchedWriter : IAsyncDisposable
     /// <summary>
     /// Inserts the sorted rows <see cref="SamplesTable.InsertManyRows"/> per statement, the rest one by one. A statement
     /// step per row pays SQLite's per-statement work (VDBE start-up, opening the cursor) on every sample; a multi-row
-    /// statement pays it once per statement. bench/Roadmap.Bench.Storage ingest with the database on tmpfs (where the disk's
-    /// variance does not swamp it), two runs each: 278k and 311k samples/s before, 356k and 322k after.
+    /// statement pays it once per statement, which raised the ingest rate of bench/Roadmap.Bench.Storage (the figures are in
+    /// docs/PERFORMANCE.md, goals 1-2).
     /// </summary>
     private static void InsertSamples(sqlite3 db, ReadOnlySpan<Row> rows)
     {

@@ -157,24 +157,9 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_SignalOmittedForSourceWithSeveralSignals_IsRequired()
     {
-        var errors = Errors("""
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    window: 1h
-                    target: ">= 0.99"
-            """);
+        var (yaml, at) = ConfigPatch.Marked(Minimal.Remove("signal: up").Patch("- id: uptime", "- ^id: uptime"));
 
-        Assert.Equal(["test.yaml:11:9: initiatives[a].kpis[uptime]: missing required key \"signal\""], errors);
+        Assert.Equal([$"test.yaml:{at}: initiatives[a].kpis[uptime]: missing required key \"signal\""], Errors(yaml));
     }
 
     [Fact]
@@ -208,432 +193,103 @@ public class ConfigLoaderTests
         Assert.Equal(new FakeSourceOptions(new Uri("http://10.0.0.5:8080/healthz")), result.Config!.Sources[0].Options);
     }
 
+    private const string Minimal = ConfigPatch.Minimal;
+
     private const string ExpectedDuration = "expected a number and a unit (ms, s, m, h, d, w), e.g. 15s or 1h30m";
 
-    /// <summary>Each config has exactly one error; positions are 1-based line:column of the offending key or value.</summary>
+    /// <summary>
+    /// Each patch of <see cref="ConfigPatch.Minimal"/> makes exactly one error, at the marker (1-based line:column of the
+    /// offending key or value).
+    /// </summary>
     public static TheoryData<string, string> SingleErrors => new()
     {
+        { Minimal.Append("^colour: blue"), "colour: unknown key \"colour\" (known keys here: initiatives, roadmap, settings, sources)" },
+        // Written out: a line indented less than its neighbour is the error, which Patch (same indent) cannot write.
+        { Minimal.Replace("  name: Shop\n", "  name: Shop\n ^vision: x\n", StringComparison.Ordinal), "YAML syntax error: While parsing a block mapping, did not find expected key." },
+        { Minimal.Remove("roadmap:").Remove("name: Shop").Patch("sources:", "^sources:"), "(top level): missing required key \"roadmap\"" },
+        { Minimal.Insert("url: http://127.0.0.1/", "^colour: blue"), "sources[web].colour: unknown key \"colour\" (known keys here: cron, every, id, kind, timeout, url)" },
         {
-            """
-            roadmap:
-              name: Shop
-            colour: blue
-            """,
-            "test.yaml:3:1: colour: unknown key \"colour\" (known keys here: initiatives, roadmap, settings, sources)"
+            Minimal.Patch("initiatives:", "  - id: ^web\n    kind: fake\n    url: http://127.0.0.2/\ninitiatives:"),
+            "sources[web].id: duplicate id \"web\" (first defined at line 4)"
+        },
+        { Minimal.Patch("kind: fake", "kind: ^ftp"), "sources[web].kind: unknown source kind \"ftp\": expected one of fake" },
+        { Minimal.Remove("url: http://127.0.0.1/").Patch("- id: web", "- ^id: web"), "sources[web]: missing required key \"url\"" },
+        { Minimal.Insert("kind: fake", "every: ^fast"), $"sources[web].every: bad duration \"fast\": {ExpectedDuration}" },
+        {
+            Minimal.Insert("kind: fake", "cron: ^\"0 0 25 * * ?\""),
+            "sources[web].cron: bad cron expression \"0 0 25 * * ?\": Hour values must be between 0 and 23 (Quartz syntax: sec min hour day-of-month month day-of-week [year], e.g. \"0 0/5 * * * ?\")"
+        },
+        { Minimal.Insert("kind: fake", "every: 15s\ncron: ^\"0 0/5 * * * ?\""), "sources[web].cron: set either every or cron, not both" },
+        { Minimal.Insert("kind: fake", "every: 10s\ntimeout: ^10s"), "sources[web].timeout: timeout 10s must be shorter than the poll interval 10s" },
+        { Minimal.Insert("kind: fake", "every: 15s\ntimeout: ^1m"), "sources[web].timeout: timeout 1m must be shorter than the poll interval 15s" },
+        {
+            Minimal.Patch("url: http://127.0.0.1/", "url: ^ftp://example.com/"),
+            "sources[web].url: bad URL \"ftp://example.com/\": expected an absolute http:// or https:// URL"
+        },
+        { Minimal.Patch("url: http://127.0.0.1/", "url: ^http://${UNSET_HOST}:8080/"), "sources[web].url: environment variable UNSET_HOST is not set" },
+        { Minimal.Insert("name: A", "dependsOn: [^zzz]"), "initiatives[a].dependsOn: unknown initiative \"zzz\" (known initiatives: a)" },
+        {
+            Minimal.Insert("name: A", "dependsOn: [b]").Append("  - id: b\n    name: B\n    dependsOn: [c]\n  - id: c\n    name: C\n    dependsOn: [^a]"),
+            "initiatives[c].dependsOn: dependency cycle a -> b -> c -> a"
         },
         {
-            """
-            roadmap:
-              name: Shop
-             vision: x
-            """,
-            "test.yaml:3:2: YAML syntax error: While parsing a block mapping, did not find expected key."
+            Minimal.Insert("name: A", "timeline: ^2027-Q5"),
+            "initiatives[a].timeline: bad quarter \"2027-Q5\": expected a quarter as YYYY-Qn (n from 1 to 4), or { start: YYYY-MM-DD, due: YYYY-MM-DD }"
         },
         {
-            """
-            sources: []
-            """,
-            "test.yaml:1:1: (top level): missing required key \"roadmap\""
+            Minimal.Insert("name: A", "timeline: { start: ^2027-13-01, due: 2027-12-31 }"),
+            "initiatives[a].timeline.start: bad date \"2027-13-01\": expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31"
+        },
+        { Minimal.Patch("source: web", "source: ^db"), "initiatives[a].kpis[uptime].source: unknown source \"db\" (known sources: web)" },
+        {
+            Minimal.Patch("signal: up", "signal: ^hits"),
+            "initiatives[a].kpis[uptime].signal: source \"web\" (kind fake) does not emit signal \"hits\"; it emits up, latency_seconds"
         },
         {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-                colour: blue
-            """,
-            "test.yaml:7:5: sources[web].colour: unknown key \"colour\" (known keys here: cron, every, id, kind, timeout, url)"
+            Minimal.Patch("target: \">= 0.99\"", "target: ^\">= abc\""),
+            "initiatives[a].kpis[uptime].target: bad target \">= abc\": expected \"OP NUMBER\", \"OP NUMBER%\" or \"OP baseline +/- N[%]\", OP one of >=, >, <=, <, =="
         },
         {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-              - id: web
-                kind: fake
-                url: http://127.0.0.2/
-            """,
-            "test.yaml:7:9: sources[web].id: duplicate id \"web\" (first defined at line 4)"
+            Minimal.Insert("target: \">= 0.99\"", "deadline: ^2027-02-30"),
+            "initiatives[a].kpis[uptime].deadline: bad date \"2027-02-30\": expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31, or due (the initiative's due date)"
         },
         {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: ftp
-                url: http://127.0.0.1/
-            """,
-            "test.yaml:5:11: sources[web].kind: unknown source kind \"ftp\": expected one of fake"
+            Minimal.Patch("- id: uptime", "- id: page-load").Patch("signal: up", "signal: latency_seconds").Patch("window: 1h", "window: 1d")
+                .Patch("target: \">= 0.99\"", "target: ^\"<= baseline - 20%\""),
+            "initiatives[a].kpis[page-load].target: target \"<= baseline - 20%\" is relative to a baseline, but the KPI has no baseline"
         },
         {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-            """,
-            "test.yaml:4:5: sources[web]: missing required key \"url\""
+            Minimal.Append("settings:\n  timezone: ^Mars/Olympus"),
+            "settings.timezone: unknown time zone \"Mars/Olympus\": expected an IANA name such as UTC or Europe/Berlin"
+        },
+        { Minimal.Insert("name: A", "goal: ^speed"), "initiatives[a].goal: unknown goal \"speed\" (roadmap.goals is empty)" },
+        { Minimal.Append("  - id: ^a\n    name: Again"), "initiatives[a].id: duplicate id \"a\" (first defined at line 8)" },
+        { Minimal.Insert("name: A", "dependsOn: [^a]"), "initiatives[a].dependsOn: initiative \"a\" depends on itself" },
+        {
+            Minimal.Insert("signal: up", "aggregate: ^mean"),
+            "initiatives[a].kpis[uptime].aggregate: unknown aggregate \"mean\": expected one of avg, min, max, last, sum, count, p50, p90, p95, p99, increase, rate, ratio"
         },
         {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                every: fast
-                url: http://127.0.0.1/
-            """,
-            $"test.yaml:6:12: sources[web].every: bad duration \"fast\": {ExpectedDuration}"
+            Minimal.Patch("window: 1h", "window: ^5"),
+            "initiatives[a].kpis[uptime].window: bad window \"5\": expected a duration such as 30d or 1h30m (units ms, s, m, h, d, w), or one of day, week, month, quarter"
         },
         {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                cron: "0 0 25 * * ?"
-                url: http://127.0.0.1/
-            """,
-            "test.yaml:6:11: sources[web].cron: bad cron expression \"0 0 25 * * ?\": Hour values must be between 0 and 23 (Quartz syntax: sec min hour day-of-month month day-of-week [year], e.g. \"0 0/5 * * * ?\")"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                every: 15s
-                cron: "0 0/5 * * * ?"
-                url: http://127.0.0.1/
-            """,
-            "test.yaml:7:11: sources[web].cron: set either every or cron, not both"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                every: 10s
-                timeout: 10s
-                url: http://127.0.0.1/
-            """,
-            "test.yaml:7:14: sources[web].timeout: timeout 10s must be shorter than the poll interval 10s"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                every: 15s
-                timeout: 1m
-                url: http://127.0.0.1/
-            """,
-            "test.yaml:7:14: sources[web].timeout: timeout 1m must be shorter than the poll interval 15s"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: ftp://example.com/
-            """,
-            "test.yaml:6:10: sources[web].url: bad URL \"ftp://example.com/\": expected an absolute http:// or https:// URL"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://${UNSET_HOST}:8080/
-            """,
-            "test.yaml:6:10: sources[web].url: environment variable UNSET_HOST is not set"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                dependsOn: [zzz]
-            """,
-            "test.yaml:6:17: initiatives[a].dependsOn: unknown initiative \"zzz\" (known initiatives: a)"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                dependsOn: [b]
-              - id: b
-                name: B
-                dependsOn: [c]
-              - id: c
-                name: C
-                dependsOn: [a]
-            """,
-            "test.yaml:12:17: initiatives[c].dependsOn: dependency cycle a -> b -> c -> a"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                timeline: 2027-Q5
-            """,
-            "test.yaml:6:15: initiatives[a].timeline: bad quarter \"2027-Q5\": expected a quarter as YYYY-Qn (n from 1 to 4), or { start: YYYY-MM-DD, due: YYYY-MM-DD }"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                timeline: { start: 2027-13-01, due: 2027-12-31 }
-            """,
-            "test.yaml:6:24: initiatives[a].timeline.start: bad date \"2027-13-01\": expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: db
-                    signal: up
-                    window: 1h
-                    target: ">= 0.99"
-            """,
-            "test.yaml:12:17: initiatives[a].kpis[uptime].source: unknown source \"db\" (known sources: web)"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    signal: hits
-                    window: 1h
-                    target: ">= 0.99"
-            """,
-            "test.yaml:13:17: initiatives[a].kpis[uptime].signal: source \"web\" (kind fake) does not emit signal \"hits\"; it emits up, latency_seconds"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    signal: up
-                    window: 1h
-                    target: ">= abc"
-            """,
-            "test.yaml:15:17: initiatives[a].kpis[uptime].target: bad target \">= abc\": expected \"OP NUMBER\", \"OP NUMBER%\" or \"OP baseline +/- N[%]\", OP one of >=, >, <=, <, =="
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    signal: up
-                    window: 1h
-                    target: ">= 0.99"
-                    deadline: 2027-02-30
-            """,
-            "test.yaml:16:19: initiatives[a].kpis[uptime].deadline: bad date \"2027-02-30\": expected a date as YYYY-MM-DD, from 1900-01-01 to 9998-12-31, or due (the initiative's due date)"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: page-load
-                    source: web
-                    signal: latency_seconds
-                    window: 1d
-                    target: "<= baseline - 20%"
-            """,
-            "test.yaml:15:17: initiatives[a].kpis[page-load].target: target \"<= baseline - 20%\" is relative to a baseline, but the KPI has no baseline"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            settings:
-              timezone: Mars/Olympus
-            """,
-            "test.yaml:4:13: settings.timezone: unknown time zone \"Mars/Olympus\": expected an IANA name such as UTC or Europe/Berlin"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                goal: speed
-            """,
-            "test.yaml:6:11: initiatives[a].goal: unknown goal \"speed\" (roadmap.goals is empty)"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-              - id: a
-                name: Again
-            """,
-            "test.yaml:6:9: initiatives[a].id: duplicate id \"a\" (first defined at line 4)"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                dependsOn: [a]
-            """,
-            "test.yaml:6:17: initiatives[a].dependsOn: initiative \"a\" depends on itself"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    signal: up
-                    aggregate: mean
-                    window: 1h
-                    target: ">= 0.99"
-            """,
-            "test.yaml:14:20: initiatives[a].kpis[uptime].aggregate: unknown aggregate \"mean\": expected one of avg, min, max, last, sum, count, p50, p90, p95, p99, increase, rate, ratio"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    signal: up
-                    window: 5
-                    target: ">= 0.99"
-            """,
-            $"test.yaml:14:17: initiatives[a].kpis[uptime].window: bad window \"5\": expected a duration such as 30d or 1h30m (units ms, s, m, h, d, w), or one of day, week, month, quarter"
-        },
-        {
-            """
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                url: http://127.0.0.1/
-            initiatives:
-              - id: a
-                name: A
-                kpis:
-                  - id: uptime
-                    source: web
-                    signal: up
-                    window: 1h
-                    target: ">= 0.99"
-                    baseline: 0.5
-            """,
-            "test.yaml:16:19: initiatives[a].kpis[uptime].baseline: a baseline is only used by a relative target such as \"<= baseline - 20%\", and target is \">= 0.99\""
+            Minimal.Insert("target: \">= 0.99\"", "baseline: ^0.5"),
+            "initiatives[a].kpis[uptime].baseline: a baseline is only used by a relative target such as \"<= baseline - 20%\", and target is \">= 0.99\""
         },
     };
 
     [Theory]
     [MemberData(nameof(SingleErrors))]
-    public void Load_InvalidConfig_ReportsErrorAtFileLineColumn(string yaml, string expected)
+    public void Load_InvalidConfig_ReportsErrorAtFileLineColumn(string patched, string expected)
     {
+        var (yaml, at) = ConfigPatch.Marked(patched);
+
         var result = Load(yaml);
 
         Assert.Null(result.Config);
         Assert.False(result.IsValid);
-        Assert.Equal([expected], result.Errors.Select(e => e.ToString()));
+        Assert.Equal([$"test.yaml:{at}: {expected}"], result.Errors.Select(e => e.ToString()));
     }
 
     [Fact]
@@ -677,31 +333,16 @@ public class ConfigLoaderTests
     [Fact]
     public void Load_TimelineWithUnsetVariable_ReportsErrorInsteadOfThrowing()
     {
-        var errors = Errors("""
-            roadmap:
-              name: Shop
-            initiatives:
-              - id: a
-                name: A
-                timeline: ${QUARTER}
-            """);
+        var (yaml, at) = ConfigPatch.Marked(Minimal.Insert("name: A", "timeline: ^${QUARTER}"));
 
-        Assert.Equal(["test.yaml:6:15: initiatives[a].timeline: environment variable QUARTER is not set"], errors);
+        Assert.Equal([$"test.yaml:{at}: initiatives[a].timeline: environment variable QUARTER is not set"], Errors(yaml));
     }
 
     [Fact]
     public void Load_DurationTooLarge_ReportsBadDurationInsteadOfThrowing()
     {
-        var errors = Errors("""
-            roadmap:
-              name: Shop
-            sources:
-              - id: web
-                kind: fake
-                every: 99999999999w
-                url: http://127.0.0.1/
-            """);
+        var (yaml, at) = ConfigPatch.Marked(Minimal.Insert("kind: fake", "every: ^99999999999w"));
 
-        Assert.Equal([$"test.yaml:6:12: sources[web].every: bad duration \"99999999999w\": {ExpectedDuration}"], errors);
+        Assert.Equal([$"test.yaml:{at}: sources[web].every: bad duration \"99999999999w\": {ExpectedDuration}"], Errors(yaml));
     }
 }

@@ -1,6 +1,6 @@
-using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
 using Roadmap.Sources.GitHub;
+using Roadmap.Sources.Tests.Api;
 using Roadmap.Sources.Tests.Http;
 using WireMock;
 using WireMock.RequestBuilders;
@@ -101,46 +101,6 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
         Assert.False(result.Success);
         Assert.Equal(reason, result.Failure);
         Assert.Empty(result.Samples);
-    }
-
-    public static TheoryData<string, string, bool> Faults => new()
-    {
-        { "timeout", "timeout after 1s", true },
-        { "500", "HTTP 500 Internal Server Error", true },
-        { "429 with Retry-After", "rate-limited: HTTP 429 Too Many Requests, waiting 30s before the next request", true },
-        { "malformed JSON", "malformed JSON: ", false },
-        { "empty body", "empty response body, expected JSON", true },
-        { "garbage body", "malformed JSON: ", false },
-        { "connection reset", "connection reset by peer", true },
-        { "body over the cap", "response body over the 1024 KiB cap", true },
-        { "chunked body over the cap", "response body over the 1024 KiB cap", true },
-        { "wrong content type", "expected a JSON response, got content type text/html", true },
-    };
-
-    [Theory]
-    [MemberData(nameof(Faults))]
-    public async Task PollAsync_Fault_FailsWithTheReasonAndNeverThrows(string fault, string reason, bool exact)
-    {
-        await using var raw = RawServerFor(fault);
-        if (raw is null)
-        {
-            Answer(ResponseFor(fault));
-        }
-
-        var result = await PollOnceAsync(GitHubConfigs.Yaml(raw is null ? ApiUrl : raw.Url.ToString().TrimEnd('/'), timeout: TimeoutFor(fault)));
-
-        Assert.False(result.Success);
-        Assert.Empty(result.Samples);
-        if (exact)
-        {
-            Assert.Equal(reason, result.Failure);
-        }
-        else
-        {
-            Assert.StartsWith(reason, result.Failure, StringComparison.Ordinal);
-        }
-
-        Assert.True(result.Duration < TimeSpan.FromSeconds(3), $"the poll took {result.Duration}");
     }
 
     [Fact]
@@ -286,7 +246,7 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
     [MemberData(nameof(CanaryFaults))]
     public async Task PollAsync_FailureWithToken_NeverShowsTheToken(string fault, string reason)
     {
-        await using var raw = RawServerFor(fault);
+        await using var raw = ApiKindFaults.RawServer(fault);
         if (raw is null)
         {
             Answer(fault switch
@@ -295,12 +255,12 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
                 "403" => Json("""{"message": "Must have admin rights to Repository."}""", 403).WithHeader("x-ratelimit-remaining", "10"),
                 // A server (or proxy) that echoes the request back must not get the token into a reason either.
                 "echo" => Json($$"""{"message": "bad token {{Canary}}", "errors": [{"message": "token {{Canary}} is revoked"}]}""", 422),
-                _ => ResponseFor(fault),
+                _ => ApiKindFaults.Answer(ApiKindFaults.GitHub, fault),
             });
         }
 
         var result = await PollOnceAsync(
-            GitHubConfigs.Yaml(raw is null ? ApiUrl : raw.Url.ToString().TrimEnd('/'), "token: ${GITHUB_TOKEN}", timeout: TimeoutFor(fault)),
+            GitHubConfigs.Yaml(raw is null ? ApiUrl : raw.Url.ToString().TrimEnd('/'), "token: ${GITHUB_TOKEN}", timeout: ApiKindFaults.TimeoutFor(fault)),
             name => name == "GITHUB_TOKEN" ? Canary : null);
 
         Assert.StartsWith(reason, result.Failure, StringComparison.Ordinal);
@@ -330,52 +290,6 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await source.PollAsync(cancel.Token));
     }
-
-    private static IResponseBuilder ResponseFor(string fault) => fault switch
-    {
-        "timeout" => Json("""{"total_count": 1}""").WithDelay(TimeSpan.FromSeconds(3)),
-        "500" => Json("""{"message": "Server Error"}""", 500),
-        "429 with Retry-After" => Json("""{"message": "secondary rate limit"}""", 429).WithHeader("Retry-After", "30"),
-        "malformed JSON" => Json("""{"total_count": 3, "incomplete_results": fal"""),
-        "empty body" => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json"),
-        // Half the body, then random bytes.
-        "garbage body" => Json("""{"total_count": 3, "incomplete_results": false}""").WithFault(FaultType.MALFORMED_RESPONSE_CHUNK),
-        "body over the cap" => Json($$"""{"total_count": 3, "items": ["{{new string('x', 1 << 20)}}"]}"""),
-        "wrong content type" => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "text/html").WithBody("<html>Sign in</html>"),
-        _ => throw new ArgumentOutOfRangeException(nameof(fault), fault, null),
-    };
-
-    /// <summary>1 s where the test is about the timeout; otherwise room enough that a busy machine cannot turn the fault into a timeout.</summary>
-    private static string TimeoutFor(string fault) => fault == "timeout" ? "1s" : "3s";
-
-    /// <summary>What WireMock cannot do: reset the connection, or stream a body with no Content-Length.</summary>
-    private static RawTcpServer? RawServerFor(string fault) => fault switch
-    {
-        "connection reset" => new RawTcpServer(async (stream, ct) =>
-        {
-            await RawTcpServer.ReadRequestHeadAsync(stream, ct);
-            stream.Socket.LingerState = new LingerOption(true, 0);
-            stream.Socket.Close();
-        }),
-        "chunked body over the cap" => new RawTcpServer(async (stream, ct) =>
-        {
-            await RawTcpServer.ReadRequestHeadAsync(stream, ct);
-            await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"u8.ToArray(), ct);
-            var chunk = System.Text.Encoding.ASCII.GetBytes($"10000\r\n{new string(' ', 0x10000)}\r\n");
-            for (var i = 0; i < 17; i++)
-            {
-                await stream.WriteAsync(chunk, ct);
-            }
-
-            await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), ct);
-            // Read (any request body, then the close) until the client hangs up: closing with unread data would reset the connection.
-            var rest = new byte[4096];
-            while (await stream.ReadAsync(rest, ct) > 0)
-            {
-            }
-        }),
-        _ => null,
-    };
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
