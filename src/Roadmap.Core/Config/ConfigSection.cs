@@ -88,7 +88,13 @@ public sealed partial class ConfigSection
         Path = path;
     }
 
+    /// <summary>A section over a mapping parsed elsewhere: for tests that bind a source kind's keys alone.</summary>
+    public static ConfigSection Of(ConfigContext context, YamlMappingNode node, string path = "") => new(context, node, path);
+
     public ConfigContext Context { get; }
+
+    /// <summary>Every key a reader asked for so far, present or not: what <see cref="RejectUnknownKeys"/> lists as known.</summary>
+    public IReadOnlyCollection<string> ReadKeys => _read;
 
     /// <summary>Where this mapping sits, e.g. <c>sources[storefront]</c>.</summary>
     public string Path { get; }
