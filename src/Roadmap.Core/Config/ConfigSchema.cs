@@ -99,9 +99,9 @@ public static class ConfigSchema
     public static readonly IReadOnlyList<KeySpec> SourceCommon =
     [
         new("id", KeyType.Id, "referenced by KPIs; a label value in metrics") { Required = true, Pattern = IdPattern, Sample = "shop" },
-        new("kind", KeyType.Enum, "the source kind") { Required = true },
+        new("kind", KeyType.Enum, "the source kind: one of those below (`http`, `sql`, ...)") { Required = true },
         new("every", KeyType.Duration, "poll interval") { Default = "`15s`", Sample = "15s" },
-        new("cron", KeyType.Text, "instead of `every`: a Quartz cron expression (`sec min hour day month weekday [year]`), in `settings.timezone`")
+        new("cron", KeyType.Text, "instead of `every`: a Quartz cron expression (`sec min hour day month weekday [year]`, e.g. `\"0 0/5 * * * ?\"`), in `settings.timezone`")
         {
             Default = "—", Sample = "\"0 0/5 * * * ?\"",
         },
@@ -253,7 +253,7 @@ public static class ConfigSchema
     public static string Markdown(IReadOnlyList<KeySpec> keys)
     {
         var text = new StringBuilder("| key | default | |\n|---|---|---|\n");
-        foreach (var key in keys)
+        foreach (var key in Flatten(keys, ""))
         {
             var name = key.Secret ? $"`{key.Name}` (or `{key.Name}File`)" : $"`{key.Name}`";
             var fallback = key.Required ? "required" : key.Default ?? "—";
@@ -264,6 +264,12 @@ public static class ConfigSchema
 
         return text.ToString();
     }
+
+    // A nested mapping's keys as rows of their own (expect.status), as README writes them.
+    private static IEnumerable<KeySpec> Flatten(IReadOnlyList<KeySpec> keys, string prefix) =>
+        keys.SelectMany(k => k.Type == KeyType.Mapping && k.Keys is { } nested
+            ? Flatten(nested, $"{prefix}{k.Name}.")
+            : [k with { Name = prefix + k.Name }]);
 
     /// <summary>
     /// A YAML flow mapping holding every key of <paramref name="keys"/> with its <see cref="KeySpec.Sample"/> (nested
