@@ -25,7 +25,8 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
           --config PATH    the roadmap file (default config/roadmap.yaml)
           --database PATH  the SQLite file (default data/roadmap.db)
           --urls URLS      where to listen, e.g. http://127.0.0.1:9810 (default; or ASPNETCORE_URLS)
-          --format FORMAT  report: markdown (default), html or json; schema: json (default) or markdown
+          --format FORMAT  markdown (default), html or json
+                           (schema: json, the default, or markdown)
 
         exit codes: 0 ok, 1 runtime failure, 2 bad config or usage
         """;
