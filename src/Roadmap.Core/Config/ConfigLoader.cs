@@ -362,9 +362,9 @@ public sealed partial class ConfigLoader
             }
 
             // Unknown keys are only knowable once the kind has read its own.
-            if (kindName is not null && _kinds.ContainsKey(kindName))
+            if (kindName is not null && _kinds.TryGetValue(kindName, out var known))
             {
-                s.RejectUnknownKeys();
+                s.RejectUnknownKeys([.. ConfigSchema.SourceCommon, .. known.Keys]);
             }
 
             if (id is not null && CheckUnique(seen, id, s) && options is not null)

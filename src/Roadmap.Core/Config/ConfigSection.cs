@@ -88,7 +88,13 @@ public sealed partial class ConfigSection
         Path = path;
     }
 
+    /// <summary>A section over a mapping parsed elsewhere: for tests that bind a source kind's keys alone.</summary>
+    public static ConfigSection Of(ConfigContext context, YamlMappingNode node, string path = "") => new(context, node, path);
+
     public ConfigContext Context { get; }
+
+    /// <summary>Every key a reader asked for so far, present or not: what <see cref="RejectUnknownKeys()"/> lists as known.</summary>
+    public IReadOnlyCollection<string> ReadKeys => _read;
 
     /// <summary>Where this mapping sits, e.g. <c>sources[storefront]</c>.</summary>
     public string Path { get; }
@@ -572,6 +578,21 @@ public sealed partial class ConfigSection
         }
 
         return list;
+    }
+
+    /// <summary>
+    /// Reports every key of this mapping that is neither declared in <paramref name="declared"/> nor asked for by a
+    /// reader, listing those as the known keys. For a source kind the two are the same set (SourceKindKeysTests binds
+    /// every declared key and compares), so the list comes from the declarations whatever branch a reader took.
+    /// </summary>
+    public void RejectUnknownKeys(IEnumerable<KeySpec> declared)
+    {
+        foreach (var name in declared.SelectMany(k => k.Names))
+        {
+            _read.Add(name);
+        }
+
+        RejectUnknownKeys();
     }
 
     /// <summary>Reports every key of this mapping that no reader asked for, with the keys that are known.</summary>

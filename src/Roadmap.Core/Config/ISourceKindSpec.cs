@@ -10,6 +10,13 @@ public interface ISourceKindSpec
     string Kind { get; }
 
     /// <summary>
+    /// The kind's own keys, one declaration each (beside the common keys of <see cref="ConfigSchema.SourceCommon"/>):
+    /// the JSON Schema and README's table of the kind come from them, and a test binds every declared key to check
+    /// that <see cref="Bind"/> reads exactly these. Default: none (a test double).
+    /// </summary>
+    IReadOnlyList<KeySpec> Keys => [];
+
+    /// <summary>
     /// Reads the kind's own keys from the source's mapping (the common keys id, kind, every, cron and timeout are
     /// already read) and returns its typed options. Errors go to the section; keys left unread are reported unknown.
     /// </summary>

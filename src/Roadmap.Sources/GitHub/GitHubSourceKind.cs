@@ -20,6 +20,20 @@ public sealed partial class GitHubSourceKind : ISourceKind
 
     public string Kind => "github";
 
+    /// <summary>The keys of a github source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("repository", KeyType.Text, "`owner/name`; scopes the search") { Required = true, Pattern = "^[A-Za-z0-9][A-Za-z0-9_-]{0,38}/[A-Za-z0-9._-]{1,100}$", Sample = "acme/shop" },
+        new("query", KeyType.Text, "search qualifiers, e.g. `is:issue is:open label:security-incident`; must not contain `repo:`, `org:`, `user:` or `owner:` (the repository scopes it; `-repo:` is allowed)")
+        {
+            Required = true, Sample = "is:issue is:open",
+        },
+        new("token", KeyType.Text, "sent as `Authorization: Bearer`. Printable ASCII without spaces") { Default = "— (anonymous)", Secret = true, Sample = "ghp_example" },
+        new("apiUrl", KeyType.Url, "GitHub Enterprise Server: `https://HOST/api/v3`; no query or fragment") { Default = "`https://api.github.com`", Sample = "https://github.example.com/api/v3" },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var repository = section.Text("repository", required: true);

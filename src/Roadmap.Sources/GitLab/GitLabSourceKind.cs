@@ -17,6 +17,18 @@ public sealed partial class GitLabSourceKind : ISourceKind
 
     public string Kind => "gitlab";
 
+    /// <summary>The keys of a gitlab source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("url", KeyType.Url, "the instance, e.g. `https://gitlab.example.com`; no query or fragment") { Required = true, Sample = "https://gitlab.example.com" },
+        new("project", KeyType.Text, "a path (`acme/shop`, `group/sub/name`; sent URL-encoded) or a numeric project id") { Required = true, Sample = "acme/shop" },
+        new("labels", KeyType.TextList, "list; issues must carry every one; a label must not contain a comma") { Default = "— (any)", Sample = "[bug, ui]" },
+        new("state", KeyType.Enum, "which issues count") { Default = "`opened`", Allowed = States, Sample = "closed" },
+        new("token", KeyType.Text, "sent as `PRIVATE-TOKEN`. Printable ASCII without spaces") { Default = "— (anonymous: public projects)", Secret = true, Sample = "glpat-example" },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var url = ApiConfig.BaseUrl(section, "url");

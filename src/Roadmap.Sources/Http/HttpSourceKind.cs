@@ -22,6 +22,25 @@ public sealed class HttpSourceKind : ISourceKind
 
     public string Kind => "http";
 
+    /// <summary>The keys of an http source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("url", KeyType.Url, "absolute `http://` or `https://` URL") { Required = true, Sample = "http://127.0.0.1:9810/healthz" },
+        new("method", KeyType.Enum, "the request method") { Default = "`GET`", Allowed = Methods, Sample = "HEAD" },
+        new("headers", KeyType.Map, "mapping of header names to values") { Default = "—", Sample = "{ X-Team: shop }" },
+        new("expect", KeyType.Mapping, "what counts as up")
+        {
+            Default = "any 2xx",
+            Keys =
+            [
+                new("status", KeyType.TextList, "list of status codes that count as up") { Default = "any 2xx", Sample = "[200, 204]" },
+                new("bodyContains", KeyType.Text, "text the body (first 1 MiB) must contain to count as up") { Default = "—", Sample = "ok" },
+            ],
+        },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var url = section.Url("url", required: true);

@@ -16,6 +16,24 @@ public sealed class JiraSourceKind : ISourceKind
 
     public string Kind => "jira";
 
+    /// <summary>The keys of a jira source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("url", KeyType.Url, "the site, e.g. `https://acme.atlassian.net`, or the Data Center base URL with its context path; no query or fragment")
+        {
+            Required = true, Sample = "https://acme.atlassian.net",
+        },
+        new("jql", KeyType.Text, "e.g. `project = SEC AND statusCategory != Done`") { Required = true, Sample = "\"project = SEC\"" },
+        new("edition", KeyType.Enum, "the Jira API to ask") { Default = "`cloud`", Allowed = Editions, Sample = "cloud" },
+        new("email", KeyType.Text, "cloud only: the account the API token belongs to") { Default = "—", Sample = "bot@example.com" },
+        new("token", KeyType.Text, "cloud: an API token, sent with `email` as basic auth; datacenter: a personal access token, sent as `Authorization: Bearer`. Printable ASCII without spaces")
+        {
+            Default = "— (anonymous)", Secret = true, Sample = "jira-example-token",
+        },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var url = ApiConfig.BaseUrl(section, "url");

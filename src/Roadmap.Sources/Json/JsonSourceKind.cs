@@ -14,6 +14,20 @@ public sealed partial class JsonSourceKind : ISourceKind
 
     public string Kind => "json";
 
+    /// <summary>The keys of a json source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("url", KeyType.Url, "absolute `http://` or `https://` URL") { Required = true, Sample = "http://127.0.0.1:8080/stats" },
+        new("method", KeyType.Enum, "sent without a body") { Default = "`GET`", Allowed = Methods, Sample = "POST" },
+        new("headers", KeyType.Map, "mapping of header names to values") { Default = "—", Sample = "{ X-Team: shop }" },
+        new("signals", KeyType.Map, "mapping of signal names (lowercase letters, digits and `_`) to JSONPaths, e.g. `bounce_rate: $.sessions.bounceRate`")
+        {
+            Required = true, Sample = "{ bounce_rate: $.sessions.bounceRate }",
+        },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var url = section.Url("url", required: true);

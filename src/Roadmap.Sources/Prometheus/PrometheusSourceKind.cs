@@ -14,6 +14,19 @@ public sealed class PrometheusSourceKind : ISourceKind
 
     public string Kind => "prometheus";
 
+    /// <summary>The keys of a prometheus source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("url", KeyType.Url, "the server's base URL with its path prefix if any, e.g. `http://127.0.0.1:9090`; query parameters on it (Thanos' `dedup=true`) are kept")
+        {
+            Required = true, Sample = "http://127.0.0.1:9090",
+        },
+        new("query", KeyType.Text, "PromQL; aggregate it (`sum(...)`) to one series") { Required = true, Sample = "sum(up)" },
+        new("headers", KeyType.Map, "mapping of header names to values, e.g. `Authorization: Bearer ${PROMETHEUS_TOKEN}`") { Default = "—", Sample = "{ X-Scope-OrgID: shop }" },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var url = section.Url("url", required: true);

@@ -19,6 +19,17 @@ public sealed class RedisSourceKind : ISourceKind
 
     public string Kind => "redis";
 
+    /// <summary>The keys of a redis source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("address", KeyType.Text, "`host:port`, e.g. `127.0.0.1:6379`; IPv6 in brackets: `[::1]:6379`") { Required = true, Sample = "127.0.0.1:6379" },
+        new("user", KeyType.Text, "a Redis 6+ ACL user; needs `password` or `passwordFile`") { Default = "— (the default user)", Sample = "roadmap" },
+        new("password", KeyType.Text, "sent with AUTH") { Default = "— (no AUTH)", Secret = true, Sample = "s3cret-pass" },
+        new("tls", KeyType.Boolean, "connect with TLS, checking the server's certificate against the host in `address`") { Default = "`false`", Sample = "true" },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var address = section.Text("address", required: true);

@@ -18,6 +18,19 @@ public sealed class SqlSourceKind : ISourceKind
 
     public string Kind => "sql";
 
+    /// <summary>The keys of a sql source, beside the common ones.</summary>
+    public static readonly IReadOnlyList<KeySpec> KeyList =
+    [
+        new("provider", KeyType.Enum, "the database engine") { Required = true, Allowed = ProviderNames, Sample = "sqlite" },
+        new("connectionString", KeyType.Text, "as the provider reads it; checked keyword by keyword on load (an error names the keyword, never a value)")
+        {
+            Required = true, Sample = "\"Data Source=data/roadmap.db;Mode=ReadOnly\"",
+        },
+        new("query", KeyType.Text, "run on each poll") { Required = true, Sample = "SELECT 1" },
+    ];
+
+    public IReadOnlyList<KeySpec> Keys => KeyList;
+
     public object Bind(ConfigSection section)
     {
         var provider = section.OneOf("provider", ProviderNames, required: true);

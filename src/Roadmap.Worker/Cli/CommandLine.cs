@@ -9,6 +9,7 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
         ["validate"] = ["config"],
         ["check"] = ["config"],
         ["report"] = ["config", "database", "format"],
+        ["schema"] = ["format"],
     };
 
     public const string Usage = """
@@ -19,11 +20,13 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
           check     [--config PATH]                                   poll every source once; exit 1 if any failed
           report    [--config PATH] [--database PATH] [--format FORMAT]
                                                                       the roadmap table, judged on the stored samples
+          schema    [--format json|markdown]                          the config's JSON Schema (or README's key tables)
 
           --config PATH    the roadmap file (default config/roadmap.yaml)
           --database PATH  the SQLite file (default data/roadmap.db)
           --urls URLS      where to listen, e.g. http://127.0.0.1:9810 (default; or ASPNETCORE_URLS)
           --format FORMAT  markdown (default), html or json
+                           (schema: json, the default, or markdown)
 
         exit codes: 0 ok, 1 runtime failure, 2 bad config or usage
         """;

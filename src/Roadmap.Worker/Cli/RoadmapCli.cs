@@ -28,6 +28,12 @@ public static class RoadmapCli
             return BadConfigOrUsage;
         }
 
+        // The schema describes every config, so it reads none.
+        if (command.Verb == "schema")
+        {
+            return await SchemaCommand.RunAsync(command.Options.GetValueOrDefault("format", "json"), stdout, stderr);
+        }
+
         var configPath = command.Options.GetValueOrDefault("config", ConfigLoader.DefaultPath);
         var loaded = new ConfigLoader(SourceKinds.All).LoadFile(configPath);
         if (!loaded.IsValid)
