@@ -3,7 +3,7 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
 using Roadmap.Worker.Exporting;
-using Roadmap.Worker.Hosting;
+using Roadmap.Worker.Configuration;
 
 namespace Roadmap.Worker.Evaluation;
 

@@ -4,6 +4,7 @@ using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Sources.Network;
+using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Scheduling;
 

@@ -10,6 +10,8 @@ using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Sources.Network;
 using Roadmap.Storage;
+using Roadmap.Worker.Configuration;
+using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Scheduling;

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Roadmap.Core.Config;
 
-namespace Roadmap.Worker.Hosting;
+namespace Roadmap.Worker.Configuration;
 
 /// <summary>
 /// What a reload changes, by id: sources added, removed and changed (any difference in the source's config, or a

@@ -1,8 +1,8 @@
 using Roadmap.Core.Config;
 using Roadmap.Sources;
-using Roadmap.Worker.Hosting;
+using Roadmap.Worker.Configuration;
 
-namespace Roadmap.Worker.Tests.Hosting;
+namespace Roadmap.Worker.Tests.Configuration;
 
 public sealed class ConfigDiffTests
 {
