@@ -140,7 +140,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
         {
             var now = config.Initiatives.SelectMany(i => i.Kpis.Select(k => ((i.Id, k.Id), k))).ToDictionary(p => p.Item1, p => p.k);
             var before = _judged.Initiatives.SelectMany(i => i.Kpis.Select(k => ((i.Id, k.Id), k))).ToDictionary(p => p.Item1, p => p.k);
-            foreach (var key in _state.Keys.Where(key => !now.TryGetValue(key, out var kpi) || !before.TryGetValue(key, out var old) || !ConfigDiff.Same(old, kpi)).ToList())
+            foreach (var key in _state.Keys.Where(key => !now.TryGetValue(key, out var kpi) || !before.TryGetValue(key, out var old) || !old.Equals(kpi)).ToList())
             {
                 _state.Remove(key);
             }
