@@ -11,9 +11,96 @@ public sealed record RoadmapConfig(
     public SourceConfig? FindSource(string id) => Sources.FirstOrDefault(s => s.Id == id);
 
     public InitiativeConfig? FindInitiative(string id) => Initiatives.FirstOrDefault(i => i.Id == id);
+
+    /// <summary>Value equality: two loads of one file are equal (see <see cref="ConfigEquality"/>).</summary>
+    public bool Equals(RoadmapConfig? other) =>
+        other is not null && File == other.File && Roadmap.Equals(other.Roadmap) && Settings.Equals(other.Settings)
+        && ConfigEquality.Same(Sources, other.Sources) && ConfigEquality.Same(Initiatives, other.Initiatives);
+
+    public override int GetHashCode() => HashCode.Combine(File, Roadmap, Settings, ConfigEquality.Hash(Sources), ConfigEquality.Hash(Initiatives));
 }
 
-public sealed record RoadmapInfo(string Name, string? Vision, IReadOnlyList<GoalConfig> Goals);
+/// <summary>
+/// Value equality for the lists and maps in config records. A record's generated Equals compares them by reference, so
+/// two loads of one file would differ; reload (which keeps what did not change) needs them equal. Records with a list
+/// or a map override Equals with these; lists compare in order, maps by key whatever their order.
+/// </summary>
+public static class ConfigEquality
+{
+    /// <summary>Same length and equal elements in the same order (both null counts as equal).</summary>
+    public static bool Same<T>(IReadOnlyList<T>? a, IReadOnlyList<T>? b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a is null || b is null || a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!EqualityComparer<T>.Default.Equals(a[i], b[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The same keys (as <paramref name="b"/>'s comparer finds them) with equal values (both null counts as equal).</summary>
+    public static bool Same<TValue>(IReadOnlyDictionary<string, TValue>? a, IReadOnlyDictionary<string, TValue>? b)
+    {
+        if (ReferenceEquals(a, b))
+        {
+            return true;
+        }
+
+        if (a is null || b is null || a.Count != b.Count)
+        {
+            return false;
+        }
+
+        foreach (var (key, value) in a)
+        {
+            if (!b.TryGetValue(key, out var other) || !EqualityComparer<TValue>.Default.Equals(value, other))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A hash of a list's elements, consistent with <see cref="Same{T}(IReadOnlyList{T}, IReadOnlyList{T})"/>.</summary>
+    public static int Hash<T>(IReadOnlyList<T>? list)
+    {
+        var hash = new HashCode();
+        if (list is not null)
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                hash.Add(list[i]);
+            }
+        }
+
+        return hash.ToHashCode();
+    }
+
+    /// <summary>A map's size: consistent with <see cref="Same{TValue}(IReadOnlyDictionary{string, TValue}, IReadOnlyDictionary{string, TValue})"/> whatever the key comparers.</summary>
+    public static int Hash<TValue>(IReadOnlyDictionary<string, TValue>? map) => map?.Count ?? -1;
+}
+
+public sealed record RoadmapInfo(string Name, string? Vision, IReadOnlyList<GoalConfig> Goals)
+{
+    public bool Equals(RoadmapInfo? other) =>
+        other is not null && Name == other.Name && Vision == other.Vision && ConfigEquality.Same(Goals, other.Goals);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Vision, ConfigEquality.Hash(Goals));
+}
 
 public sealed record GoalConfig(string Id, string Title);
 
@@ -30,6 +117,18 @@ public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZon
 
     /// <summary>How long stored data is kept (<c>settings.retention</c>).</summary>
     public RetentionConfig Retention { get; init; } = RetentionConfig.Default;
+
+    /// <summary>Value equality; <see cref="Network"/>'s address lists compare element by element.</summary>
+    public bool Equals(SettingsConfig? other) =>
+        other is not null && EvaluateEvery == other.EvaluateEvery && TimeZone.Equals(other.TimeZone) && Equals(Auth, other.Auth)
+        && SameNetwork(Network, other.Network) && Retention.Equals(other.Retention);
+
+    public override int GetHashCode() => HashCode.Combine(EvaluateEvery, TimeZone.Id, Auth, Network.MaxRedirects, Retention);
+
+    /// <summary>Whether two network settings hold the same lists and limit (NetworkSettings' own Equals compares its lists by reference).</summary>
+    public static bool SameNetwork(NetworkSettings a, NetworkSettings b) =>
+        ReferenceEquals(a, b)
+        || (ConfigEquality.Same(a.Deny, b.Deny) && ConfigEquality.Same(a.Allow, b.Allow) && a.MaxRedirects == b.MaxRedirects);
 }
 
 /// <summary>
@@ -43,6 +142,11 @@ public sealed record AuthConfig(string? BearerToken, IReadOnlyDictionary<string,
     // The token and the hashes never belong in a log line or an exception message.
     public override string ToString() =>
         $"AuthConfig {{ BearerToken = {(BearerToken is null ? "none" : "***")}, BasicAuthUsers = [{string.Join(", ", BasicAuthUsers.Keys)}] }}";
+
+    public bool Equals(AuthConfig? other) =>
+        other is not null && BearerToken == other.BearerToken && ConfigEquality.Same(BasicAuthUsers, other.BasicAuthUsers);
+
+    public override int GetHashCode() => HashCode.Combine(BearerToken, ConfigEquality.Hash(BasicAuthUsers));
 }
 
 /// <summary>How long stored data is kept. Raw never outlives rollups (rollups answer long windows once raw is gone).</summary>
@@ -108,6 +212,13 @@ public sealed record SourceConfig(
         return text;
     }
 
+    /// <summary>Value equality: <see cref="Options"/> by its kind's own Equals, the lists element by element.</summary>
+    public bool Equals(SourceConfig? other) =>
+        other is not null && Id == other.Id && Kind == other.Kind && Schedule.Equals(other.Schedule) && Timeout == other.Timeout
+        && Options.Equals(other.Options) && ConfigEquality.Same(Signals, other.Signals) && ConfigEquality.Same(Secrets, other.Secrets);
+
+    public override int GetHashCode() => HashCode.Combine(Id, Kind, Schedule, Timeout, Options, ConfigEquality.Hash(Signals), ConfigEquality.Hash(Secrets));
+
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>5 s, or 80% of a shorter poll interval: a poll must end before the next is due.</summary>
@@ -152,7 +263,15 @@ public sealed record InitiativeConfig(
     string? Details,
     IReadOnlyList<string> DependsOn,
     IReadOnlyList<RiskConfig> Risks,
-    IReadOnlyList<KpiConfig> Kpis);
+    IReadOnlyList<KpiConfig> Kpis)
+{
+    public bool Equals(InitiativeConfig? other) =>
+        other is not null && Id == other.Id && Name == other.Name && Goal == other.Goal && Equals(Timeline, other.Timeline)
+        && Status == other.Status && Owner == other.Owner && Details == other.Details && ConfigEquality.Same(DependsOn, other.DependsOn)
+        && ConfigEquality.Same(Risks, other.Risks) && ConfigEquality.Same(Kpis, other.Kpis);
+
+    public override int GetHashCode() => HashCode.Combine(Id, Name, Goal, Timeline, Status, ConfigEquality.Hash(Kpis));
+}
 
 /// <summary>A KPI: what is measured (source, signal, aggregate, window) and what it must reach (target, deadline).</summary>
 /// <param name="Signal">The signal aggregated; for <see cref="Aggregate.Ratio"/> it is the numerator.</param>
@@ -170,7 +289,15 @@ public sealed record KpiConfig(
     Target Target,
     Baseline? Baseline,
     DateOnly? Deadline,
-    string? Unit);
+    string? Unit)
+{
+    public bool Equals(KpiConfig? other) =>
+        other is not null && Id == other.Id && Name == other.Name && Source == other.Source && Signal == other.Signal
+        && ConfigEquality.Same(Denominator, other.Denominator) && Aggregate == other.Aggregate && Window.Equals(other.Window)
+        && Target.Equals(other.Target) && Equals(Baseline, other.Baseline) && Deadline == other.Deadline && Unit == other.Unit;
+
+    public override int GetHashCode() => HashCode.Combine(Id, Name, Source, Signal, Aggregate, Window, Target, HashCode.Combine(Baseline, Deadline, Unit));
+}
 
 /// <summary>A baseline: a fixed number, or the KPI's aggregate over a past period (both dates inclusive).</summary>
 public sealed record Baseline(double? Value, DateOnly? From, DateOnly? To);

@@ -1,4 +1,5 @@
 using System.Text;
+using Roadmap.Core.Config;
 
 namespace Roadmap.Sources.GitLab;
 
@@ -21,6 +22,13 @@ public sealed record GitLabIssuesOptions(Uri Url, string Project, IReadOnlyList<
 
     // Labels are comma-separated in one parameter; the commas between them stay literal.
     private string LabelsParameter => Labels.Count == 0 ? "" : "&labels=" + string.Join(',', Labels.Select(Uri.EscapeDataString));
+
+    /// <summary>Value equality, labels included (a reload keeps an unchanged source).</summary>
+    public bool Equals(GitLabIssuesOptions? other) =>
+        other is not null && Url == other.Url && Project == other.Project && ConfigEquality.Same(Labels, other.Labels)
+        && State == other.State && Token == other.Token;
+
+    public override int GetHashCode() => HashCode.Combine(Url, Project, ConfigEquality.Hash(Labels), State, Token);
 
     private bool PrintMembers(StringBuilder builder)
     {

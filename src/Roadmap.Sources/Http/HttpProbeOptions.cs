@@ -1,3 +1,5 @@
+using Roadmap.Core.Config;
+
 namespace Roadmap.Sources.Http;
 
 /// <summary>The keys of an http source.</summary>
@@ -13,4 +15,11 @@ public sealed record HttpProbeOptions(
 {
     /// <summary>The most of a body that is read (and searched for <see cref="BodyContains"/>): 1 MiB.</summary>
     public const int MaxBodyBytes = 1 << 20;
+
+    /// <summary>Value equality, headers and expected statuses included (a reload keeps an unchanged source).</summary>
+    public bool Equals(HttpProbeOptions? other) =>
+        other is not null && Url == other.Url && Method == other.Method && ConfigEquality.Same(Headers, other.Headers)
+        && ConfigEquality.Same(ExpectStatus, other.ExpectStatus) && BodyContains == other.BodyContains;
+
+    public override int GetHashCode() => HashCode.Combine(Url, Method, ConfigEquality.Hash(Headers), ConfigEquality.Hash(ExpectStatus), BodyContains);
 }

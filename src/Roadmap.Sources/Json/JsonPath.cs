@@ -9,7 +9,7 @@ namespace Roadmap.Sources.Json;
 /// <c>['name']</c> or <c>["name"]</c> (any key, e.g. with spaces), and <c>[index]</c> (negative counts from the end).
 /// Wildcards, recursive descent, slices, unions, filters and functions select zero or many values and are rejected.
 /// </summary>
-public sealed class JsonPath
+public sealed class JsonPath : IEquatable<JsonPath>
 {
     private readonly IReadOnlyList<object> _steps; // string: a member name; int: an array index
 
@@ -23,6 +23,13 @@ public sealed class JsonPath
     public string Text { get; }
 
     public override string ToString() => Text;
+
+    /// <summary>Paths written alike are equal (what a config reload compares).</summary>
+    public bool Equals(JsonPath? other) => other is not null && Text == other.Text;
+
+    public override bool Equals(object? obj) => Equals(obj as JsonPath);
+
+    public override int GetHashCode() => Text.GetHashCode(StringComparison.Ordinal);
 
     /// <summary>Parses <paramref name="text"/>; on failure says what is wrong and at which character (1-based).</summary>
     public static bool TryParse(string text, out JsonPath path, out string? problem)

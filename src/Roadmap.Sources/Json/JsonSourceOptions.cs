@@ -1,3 +1,5 @@
+using Roadmap.Core.Config;
+
 namespace Roadmap.Sources.Json;
 
 /// <summary>The keys of a json source.</summary>
@@ -5,7 +7,15 @@ namespace Roadmap.Sources.Json;
 /// <param name="Method">GET (the default) or POST.</param>
 /// <param name="Headers">Sent with every request, e.g. Authorization: Bearer ${TOKEN}.</param>
 /// <param name="Signals">One per configured name, in the order written.</param>
-public sealed record JsonSourceOptions(Uri Url, string Method, IReadOnlyDictionary<string, string> Headers, IReadOnlyList<JsonSignal> Signals);
+public sealed record JsonSourceOptions(Uri Url, string Method, IReadOnlyDictionary<string, string> Headers, IReadOnlyList<JsonSignal> Signals)
+{
+    /// <summary>Value equality, headers and signals included (a reload keeps an unchanged source).</summary>
+    public bool Equals(JsonSourceOptions? other) =>
+        other is not null && Url == other.Url && Method == other.Method && ConfigEquality.Same(Headers, other.Headers)
+        && ConfigEquality.Same(Signals, other.Signals);
+
+    public override int GetHashCode() => HashCode.Combine(Url, Method, ConfigEquality.Hash(Headers), ConfigEquality.Hash(Signals));
+}
 
 /// <summary>A signal and the JSONPath of its value.</summary>
 public sealed record JsonSignal(string Name, JsonPath Path);

@@ -1,3 +1,5 @@
+using Roadmap.Core.Config;
+
 namespace Roadmap.Sources.Prometheus;
 
 /// <summary>The keys of a prometheus source.</summary>
@@ -21,4 +23,10 @@ public sealed record PrometheusQueryOptions(Uri Url, string Query, IReadOnlyDict
             return uri.Uri;
         }
     }
+
+    /// <summary>Value equality, headers included (a reload keeps an unchanged source).</summary>
+    public bool Equals(PrometheusQueryOptions? other) =>
+        other is not null && Url == other.Url && Query == other.Query && ConfigEquality.Same(Headers, other.Headers);
+
+    public override int GetHashCode() => HashCode.Combine(Url, Query, ConfigEquality.Hash(Headers));
 }

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prometheus;
 using Roadmap.Worker.Exporting;
-using Roadmap.Worker.Hosting;
 
 namespace Roadmap.Worker.Endpoints;
 

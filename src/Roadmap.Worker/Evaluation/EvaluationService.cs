@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
-using Roadmap.Worker.Exporting;
-using Roadmap.Worker.Hosting;
+using Roadmap.Worker.Configuration;
+using Roadmap.Worker.Events;
 
 namespace Roadmap.Worker.Evaluation;
 
@@ -18,11 +18,11 @@ public sealed record RoadmapSnapshot(DateTimeOffset At, IReadOnlyList<KpiEvaluat
 /// evaluator, keeps the evaluation history the forecasts are fitted to, and publishes the result.
 /// </summary>
 /// <remarks>Each round judges <see cref="CurrentConfig.Value"/> as it is then: a reload applies from the next round.</remarks>
-public sealed partial class EvaluationService(CurrentConfig current, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time, ILogger? log = null)
+public sealed partial class EvaluationService(CurrentConfig current, SampleReader samples, EvaluationStore store, IRoadmapEvents events, TimeProvider time, ILogger? log = null)
 {
     /// <summary>For one fixed config (the report verb, tests).</summary>
-    public EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, RoadmapMetrics metrics, TimeProvider time)
-        : this(new CurrentConfig(config), samples, store, metrics, time)
+    public EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, IRoadmapEvents events, TimeProvider time)
+        : this(new CurrentConfig(config), samples, store, events, time)
     {
     }
 
@@ -81,12 +81,12 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
                         toStore.Add((evaluation, state));
                     }
 
-                    metrics.RecordEvaluation(evaluation);
+                    events.KpiEvaluated(evaluation);
                     own.Add(evaluation);
                 }
 
                 var health = InitiativeHealth.Evaluate(config, initiative, own, now);
-                metrics.RecordInitiative(health);
+                events.InitiativeEvaluated(health);
                 initiatives.Add(health);
                 kpis.AddRange(own);
             }
@@ -119,7 +119,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
                 state.TrendFitted = false; // refit with the new point next round
             }
 
-            metrics.RecordEvaluationRound();
+            events.RoundEvaluated();
             _latest = new RoadmapSnapshot(now, kpis, initiatives);
             return _latest;
         }
@@ -140,12 +140,12 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
         {
             var now = config.Initiatives.SelectMany(i => i.Kpis.Select(k => ((i.Id, k.Id), k))).ToDictionary(p => p.Item1, p => p.k);
             var before = _judged.Initiatives.SelectMany(i => i.Kpis.Select(k => ((i.Id, k.Id), k))).ToDictionary(p => p.Item1, p => p.k);
-            foreach (var key in _state.Keys.Where(key => !now.TryGetValue(key, out var kpi) || !before.TryGetValue(key, out var old) || !ConfigDiff.Same(old, kpi)).ToList())
+            foreach (var key in _state.Keys.Where(key => !now.TryGetValue(key, out var kpi) || !before.TryGetValue(key, out var old) || !old.Equals(kpi)).ToList())
             {
                 _state.Remove(key);
             }
 
-            metrics.ForgetEvaluations(config);
+            events.EvaluatedConfigReplaced(config);
         }
 
         _judged = config;

@@ -4,6 +4,7 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Worker.Events;
 
 namespace Roadmap.Worker.Exporting;
 
@@ -11,7 +12,7 @@ namespace Roadmap.Worker.Exporting;
 /// Every Roadmap metric, in one injected registry (no static state, so tests can isolate). Names and labels are the
 /// contract in README.md (Metrics); label values come only from config ids, never from response data.
 /// </summary>
-public sealed class RoadmapMetrics
+public sealed class RoadmapMetrics : IRoadmapEvents
 {
     private static readonly double[] PollDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -320,6 +321,27 @@ public sealed class RoadmapMetrics
     }
 
     public void RecordEvaluationRound() => _evaluations.Inc();
+
+    // What happened, as the rooms tell it (IRoadmapEvents): each is the series update named after it.
+    void IRoadmapEvents.PollStarted(TimeSpan lateness) => RecordLateness(lateness);
+
+    void IRoadmapEvents.PollRecorded(SourceConfig source, PollResult result, DateTimeOffset at) => RecordPoll(source, result, at);
+
+    void IRoadmapEvents.KpiEvaluated(KpiEvaluation evaluation) => RecordEvaluation(evaluation);
+
+    void IRoadmapEvents.InitiativeEvaluated(InitiativeEvaluation evaluation) => RecordInitiative(evaluation);
+
+    void IRoadmapEvents.RoundEvaluated() => RecordEvaluationRound();
+
+    void IRoadmapEvents.EvaluatedConfigReplaced(RoadmapConfig config) => ForgetEvaluations(config);
+
+    void IRoadmapEvents.ConfigLoaded(DateTimeOffset at) => RecordConfigLoaded(at);
+
+    void IRoadmapEvents.ConfigApplied(RoadmapConfig config) => Describe(config);
+
+    void IRoadmapEvents.ConfigReloaded(bool success, DateTimeOffset at) => RecordReload(success, at);
+
+    void IRoadmapEvents.SourceRetired(string id, SourceConfig? current) => ForgetSource(id, current);
 
     /// <summary>One source's labelled children, looked up once.</summary>
     private sealed class SourceSeries

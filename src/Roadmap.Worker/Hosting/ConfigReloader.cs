@@ -4,7 +4,8 @@ using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Sources.Network;
-using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Configuration;
+using Roadmap.Worker.Events;
 using Roadmap.Worker.Scheduling;
 
 namespace Roadmap.Worker.Hosting;
@@ -22,7 +23,7 @@ public sealed partial class ConfigReloader(
     SourceKindRegistry kinds,
     SourcePool sources,
     ISchedulerFactory schedulers,
-    RoadmapMetrics metrics,
+    IRoadmapEvents events,
     TimeProvider time,
     ILoggerFactory logs) : IHostedService, IAsyncDisposable
 {
@@ -35,7 +36,7 @@ public sealed partial class ConfigReloader(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        metrics.RecordConfigLoaded(time.GetUtcNow());
+        events.ConfigLoaded(time.GetUtcNow());
         if (Watch)
         {
             _watcher = new ConfigWatcher(current.Value.File, time, (reason, ct) => ReloadAsync(reason, ct), _log);
@@ -77,7 +78,7 @@ public sealed partial class ConfigReloader(
                 }
 
                 LogInvalid(_log, running.File, reason, loaded.ErrorCount);
-                metrics.RecordReload(success: false, time.GetUtcNow());
+                events.ConfigReloaded(success: false, time.GetUtcNow());
                 return false;
             }
 
@@ -93,7 +94,7 @@ public sealed partial class ConfigReloader(
             }
 
             await ApplyAsync(running, ConfigDiff.Effective(running, loaded.Config!), diff, cancellationToken);
-            metrics.RecordReload(success: true, time.GetUtcNow());
+            events.ConfigReloaded(success: true, time.GetUtcNow());
             var applied = current.Value;
             var added = Ids(diff.Added);
             var removed = Ids(diff.Removed);
@@ -107,7 +108,7 @@ public sealed partial class ConfigReloader(
             // A source that cannot be built, or the scheduler refusing a job: the running config stays what it was
             // where nothing was applied yet, so say so and count it.
             LogApplyFailed(_log, e, running: current.Value.File);
-            metrics.RecordReload(success: false, time.GetUtcNow());
+            events.ConfigReloaded(success: false, time.GetUtcNow());
             return false;
         }
         finally
@@ -143,7 +144,7 @@ public sealed partial class ConfigReloader(
         await ScheduleRegistrar.WarmUpAsync(kinds, created.Select(s => s.Config.Kind).Where(k => !runningKinds.Contains(k)), context, cancellationToken);
 
         current.Set(next);
-        metrics.Describe(next);
+        events.ConfigApplied(next);
         var scheduler = await schedulers.GetScheduler(cancellationToken);
         var now = time.GetUtcNow();
         foreach (var removed in diff.Removed)
@@ -164,7 +165,7 @@ public sealed partial class ConfigReloader(
     }
 
     /// <summary>A replaced or removed source is disposed: drop what its series say that the config no longer does.</summary>
-    private void Forget(ISource retired) => metrics.ForgetSource(retired.Config.Id, sources.Find(retired.Config.Id)?.Config);
+    private void Forget(ISource retired) => events.SourceRetired(retired.Config.Id, sources.Find(retired.Config.Id)?.Config);
 
     private static string Ids(IEnumerable<SourceConfig> sources)
     {

@@ -10,6 +10,9 @@ using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Sources.Network;
 using Roadmap.Storage;
+using Roadmap.Worker.Configuration;
+using Roadmap.Worker.Endpoints;
+using Roadmap.Worker.Events;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Scheduling;
@@ -125,7 +128,7 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<CurrentConfig>(),
             sp.GetRequiredService<SampleReader>(),
             sp.GetRequiredService<EvaluationStore>(),
-            sp.GetRequiredService<RoadmapMetrics>(),
+            sp.GetRequiredService<IRoadmapEvents>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<EvaluationService>>()));
         services.AddSingleton(sp =>
@@ -138,6 +141,8 @@ public static class ServiceCollectionExtensions
             registry.AddBeforeCollectCallback(() => metrics.CollectStorage(writer));
             return metrics;
         });
+        // The exporter is the listener of what the poll job, the evaluation and the reload tell.
+        services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         return services;
     }
 }

@@ -3,7 +3,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
-using Roadmap.Worker.Endpoints;
 
 namespace Roadmap.Worker.Reporting;
 

@@ -3,17 +3,17 @@ using Microsoft.Extensions.Logging;
 using Quartz;
 using Roadmap.Sources;
 using Roadmap.Storage;
-using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Events;
 using Roadmap.Worker.Telemetry;
 
 namespace Roadmap.Worker.Scheduling;
 
 /// <summary>
-/// Polls one source (the job's key names it), queues the result for storage and records it in the metrics.
+/// Polls one source (the job's key names it), queues the result for storage and tells <see cref="IRoadmapEvents"/>.
 /// One Quartz job per source with concurrent execution disallowed: runs of one source never overlap.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class PollJob(SourcePool sources, PollGuard guard, BatchedWriter writer, RoadmapMetrics metrics, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
+public sealed partial class PollJob(SourcePool sources, PollGuard guard, BatchedWriter writer, IRoadmapEvents events, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
 {
     public const string Group = "poll";
 
@@ -35,7 +35,7 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, Batched
         var at = time.GetUtcNow();
         if (context.ScheduledFireTimeUtc is { } scheduled)
         {
-            metrics.RecordLateness(at - scheduled);
+            events.PollStarted(at - scheduled);
         }
 
         // Through the poll boundary: a source that throws still yields a failed poll, counted and stored below.
@@ -47,7 +47,7 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, Batched
             LogPollFailed(log, id, result.Failure!);
         }
 
-        metrics.RecordPoll(source.Config, result, at);
+        events.PollRecorded(source.Config, result, at);
         telemetry.RecordPoll(id, source.Config.Kind, result.Success, result.Duration);
         writer.TryEnqueue(new PollRecord(
             id,

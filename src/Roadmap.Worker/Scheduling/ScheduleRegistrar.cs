@@ -4,7 +4,7 @@ using Roadmap.Sources;
 using Roadmap.Sources.Network;
 using Quartz;
 using Roadmap.Core.Config;
-using Roadmap.Worker.Hosting;
+using Roadmap.Worker.Configuration;
 
 namespace Roadmap.Worker.Scheduling;
 

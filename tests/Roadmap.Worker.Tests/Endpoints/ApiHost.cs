@@ -8,6 +8,7 @@ using Prometheus;
 using Roadmap.Storage;
 using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Evaluation;
+using Roadmap.Worker.Events;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Tests.Reporting;
 
@@ -44,6 +45,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton<SampleReader>();
         builder.Services.AddSingleton<EvaluationStore>();
         builder.Services.AddSingleton(new RoadmapMetrics(Metrics.NewCustomRegistry()));
+        builder.Services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         builder.Services.AddSingleton<EvaluationService>();
         var app = builder.Build();
         app.MapRoadmapApi();

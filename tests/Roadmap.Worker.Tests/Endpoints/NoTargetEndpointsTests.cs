@@ -10,6 +10,7 @@ using Prometheus;
 using Roadmap.Storage;
 using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Evaluation;
+using Roadmap.Worker.Events;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Hosting;
 using Roadmap.Worker.Tests.Reporting;
@@ -39,6 +40,7 @@ public sealed class NoTargetEndpointsTests : IDisposable
         builder.Services.AddSingleton<SampleReader>();
         builder.Services.AddSingleton<EvaluationStore>();
         builder.Services.AddSingleton(new RoadmapMetrics(Metrics.NewCustomRegistry()));
+        builder.Services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         builder.Services.AddSingleton<EvaluationService>();
         // Registered so /readyz binds; without a writer and scheduler it answers 500, which is beside the point here.
         builder.Services.AddSingleton<Readiness>();

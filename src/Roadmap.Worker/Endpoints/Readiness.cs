@@ -1,7 +1,7 @@
 using Quartz;
 using Roadmap.Storage;
 
-namespace Roadmap.Worker.Hosting;
+namespace Roadmap.Worker.Endpoints;
 
 /// <summary>
 /// Ready means: the database is open and its writer running (and its file still where it was opened, or opened there

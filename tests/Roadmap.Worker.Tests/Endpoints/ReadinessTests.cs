@@ -3,9 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Hosting;
 
-namespace Roadmap.Worker.Tests.Hosting;
+namespace Roadmap.Worker.Tests.Endpoints;
 
 public sealed class ReadinessTests : IDisposable
 {

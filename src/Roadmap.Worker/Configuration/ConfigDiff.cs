@@ -3,11 +3,12 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using Roadmap.Core.Config;
 
-namespace Roadmap.Worker.Hosting;
+namespace Roadmap.Worker.Configuration;
 
 /// <summary>
-/// What a reload changes, by id: sources added, removed and changed (any difference in the source's config, or a
-/// cron source whose time zone changed), settings that apply and settings that need a restart. Pure.
+/// What a reload changes, by id: sources added, removed and changed (any difference in the source's config, by the
+/// config records' value equality, or a cron source whose time zone changed), settings that apply and settings that
+/// need a restart. Pure.
 /// </summary>
 public sealed class ConfigDiff
 {
@@ -26,7 +27,7 @@ public sealed class ConfigDiff
         Added = next.Sources.Where(s => !before.ContainsKey(s.Id)).ToList();
         Removed = previous.Sources.Where(s => !after.ContainsKey(s.Id)).ToList();
         Changed = next.Sources
-            .Where(s => before.TryGetValue(s.Id, out var old) && (!Same(old, s) || (zoneChanged && s.Schedule.Cron is not null)))
+            .Where(s => before.TryGetValue(s.Id, out var old) && (!old.Equals(s) || (zoneChanged && s.Schedule.Cron is not null)))
             .Select(s => (before[s.Id], s))
             .ToList();
         Unchanged = next.Sources.Where(s => before.ContainsKey(s.Id) && !Changed.Any(c => c.Next.Id == s.Id)).Select(s => s.Id).ToList();
@@ -63,7 +64,8 @@ public sealed class ConfigDiff
 
     /// <summary>
     /// The properties of two settings objects that differ, except the <paramref name="reloadable"/> ones, named as the
-    /// file writes them (camelCase).
+    /// file writes them (camelCase). <typeparamref name="T"/>'s own properties are kept in the native build by the
+    /// annotation; their values are compared by <see cref="object.Equals(object?, object?)"/>, not by reflection.
     /// </summary>
     public static IReadOnlyList<(string Key, string Running, string Next)> RestartOnlyChanges<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] T>(T previous, T next, IReadOnlySet<string> reloadable)
         where T : class =>
@@ -74,49 +76,40 @@ public sealed class ConfigDiff
             .ToList();
 
     /// <summary>
-    /// Structural equality of config values: records are compared member by member and lists and maps element by
-    /// element (a record's own Equals compares its lists by reference, so two loads of one file would differ).
+    /// Whether two values of a setting are the same: config records compare by value (their own Equals), lists element
+    /// by element. No reflection over the values' types, so nothing needs rooting in the native build.
     /// </summary>
-    public static bool Same(object? a, object? b) => Same(a, b, 0);
-
-    // The values compared are config records of Roadmap.Core and Roadmap.Sources, whose properties the native build
-    // keeps: Roadmap.Worker.csproj roots both assemblies (TrimmerRootAssembly). ConfigDiffTests covers the comparison
-    // on the JIT, NativeBuildTests' reload of an unchanged file in the native build.
-    [UnconditionalSuppressMessage("Trimming", "IL2075", Justification = "Config types are rooted for reflection; see above.")]
-    private static bool Same(object? a, object? b, int depth)
+    private static bool Same(object? a, object? b) => a switch
     {
-        if (ReferenceEquals(a, b))
-        {
-            return true;
-        }
+        _ when Equals(a, b) => true,
+        // NetworkSettings' generated Equals compares its address lists by reference.
+        NetworkSettings na => b is NetworkSettings nb && SettingsConfig.SameNetwork(na, nb),
+        IEnumerable ea when a is not string && b is IEnumerable eb => SameSequence(ea, eb),
+        _ => false,
+    };
 
-        if (a is null || b is null || a.GetType() != b.GetType() || depth > 32)
+    private static bool SameSequence(IEnumerable a, IEnumerable b)
+    {
+        var ia = a.GetEnumerator();
+        var ib = b.GetEnumerator();
+        while (true)
         {
-            return false;
-        }
+            var more = ia.MoveNext();
+            if (more != ib.MoveNext())
+            {
+                return false;
+            }
 
-        var type = a.GetType();
-        if (type.IsPrimitive || type.IsEnum || type.IsValueType || a is string or Uri or TimeZoneInfo or Type)
-        {
-            return a.Equals(b);
-        }
+            if (!more)
+            {
+                return true;
+            }
 
-        if (a is IDictionary da && b is IDictionary db)
-        {
-            return da.Count == db.Count && da.Keys.Cast<object>().All(k => db.Contains(k) && Same(da[k], db[k], depth + 1));
+            if (!Same(ia.Current, ib.Current))
+            {
+                return false;
+            }
         }
-
-        if (a is IEnumerable ea && b is IEnumerable eb)
-        {
-            var la = ea.Cast<object?>().ToList();
-            var lb = eb.Cast<object?>().ToList();
-            return la.Count == lb.Count && la.Zip(lb).All(p => Same(p.First, p.Second, depth + 1));
-        }
-
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0).ToList();
-        return properties.Count == 0
-            ? a.Equals(b)
-            : properties.All(p => Same(p.GetValue(a), p.GetValue(b), depth + 1));
     }
 
     private static string Describe(object? value) => value switch

@@ -1,8 +1,8 @@
 using Roadmap.Core.Config;
 using Roadmap.Sources;
-using Roadmap.Worker.Hosting;
+using Roadmap.Worker.Configuration;
 
-namespace Roadmap.Worker.Tests.Hosting;
+namespace Roadmap.Worker.Tests.Configuration;
 
 public sealed class ConfigDiffTests
 {
@@ -106,4 +106,43 @@ public sealed class ConfigDiffTests
             Assert.Contains(("listenAddress", "127.0.0.1:9810", listen), changes);
         }
     }
+
+    [Fact]
+    public void Equals_SameFileLoadedTwice_ConfigsEqual()
+    {
+        // Without the records' value equality, lists and maps from two loads are different instances and differ.
+        var a = Load(Base + Initiative);
+        var b = Load(Base + Initiative);
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+    }
+
+    [Theory]
+    [InlineData("X-A: \"1\"", "X-A: \"2\"")]
+    [InlineData("status: [200, 204]", "status: [200, 201]")]
+    [InlineData("$.a.b", "$.a.c")]
+    [InlineData("denominator: [up]", "denominator: [status_code]")]
+    [InlineData("dependsOn: [x]", "dependsOn: []")]
+    public void Equals_OneHeaderOrListValueChanged_ConfigsDiffer(string from, string to)
+    {
+        var yaml = Base + Initiative;
+        var next = yaml.Replace(from, to, StringComparison.Ordinal);
+        Assert.NotEqual(yaml, next);
+
+        Assert.NotEqual(Load(yaml), Load(next));
+    }
+
+    private const string Initiative = """
+
+        initiatives:
+          - id: x
+            name: X
+          - id: i
+            name: I
+            dependsOn: [x]
+            kpis:
+              - { id: k, name: K, source: web, aggregate: ratio, numerator: up, denominator: [up], window: 1h, target: "<= 1" }
+        """;
 }
+

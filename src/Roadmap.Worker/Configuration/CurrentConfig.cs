@@ -1,10 +1,10 @@
 using Roadmap.Core.Config;
 
-namespace Roadmap.Worker.Hosting;
+namespace Roadmap.Worker.Configuration;
 
 /// <summary>
 /// The config the service runs on now. Long-lived services read <see cref="Value"/> each time they need it instead of
-/// holding a <see cref="RoadmapConfig"/>: a reload (<see cref="ConfigReloader"/>) replaces it without a restart.
+/// holding a <see cref="RoadmapConfig"/>: a reload (the worker's ConfigReloader) replaces it without a restart.
 /// </summary>
 public sealed class CurrentConfig(RoadmapConfig initial)
 {
