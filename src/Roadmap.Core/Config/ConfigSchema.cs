@@ -216,7 +216,8 @@ public static class ConfigSchema
                 own["required"] = ownRequired;
             }
 
-            branches.Add(new JsonObject
+            // Added as a JsonNode: JsonArray.Add<T> (what an object argument binds to) needs runtime code the native build lacks.
+            branches.Add((JsonNode)new JsonObject
             {
                 ["if"] = new JsonObject
                 {
