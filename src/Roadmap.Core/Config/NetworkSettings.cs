@@ -34,6 +34,12 @@ public sealed record NetworkSettings(IReadOnlyList<IPNetwork> Deny, IReadOnlyLis
     /// <summary>The settings when the config has no <c>settings.network</c>.</summary>
     public static readonly NetworkSettings Default = new(DefaultDeny, [], DefaultMaxRedirects);
 
+    /// <summary>Value equality: the address lists compare element by element (a record's own Equals compares them by reference).</summary>
+    public bool Equals(NetworkSettings? other) =>
+        other is not null && MaxRedirects == other.MaxRedirects && ConfigEquality.Same(Deny, other.Deny) && ConfigEquality.Same(Allow, other.Allow);
+
+    public override int GetHashCode() => HashCode.Combine(MaxRedirects, ConfigEquality.Hash(Deny), ConfigEquality.Hash(Allow));
+
     /// <summary>
     /// Reads one CIDR (<c>10.0.0.0/8</c>, <c>fd00::/8</c>) or a bare address (a /32 or /128). On failure says why, in
     /// words for a config error.

@@ -117,18 +117,6 @@ public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZon
 
     /// <summary>How long stored data is kept (<c>settings.retention</c>).</summary>
     public RetentionConfig Retention { get; init; } = RetentionConfig.Default;
-
-    /// <summary>Value equality; <see cref="Network"/>'s address lists compare element by element.</summary>
-    public bool Equals(SettingsConfig? other) =>
-        other is not null && EvaluateEvery == other.EvaluateEvery && TimeZone.Equals(other.TimeZone) && Equals(Auth, other.Auth)
-        && SameNetwork(Network, other.Network) && Retention.Equals(other.Retention);
-
-    public override int GetHashCode() => HashCode.Combine(EvaluateEvery, TimeZone.Id, Auth, Network.MaxRedirects, Retention);
-
-    /// <summary>Whether two network settings hold the same lists and limit (NetworkSettings' own Equals compares its lists by reference).</summary>
-    public static bool SameNetwork(NetworkSettings a, NetworkSettings b) =>
-        ReferenceEquals(a, b)
-        || (ConfigEquality.Same(a.Deny, b.Deny) && ConfigEquality.Same(a.Allow, b.Allow) && a.MaxRedirects == b.MaxRedirects);
 }
 
 /// <summary>

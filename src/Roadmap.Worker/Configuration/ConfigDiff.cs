@@ -82,8 +82,6 @@ public sealed class ConfigDiff
     private static bool Same(object? a, object? b) => a switch
     {
         _ when Equals(a, b) => true,
-        // NetworkSettings' generated Equals compares its address lists by reference.
-        NetworkSettings na => b is NetworkSettings nb && SettingsConfig.SameNetwork(na, nb),
         IEnumerable ea when a is not string && b is IEnumerable eb => SameSequence(ea, eb),
         _ => false,
     };

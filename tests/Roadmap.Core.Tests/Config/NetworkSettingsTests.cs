@@ -17,6 +17,25 @@ public sealed class NetworkSettingsTests
     private static string[] Texts(IEnumerable<System.Net.IPNetwork> networks) => [.. networks.Select(n => n.ToString())];
 
     [Theory]
+    [InlineData("settings: {network: {deny: [10.0.0.0/8], allow: [10.1.0.0/16], maxRedirects: 3}}", "settings: {network: {deny: [10.0.0.0/8], allow: [10.1.0.0/16], maxRedirects: 3}}", true)]
+    [InlineData("settings: {network: {deny: [10.0.0.0/8]}}", "settings: {network: {deny: [10.0.0.0/16]}}", false)]
+    [InlineData("settings: {network: {allow: [10.1.0.0/16]}}", "settings: {network: {allow: []}}", false)]
+    [InlineData("settings: {network: {maxRedirects: 3}}", "settings: {network: {maxRedirects: 4}}", false)]
+    public void Equals_TwoLoads_CompareTheAddressListsByValue(string a, string b, bool same)
+    {
+        // Two loads hold different list instances: a record's own Equals compared those by reference, so a reload of an
+        // unchanged file read as a changed network setting.
+        var (x, y) = (Network(a), Network(b));
+
+        Assert.Equal(same, x.Equals(y));
+        Assert.Equal(same, Load(a).Config!.Settings.Equals(Load(b).Config!.Settings));
+        if (same)
+        {
+            Assert.Equal(x.GetHashCode(), y.GetHashCode());
+        }
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("settings: {evaluateEvery: 1m}")]
     [InlineData("settings: {network: {}}")]
