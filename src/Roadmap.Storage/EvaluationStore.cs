@@ -3,10 +3,6 @@ using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage;
 
-/// <summary>A KPI's stored baseline: the period's aggregate, computed once when the period has ended. Keyed by what was
-/// measured, so redefining the KPI (another signal or aggregate) computes a new one instead of reusing a stale value.</summary>
-public sealed record StoredBaseline(double Value, long Samples, DateTimeOffset ComputedAt);
-
 /// <summary>
 /// The KPI evaluation history (for forecasts, status history and the API) and the computed baselines. All SQL on
 /// the evaluations and baselines tables is here. Thread-safe: each call uses its own pooled connection.
@@ -114,8 +110,3 @@ public sealed class EvaluationStore(RoadmapDatabase database)
 internal sealed record LatestRow(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status, long Rules);
 
 internal sealed record BaselineRow(double Value, long Samples, long ComputedAt);
-
-/// <summary>An evaluation as read back.</summary>
-/// <param name="Rules">The rules its status was judged under (<see cref="EvaluationStore.CurrentRules"/>): 1 for rows
-/// stored before error budgets over the whole window, whose budget-KPI statuses followed the value alone.</param>
-public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status, long Rules);

@@ -259,5 +259,3 @@ public enum DatabaseFileLossKind
 /// <summary>A lost database file: how, and a sentence for the log.</summary>
 public sealed record DatabaseFileLoss(DatabaseFileLossKind Kind, string Message);
 
-/// <summary>A storage failure with a message fit for an operator.</summary>
-public sealed class StorageException(string message, Exception? inner = null) : Exception(message, inner);

@@ -60,9 +60,6 @@ internal static class PollsTable
             : c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE source = @source;", new { source });
 }
 
-/// <summary>A poll as read back.</summary>
-public sealed record StoredPoll(string Source, long TimestampMs, double DurationMs, string Outcome, string? Reason);
-
 /// <summary>A rollup granularity: per series and hour, or per series and UTC day.</summary>
 public sealed class RollupLevel
 {

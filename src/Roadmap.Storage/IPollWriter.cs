@@ -1,0 +1,55 @@
+namespace Roadmap.Storage;
+
+/// <summary>
+/// Where polls go to be stored: a bounded queue in front of batched commits (<see cref="BatchedWriter"/> is the one
+/// implementation, shared by every backend). Queuing never waits for the store; the counters and the health are what
+/// the metrics, <c>/readyz</c> and the shutdown log report.
+/// </summary>
+public interface IPollWriter : IAsyncDisposable
+{
+    /// <summary>Samples committed so far.</summary>
+    long SamplesWritten { get; }
+
+    /// <summary>Polls committed so far.</summary>
+    long PollsWritten { get; }
+
+    /// <summary>Polls dropped because the queue was full, or because the store refused them at shutdown.</summary>
+    long PollsDropped { get; }
+
+    /// <summary>Failed batch commits (each is retried).</summary>
+    long WriteFailures { get; }
+
+    /// <summary>Transactions committed so far.</summary>
+    long Batches { get; }
+
+    /// <summary>Times the store was found lost under the running service (for SQLite: the file deleted, moved or
+    /// replaced); each is counted once, and writing continues where the store is opened again.</summary>
+    long FilesLost { get; }
+
+    /// <summary>Polls waiting to be written; -1 when the queue cannot count.</summary>
+    int QueueLength { get; }
+
+    /// <summary>Whether commits go through: <see cref="StorageHealth.Ok"/> after a successful one, else why the last failed.</summary>
+    StorageHealth Health { get; }
+
+    /// <summary>The last commit failure's cause and message while <see cref="Health"/> is not Ok; null when Ok.</summary>
+    string? LastError { get; }
+
+    /// <summary>The store's bytes on disk (<see cref="IRoadmapStorage.SizeBytes"/>).</summary>
+    long DatabaseBytes { get; }
+
+    /// <summary>Rows removed by retention so far.</summary>
+    long RowsPruned { get; }
+
+    /// <summary>Whether the write loop runs (started and not stopped).</summary>
+    bool IsRunning { get; }
+
+    /// <summary>Starts the write loop; a second call does nothing.</summary>
+    void Start();
+
+    /// <summary>Queues a poll; false (and counted in <see cref="PollsDropped"/>) when the queue is full or the writer is stopping.</summary>
+    bool TryEnqueue(PollRecord poll);
+
+    /// <summary>Completes when every poll queued before the call is committed.</summary>
+    Task FlushAsync(CancellationToken cancellationToken = default);
+}

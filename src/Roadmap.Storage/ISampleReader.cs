@@ -1,0 +1,50 @@
+using Roadmap.Core.Evaluation;
+
+namespace Roadmap.Storage;
+
+/// <summary>Reads stored samples and polls. Thread-safe; for many reads in a row (an evaluation round) use
+/// <see cref="OpenSession"/>. Failures are <see cref="StorageException"/>s.</summary>
+public interface ISampleReader
+{
+    /// <summary>The samples of one signal with from &lt;= ts &lt;= to, oldest first.</summary>
+    IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to);
+
+    /// <summary>The summary of one signal's samples with from &lt;= ts &lt;= to; see <see cref="ISampleReadSession.Summarize"/>.</summary>
+    SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to);
+
+    /// <summary>One connection and its prepared statements for many reads; not thread-safe, dispose when done.</summary>
+    ISampleReadSession OpenSession();
+
+    /// <summary>The polls of one source with from &lt;= ts &lt;= to, oldest first.</summary>
+    IReadOnlyList<StoredPoll> Polls(string source, DateTimeOffset from, DateTimeOffset to);
+
+    /// <summary>How many polls are stored, for one source or (null) all.</summary>
+    long CountPolls(string? source = null);
+}
+
+/// <summary>
+/// Reads for one evaluation round: one connection and its statements reused across every KPI. Not thread-safe.
+/// Series ids may be cached for the session's life: a series created meanwhile is seen by the next session.
+/// </summary>
+public interface ISampleReadSession : IDisposable
+{
+    /// <summary>The samples of one signal with from &lt;= ts &lt;= to, oldest first.</summary>
+    IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to);
+
+    /// <summary>
+    /// The summary of one signal's samples with from &lt;= ts &lt;= to, read as <see cref="WindowPlan"/> says: a span
+    /// shorter than a day raw (exact, exact quantiles); longer ones from the raw samples of the partial hours at each
+    /// edge, hour rollups up to the UTC day boundaries and day rollups between. Count, sum, min, max, first, last and
+    /// increase are exact; quantiles come from the merged sketches (within <see cref="QuantileSketch.RelativeAccuracy"/>).
+    /// Where retention already removed the raw samples of the starting edge, that edge's whole hour rollup stands in:
+    /// the result then includes samples up to an hour before <paramref name="from"/> (approximate at that edge).
+    /// </summary>
+    SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to);
+}
+
+/// <summary>A poll as read back.</summary>
+/// <param name="TimestampMs">When the poll started, unix milliseconds UTC.</param>
+/// <param name="DurationMs">The poll's wall time in milliseconds.</param>
+/// <param name="Outcome"><c>success</c> or <c>failure</c>.</param>
+/// <param name="Reason">Why it failed; null on success.</param>
+public sealed record StoredPoll(string Source, long TimestampMs, double DurationMs, string Outcome, string? Reason);
