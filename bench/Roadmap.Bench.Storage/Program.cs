@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using SQLitePCL;
 
 var verb = args.Length > 0 ? args[0] : "";
@@ -193,7 +194,12 @@ void BuildDataset(int days, int series, TimeSpan interval, string path)
         create.Parameters.AddWithValue("$signal", $"signal_{s % 10}");
         var id = (long)create.ExecuteScalar()!;
         var random = new Random(s);
-        var builder = new RollupBuilder(hour, day);
+        var builder = new RollupBuilder((level, row) =>
+        {
+            var upsert = level == RollupLevel.Hour ? hour : day;
+            RollupsTable.Bind(upsert, row.Series, row.StartMs, row.Summary);
+            upsert.ExecuteNonQuery();
+        });
         var scale = 0.05 + (s % 17 * 0.01);
         for (var ts = start; ts <= end; ts += step)
         {
@@ -225,7 +231,7 @@ void BuildDataset(int days, int series, TimeSpan interval, string path)
 void Evaluate(string path, int kpis, int days, int check)
 {
     var db = RoadmapDatabase.Open(path);
-    var reader = new SampleReader(db);
+    var reader = db.Samples;
     var now = DateTimeOffset.UtcNow;
     var from = now - TimeSpan.FromDays(days);
     var names = new List<(string Source, string Signal)>();

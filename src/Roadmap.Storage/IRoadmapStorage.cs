@@ -3,7 +3,7 @@ namespace Roadmap.Storage;
 /// <summary>
 /// An opened store, migrated and ready: what the worker reads and writes through, whatever the backend. The worker
 /// holds this and the interfaces it hands out, never a backend's own types; a backend is one folder
-/// (<c>Sqlite/</c>) behind them, opened by <c>StorageBackends.Open</c>.
+/// (<c>Sqlite/</c>) behind them, opened by <see cref="StorageBackends.Open"/>.
 /// </summary>
 /// <remarks>
 /// Every member and every object it hands out reports a failure of the store as a <see cref="StorageException"/>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Hosting;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -88,7 +89,7 @@ public sealed class FaultIsolationTests : IDisposable
             Assert.Equal(0, Support.Value(metrics, "roadmap_source_up", ("source", failing)));
         }
 
-        var reasons = new SampleReader(database);
+        var reasons = database.Samples;
         Assert.Contains(reasons.Polls("slow", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason == "timeout after 800ms");
         Assert.Contains(reasons.Polls("broken", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason?.StartsWith("HTTP 500", StringComparison.Ordinal) == true);
         Assert.Contains(reasons.Polls("limited", DateTimeOffset.UnixEpoch, DateTimeOffset.MaxValue), p => p.Reason?.StartsWith("rate-limited", StringComparison.Ordinal) == true);

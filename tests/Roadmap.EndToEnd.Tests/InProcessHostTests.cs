@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Hosting;
 using WireMock.RequestBuilders;
@@ -135,7 +136,7 @@ public sealed class InProcessHostTests : IDisposable
 
         await app.StopAsync();
         var counted = app.Services.GetRequiredService<RoadmapMetrics>().PollCount;
-        var writer = app.Services.GetRequiredService<BatchedWriter>();
+        var writer = app.Services.GetRequiredService<IPollWriter>();
         await app.DisposeAsync();
 
         Assert.True(writer.SamplesWritten > 0);

@@ -1,34 +1,36 @@
-using Dapper;
 using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Tests;
 
-public sealed class EvaluationStoreTests : IDisposable
+/// <summary>The evaluation history and baselines; one concrete subclass per backend.</summary>
+public abstract class EvaluationStoreTests : IDisposable
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
-    private static readonly DateOnly October1 = new(2026, 10, 1);
-    private static readonly DateOnly October31 = new(2026, 10, 31);
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+    protected static readonly DateOnly October1 = new(2026, 10, 1);
+    protected static readonly DateOnly October31 = new(2026, 10, 31);
 
-    private readonly TempDatabase _temp = new();
-    private readonly RoadmapDatabase _db;
-    private readonly EvaluationStore _store;
+    private readonly IEvaluationStore _store;
 
-    public EvaluationStoreTests()
+    protected EvaluationStoreTests(StorageTestBackend backend)
     {
-        _db = RoadmapDatabase.Open(_temp.DatabasePath);
-        _store = new EvaluationStore(_db);
+        Backend = backend;
+        _store = backend.Open().Evaluations;
     }
 
-    public void Dispose() => _temp.Dispose();
+    protected StorageTestBackend Backend { get; }
 
-    private static KpiEvaluation Evaluation(string initiative, string kpi, DateTimeOffset at, double? value, double? target, KpiStatus status) =>
+    protected IEvaluationStore Store => _store;
+
+    public void Dispose()
+    {
+        Backend.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    protected static KpiEvaluation Evaluation(string initiative, string kpi, DateTimeOffset at, double? value, double? target, KpiStatus status) =>
         new(initiative, kpi, at, value, target, status == KpiStatus.Met, status, null, value is null ? 0 : 1, "test");
 
-    private long CountRows(string table)
-    {
-        using var c = _db.OpenConnection();
-        return c.ExecuteScalar<long>($"SELECT count(*) FROM {table};");
-    }
+    private long CountRows(string table) => Backend.Count(table);
 
     [Fact]
     public void Append_EmptyCollection_WritesNothing()
@@ -102,9 +104,9 @@ public sealed class EvaluationStoreTests : IDisposable
 
         Assert.Equal(
         [
-            new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, null, "no_data", EvaluationStore.CurrentRules),
-            new StoredEvaluation(T0.AddMinutes(5).ToUnixTimeMilliseconds(), 2.1, 1.92, "on_track", EvaluationStore.CurrentRules),
-            new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met", EvaluationStore.CurrentRules),
+            new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, null, "no_data", IEvaluationStore.CurrentRules),
+            new StoredEvaluation(T0.AddMinutes(5).ToUnixTimeMilliseconds(), 2.1, 1.92, "on_track", IEvaluationStore.CurrentRules),
+            new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met", IEvaluationStore.CurrentRules),
         ],
         history);
     }
@@ -133,8 +135,8 @@ public sealed class EvaluationStoreTests : IDisposable
         var latest = _store.Latest();
 
         Assert.Equal(2, latest.Count);
-        Assert.Equal(new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met", EvaluationStore.CurrentRules), latest[("frontend", "p95")]);
-        Assert.Equal(new StoredEvaluation(T0.AddMinutes(1).ToUnixTimeMilliseconds(), null, 0.999, "no_data", EvaluationStore.CurrentRules), latest[("cloud-migration", "uptime")]);
+        Assert.Equal(new StoredEvaluation(T0.AddMinutes(10).ToUnixTimeMilliseconds(), 1.9, 1.92, "met", IEvaluationStore.CurrentRules), latest[("frontend", "p95")]);
+        Assert.Equal(new StoredEvaluation(T0.AddMinutes(1).ToUnixTimeMilliseconds(), null, 0.999, "no_data", IEvaluationStore.CurrentRules), latest[("cloud-migration", "uptime")]);
     }
 
     [Fact]
@@ -142,9 +144,9 @@ public sealed class EvaluationStoreTests : IDisposable
     {
         _store.Append([Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk)]);
 
-        var reopened = new EvaluationStore(RoadmapDatabase.Open(_temp.DatabasePath));
+        var reopened = Backend.Open().Evaluations;
 
-        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), 2.4, 1.92, "at_risk", EvaluationStore.CurrentRules), reopened.Latest()[("frontend", "p95")]);
+        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), 2.4, 1.92, "at_risk", IEvaluationStore.CurrentRules), reopened.Latest()[("frontend", "p95")]);
     }
 
     [Fact]
@@ -197,36 +199,5 @@ public sealed class EvaluationStoreTests : IDisposable
 
         Assert.Equal(2.4, _store.Baseline("frontend", "p95", October1, October31, "avg")!.Value);
         Assert.Equal(3.7, _store.Baseline("frontend", "p95", October1, October31, "max")!.Value);
-    }
-
-    [Fact]
-    public void SaveBaseline_Dates_AreStoredAsIsoText()
-    {
-        _store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, T0);
-
-        using var c = _db.OpenConnection();
-        var row = c.QuerySingle<(string From, string To, long ComputedAt)>("SELECT from_date, to_date, computed_at FROM baselines;");
-        Assert.Equal(("2026-10-01", "2026-10-31", T0.ToUnixTimeMilliseconds()), row);
-    }
-
-    [Fact]
-    public void Open_DatabaseFromBeforeRules_MarksItsRowsAsRules1AndKeepsThem()
-    {
-        // A database as the previous Roadmap left it: schema 3, evaluations without the rules column, an uptime KPI
-        // judged missed by its value alone.
-        _store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
-        using (var c = _db.OpenConnection())
-        {
-            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DELETE FROM schema_version WHERE version = 4;");
-            c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
-        }
-
-        var reopened = RoadmapDatabase.Open(_temp.DatabasePath);
-        var store = new EvaluationStore(reopened);
-        store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
-
-        Assert.Equal(4, reopened.SchemaVersion);
-        Assert.Equal([1L, 1L, EvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
-        Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }
 }

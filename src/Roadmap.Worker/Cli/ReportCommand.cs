@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Prometheus;
 using Roadmap.Core.Config;
 using Roadmap.Storage;
@@ -30,10 +29,10 @@ public static class ReportCommand
             return RoadmapCli.RuntimeFailure;
         }
 
-        RoadmapDatabase database;
+        IRoadmapStorage storage;
         try
         {
-            database = RoadmapDatabase.Open(full, time);
+            storage = StorageBackends.Open(new StorageOptions { Path = full }, time);
         }
         catch (StorageException e)
         {
@@ -45,8 +44,8 @@ public static class ReportCommand
         // metrics go to a registry of its own that nobody scrapes.
         var evaluation = new EvaluationService(
             config,
-            new SampleReader(database),
-            new EvaluationStore(database),
+            storage.Samples,
+            storage.Evaluations,
             new RoadmapMetrics(Metrics.NewCustomRegistry()),
             time ?? TimeProvider.System);
         RoadmapSnapshot snapshot;
@@ -54,9 +53,9 @@ public static class ReportCommand
         {
             snapshot = evaluation.EvaluateAll(storeHistory: false);
         }
-        catch (SqliteException e)
+        catch (StorageException e)
         {
-            await stderr.WriteLineAsync($"error: cannot read the database {full}: {e.Message}");
+            await stderr.WriteLineAsync($"error: cannot read the database {storage.Location}: {e.Message}");
             return RoadmapCli.RuntimeFailure;
         }
 

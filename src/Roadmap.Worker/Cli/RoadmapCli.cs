@@ -81,10 +81,10 @@ public static class RoadmapCli
             Urls = command.Options.GetValueOrDefault("urls"),
         };
 
-        RoadmapDatabase database;
+        IRoadmapStorage storage;
         try
         {
-            database = RoadmapDatabase.Open(options.DatabasePath);
+            storage = StorageBackends.Open(new StorageOptions { Path = options.DatabasePath });
         }
         catch (StorageException e)
         {
@@ -94,7 +94,7 @@ public static class RoadmapCli
 
         try
         {
-            await using var app = RoadmapApp.Build(options, config, database);
+            await using var app = RoadmapApp.Build(options, config, storage);
             await app.RunAsync();
             return Ok;
         }

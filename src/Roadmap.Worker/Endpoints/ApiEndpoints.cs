@@ -29,7 +29,7 @@ public static partial class ApiEndpoints
                 ? UnknownInitiative(id)
                 : Results.Json(CurrentRoadmap.Get(config, evaluation).FindInitiative(id)!, JsonRenderer.TypeInfo<InitiativeView>()));
 
-        app.MapGet("/api/initiatives/{id}/kpis/{kpi}/history", (string id, string kpi, string? from, string? to, RoadmapConfig config, EvaluationStore store, TimeProvider time) =>
+        app.MapGet("/api/initiatives/{id}/kpis/{kpi}/history", (string id, string kpi, string? from, string? to, RoadmapConfig config, IEvaluationStore store, TimeProvider time) =>
         {
             if (config.FindInitiative(id) is not { } initiative)
             {

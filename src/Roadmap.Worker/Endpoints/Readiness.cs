@@ -7,7 +7,7 @@ namespace Roadmap.Worker.Endpoints;
 /// Ready means: the database is open and its writer running (and its file still where it was opened, or opened there
 /// again), and the scheduler is started.
 /// </summary>
-public sealed class Readiness(BatchedWriter writer, ISchedulerFactory schedulers)
+public sealed class Readiness(IPollWriter writer, ISchedulerFactory schedulers)
 {
     /// <summary>Null when ready, else why not.</summary>
     public async Task<string?> ProblemAsync(CancellationToken cancellationToken)

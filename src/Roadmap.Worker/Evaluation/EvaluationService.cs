@@ -18,10 +18,10 @@ public sealed record RoadmapSnapshot(DateTimeOffset At, IReadOnlyList<KpiEvaluat
 /// evaluator, keeps the evaluation history the forecasts are fitted to, and publishes the result.
 /// </summary>
 /// <remarks>Each round judges <see cref="CurrentConfig.Value"/> as it is then: a reload applies from the next round.</remarks>
-public sealed partial class EvaluationService(CurrentConfig current, SampleReader samples, EvaluationStore store, IRoadmapEvents events, TimeProvider time, ILogger? log = null)
+public sealed partial class EvaluationService(CurrentConfig current, ISampleReader samples, IEvaluationStore store, IRoadmapEvents events, TimeProvider time, ILogger? log = null)
 {
     /// <summary>For one fixed config (the report verb, tests).</summary>
-    public EvaluationService(RoadmapConfig config, SampleReader samples, EvaluationStore store, IRoadmapEvents events, TimeProvider time)
+    public EvaluationService(RoadmapConfig config, ISampleReader samples, IEvaluationStore store, IRoadmapEvents events, TimeProvider time)
         : this(new CurrentConfig(config), samples, store, events, time)
     {
     }
@@ -102,7 +102,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
             {
                 store.Append(toStore.Select(s => s.Evaluation).ToList());
             }
-            catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+            catch (StorageException e)
             {
                 if (log is not null)
                 {
@@ -176,7 +176,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
             state.LastStored = DateTimeOffset.FromUnixTimeMilliseconds(last.TimestampMs);
             // A status judged under older rules is not this round's kind of status: leave it unknown, so the first
             // round stores a row under the current rules instead of comparing against it.
-            state.LastStatus = last.Rules == EvaluationStore.CurrentRules ? KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status) : null;
+            state.LastStatus = last.Rules == IEvaluationStore.CurrentRules ? KpiStatuses.All.FirstOrDefault(s => s.Label() == last.Status) : null;
         }
 
         _loaded = true;
@@ -205,8 +205,8 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
     }
 
     /// <summary>For a KPI that can have an error budget: its samples over each burn-rate window (short ones raw,
-    /// 1d and 3d from rollups, as <see cref="SampleReadSession.Summarize"/> chooses). Else none.</summary>
-    private static Dictionary<string, KpiSamples> BurnWindows(SampleReadSession reads, KpiConfig kpi, DateTimeOffset now, TimeSpan interval)
+    /// 1d and 3d from rollups, as <see cref="ISampleReadSession.Summarize"/> chooses). Else none.</summary>
+    private static Dictionary<string, KpiSamples> BurnWindows(ISampleReadSession reads, KpiConfig kpi, DateTimeOffset now, TimeSpan interval)
     {
         var windows = new Dictionary<string, KpiSamples>(StringComparer.Ordinal);
         if (!ErrorBudget.Applies(kpi))
@@ -224,7 +224,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
     }
 
     /// <summary>The window's samples as summaries (long windows come from rollups); the denominator signals pooled.</summary>
-    private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(SampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to)
+    private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(ISampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to)
     {
         var points = reads.Summarize(kpi.Source, kpi.Signal, from, to);
         var denominator = SeriesSummary.Empty();
@@ -237,7 +237,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
     }
 
     /// <summary>A period baseline's value: computed once with the KPI's own aggregate after the period ends, then stored.</summary>
-    private double? BaselineOf(SampleReadSession reads, string initiative, KpiConfig kpi, KpiState state, DateTimeOffset now, TimeZoneInfo zone)
+    private double? BaselineOf(ISampleReadSession reads, string initiative, KpiConfig kpi, KpiState state, DateTimeOffset now, TimeZoneInfo zone)
     {
         if (!kpi.Target.IsRelative || kpi.Baseline is not { From: { } from, To: { } to })
         {

@@ -227,7 +227,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     }
 
     /// <summary>Updates the storage series from the writer's counters; call before each scrape.</summary>
-    public void CollectStorage(BatchedWriter writer)
+    public void CollectStorage(IPollWriter writer)
     {
         _samplesWritten.IncTo(writer.SamplesWritten);
         _pollsDropped.IncTo(writer.PollsDropped);

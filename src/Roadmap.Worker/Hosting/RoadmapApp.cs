@@ -14,7 +14,7 @@ namespace Roadmap.Worker.Hosting;
 public static class RoadmapApp
 {
     /// <param name="kinds">The source kinds; default <see cref="Roadmap.Sources.SourceKinds.All"/>.</param>
-    public static WebApplication Build(RunOptions options, RoadmapConfig config, RoadmapDatabase database, TimeProvider? time = null, IReadOnlyList<Roadmap.Sources.ISourceKind>? kinds = null)
+    public static WebApplication Build(RunOptions options, RoadmapConfig config, IRoadmapStorage storage, TimeProvider? time = null, IReadOnlyList<Roadmap.Sources.ISourceKind>? kinds = null)
     {
         time ??= TimeProvider.System;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -58,9 +58,9 @@ public static class RoadmapApp
         builder.Services.AddHostedService<NativeHeapTrimmer>();
         builder.Services.AddRoadmapConfig(config);
         builder.Services
-            .AddRoadmapStorage(database, new StorageOptions
+            .AddRoadmapStorage(storage, new StorageOptions
             {
-                Path = database.Path,
+                Path = storage.Location,
                 RawRetention = config.Settings.Retention.Raw,
                 RollupRetention = config.Settings.Retention.Rollups,
             })

@@ -46,14 +46,17 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Storage: the opened database, its reader, and the one batched writer (started and stopped by the host).</summary>
-    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, RoadmapDatabase database, StorageOptions options)
+    /// <summary>
+    /// Storage, by its interfaces only: the opened store, its sample reader and evaluation store, and the one batched
+    /// writer (started and stopped by the host). Which backend it is was decided when it was opened.
+    /// </summary>
+    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, IRoadmapStorage storage, StorageOptions options)
     {
-        services.AddSingleton(database);
+        services.AddSingleton(storage);
         services.AddSingleton(options);
-        services.AddSingleton<SampleReader>();
-        services.AddSingleton<EvaluationStore>();
-        services.AddSingleton<BatchedWriter>();
+        services.AddSingleton(storage.Samples);
+        services.AddSingleton(storage.Evaluations);
+        services.AddSingleton<IPollWriter>(sp => new BatchedWriter(storage, options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BatchedWriter>>()));
         // Registered before Quartz, so it stops after Quartz: queued polls are flushed last.
         services.AddHostedService<StorageLifetime>();
         return services;
@@ -126,8 +129,8 @@ public static class ServiceCollectionExtensions
     {
         services.AddSingleton(sp => new EvaluationService(
             sp.GetRequiredService<CurrentConfig>(),
-            sp.GetRequiredService<SampleReader>(),
-            sp.GetRequiredService<EvaluationStore>(),
+            sp.GetRequiredService<ISampleReader>(),
+            sp.GetRequiredService<IEvaluationStore>(),
             sp.GetRequiredService<IRoadmapEvents>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<EvaluationService>>()));
@@ -137,7 +140,7 @@ public static class ServiceCollectionExtensions
             ProcessMetrics.Register(registry);
             var metrics = new RoadmapMetrics(registry);
             metrics.Describe(sp.GetRequiredService<CurrentConfig>().Value);
-            var writer = sp.GetRequiredService<BatchedWriter>();
+            var writer = sp.GetRequiredService<IPollWriter>();
             registry.AddBeforeCollectCallback(() => metrics.CollectStorage(writer));
             return metrics;
         });

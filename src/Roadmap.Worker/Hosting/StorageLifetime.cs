@@ -9,7 +9,7 @@ namespace Roadmap.Worker.Hosting;
 /// Starts the writer before the scheduler and, registered first, stops after it: every poll that finished is
 /// committed before the process exits.
 /// </summary>
-public sealed partial class StorageLifetime(BatchedWriter writer, RoadmapMetrics metrics, ILogger<StorageLifetime> log) : IHostedService
+public sealed partial class StorageLifetime(IPollWriter writer, RoadmapMetrics metrics, ILogger<StorageLifetime> log) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -13,7 +13,7 @@ namespace Roadmap.Worker.Scheduling;
 /// One Quartz job per source with concurrent execution disallowed: runs of one source never overlap.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class PollJob(SourcePool sources, PollGuard guard, BatchedWriter writer, IRoadmapEvents events, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
+public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWriter writer, IRoadmapEvents events, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
 {
     public const string Group = "poll";
 

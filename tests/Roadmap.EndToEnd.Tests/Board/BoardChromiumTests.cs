@@ -13,6 +13,7 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Hosting;
 using Xunit.Abstractions;
 
@@ -105,7 +106,7 @@ public sealed partial class BoardChromiumTests(ITestOutputHelper output) : IAsyn
 
         // Six hours of page-load history falling by 0.5 an hour to today's 200: about 140 by the deadline in 5 days,
         // within the target of 150, so on track.
-        new EvaluationStore(database).Append(Enumerable.Range(0, 12)
+        database.Evaluations.Append(Enumerable.Range(0, 12)
             .Select(n => new KpiEvaluation("db", "page-load", _now - TimeSpan.FromHours(6) + TimeSpan.FromMinutes(30 * n), 203 - (0.25 * n), 150, false, KpiStatus.OnTrack, null, 3, "history"))
             .ToList());
 

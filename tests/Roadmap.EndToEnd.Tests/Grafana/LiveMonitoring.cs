@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
@@ -225,7 +226,7 @@ public sealed class LiveMonitoring : IAsyncLifetime
             .Select(i => new KpiEvaluation(
                 Initiative, "latency-p95", now - TimeSpan.FromMinutes(120 - (15 * i)), 0.02 - (0.001 * i), 5, true, KpiStatus.Met, due, 100, "seeded"))
             .ToList();
-        new EvaluationStore(database).Append(history);
+        database.Evaluations.Append(history);
         SqliteConnection.ClearAllPools();
     }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 
 namespace Roadmap.EndToEnd.Tests.Reliability;
 

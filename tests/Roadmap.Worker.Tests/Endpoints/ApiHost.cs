@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Events;
@@ -32,7 +33,7 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public EvaluationService Evaluation => _app.Services.GetRequiredService<EvaluationService>();
 
-    public EvaluationStore Store => _app.Services.GetRequiredService<EvaluationStore>();
+    public IEvaluationStore Store => _app.Services.GetRequiredService<IEvaluationStore>();
 
     public static async Task<ApiHost> StartAsync(ReportFixture f, RoadmapDatabase database)
     {
@@ -42,8 +43,8 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton<TimeProvider>(f.Time);
         builder.Services.AddSingleton(f.Config);
         builder.Services.AddSingleton(database);
-        builder.Services.AddSingleton<SampleReader>();
-        builder.Services.AddSingleton<EvaluationStore>();
+        builder.Services.AddSingleton(database.Samples);
+        builder.Services.AddSingleton(database.Evaluations);
         builder.Services.AddSingleton(new RoadmapMetrics(Metrics.NewCustomRegistry()));
         builder.Services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         builder.Services.AddSingleton<EvaluationService>();

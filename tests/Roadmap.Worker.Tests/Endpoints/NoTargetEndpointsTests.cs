@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Events;
@@ -37,8 +38,8 @@ public sealed class NoTargetEndpointsTests : IDisposable
         builder.Services.AddSingleton<TimeProvider>(_f.Time);
         builder.Services.AddSingleton(_f.Config);
         builder.Services.AddSingleton(database);
-        builder.Services.AddSingleton<SampleReader>();
-        builder.Services.AddSingleton<EvaluationStore>();
+        builder.Services.AddSingleton(database.Samples);
+        builder.Services.AddSingleton(database.Evaluations);
         builder.Services.AddSingleton(new RoadmapMetrics(Metrics.NewCustomRegistry()));
         builder.Services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         builder.Services.AddSingleton<EvaluationService>();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Hosting;
 

@@ -6,6 +6,7 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
 
@@ -135,7 +136,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
         }
     }
 
-    private sealed record Harness(RoadmapConfig Config, FakeTimeProvider Time, EvaluationStore Store, RoadmapMetrics Exporter, EvaluationService Service);
+    private sealed record Harness(RoadmapConfig Config, FakeTimeProvider Time, IEvaluationStore Store, RoadmapMetrics Exporter, EvaluationService Service);
 
     private Harness Start(string yaml, DateTimeOffset now)
     {
@@ -143,13 +144,13 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
         Assert.True(loaded.IsValid, string.Join(Environment.NewLine, loaded.Errors));
         var config = loaded.Config!;
         var time = new FakeTimeProvider(now);
-        var store = new EvaluationStore(_db);
+        var store = _db.Evaluations;
         var exporter = new RoadmapMetrics(Metrics.NewCustomRegistry());
-        return new Harness(config, time, store, exporter, new EvaluationService(config, new SampleReader(_db), store, exporter, time));
+        return new Harness(config, time, store, exporter, new EvaluationService(config, _db.Samples, store, exporter, time));
     }
 
     /// <summary>A new service over the same database and clock: what a restart sees.</summary>
-    private EvaluationService Restart(Harness h) => new(h.Config, new SampleReader(_db), h.Store, h.Exporter, h.Time);
+    private EvaluationService Restart(Harness h) => new(h.Config, _db.Samples, h.Store, h.Exporter, h.Time);
 
     /// <summary>Stores one successful poll per (time, value), each with one sample of <paramref name="signal"/>.</summary>
     private async Task WriteAsync(string source, string signal, params (DateTimeOffset At, double Value)[] samples)
@@ -292,7 +293,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
 
         // Within the 5-minute spacing and with the same status label, but judged under other rules: stored anew.
         var history = h.Store.History("cloud-migration", "uptime", T0.AddMinutes(-1), T0);
-        Assert.Equal([(1L, "met"), (EvaluationStore.CurrentRules, "met")], history.Select(e => (e.Rules, e.Status)));
+        Assert.Equal([(1L, "met"), (IEvaluationStore.CurrentRules, "met")], history.Select(e => (e.Rules, e.Status)));
     }
 
     [Fact]
@@ -304,7 +305,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
 
         Assert.Equal(KpiStatus.NoData, kpi.Status);
         var row = Assert.Single(h.Store.History("cloud-migration", "uptime", T0, T0));
-        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, 0.999, "no_data", EvaluationStore.CurrentRules), row);
+        Assert.Equal(new StoredEvaluation(T0.ToUnixTimeMilliseconds(), null, 0.999, "no_data", IEvaluationStore.CurrentRules), row);
         Assert.Empty(h.Store.Values("cloud-migration", "uptime", T0, T0));
     }
 

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Hosting;

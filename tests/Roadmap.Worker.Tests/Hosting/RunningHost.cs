@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Hosting;
 
 namespace Roadmap.Worker.Tests.Hosting;

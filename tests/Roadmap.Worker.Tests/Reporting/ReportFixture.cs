@@ -5,6 +5,7 @@ using Prometheus;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
 
@@ -96,7 +97,7 @@ public sealed class ReportFixture : IDisposable
 
     /// <summary>The service's evaluator on the database, at <see cref="Time"/>.</summary>
     public EvaluationService Evaluation(RoadmapDatabase database) =>
-        new(Config, new SampleReader(database), new EvaluationStore(database), new RoadmapMetrics(Metrics.NewCustomRegistry()), Time);
+        new(Config, database.Samples, database.Evaluations, new RoadmapMetrics(Metrics.NewCustomRegistry()), Time);
 
     public void Dispose()
     {

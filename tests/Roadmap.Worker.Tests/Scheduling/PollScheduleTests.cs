@@ -6,6 +6,7 @@ using Prometheus;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Hosting;
 
@@ -108,7 +109,7 @@ public sealed class PollScheduleTests : IDisposable
         // that replayed missed ticks would run several more.
         Assert.InRange(kind.Polls, 3, (int)(span.TotalMilliseconds / 700) + 1);
         Assert.Equal(kind.Polls, app.Services.GetRequiredService<RoadmapMetrics>().PollCount);
-        Assert.Equal(kind.Polls, new SampleReader(database).CountPolls("slow"));
+        Assert.Equal(kind.Polls, database.Samples.CountPolls("slow"));
     }
 
     [Fact]
@@ -144,7 +145,7 @@ public sealed class PollScheduleTests : IDisposable
         using var stream = new MemoryStream();
         await metrics.Registry.CollectAndExportAsTextAsync(stream);
         var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
-        var reader = new SampleReader(database);
+        var reader = database.Samples;
         foreach (var (id, reason) in new[]
         {
             ("sync", "internal error: NotSupportedException: sync bug with token ***"),

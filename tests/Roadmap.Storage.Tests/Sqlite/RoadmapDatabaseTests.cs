@@ -1,6 +1,7 @@
 using Dapper;
+using Roadmap.Storage.Sqlite;
 
-namespace Roadmap.Storage.Tests;
+namespace Roadmap.Storage.Tests.Sqlite;
 
 public sealed class RoadmapDatabaseTests : IDisposable
 {

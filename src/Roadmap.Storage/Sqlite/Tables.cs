@@ -1,18 +1,18 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Roadmap.Core.Evaluation;
+using SQLitePCL;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>All SQL on the series table.</summary>
 internal static class SeriesTable
 {
-    public static long GetOrCreate(SqliteConnection c, SqliteTransaction? tx, string source, string signal) =>
-        c.ExecuteScalar<long?>("SELECT id FROM series WHERE source = @source AND signal = @signal;", new { source, signal }, tx)
-        ?? c.ExecuteScalar<long>("INSERT INTO series (source, signal) VALUES (@source, @signal) RETURNING id;", new { source, signal }, tx);
+    /// <summary>Positional (?1 source, ?2 signal) for the raw API: the id, or no row.</summary>
+    public const string FindRaw = "SELECT id FROM series WHERE source = ?1 AND signal = ?2;";
 
-    public static long? Find(SqliteConnection c, string source, string signal) =>
-        c.ExecuteScalar<long?>("SELECT id FROM series WHERE source = @source AND signal = @signal;", new { source, signal });
+    /// <summary>Positional (?1 source, ?2 signal) for the raw API: creates the series and returns its id.</summary>
+    public const string CreateRaw = "INSERT INTO series (source, signal) VALUES (?1, ?2) RETURNING id;";
 }
 
 /// <summary>All SQL on the samples table.</summary>
@@ -35,11 +35,8 @@ internal static class SamplesTable
     private static string InsertRaw(int rows) => "INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES "
         + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
 
-    public static List<Point> Range(SqliteConnection c, long seriesId, long fromMs, long toMs) =>
-        c.Query<Point>(
-            "SELECT ts AS TimestampMs, value AS Value FROM samples WHERE series_id = @seriesId AND ts >= @fromMs AND ts <= @toMs ORDER BY ts;",
-            new { seriesId, fromMs, toMs })
-        .AsList();
+    /// <summary>Positional (?1 series, ?2 from, ?3 to, both inclusive) for the raw API: ts and value, oldest first.</summary>
+    public const string RangeRaw = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts;";
 }
 
 /// <summary>All SQL on the polls table.</summary>
@@ -60,30 +57,6 @@ internal static class PollsTable
             : c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE source = @source;", new { source });
 }
 
-/// <summary>A rollup granularity: per series and hour, or per series and UTC day.</summary>
-public sealed class RollupLevel
-{
-    private RollupLevel(string table, TimeSpan size)
-    {
-        Table = table;
-        SizeMs = (long)size.TotalMilliseconds;
-    }
-
-    public static RollupLevel Hour { get; } = new("rollups_hour", TimeSpan.FromHours(1));
-
-    public static RollupLevel Day { get; } = new("rollups_day", TimeSpan.FromDays(1));
-
-    public string Table { get; }
-
-    /// <summary>The bucket length in milliseconds.</summary>
-    public long SizeMs { get; }
-
-    /// <summary>The start of the bucket holding <paramref name="ts"/> (unix ms UTC; UTC days since the epoch has none of its own).</summary>
-    public long StartOf(long ts) => ts - (((ts % SizeMs) + SizeMs) % SizeMs);
-
-    public override string ToString() => Table;
-}
-
 /// <summary>All SQL on the rollups_hour and rollups_day tables.</summary>
 internal static class RollupsTable
 {
@@ -98,6 +71,30 @@ internal static class RollupsTable
     /// <summary>Buckets with from &lt;= start_ts &lt; to, oldest first.</summary>
     public static string SelectRange(RollupLevel level) =>
         $"SELECT {Columns} FROM {level.Table} WHERE series_id = $series AND start_ts >= $from AND start_ts < $to ORDER BY start_ts;";
+
+    /// <summary>The parameters of <see cref="Upsert"/> by position, for the raw API.</summary>
+    public static void BindRaw(sqlite3_stmt upsert, long seriesId, long start, SeriesSummary s)
+    {
+        raw.sqlite3_bind_int64(upsert, 1, seriesId);
+        raw.sqlite3_bind_int64(upsert, 2, start);
+        raw.sqlite3_bind_int64(upsert, 3, s.Count);
+        raw.sqlite3_bind_double(upsert, 4, s.Sum);
+        raw.sqlite3_bind_double(upsert, 5, s.Min);
+        raw.sqlite3_bind_double(upsert, 6, s.Max);
+        raw.sqlite3_bind_int64(upsert, 7, s.FirstTimestampMs);
+        raw.sqlite3_bind_double(upsert, 8, s.FirstValue);
+        raw.sqlite3_bind_int64(upsert, 9, s.LastTimestampMs);
+        raw.sqlite3_bind_double(upsert, 10, s.LastValue);
+        raw.sqlite3_bind_double(upsert, 11, s.Increase);
+        raw.sqlite3_bind_blob(upsert, 12, s.Sketch.ToBytes());
+    }
+
+    /// <summary>Reads the columns of <see cref="Columns"/> from the current row of a raw statement.</summary>
+    public static SeriesSummary ReadRaw(sqlite3_stmt r) =>
+        SeriesSummary.Restore(
+            raw.sqlite3_column_int64(r, 0), raw.sqlite3_column_double(r, 1), raw.sqlite3_column_double(r, 2), raw.sqlite3_column_double(r, 3),
+            raw.sqlite3_column_int64(r, 4), raw.sqlite3_column_double(r, 5), raw.sqlite3_column_int64(r, 6), raw.sqlite3_column_double(r, 7),
+            raw.sqlite3_column_double(r, 8), QuantileSketch.FromBytes(raw.sqlite3_column_blob(r, 9)));
 
     /// <summary>Reads the columns of <see cref="Columns"/> starting at ordinal 0.</summary>
     /// <param name="withSketch">False: the summary gets an empty sketch (the caller merges column 9 itself).</param>
@@ -153,74 +150,17 @@ internal static class RollupsTable
         read.Transaction = tx;
         read.CommandText = "SELECT series_id, ts, value FROM samples ORDER BY series_id, ts;";
         using var r = read.ExecuteReader();
-        var builder = new RollupBuilder(hourUpsert, dayUpsert);
+        var builder = new RollupBuilder((level, row) =>
+        {
+            var upsert = level == RollupLevel.Hour ? hourUpsert : dayUpsert;
+            Bind(upsert, row.Series, row.StartMs, row.Summary);
+            upsert.ExecuteNonQuery();
+        });
         while (r.Read())
         {
             builder.Add(r.GetInt64(0), r.GetInt64(1), r.GetDouble(2));
         }
 
         builder.Complete();
-    }
-}
-
-/// <summary>Builds hour and day rollups from samples arriving sorted by (series, ts), writing each bucket when it is complete.</summary>
-internal sealed class RollupBuilder(SqliteCommand hourUpsert, SqliteCommand dayUpsert)
-{
-    private long _series = long.MinValue;
-    private long _hour = long.MinValue;
-    private long _day = long.MinValue;
-    private SeriesSummary? _hourSummary;
-    private SeriesSummary? _daySummary;
-
-    public void Add(long series, long ts, double value)
-    {
-        var hour = RollupLevel.Hour.StartOf(ts);
-        var day = RollupLevel.Day.StartOf(ts);
-        if (series != _series || hour != _hour)
-        {
-            WriteHour();
-            _hour = hour;
-            _hourSummary = SeriesSummary.Empty();
-        }
-
-        if (series != _series || day != _day)
-        {
-            WriteDay();
-            _day = day;
-            _daySummary = SeriesSummary.Empty();
-        }
-
-        _series = series;
-        var p = new Point(ts, value);
-        _hourSummary!.Add(p);
-        _daySummary!.Add(p);
-    }
-
-    public void Complete()
-    {
-        WriteHour();
-        WriteDay();
-    }
-
-    private void WriteHour()
-    {
-        if (_hourSummary is { Count: > 0 } s)
-        {
-            RollupsTable.Bind(hourUpsert, _series, _hour, s);
-            hourUpsert.ExecuteNonQuery();
-        }
-
-        _hourSummary = null;
-    }
-
-    private void WriteDay()
-    {
-        if (_daySummary is { Count: > 0 } s)
-        {
-            RollupsTable.Bind(dayUpsert, _series, _day, s);
-            dayUpsert.ExecuteNonQuery();
-        }
-
-        _daySummary = null;
     }
 }

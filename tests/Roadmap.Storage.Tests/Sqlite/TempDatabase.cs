@@ -1,4 +1,4 @@
-namespace Roadmap.Storage.Tests;
+namespace Roadmap.Storage.Tests.Sqlite;
 
 /// <summary>A real SQLite file in its own temp folder, deleted with the fixture.</summary>
 public sealed class TempDatabase : IDisposable

@@ -1,8 +1,9 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Roadmap.Storage.Sqlite;
 
-namespace Roadmap.Storage.Tests;
+namespace Roadmap.Storage.Tests.Sqlite;
 
 /// <summary>
 /// The database file deleted, replaced or its folder swapped under a running writer. SQLite itself goes on committing
@@ -118,7 +119,7 @@ public sealed class DatabaseFileLossTests : IDisposable
         Assert.Equal(100, Count(_temp.DatabasePath, "polls"));
         Assert.Equal(100, Count(_temp.DatabasePath, "samples"));
         // Readers (evaluation, the API) see the restored file too, not the pooled connections of the lost one.
-        Assert.Equal(100, new SampleReader(db).Read("web", "up", T0, T0.AddMinutes(5)).Count);
+        Assert.Equal(100, db.Samples.Read("web", "up", T0, T0.AddMinutes(5)).Count);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>The schema, as an ordered list of steps. A step is applied once, in a transaction, and never changed.</summary>
 internal static class Migrations

@@ -2,11 +2,11 @@ using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>
-/// The SQLite file: opened in WAL mode, created and migrated on open. Migrations only ever add; none drops data.
-/// Connections are cheap (Microsoft.Data.Sqlite pools them); the writer keeps one, readers open their own.
+/// The SQLite backend: the file, opened in WAL mode, created and migrated on open. Migrations only ever add; none drops
+/// data. Connections are cheap (Microsoft.Data.Sqlite pools them); the writer keeps one, readers open their own.
 /// </summary>
 /// <remarks>
 /// The file can be deleted, moved or replaced under the running service (a clean-up script, an operator restoring a
@@ -14,7 +14,7 @@ namespace Roadmap.Storage;
 /// everything written afterwards is gone with it. <see cref="FileProblem"/> tells when the path no longer names the
 /// file that was opened, and <see cref="Recover"/> saves what the old file holds and opens a database at the path again.
 /// </remarks>
-public sealed class RoadmapDatabase
+public sealed class RoadmapDatabase : IRoadmapStorage
 {
     private readonly string _createConnectionString;
     private FileIdentity? _main;
@@ -27,9 +27,19 @@ public sealed class RoadmapDatabase
         Path = path;
         _createConnectionString = Connection(path, SqliteOpenMode.ReadWriteCreate);
         ConnectionString = Connection(path, SqliteOpenMode.ReadWrite);
+        Samples = new SqliteSampleReader(this);
+        Evaluations = new SqliteEvaluationStore(this);
     }
 
+    /// <summary>The database file's full path.</summary>
     public string Path { get; }
+
+    /// <summary>The database file's full path.</summary>
+    public string Location => Path;
+
+    public ISampleReader Samples { get; }
+
+    public IEvaluationStore Evaluations { get; }
 
     /// <summary>
     /// For every connection after the first: read-write, never create. Where the file went missing a reader then fails
@@ -100,6 +110,8 @@ public sealed class RoadmapDatabase
 
         return Size(Path) + Size(Path + "-wal");
     }
+
+    public IStorageWriteSession OpenWriteSession(StorageOptions options, TimeProvider time) => new SqliteWriteSession(this, options, time);
 
     /// <summary>An open connection with the per-connection settings applied.</summary>
     public SqliteConnection OpenConnection() => Configure(new SqliteConnection(ConnectionString));

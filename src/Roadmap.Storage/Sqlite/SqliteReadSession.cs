@@ -1,17 +1,15 @@
 using Microsoft.Data.Sqlite;
 using Roadmap.Core.Evaluation;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>
 /// Reads for one evaluation round: one connection and prepared statements reused across every KPI (opening a
 /// connection per read is too slow for a thousand KPIs a round). Not thread-safe. Series ids are cached for the
 /// session's life: a series created meanwhile is seen by the next session.
 /// </summary>
-public sealed class SampleReadSession : IDisposable
+internal sealed class SqliteReadSession : ISampleReadSession
 {
-    private const long HourMs = 3_600_000;
-    private const long DayMs = 86_400_000;
     private readonly SqliteConnection _connection;
     private readonly Dictionary<(string, string), long?> _series = [];
     private readonly SqliteCommand _findSeries;
@@ -20,75 +18,83 @@ public sealed class SampleReadSession : IDisposable
     private readonly SqliteCommand _hours;
     private readonly SqliteCommand _days;
 
-    internal SampleReadSession(SqliteConnection connection)
+    /// <param name="connection">Owned by the session from now on (also when this throws).</param>
+    public SqliteReadSession(SqliteConnection connection)
     {
         _connection = connection;
-        _findSeries = Prepare("SELECT id FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
-        _raw = Prepare("SELECT ts, value FROM samples WHERE series_id = $series AND ts >= $from AND ts < $to ORDER BY ts;", ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
-        _oldest = Prepare("SELECT ts FROM samples WHERE series_id = $series ORDER BY ts LIMIT 1;", ("$series", SqliteType.Integer));
-        _hours = Prepare(RollupsTable.SelectRange(RollupLevel.Hour), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
-        _days = Prepare(RollupsTable.SelectRange(RollupLevel.Day), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+        try
+        {
+            _findSeries = Prepare("SELECT id FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
+            _raw = Prepare("SELECT ts, value FROM samples WHERE series_id = $series AND ts >= $from AND ts < $to ORDER BY ts;", ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+            _oldest = Prepare("SELECT ts FROM samples WHERE series_id = $series ORDER BY ts LIMIT 1;", ("$series", SqliteType.Integer));
+            _hours = Prepare(RollupsTable.SelectRange(RollupLevel.Hour), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+            _days = Prepare(RollupsTable.SelectRange(RollupLevel.Day), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>The samples of one signal with from &lt;= ts &lt;= to, oldest first.</summary>
     public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to)
     {
-        var points = new List<Point>();
-        if (SeriesId(source, signal) is { } id)
+        try
         {
-            ReadRaw(id, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
-        }
+            var points = new List<Point>();
+            if (SeriesId(source, signal) is { } id)
+            {
+                ReadRaw(id, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
+            }
 
-        return points;
+            return points;
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
     }
 
-    /// <summary>
-    /// The summary of one signal's samples with from &lt;= ts &lt;= to. A span shorter than a day is read raw (exact,
-    /// with exact quantiles). A day or more: the raw samples of the partial hours at each edge, hour rollups up to
-    /// the UTC day boundaries, and day rollups for the whole UTC days between; count, sum, min, max, first, last and
-    /// increase are exact, quantiles come from the merged sketches (within <see cref="QuantileSketch.RelativeAccuracy"/>).
-    /// Where retention already deleted the raw samples of the starting edge, that edge's whole hour rollup stands in:
-    /// the result then includes samples up to an hour before <paramref name="from"/> (approximate at that edge).
-    /// </summary>
     public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to)
     {
+        try
+        {
+            return SummarizeWindow(source, signal, WindowPlan.Of(from, to));
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    private SeriesSummary SummarizeWindow(string source, string signal, WindowPlan plan)
+    {
         var total = SeriesSummary.Empty();
-        var f = from.ToUnixTimeMilliseconds();
-        var end = to.ToUnixTimeMilliseconds() + 1;
-        if (end <= f || SeriesId(source, signal) is not { } id)
+        if (plan.End <= plan.From || SeriesId(source, signal) is not { } id)
         {
             return total;
         }
 
-        if (end - f < DayMs)
+        if (plan.Raw)
         {
-            ReadRaw(id, f, end, total.Add);
+            ReadRaw(id, plan.From, plan.End, total.Add);
             return total;
         }
 
-        var h1 = CeilTo(f, HourMs);
-        var h2 = FloorTo(end, HourMs);
-        var d1 = CeilTo(h1, DayMs);
-        var d2 = FloorTo(h2, DayMs);
-        if (d1 > d2)
+        if (plan.RaggedStart && !(Oldest(id) is { } oldest && oldest <= plan.From))
         {
-            d1 = d2 = h2; // no whole UTC day inside: hours all the way
-        }
-
-        if (f < h1 && !(Oldest(id) is { } oldest && oldest <= f))
-        {
-            Rollups(_hours, id, FloorTo(f, HourMs), h1, total);
+            Rollups(_hours, id, plan.EdgeHour, plan.FirstHour, total);
         }
         else
         {
-            ReadRaw(id, f, h1, total.Add);
+            ReadRaw(id, plan.From, plan.FirstHour, total.Add);
         }
 
-        Rollups(_hours, id, h1, d1, total);
-        Rollups(_days, id, d1, d2, total);
-        Rollups(_hours, id, d2, h2, total);
+        Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
+        Rollups(_days, id, plan.FirstDay, plan.LastDay, total);
+        Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
         var tail = SeriesSummary.Empty();
-        ReadRaw(id, h2, end, tail.Add);
+        ReadRaw(id, plan.LastHour, plan.End, tail.Add);
         total.Append(tail);
         return total;
     }
@@ -102,10 +108,6 @@ public sealed class SampleReadSession : IDisposable
         _days.Dispose();
         _connection.Dispose();
     }
-
-    private static long FloorTo(long ts, long size) => ts - (((ts % size) + size) % size);
-
-    private static long CeilTo(long ts, long size) => FloorTo(ts + size - 1, size);
 
     private long? SeriesId(string source, string signal)
     {

@@ -1,7 +1,7 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>
 /// Deletes what is older than the retention periods, a little at a time: each <see cref="Step"/> is one short

@@ -1,22 +1,16 @@
 using Dapper;
 using Roadmap.Core.Evaluation;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>
-/// The KPI evaluation history (for forecasts, status history and the API) and the computed baselines. All SQL on
-/// the evaluations and baselines tables is here. Thread-safe: each call uses its own pooled connection.
+/// The KPI evaluation history (for forecasts, status history and the API) and the computed baselines in the SQLite
+/// file. All SQL on the evaluations and baselines tables is here. Thread-safe: each call uses its own pooled connection.
 /// </summary>
-public sealed class EvaluationStore(RoadmapDatabase database)
+internal sealed class SqliteEvaluationStore(RoadmapDatabase database) : IEvaluationStore
 {
-    /// <summary>
-    /// The rules the evaluations stored now were judged under, kept in each row: 1 before error budgets over the
-    /// whole window (a budget KPI was missed whenever its value was below the target), 2 since (missed only once its
-    /// error budget is spent, or its deadline passed unmet). Rows written before the column existed read 1.
-    /// </summary>
-    public const int CurrentRules = 2;
+    private const int CurrentRules = IEvaluationStore.CurrentRules;
 
-    /// <summary>Appends evaluations in one transaction.</summary>
     public void Append(IReadOnlyCollection<KpiEvaluation> evaluations)
     {
         if (evaluations.Count == 0)
@@ -24,6 +18,11 @@ public sealed class EvaluationStore(RoadmapDatabase database)
             return;
         }
 
+        SqliteFailures.Run(() => AppendAll(evaluations));
+    }
+
+    private void AppendAll(IReadOnlyCollection<KpiEvaluation> evaluations)
+    {
         using var c = database.OpenConnection();
         using var tx = c.BeginTransaction();
         c.Execute(
@@ -42,28 +41,25 @@ public sealed class EvaluationStore(RoadmapDatabase database)
         tx.Commit();
     }
 
-    /// <summary>The evaluated values (no-data rows left out) with from &lt;= ts &lt;= to, oldest first.</summary>
-    public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to)
+    public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to) => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         return c.Query<Point>(
                 "SELECT ts AS TimestampMs, value AS Value FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to AND value IS NOT NULL ORDER BY ts;",
                 new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
             .AsList();
-    }
+    });
 
-    /// <summary>The status history: each stored evaluation's time, value, target and status, oldest first.</summary>
-    public IReadOnlyList<StoredEvaluation> History(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to)
+    public IReadOnlyList<StoredEvaluation> History(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to) => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         return c.Query<StoredEvaluation>(
                 "SELECT ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules FROM evaluations WHERE initiative = @initiative AND kpi = @kpi AND ts >= @from AND ts <= @to ORDER BY ts;",
                 new { initiative, kpi, from = from.ToUnixTimeMilliseconds(), to = to.ToUnixTimeMilliseconds() })
             .AsList();
-    }
+    });
 
-    /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>
-    public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest()
+    public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest() => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         return c.Query<LatestRow>(
@@ -75,19 +71,18 @@ public sealed class EvaluationStore(RoadmapDatabase database)
                 """)
             .GroupBy(r => (r.Initiative, r.Kpi))
             .ToDictionary(g => g.Key, g => g.Select(r => new StoredEvaluation(r.TimestampMs, r.Value, r.Target, r.Status, r.Rules)).First());
-    }
+    });
 
-    public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition)
+    public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition) => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         var row = c.QueryFirstOrDefault<BaselineRow>(
             "SELECT value AS Value, samples AS Samples, computed_at AS ComputedAt FROM baselines WHERE initiative = @initiative AND kpi = @kpi AND from_date = @f AND to_date = @t AND definition = @definition;",
             new { initiative, kpi, f = from.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), t = to.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), definition });
         return row is { } r ? new StoredBaseline(r.Value, r.Samples, DateTimeOffset.FromUnixTimeMilliseconds(r.ComputedAt)) : null;
-    }
+    });
 
-    /// <summary>Stores a baseline once; a second save of the same period keeps the first value.</summary>
-    public void SaveBaseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition, double value, long samples, DateTimeOffset at)
+    public void SaveBaseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition, double value, long samples, DateTimeOffset at) => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         c.Execute(
@@ -103,7 +98,7 @@ public sealed class EvaluationStore(RoadmapDatabase database)
                 samples,
                 at = at.ToUnixTimeMilliseconds(),
             });
-    }
+    });
 }
 
 // Row shapes for the queries above: named, not tuples, so Dapper.AOT generates their readers (it binds no tuples).

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Roadmap.Storage;
+namespace Roadmap.Storage.Sqlite;
 
 /// <summary>
 /// Which file a path names: its device and inode. Two reads that differ mean the path now names another file (it was

@@ -1,0 +1,417 @@
+using Microsoft.Data.Sqlite;
+using Roadmap.Core.Evaluation;
+using SQLitePCL;
+
+namespace Roadmap.Storage.Sqlite;
+
+/// <summary>
+/// The SQLite half of the writer: one connection, and every statement of a batch's transaction on SQLite's own API.
+/// The statements are prepared once per connection and reused by every batch. One API inside the transaction, not
+/// three: Microsoft.Data.Sqlite does not know of a transaction begun through the raw API, and mixing its commands (or
+/// Dapper's) into one worked only because each was told there was none.
+/// </summary>
+internal sealed class SqliteWriteSession : IStorageWriteSession
+{
+    private readonly RoadmapDatabase _database;
+    private readonly StorageOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Retention _retention;
+    private SqliteConnection _connection;
+    private Statements? _statements;
+    private DatabaseFileLoss? _loss;
+    private bool _open;
+
+    public SqliteWriteSession(RoadmapDatabase database, StorageOptions options, TimeProvider time)
+    {
+        _database = database;
+        _options = options;
+        _time = time;
+        _retention = new Retention(options, time);
+        _connection = SqliteFailures.Run(Open);
+    }
+
+    private sqlite3 Db => _connection.Handle!;
+
+    private Statements S => _statements ??= new Statements(Db);
+
+    public void Begin()
+    {
+        try
+        {
+            // BEGIN IMMEDIATE: the lock is taken up front (no upgrade deadlock) and only busy_timeout waits, not the
+            // ADO.NET command timeout on top of it.
+            Check(raw.sqlite3_exec(Db, "BEGIN IMMEDIATE;"), Db);
+            _open = true;
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public void Commit()
+    {
+        try
+        {
+            Check(raw.sqlite3_exec(Db, "COMMIT;"), Db);
+            _open = false;
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public void Rollback()
+    {
+        if (_open)
+        {
+            raw.sqlite3_exec(Db, "ROLLBACK;");
+            _open = false;
+        }
+    }
+
+    public void InsertPolls(ReadOnlySpan<PollRow> polls)
+    {
+        try
+        {
+            var insert = S.InsertPoll;
+            foreach (ref readonly var poll in polls)
+            {
+                raw.sqlite3_bind_text(insert, 1, poll.Source);
+                raw.sqlite3_bind_int64(insert, 2, poll.TimestampMs);
+                raw.sqlite3_bind_double(insert, 3, poll.DurationSeconds * 1000);
+                raw.sqlite3_bind_text(insert, 4, poll.Success ? "success" : "failure");
+                if (poll.Reason is null)
+                {
+                    raw.sqlite3_bind_null(insert, 5);
+                }
+                else
+                {
+                    raw.sqlite3_bind_text(insert, 5, poll.Reason);
+                }
+
+                Step(insert, Db);
+            }
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public long SeriesId(string source, string signal)
+    {
+        try
+        {
+            return Scalar(S.FindSeries, source, signal) ?? Scalar(S.CreateSeries, source, signal)
+                ?? throw new InvalidOperationException($"the series {source}:{signal} was neither found nor created");
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    /// <summary>
+    /// Inserts the sorted rows <see cref="SamplesTable.InsertManyRows"/> per statement, the rest one by one. A statement
+    /// step per row pays SQLite's per-statement work (VDBE start-up, opening the cursor) on every sample; a multi-row
+    /// statement pays it once per statement, which raised the ingest rate of bench/Roadmap.Bench.Storage (the figures are in
+    /// docs/PERFORMANCE.md, goals 1-2).
+    /// </summary>
+    public void InsertSamples(ReadOnlySpan<SeriesSample> rows)
+    {
+        try
+        {
+            var whole = rows.Length - (rows.Length % SamplesTable.InsertManyRows);
+            InsertInStatementsOf(S.InsertMany, SamplesTable.InsertManyRows, rows[..whole]);
+            InsertInStatementsOf(S.InsertOne, 1, rows[whole..]);
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public IReadOnlyList<Point> ReadSamples(long series, long fromMs, long toMs)
+    {
+        try
+        {
+            var range = S.SamplesRange;
+            raw.sqlite3_bind_int64(range, 1, series);
+            raw.sqlite3_bind_int64(range, 2, fromMs);
+            raw.sqlite3_bind_int64(range, 3, toMs);
+            var points = new List<Point>();
+            try
+            {
+                while (Row(range, Db))
+                {
+                    points.Add(new Point(raw.sqlite3_column_int64(range, 0), raw.sqlite3_column_double(range, 1)));
+                }
+            }
+            finally
+            {
+                raw.sqlite3_reset(range);
+            }
+
+            return points;
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public SeriesSummary? ReadRollup(RollupLevel level, long series, long startMs)
+    {
+        try
+        {
+            var select = level == RollupLevel.Hour ? S.SelectHour : S.SelectDay;
+            raw.sqlite3_bind_int64(select, 1, series);
+            raw.sqlite3_bind_int64(select, 2, startMs);
+            try
+            {
+                return Row(select, Db) ? RollupsTable.ReadRaw(select) : null;
+            }
+            finally
+            {
+                raw.sqlite3_reset(select);
+            }
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public SeriesSummary CombineRollups(RollupLevel level, long series, long fromMs, long toMs)
+    {
+        try
+        {
+            var range = level == RollupLevel.Hour ? S.RangeHour : S.RangeDay;
+            raw.sqlite3_bind_int64(range, 1, series);
+            raw.sqlite3_bind_int64(range, 2, fromMs);
+            raw.sqlite3_bind_int64(range, 3, toMs);
+            var total = SeriesSummary.Empty();
+            try
+            {
+                while (Row(range, Db))
+                {
+                    total.Append(RollupsTable.ReadRaw(range));
+                }
+            }
+            finally
+            {
+                raw.sqlite3_reset(range);
+            }
+
+            return total;
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows)
+    {
+        try
+        {
+            var upsert = level == RollupLevel.Hour ? S.UpsertHour : S.UpsertDay;
+            foreach (var row in rows)
+            {
+                RollupsTable.BindRaw(upsert, row.Series, row.StartMs, row.Summary);
+                Step(upsert, Db);
+            }
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public string? StoreLost()
+    {
+        _loss = _database.FileProblem();
+        return _loss?.Message;
+    }
+
+    public string RecoverStore()
+    {
+        var loss = _loss ?? throw new InvalidOperationException("no loss to recover from: call StoreLost first");
+        string outcome;
+        try
+        {
+            outcome = _database.Recover(loss, _connection, _time);
+        }
+        catch (StorageException e)
+        {
+            throw new StorageException($"{loss.Message}; {e.Message}", e, StorageHealth.FileLost, "database file lost");
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+
+        CloseConnection();
+        _connection = SqliteFailures.Run(Open);
+        _loss = null;
+        return outcome;
+    }
+
+    public int Prune()
+    {
+        if (!_retention.Due)
+        {
+            return 0;
+        }
+
+        try
+        {
+            return _retention.Step(_connection);
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public void Dispose()
+    {
+        Rollback();
+        CloseConnection();
+    }
+
+    private void CloseConnection()
+    {
+        // Statements first: a connection closed with statements still prepared lingers as a zombie until they are.
+        _statements?.Dispose();
+        _statements = null;
+        _connection.Dispose();
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = _database.OpenConnection();
+        raw.sqlite3_busy_timeout(connection.Handle, (int)_options.BusyTimeout.TotalMilliseconds);
+        // A batch touches the last pages of every series; with SQLite's default 2 MiB they are evicted (and spilled
+        // mid-transaction) before the next batch comes back to them. The cache is resident memory once full, so it is
+        // sized for that working set, not more: a larger cache costs the memory goal its size in RSS
+        // (docs/PERFORMANCE.md, goal 6).
+        raw.sqlite3_exec(connection.Handle, FormattableString.Invariant($"PRAGMA cache_size=-{_options.PageCacheBytes / 1024};"));
+        return connection;
+    }
+
+    /// <param name="rows">A multiple of <paramref name="perStatement"/> rows.</param>
+    private void InsertInStatementsOf(sqlite3_stmt insert, int perStatement, ReadOnlySpan<SeriesSample> rows)
+    {
+        for (var i = 0; i < rows.Length; i += perStatement)
+        {
+            for (var k = 0; k < perStatement; k++)
+            {
+                ref readonly var row = ref rows[i + k];
+                raw.sqlite3_bind_int64(insert, (3 * k) + 1, row.Series);
+                raw.sqlite3_bind_int64(insert, (3 * k) + 2, row.Ts);
+                raw.sqlite3_bind_double(insert, (3 * k) + 3, row.Value);
+            }
+
+            Step(insert, Db);
+        }
+    }
+
+    private long? Scalar(sqlite3_stmt stmt, string a, string b)
+    {
+        raw.sqlite3_bind_text(stmt, 1, a);
+        raw.sqlite3_bind_text(stmt, 2, b);
+        try
+        {
+            return Row(stmt, Db) ? raw.sqlite3_column_int64(stmt, 0) : null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(stmt);
+        }
+    }
+
+    private static void Step(sqlite3_stmt stmt, sqlite3 db)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        raw.sqlite3_reset(stmt);
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+
+    /// <summary>Steps a query: true with a row to read, false when done.</summary>
+    private static bool Row(sqlite3_stmt stmt, sqlite3 db)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        if (rc == raw.SQLITE_ROW)
+        {
+            return true;
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return false;
+    }
+
+    private static void Check(int rc, sqlite3 db)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+
+    /// <summary>The prepared statements of one connection, each prepared when first used.</summary>
+    private sealed class Statements(sqlite3 db) : IDisposable
+    {
+        private readonly List<sqlite3_stmt> _all = [];
+
+        public sqlite3_stmt InsertPoll => field ??= Prepare(PollsTable.InsertRaw);
+
+        public sqlite3_stmt FindSeries => field ??= Prepare(SeriesTable.FindRaw);
+
+        public sqlite3_stmt CreateSeries => field ??= Prepare(SeriesTable.CreateRaw);
+
+        public sqlite3_stmt InsertOne => field ??= Prepare(SamplesTable.InsertOneRaw);
+
+        public sqlite3_stmt InsertMany => field ??= Prepare(SamplesTable.InsertManyRaw);
+
+        public sqlite3_stmt SamplesRange => field ??= Prepare(SamplesTable.RangeRaw);
+
+        public sqlite3_stmt SelectHour => field ??= Prepare(RollupsTable.SelectOne(RollupLevel.Hour));
+
+        public sqlite3_stmt SelectDay => field ??= Prepare(RollupsTable.SelectOne(RollupLevel.Day));
+
+        public sqlite3_stmt RangeHour => field ??= Prepare(RollupsTable.SelectRange(RollupLevel.Hour));
+
+        public sqlite3_stmt RangeDay => field ??= Prepare(RollupsTable.SelectRange(RollupLevel.Day));
+
+        public sqlite3_stmt UpsertHour => field ??= Prepare(RollupsTable.Upsert(RollupLevel.Hour));
+
+        public sqlite3_stmt UpsertDay => field ??= Prepare(RollupsTable.Upsert(RollupLevel.Day));
+
+        public void Dispose()
+        {
+            foreach (var stmt in _all)
+            {
+                stmt.Dispose();
+            }
+
+            _all.Clear();
+        }
+
+        private sqlite3_stmt Prepare(string sql)
+        {
+            Check(raw.sqlite3_prepare_v2(db, sql, out var stmt), db);
+            _all.Add(stmt);
+            return stmt;
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Sqlite;
+
+namespace Roadmap.Storage.Tests.Sqlite;
+
+// The shared storage tests on the SQLite backend, each class with the tests only SQLite has: its locks, its migrations
+// from released schemas, its row-by-row retention.
+
+public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTestBackend())
+{
+    protected override int RowsPerInsertStatement => SamplesTable.InsertManyRows;
+
+    private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
+
+    [Fact]
+    public async Task Writer_DatabaseLockedByAnotherConnection_WaitsAndWritesOnceReleased()
+    {
+        await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50) });
+        writer.Start();
+        using var other = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection();
+        using var tx = other.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: holds the write lock
+        other.Execute("INSERT INTO polls (source, ts, duration_ms, outcome) VALUES ('other', 0, 0, 'success');", transaction: tx);
+
+        writer.TryEnqueue(Poll("web", 0, true, ("up", 1)));
+        var flush = writer.FlushAsync();
+        await Task.Delay(300);
+        Assert.False(flush.IsCompleted);
+        tx.Commit();
+
+        await flush.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, RoadmapDatabase.Open(Temp.DatabasePath).Samples.CountPolls("web"));
+        Assert.Equal(0, writer.PollsDropped);
+    }
+}
+
+public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
+{
+    private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
+
+    [Fact]
+    public void Open_VersionTwoDatabase_KeepsEverySampleLastDuplicateWinsAndBuildsRollups()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Temp.DatabasePath)!);
+        using (var c = new SqliteConnection($"Data Source={Temp.DatabasePath};Pooling=False"))
+        {
+            c.Open();
+            // The v1 and v2 schema as released.
+            c.Execute(
+                """
+                CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+                INSERT INTO schema_version VALUES (1, 0), (2, 0);
+                CREATE TABLE series (id INTEGER PRIMARY KEY, source TEXT NOT NULL, signal TEXT NOT NULL, UNIQUE (source, signal));
+                CREATE TABLE samples (series_id INTEGER NOT NULL REFERENCES series (id), ts INTEGER NOT NULL, value REAL NOT NULL);
+                CREATE INDEX samples_by_series_ts ON samples (series_id, ts);
+                CREATE TABLE polls (id INTEGER PRIMARY KEY, source TEXT NOT NULL, ts INTEGER NOT NULL, duration_ms REAL NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure')), reason TEXT);
+                CREATE INDEX polls_by_source_ts ON polls (source, ts);
+                CREATE TABLE evaluations (initiative TEXT NOT NULL, kpi TEXT NOT NULL, ts INTEGER NOT NULL, value REAL, target REAL, status TEXT NOT NULL);
+                CREATE INDEX evaluations_by_kpi_ts ON evaluations (initiative, kpi, ts);
+                CREATE TABLE baselines (initiative TEXT NOT NULL, kpi TEXT NOT NULL, from_date TEXT NOT NULL, to_date TEXT NOT NULL,
+                    definition TEXT NOT NULL, value REAL NOT NULL, samples INTEGER NOT NULL, computed_at INTEGER NOT NULL,
+                    PRIMARY KEY (initiative, kpi, from_date, to_date, definition));
+                INSERT INTO series (id, source, signal) VALUES (1, 'web', 'up'), (2, 'web', 'latency_seconds');
+                INSERT INTO polls (source, ts, duration_ms, outcome) VALUES ('web', 1, 5, 'success');
+                INSERT INTO evaluations VALUES ('i', 'k', 1, 0.5, 1, 'missed');
+                """);
+            var t0 = T0.ToUnixTimeMilliseconds();
+            for (var i = 0; i < 200; i++)
+            {
+                c.Execute("INSERT INTO samples (series_id, ts, value) VALUES (1, @ts, @v), (2, @ts, @l);", new { ts = t0 + (i * 60_000L), v = i % 7 == 0 ? 0 : 1, l = i / 100.0 });
+            }
+
+            c.Execute("INSERT INTO samples (series_id, ts, value) VALUES (2, @ts, 42);", new { ts = t0 + 60_000L }); // a duplicate ts, inserted last
+        }
+
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+
+        Assert.Equal(4, db.SchemaVersion);
+        var reader = db.Samples;
+        var up = reader.Read("web", "up", T0, T0.AddDays(1));
+        Assert.Equal(200, up.Count);
+        Assert.Equal(200 - 29, up.Sum(p => p.Value));
+        var latency = reader.Read("web", "latency_seconds", T0, T0.AddDays(1));
+        Assert.Equal(200, latency.Count);
+        Assert.Equal(42, latency[1].Value);
+        Assert.Equal(1, reader.CountPolls("web"));
+        using var c2 = db.OpenConnection();
+        Assert.Equal(1, c2.ExecuteScalar<long>("SELECT count(*) FROM evaluations;"));
+        Assert.Equal(200, c2.ExecuteScalar<long>("SELECT sum(count) FROM rollups_hour WHERE series_id = 1;"));
+        Assert.Equal(200 - 29, c2.ExecuteScalar<double>("SELECT sum(sum) FROM rollups_day WHERE series_id = 1;"));
+        Assert.Equal(4, c2.ExecuteScalar<long>("SELECT count(*) FROM rollups_hour WHERE series_id = 2;")); // 200 minutes: hours 0..3
+    }
+
+    [Fact]
+    public async Task RetentionStep_OldAndNewData_DeletesOnlyWhatIsOlderInSmallBatches()
+    {
+        var time = new FakeTimeProvider(T0);
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        var options = new StorageOptions { RawRetention = TimeSpan.FromDays(2), RollupRetention = TimeSpan.FromDays(3), PruneBatchRows = 100, PruneInterval = TimeSpan.FromDays(365) };
+        await using (var writer = NewWriter(db, new StorageOptions()))
+        {
+            writer.Start();
+            // One sample a minute for 5 days before "now".
+            for (var m = 5 * 24 * 60; m > 0; m--)
+            {
+                writer.TryEnqueue(Poll(T0.AddMinutes(-m).ToUnixTimeMilliseconds(), ("up", 1)));
+            }
+        }
+
+        var retention = new Retention(options, time);
+        using var c = db.OpenConnection();
+        var steps = new List<int>();
+        while (retention.Step(c) is var n && n > 0)
+        {
+            steps.Add(n);
+            Assert.True(steps.Count < 1000, "retention never finished");
+        }
+
+        Assert.All(steps, n => Assert.InRange(n, 1, 100));
+        var rawCut = T0.AddDays(-2).ToUnixTimeMilliseconds();
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples WHERE ts < @rawCut;", new { rawCut }));
+        Assert.Equal(2 * 24 * 60, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE ts < @rawCut;", new { rawCut }));
+        Assert.Equal(2 * 24 * 60, c.ExecuteScalar<long>("SELECT count(*) FROM polls;"));
+        var rollupCut = T0.AddDays(-3).ToUnixTimeMilliseconds();
+        Assert.Equal(3 * 24, c.ExecuteScalar<long>("SELECT count(*) FROM rollups_hour;"));
+        Assert.Equal(rollupCut, c.ExecuteScalar<long>("SELECT min(start_ts) FROM rollups_hour;"));
+        Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM rollups_day;"));
+        Assert.Equal(4320 + 4320 + 48 + 2, retention.RowsDeleted); // samples, polls, hours, days
+        Assert.Equal(0, retention.Step(c)); // done until the next sweep
+
+        // Past the edge of raw retention, the edge hour's rollup stands in for its pruned raw samples: the whole
+        // hour counts, including the 30 minutes before the window (the documented approximation).
+        var summary = db.Samples.Summarize("web", "up", T0.AddDays(-2.5).AddMinutes(30), T0);
+        Assert.Equal((long)(2.5 * 24 * 60), summary.Count);
+    }
+
+    [Fact]
+    public async Task Writer_DatabaseLockedThenReleased_ReportsLockedThenRecoversLosingNothing()
+    {
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        await using var writer = NewWriter(db, new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(20), BusyTimeout = TimeSpan.FromMilliseconds(50), RetryDelay = TimeSpan.FromMilliseconds(20) });
+        writer.Start();
+        var other = new SqliteConnection($"Data Source={Temp.DatabasePath};Pooling=False");
+        other.Open();
+        other.Execute("BEGIN EXCLUSIVE;");
+        for (var i = 0; i < 50; i++)
+        {
+            writer.TryEnqueue(Poll(T0.AddSeconds(i).ToUnixTimeMilliseconds(), ("up", 1)));
+        }
+
+        var flush = writer.FlushAsync();
+        var waited = 0;
+        while (writer.Health == StorageHealth.Ok && waited++ < 500)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(StorageHealth.Locked, writer.Health);
+        Assert.Contains("locked", writer.LastError);
+        Assert.False(flush.IsCompleted);
+        other.Execute("COMMIT;");
+        other.Dispose();
+
+        await flush.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(StorageHealth.Ok, writer.Health);
+        Assert.Null(writer.LastError);
+        Assert.True(writer.WriteFailures > 0);
+        Assert.Equal(0, writer.PollsDropped);
+        var reader = db.Samples;
+        Assert.Equal(50, reader.Read("web", "up", T0, T0.AddMinutes(1)).Count);
+        Assert.Equal(50, reader.Summarize("web", "up", T0, T0.AddDays(2)).Count);
+    }
+}
+
+public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new SqliteTestBackend())
+{
+    private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
+
+    [Fact]
+    public void SaveBaseline_Dates_AreStoredAsIsoText()
+    {
+        Store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, T0);
+
+        using var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection();
+        var row = c.QuerySingle<(string From, string To, long ComputedAt)>("SELECT from_date, to_date, computed_at FROM baselines;");
+        Assert.Equal(("2026-10-01", "2026-10-31", T0.ToUnixTimeMilliseconds()), row);
+    }
+
+    [Fact]
+    public void Open_DatabaseFromBeforeRules_MarksItsRowsAsRules1AndKeepsThem()
+    {
+        // A database as the previous Roadmap left it: schema 3, evaluations without the rules column, an uptime KPI
+        // judged missed by its value alone.
+        Store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
+        using (var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection())
+        {
+            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DELETE FROM schema_version WHERE version = 4;");
+            c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
+        }
+
+        var reopened = RoadmapDatabase.Open(Temp.DatabasePath);
+        var store = reopened.Evaluations;
+        store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
+
+        Assert.Equal(4, reopened.SchemaVersion);
+        Assert.Equal([1L, 1L, IEvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
+        Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
+    }
+}

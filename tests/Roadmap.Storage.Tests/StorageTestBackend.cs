@@ -1,0 +1,32 @@
+using Roadmap.Core.Evaluation;
+
+namespace Roadmap.Storage.Tests;
+
+/// <summary>
+/// One backend under test: a fresh, empty store of its own, opened (and opened again, as after a restart) through the
+/// seam, plus the few direct looks at its tables that the shared storage tests compare against. Each backend has one
+/// subclass; each shared test class (<see cref="BatchedWriterTests"/>, <see cref="RollupTests"/>,
+/// <see cref="EvaluationStoreTests"/>) has one concrete subclass per backend.
+/// </summary>
+public abstract class StorageTestBackend : IDisposable
+{
+    /// <summary>Opens (the first time: creates and migrates) this test's store.</summary>
+    public abstract IRoadmapStorage Open();
+
+    /// <summary>The rows of a table (by its name in the schema: samples, polls, series, evaluations, ...).</summary>
+    public abstract long Count(string table);
+
+    /// <summary>Every stored sample as (series id, ts, value), ordered by series and ts.</summary>
+    public abstract IReadOnlyList<(long Series, long Ts, double Value)> Samples();
+
+    /// <summary>Every stored rollup bucket of one level, by (series id, start).</summary>
+    public abstract Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+}
