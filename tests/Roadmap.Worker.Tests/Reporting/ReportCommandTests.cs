@@ -137,6 +137,27 @@ public sealed class ReportCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_CorruptRollupInTheDatabase_Exits1NamingTheDatabase()
+    {
+        // A damaged sketch is not a driver error: the backend reports it as a storage failure like any other, and
+        // the report says so instead of crashing with whatever the decoder threw.
+        await _f.WriteSamplesAsync();
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_f.DatabasePath};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE rollups_hour SET sketch = x'ff00ff'; UPDATE rollups_day SET sketch = x'ff00ff';";
+            Assert.True(cmd.ExecuteNonQuery() > 0);
+        }
+
+        var (exit, stdout, stderr) = await ReportAsync("markdown");
+
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: cannot read the database {_f.DatabasePath}: quantile sketch bytes", stderr);
+    }
+
+    [Fact]
     public async Task RunAsync_UnknownFormat_Exits2()
     {
         await _f.WriteSamplesAsync();
