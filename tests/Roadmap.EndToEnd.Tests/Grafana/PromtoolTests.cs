@@ -39,6 +39,25 @@ public sealed class PromtoolTests
     }
 
     [Fact]
+    public async Task ReadmeCommands_PromtoolFromTheRepositoryRoot_EachExitsZero()
+    {
+        // The commands a reader copies: shell globs over the folders, so a file added there is checked without an edit.
+        var readme = File.ReadAllText(Path.Combine(Support.RepositoryRoot(), "README.md"));
+        var commands = Regex.Matches(readme, @"^promtool (check|test) .+$", RegexOptions.Multiline).Select(m => m.Value.Trim()).ToList();
+        Assert.Contains(commands, c => c.StartsWith("promtool check rules ", StringComparison.Ordinal));
+        Assert.Contains(commands, c => c.StartsWith("promtool test rules ", StringComparison.Ordinal));
+        Assert.Contains(commands, c => c.StartsWith("promtool check config ", StringComparison.Ordinal));
+
+        foreach (var command in commands)
+        {
+            var (exit, output) = await Tools.RunAsync("bash", Support.RepositoryRoot(), "-c", command);
+
+            Assert.True(exit == 0, $"{command}\n{output}");
+            Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void RuleTests_EveryAlert_IsTestedFiringAndNotFiring()
     {
         var cases = GrafanaFiles.AlertTestCases();
