@@ -25,6 +25,13 @@ public interface ISourceKind : ISourceKindSpec
     /// this process's cold start (JIT of the HTTP stack takes longer than a short probe timeout). Default: nothing.
     /// </summary>
     ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// True when a poll's signals are changes since the previous reading (redis: hits and misses since the last
+    /// poll), so the first poll of a new source is only a baseline with no samples. The <c>check</c> verb then reads
+    /// such a source twice, a short interval apart, and shows the second reading. Default: false.
+    /// </summary>
+    bool NeedsPreviousReading => false;
 }
 
 /// <summary>What sources may use from the host.</summary>
