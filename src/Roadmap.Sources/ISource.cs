@@ -13,6 +13,12 @@ public interface ISource : IAsyncDisposable
     SourceConfig Config { get; }
 
     ValueTask<PollResult> PollAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What a poll connects to, for the log line of a failed poll: the URL an HTTP-based kind requests, through
+    /// <see cref="SourceTarget.Of"/> (no user info, no query, secrets redacted). Default: null, nothing named.
+    /// </summary>
+    string? Target => null;
 }
 
 /// <summary>A source kind: reads its config keys (via <see cref="ISourceKindSpec"/>) and creates its sources.</summary>
