@@ -46,11 +46,21 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Storage: the opened database, its reader, and the one batched writer (started and stopped by the host).</summary>
-    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, RoadmapDatabase database, StorageOptions options)
+    /// <summary>
+    /// Storage: the database, its reader, and the one batched writer (started and stopped by the host). The database
+    /// is opened by <paramref name="openDatabase"/> when first needed, which <see cref="StorageLifetime"/> makes after
+    /// the listen address is bound: a start that cannot listen creates no database file.
+    /// </summary>
+    /// <param name="openDatabase">Opens the database; called once.</param>
+    /// <param name="options">The storage options; their <see cref="StorageOptions.Path"/> is set to the opened database's.</param>
+    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, Func<RoadmapDatabase> openDatabase, StorageOptions options)
     {
-        services.AddSingleton(database);
-        services.AddSingleton(options);
+        services.AddSingleton(_ => openDatabase());
+        services.AddSingleton(sp =>
+        {
+            options.Path = sp.GetRequiredService<RoadmapDatabase>().Path;
+            return options;
+        });
         services.AddSingleton<SampleReader>();
         services.AddSingleton<EvaluationStore>();
         services.AddSingleton<BatchedWriter>();
@@ -88,7 +98,13 @@ public static class ServiceCollectionExtensions
             // in batches it hands them to the pool together. No fire-ahead window: nothing is fired before its time.
             q.ConfigureScheduler(s => s.MaxBatchSize = Math.Clamp(config.Sources.Count / 10, 1, 200));
         });
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddQuartzHostedService(o =>
+        {
+            o.WaitForJobsToComplete = true;
+            // No poll before the listen address is bound and storage is open (StorageLifetime): a start that fails
+            // to listen polls nothing and stores nothing.
+            o.AwaitApplicationStarted = true;
+        });
         services.AddHostedService<ScheduleRegistrar>();
         services.AddSingleton<Readiness>();
         return services;
@@ -137,8 +153,8 @@ public static class ServiceCollectionExtensions
             ProcessMetrics.Register(registry);
             var metrics = new RoadmapMetrics(registry);
             metrics.Describe(sp.GetRequiredService<CurrentConfig>().Value);
-            var writer = sp.GetRequiredService<BatchedWriter>();
-            registry.AddBeforeCollectCallback(() => metrics.CollectStorage(writer));
+            // Resolved at the first scrape, not here: the exporter exists before storage is opened (see AddRoadmapStorage).
+            registry.AddBeforeCollectCallback(() => metrics.CollectStorage(sp.GetRequiredService<BatchedWriter>()));
             return metrics;
         });
         // The exporter is the listener of what the poll job, the evaluation and the reload tell.
