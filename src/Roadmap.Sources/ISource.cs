@@ -13,6 +13,12 @@ public interface ISource : IAsyncDisposable
     SourceConfig Config { get; }
 
     ValueTask<PollResult> PollAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What a poll connects to, for the log line of a failed poll: the URL an HTTP-based kind requests, through
+    /// <see cref="SourceTarget.Of"/> (no user info, no query, secrets redacted). Default: null, nothing named.
+    /// </summary>
+    string? Target => null;
 }
 
 /// <summary>A source kind: reads its config keys (via <see cref="ISourceKindSpec"/>) and creates its sources.</summary>
@@ -25,6 +31,13 @@ public interface ISourceKind : ISourceKindSpec
     /// this process's cold start (JIT of the HTTP stack takes longer than a short probe timeout). Default: nothing.
     /// </summary>
     ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// True when a poll's signals are changes since the previous reading (redis: hits and misses since the last
+    /// poll), so the first poll of a new source is only a baseline with no samples. The <c>check</c> verb then reads
+    /// such a source twice, a short interval apart, and shows the second reading. Default: false.
+    /// </summary>
+    bool NeedsPreviousReading => false;
 }
 
 /// <summary>What sources may use from the host.</summary>

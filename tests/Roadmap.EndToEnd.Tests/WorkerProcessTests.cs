@@ -148,16 +148,21 @@ public sealed partial class WorkerProcessTests : IDisposable
         Assert.True(db.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE source = 'down' AND outcome = 'failure';") >= scraped);
     }
 
+    /// <summary>The repository's config/ into the working directory, as a new user has it.</summary>
+    private void CopyShippedConfig()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "config"));
+        foreach (var f in Directory.GetFiles(Path.Combine(Support.RepositoryRoot(), "config")))
+        {
+            File.Copy(f, Path.Combine(_dir, "config", Path.GetFileName(f)));
+        }
+    }
+
     [Fact]
     public async Task Run_ShippedConfig_ShowsSelfProbedUptimeWithin60Seconds()
     {
         // As a new user runs it: the shipped config from a fresh working directory, the default address.
-        var root = Support.RepositoryRoot();
-        Directory.CreateDirectory(Path.Combine(_dir, "config"));
-        foreach (var f in Directory.GetFiles(Path.Combine(root, "config")))
-        {
-            File.Copy(f, Path.Combine(_dir, "config", Path.GetFileName(f)));
-        }
+        CopyShippedConfig();
 
         using var http = new HttpClient { BaseAddress = new Uri("http://127.0.0.1:9810") };
         await using var p = WorkerProcess.Start(_dir);
@@ -178,6 +183,93 @@ public sealed partial class WorkerProcessTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_dir, "data", "roadmap.db")));
         p.Terminate();
         Assert.True(await p.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Run_ShippedConfigOnAnotherPort_ProbesItselfThereAndNothingFails()
+    {
+        // The shipped config named 127.0.0.1:9810: on any other port the self-probe failed from the first poll on
+        // (uptime 0%, missed) and those failures stayed in the database.
+        CopyShippedConfig();
+
+        var port = Support.FreePort();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await using var p = WorkerProcess.Start(_dir, "--urls", $"http://127.0.0.1:{port}");
+        var metrics = "";
+        var probed = await Support.EventuallyAsync(
+            async () =>
+            {
+                metrics = await http.GetStringAsync("/metrics");
+                return Support.Value(metrics, "roadmap_kpi_value", ("initiative", "cloud-migration"), ("kpi", "uptime")) is not null;
+            },
+            TimeSpan.FromSeconds(60));
+        p.Terminate();
+        Assert.True(await p.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.True(probed, $"no uptime KPI within 60 s; stdout:\n{p.Stdout}\nmetrics:\n{metrics}");
+        Assert.Equal(1, Support.Value(metrics, "roadmap_kpi_value", ("initiative", "cloud-migration"), ("kpi", "uptime")));
+        using var db = new SqliteConnection($"Data Source={Path.Combine(_dir, "data", "roadmap.db")};Mode=ReadOnly");
+        db.Open();
+        Assert.True(db.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE source = 'storefront';") > 0);
+        Assert.Equal(0, db.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE source = 'storefront' AND outcome = 'failure';"));
+    }
+
+    [Fact]
+    public async Task Run_FailedPolls_LogTheUrlTriedWithoutCredentials()
+    {
+        // "Poll of source storefront failed: connection refused" did not say where: the wrong port, or the service down?
+        var config = Path.Combine(_dir, "roadmap.yaml");
+        await File.WriteAllTextAsync(config, """
+            roadmap: { name: Where }
+            sources:
+              - { id: probe, kind: http, every: 1s, url: "http://robot:pa55word@127.0.0.1:1/healthz?key=k3y-s3cret" }
+              - { id: metrics, kind: prometheus, every: 1s, url: "http://127.0.0.1:1/prom", query: up }
+              - { id: stats, kind: json, every: 1s, url: "http://127.0.0.1:1/stats.json", signals: { n: $.n } }
+            """);
+        var port = Support.FreePort();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        await using var p = WorkerProcess.Start(_dir, "--config", config, "--database", Path.Combine(_dir, "data", "roadmap.db"), "--urls", $"http://127.0.0.1:{port}");
+        var expected = new[]
+        {
+            "Poll of source probe (http://127.0.0.1:1/healthz?…) failed: ",
+            "Poll of source metrics (http://127.0.0.1:1/prom/api/v1/query?…) failed: ",
+            "Poll of source stats (http://127.0.0.1:1/stats.json) failed: ",
+        };
+        var logged = await Support.EventuallyAsync(() => Task.FromResult(expected.All(e => p.Stdout.Contains(e, StringComparison.Ordinal))), TimeSpan.FromSeconds(60));
+        p.Terminate();
+        Assert.True(await p.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+
+        Assert.True(logged, "stdout:\n" + p.Stdout);
+        Assert.DoesNotContain("pa55word", p.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("k3y-s3cret", p.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_AddressInUse_OneCleanLineExit1AndNoDatabase()
+    {
+        // Before: the host logged the failure with its whole stack on one long line, then the clean error; and the
+        // database file had been created (and polls taken) before the bind failed.
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var config = Path.Combine(_dir, "roadmap.yaml");
+        await File.WriteAllTextAsync(config, """
+            roadmap: { name: Busy }
+            sources:
+              - { id: web, kind: http, every: 1s, url: "http://127.0.0.1:1/" }
+            """);
+        var data = Path.Combine(_dir, "data");
+
+        await using var p = await WorkerProcess.RunAsync(_dir, TimeSpan.FromSeconds(60), "--config", config, "--database", Path.Combine(data, "roadmap.db"), "--urls", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(1, p.ExitCode);
+        var line = Assert.Single(p.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);
+        Assert.Contains("address already in use", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", p.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", p.Stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data), "the database folder was created: " + string.Join(", ", Directory.Exists(data) ? Directory.GetFiles(data) : []));
     }
 
     [Fact]

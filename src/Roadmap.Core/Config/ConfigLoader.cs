@@ -73,14 +73,9 @@ public sealed partial class ConfigLoader
         catch (YamlException e)
         {
             var message = e.InnerException is YamlException inner ? inner.Message : e.Message;
-            var at = e.Start;
-            // YamlDotNet places a tab-indentation error at the start of the enclosing block; the tab is what to fix.
-            if (message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndentedLine(yaml) is { } line)
-            {
-                at = new Mark(0, line, 1);
-            }
-
-            context.Error(WithinText(at, yaml), $"YAML syntax error: {message}");
+            // A known slip (an unquoted ">= 90%", a tab, a key out of line) is told as what to fix, where to fix it.
+            var (at, what) = YamlTraps.Explain(yaml, e.Start, message) ?? (e.Start, message);
+            context.Error(WithinText(at, yaml), $"YAML syntax error: {what}");
             return new ConfigLoadResult(null, context.Errors);
         }
         catch (InvalidOperationException)
@@ -141,21 +136,6 @@ public sealed partial class ConfigLoader
         }
 
         return at.Line > lines ? new Mark(at.Index, lines, yaml.Length - lastLineStart + 1) : at;
-    }
-
-    private static int? FirstTabIndentedLine(string yaml)
-    {
-        var lines = yaml.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
-        {
-            var indent = lines[i].Length - lines[i].TrimStart(' ', '\t').Length;
-            if (lines[i].AsSpan(0, indent).Contains('\t'))
-            {
-                return i + 1;
-            }
-        }
-
-        return null;
     }
 
     private static RoadmapInfo? ReadRoadmap(ConfigSection top)

@@ -28,6 +28,8 @@ public sealed class GitHubSource : ISource
 
     public SourceConfig Config { get; }
 
+    public string? Target => SourceTarget.Of(_searchUrl, Config);
+
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();

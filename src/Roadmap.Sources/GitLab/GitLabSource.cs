@@ -30,6 +30,8 @@ public sealed class GitLabSource : ISource
 
     public SourceConfig Config { get; }
 
+    public string? Target => SourceTarget.Of(_statisticsUrl, Config);
+
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();

@@ -12,6 +12,8 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
 
     public SourceConfig Config => config;
 
+    public string? Target => SourceTarget.Of(_options.Url, config);
+
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var time = context.Time;

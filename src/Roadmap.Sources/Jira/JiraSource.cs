@@ -33,6 +33,8 @@ public sealed class JiraSource : ISource
 
     public SourceConfig Config { get; }
 
+    public string? Target => SourceTarget.Of(_options.Url, Config);
+
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();

@@ -22,6 +22,8 @@ public sealed class JsonSource : ISource
 
     public SourceConfig Config { get; }
 
+    public string? Target => SourceTarget.Of(_options.Url, Config);
+
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var started = _context.Time.GetTimestamp();

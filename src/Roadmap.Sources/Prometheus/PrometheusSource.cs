@@ -24,6 +24,8 @@ public sealed class PrometheusSource : ISource
 
     public SourceConfig Config { get; }
 
+    public string? Target => SourceTarget.Of(_queryUri, Config);
+
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
         var started = _context.Time.GetTimestamp();

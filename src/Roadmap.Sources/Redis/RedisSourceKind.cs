@@ -30,6 +30,9 @@ public sealed class RedisSourceKind : ISourceKind
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
 
+    /// <summary>Hits and misses are increases since the previous successful poll: the first poll is a baseline.</summary>
+    public bool NeedsPreviousReading => true;
+
     public object Bind(ConfigSection section)
     {
         var address = section.Text("address", required: true);

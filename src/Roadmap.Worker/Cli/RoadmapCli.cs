@@ -35,7 +35,8 @@ public static class RoadmapCli
         }
 
         var configPath = command.Options.GetValueOrDefault("config", ConfigLoader.DefaultPath);
-        var loaded = new ConfigLoader(SourceKinds.All).LoadFile(configPath);
+        // ${ROADMAP_SELF_URL} follows the address the service listens on (SelfUrl), for every verb alike.
+        var loaded = new ConfigLoader(SourceKinds.All, SelfUrl.Variables(SelfUrl.ListenUrls(command.Options.GetValueOrDefault("urls")))).LoadFile(configPath);
         if (!loaded.IsValid)
         {
             foreach (var line in loaded.ErrorLines())
@@ -81,22 +82,17 @@ public static class RoadmapCli
             Urls = command.Options.GetValueOrDefault("urls"),
         };
 
-        IRoadmapStorage storage;
         try
         {
-            storage = StorageBackends.Open(new StorageOptions { Path = options.DatabasePath });
+            // The database is opened only once the address is bound: a start that cannot listen creates no file.
+            await using var app = RoadmapApp.BuildDeferringStorage(options, config, () => StorageBackends.Open(new StorageOptions { Path = options.DatabasePath }));
+            await app.RunAsync();
+            return Ok;
         }
         catch (StorageException e)
         {
             await stderr.WriteLineAsync($"error: {e.Message}");
             return RuntimeFailure;
-        }
-
-        try
-        {
-            await using var app = RoadmapApp.Build(options, config, storage);
-            await app.RunAsync();
-            return Ok;
         }
         catch (HostingConfigException e)
         {

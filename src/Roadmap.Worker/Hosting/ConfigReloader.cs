@@ -24,6 +24,7 @@ public sealed partial class ConfigReloader(
     SourcePool sources,
     ISchedulerFactory schedulers,
     IRoadmapEvents events,
+    ConfigVariables variables,
     TimeProvider time,
     ILoggerFactory logs) : IHostedService, IAsyncDisposable
 {
@@ -69,7 +70,7 @@ public sealed partial class ConfigReloader(
         try
         {
             var running = current.Value;
-            var loaded = new ConfigLoader(kinds.All).LoadFile(running.File);
+            var loaded = new ConfigLoader(kinds.All, variables.Lookup).LoadFile(running.File);
             if (!loaded.IsValid)
             {
                 foreach (var line in loaded.ErrorLines())

@@ -14,7 +14,13 @@ namespace Roadmap.Worker.Hosting;
 public static class RoadmapApp
 {
     /// <param name="kinds">The source kinds; default <see cref="Roadmap.Sources.SourceKinds.All"/>.</param>
-    public static WebApplication Build(RunOptions options, RoadmapConfig config, IRoadmapStorage storage, TimeProvider? time = null, IReadOnlyList<Roadmap.Sources.ISourceKind>? kinds = null)
+    public static WebApplication Build(RunOptions options, RoadmapConfig config, IRoadmapStorage storage, TimeProvider? time = null, IReadOnlyList<Roadmap.Sources.ISourceKind>? kinds = null) =>
+        BuildDeferringStorage(options, config, () => storage, time, kinds);
+
+    /// <summary>As <see cref="Build"/>, with storage opened by <paramref name="openStorage"/> once the server listens.</summary>
+    /// <param name="openStorage">Opens storage; called once, after the listen address is bound (see <see cref="StorageLifetime"/>).</param>
+    /// <param name="kinds">The source kinds; default <see cref="Roadmap.Sources.SourceKinds.All"/>.</param>
+    public static WebApplication BuildDeferringStorage(RunOptions options, RoadmapConfig config, Func<IRoadmapStorage> openStorage, TimeProvider? time = null, IReadOnlyList<Roadmap.Sources.ISourceKind>? kinds = null)
     {
         time ??= TimeProvider.System;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -28,6 +34,9 @@ public static class RoadmapApp
         // over the default appsettings.json: added again after it, since a later source wins.
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(options.HostSettings);
+        // A start failure (address in use, a database that cannot be opened) is printed by the run verb as one line;
+        // the host would first log it at Error with its whole stack on one long line. Its Critical lines stay.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         // Kestrel:Endpoints (TLS certificates included) are read by Kestrel itself and replace any URL; the default
         // loopback URL would only earn a warning that it was overridden.
@@ -57,10 +66,10 @@ public static class RoadmapApp
         NativeHeap.TryLimitArenas(2);
         builder.Services.AddHostedService<NativeHeapTrimmer>();
         builder.Services.AddRoadmapConfig(config);
+        builder.Services.AddSingleton(new ConfigVariables(SelfUrl.Variables(SelfUrl.ListenUrls(options.Urls))));
         builder.Services
-            .AddRoadmapStorage(storage, new StorageOptions
+            .AddRoadmapStorage(openStorage, new StorageOptions
             {
-                Path = storage.Location,
                 RawRetention = config.Settings.Retention.Raw,
                 RollupRetention = config.Settings.Retention.Rollups,
             })

@@ -48,15 +48,23 @@ public static class ServiceCollectionExtensions
 
     /// <summary>
     /// Storage, by its interfaces only: the opened store, its sample reader and evaluation store, and the one batched
-    /// writer (started and stopped by the host). Which backend it is was decided when it was opened.
+    /// writer (started and stopped by the host). Which backend it is was decided when it was opened. Storage is opened
+    /// by <paramref name="openStorage"/> when first needed, which <see cref="StorageLifetime"/> makes after the listen
+    /// address is bound: a start that cannot listen creates no database file.
     /// </summary>
-    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, IRoadmapStorage storage, StorageOptions options)
+    /// <param name="openStorage">Opens storage; called once.</param>
+    /// <param name="options">The storage options; their <see cref="StorageOptions.Path"/> is set to the opened store's location.</param>
+    public static IServiceCollection AddRoadmapStorage(this IServiceCollection services, Func<IRoadmapStorage> openStorage, StorageOptions options)
     {
-        services.AddSingleton(storage);
-        services.AddSingleton(options);
-        services.AddSingleton(storage.Samples);
-        services.AddSingleton(storage.Evaluations);
-        services.AddSingleton<IPollWriter>(sp => new BatchedWriter(storage, options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BatchedWriter>>()));
+        services.AddSingleton(_ => openStorage());
+        services.AddSingleton(sp =>
+        {
+            options.Path = sp.GetRequiredService<IRoadmapStorage>().Location;
+            return options;
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IRoadmapStorage>().Samples);
+        services.AddSingleton(sp => sp.GetRequiredService<IRoadmapStorage>().Evaluations);
+        services.AddSingleton<IPollWriter>(sp => new BatchedWriter(sp.GetRequiredService<IRoadmapStorage>(), sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BatchedWriter>>()));
         // Registered before Quartz, so it stops after Quartz: queued polls are flushed last.
         services.AddHostedService<StorageLifetime>();
         return services;
@@ -91,7 +99,13 @@ public static class ServiceCollectionExtensions
             // in batches it hands them to the pool together. No fire-ahead window: nothing is fired before its time.
             q.ConfigureScheduler(s => s.MaxBatchSize = Math.Clamp(config.Sources.Count / 10, 1, 200));
         });
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddQuartzHostedService(o =>
+        {
+            o.WaitForJobsToComplete = true;
+            // No poll before the listen address is bound and storage is open (StorageLifetime): a start that fails
+            // to listen polls nothing and stores nothing.
+            o.AwaitApplicationStarted = true;
+        });
         services.AddHostedService<ScheduleRegistrar>();
         services.AddSingleton<Readiness>();
         return services;
@@ -140,8 +154,8 @@ public static class ServiceCollectionExtensions
             ProcessMetrics.Register(registry);
             var metrics = new RoadmapMetrics(registry);
             metrics.Describe(sp.GetRequiredService<CurrentConfig>().Value);
-            var writer = sp.GetRequiredService<IPollWriter>();
-            registry.AddBeforeCollectCallback(() => metrics.CollectStorage(writer));
+            // Resolved at the first scrape, not here: the exporter exists before storage is opened (see AddRoadmapStorage).
+            registry.AddBeforeCollectCallback(() => metrics.CollectStorage(sp.GetRequiredService<IPollWriter>()));
             return metrics;
         });
         // The exporter is the listener of what the poll job, the evaluation and the reload tell.

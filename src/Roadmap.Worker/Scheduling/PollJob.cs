@@ -44,7 +44,15 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
         if (!result.Success)
         {
             span?.SetStatus(ActivityStatusCode.Error, result.Failure);
-            LogPollFailed(log, id, result.Failure!);
+            // The URL a poll tried says whether the target is down or the source points at the wrong place.
+            if (source.Target is { } target)
+            {
+                LogPollFailedAt(log, id, target, result.Failure!);
+            }
+            else
+            {
+                LogPollFailed(log, id, result.Failure!);
+            }
         }
 
         events.PollRecorded(source.Config, result, at);
@@ -60,4 +68,7 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Poll of source {Source} failed: {Reason}")]
     private static partial void LogPollFailed(ILogger log, string source, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Poll of source {Source} ({Target}) failed: {Reason}")]
+    private static partial void LogPollFailedAt(ILogger log, string source, string target, string reason);
 }

@@ -205,7 +205,7 @@ public class ConfigLoaderTests
     {
         { Minimal.Append("^colour: blue"), "colour: unknown key \"colour\" (known keys here: initiatives, roadmap, settings, sources)" },
         // Written out: a line indented less than its neighbour is the error, which Patch (same indent) cannot write.
-        { Minimal.Replace("  name: Shop\n", "  name: Shop\n ^vision: x\n", StringComparison.Ordinal), "YAML syntax error: While parsing a block mapping, did not find expected key." },
+        { Minimal.Replace("  name: Shop\n", "  name: Shop\n ^vision: x\n", StringComparison.Ordinal), "YAML syntax error: \"vision\" is indented 1 space, less than \"name\" on line 2 (2) and in line with no key above: keys of one mapping start in the same column; indent it 2 spaces to sit beside \"name\"" },
         { Minimal.Remove("roadmap:").Remove("name: Shop").Patch("sources:", "^sources:"), "(top level): missing required key \"roadmap\"" },
         { Minimal.Insert("url: http://127.0.0.1/", "^colour: blue"), "sources[web].colour: unknown key \"colour\" (known keys here: cron, every, id, kind, timeout, url)" },
         {

@@ -21,19 +21,25 @@ internal static partial class GrafanaFiles
 {
     public static string Folder => Path.Combine(Support.RepositoryRoot(), "grafana");
 
-    /// <summary>Rules, their promtool tests and the compose stack's prometheus.yml.</summary>
+    /// <summary>The compose stack's prometheus.yml, with rules/ and tests/ below it.</summary>
     public static string PrometheusFolder => Path.Combine(Folder, "prometheus");
+
+    /// <summary>The alerting rules: every YAML file in it is a rule file (prometheus.yml loads rules/*.yml).</summary>
+    public static string RulesFolder => Path.Combine(PrometheusFolder, "rules");
+
+    /// <summary>The rules' promtool unit tests: every YAML file in it is a test file.</summary>
+    public static string RuleTestsFolder => Path.Combine(PrometheusFolder, "tests");
 
     public static IReadOnlyList<string> Dashboards() =>
         [.. Directory.GetFiles(Path.Combine(Folder, "dashboards"), "*.json").Order(StringComparer.Ordinal)];
 
-    /// <summary>The rule files: *.rules.yml, the glob prometheus.yml loads.</summary>
+    /// <summary>The rule files: rules/*.yml, the glob prometheus.yml loads.</summary>
     public static IReadOnlyList<string> RuleFiles() =>
-        [.. Directory.GetFiles(PrometheusFolder, "*.rules.yml").Order(StringComparer.Ordinal)];
+        [.. Directory.GetFiles(RulesFolder, "*.yml").Order(StringComparer.Ordinal)];
 
-    /// <summary>The promtool unit tests kept beside the rules: the YAML files whose name contains "test".</summary>
+    /// <summary>The promtool unit tests: tests/*.yml.</summary>
     public static IReadOnlyList<string> RuleTestFiles() =>
-        [.. Directory.GetFiles(PrometheusFolder, "*.yml").Where(f => Path.GetFileName(f).Contains("test", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+        [.. Directory.GetFiles(RuleTestsFolder, "*.yml").Order(StringComparer.Ordinal)];
 
     /// <summary>Every PromQL target of every panel, rows' nested panels included.</summary>
     public static IReadOnlyList<PanelQuery> Queries(string dashboardPath)

@@ -13,7 +13,7 @@ namespace Roadmap.EndToEnd.Tests.Grafana;
 /// <summary>
 /// The monitoring stack the dashboards and rules are written for, for real: the Roadmap executable on a roadmap whose
 /// sources give every panel data (WireMock answering 200 and 500, a refused port), and the Debian Prometheus
-/// scraping it every second as job "roadmap" with grafana/prometheus/*.rules.yml loaded and evaluated every second.
+/// scraping it every second as job "roadmap" with grafana/prometheus/rules/*.yml loaded and evaluated every second.
 /// </summary>
 /// <remarks>
 /// What makes each panel and alert have data: healthy (200) gives uptime and latency KPIs that are met, an error

@@ -38,6 +38,67 @@ public sealed class PromtoolTests
         Assert.Contains($"SUCCESS: {GrafanaFiles.RuleFiles().Count} rule files found", output, StringComparison.Ordinal);
     }
 
+    /// <summary>The one place a runbook link's base comes from: the external label prometheus.yml sets.</summary>
+    private const string RunbookBase = "{{ $externalLabels.runbook_base_url }}";
+
+    [Fact]
+    public void RunbookUrls_TheRepositoryAsTheBase_EachResolvesToAHeadingOfAnExistingFile()
+    {
+        // Rendered as Prometheus renders it when runbook_base_url is the repository: the link must open a file that
+        // exists and land on one of its headings (GitHub's anchor: lowercase, punctuation dropped, spaces as dashes).
+        var root = Support.RepositoryRoot();
+        var baseUrl = new Uri(Path.TrimEndingDirectorySeparator(root) + "/").AbsoluteUri.TrimEnd('/');
+        var problems = new List<string>();
+        var alerts = GrafanaFiles.Rules().Where(r => r.IsAlert).ToList();
+        Assert.NotEmpty(alerts);
+        foreach (var alert in alerts)
+        {
+            var template = alert.Annotations.GetValueOrDefault("runbook_url") ?? "";
+            if (!template.StartsWith(RunbookBase, StringComparison.Ordinal) || template.IndexOf("{{", RunbookBase.Length, StringComparison.Ordinal) >= 0)
+            {
+                problems.Add($"{alert.Name}: runbook_url \"{template}\" does not start with {RunbookBase} (and nothing else templated)");
+                continue;
+            }
+
+            var link = new Uri(baseUrl + template[RunbookBase.Length..]);
+            var file = link.LocalPath;
+            if (!File.Exists(file))
+            {
+                problems.Add($"{alert.Name}: {link} names no file");
+                continue;
+            }
+
+            var anchors = Regex.Matches(File.ReadAllText(file), @"^#+ (.+?)\s*$", RegexOptions.Multiline)
+                .Select(m => Regex.Replace(m.Groups[1].Value.ToLowerInvariant(), @"[^a-z0-9 _-]", "").Replace(' ', '-'))
+                .ToHashSet(StringComparer.Ordinal);
+            if (link.Fragment.Length < 2 || !anchors.Contains(link.Fragment[1..]))
+            {
+                problems.Add($"{alert.Name}: {link} has no heading for its anchor in {Path.GetFileName(file)}");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public async Task ReadmeCommands_PromtoolFromTheRepositoryRoot_EachExitsZero()
+    {
+        // The commands a reader copies: shell globs over the folders, so a file added there is checked without an edit.
+        var readme = File.ReadAllText(Path.Combine(Support.RepositoryRoot(), "README.md"));
+        var commands = Regex.Matches(readme, @"^promtool (check|test) .+$", RegexOptions.Multiline).Select(m => m.Value.Trim()).ToList();
+        Assert.Contains(commands, c => c.StartsWith("promtool check rules ", StringComparison.Ordinal));
+        Assert.Contains(commands, c => c.StartsWith("promtool test rules ", StringComparison.Ordinal));
+        Assert.Contains(commands, c => c.StartsWith("promtool check config ", StringComparison.Ordinal));
+
+        foreach (var command in commands)
+        {
+            var (exit, output) = await Tools.RunAsync("bash", Support.RepositoryRoot(), "-c", command);
+
+            Assert.True(exit == 0, $"{command}\n{output}");
+            Assert.Contains("SUCCESS", output, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void RuleTests_EveryAlert_IsTestedFiringAndNotFiring()
     {
@@ -73,9 +134,9 @@ public sealed class PromtoolTests
             }
 
             // GitHub's anchor for the heading "## RoadmapKpiMissed" is #roadmapkpimissed.
-            if (alert.Annotations.GetValueOrDefault("runbook") != "docs/RUNBOOK.md#" + alert.Name.ToLowerInvariant())
+            if (alert.Annotations.GetValueOrDefault("runbook_url") != RunbookBase + "/docs/RUNBOOK.md#" + alert.Name.ToLowerInvariant())
             {
-                problems.Add($"{alert.Name}: runbook annotation is not docs/RUNBOOK.md#{alert.Name.ToLowerInvariant()}");
+                problems.Add($"{alert.Name}: runbook_url annotation is not {RunbookBase}/docs/RUNBOOK.md#{alert.Name.ToLowerInvariant()}");
             }
 
             if (!headings.Contains(alert.Name))

@@ -1,6 +1,7 @@
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Worker.Cli;
+using Roadmap.Sources.Tests.Redis;
 using Roadmap.Worker.Tests.Scheduling;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -74,6 +75,34 @@ public sealed class CheckCommandTests : IDisposable
         Assert.Matches(@"^sync\s+throwing\s+FAILED\s+[0-9.]+ms\s+internal error: NotSupportedException: sync bug with token \*\*\*$", lines[2]);
         Assert.Matches(@"^async\s+throwing\s+FAILED\s+[0-9.]+ms\s+internal error: InvalidOperationException: async bug with token \*\*\*$", lines[3]);
         Assert.Equal("1 of 3 sources ok", lines[4].Trim());
+    }
+
+    [Fact]
+    public async Task RunAsync_RedisSource_ReadsTwiceAndShowsTheHitRatioOfTheInterval()
+    {
+        // The first poll of a redis source is a baseline with no samples: read once, check showed no value at all.
+        using var redis = new RedisServer();
+        var loaded = new ConfigLoader(SourceKinds.All).Load($"roadmap: {{ name: C }}\nsources:\n  - {{ id: cache, kind: redis, address: \"{redis.Address}\" }}\n", "c.yaml");
+        Assert.Empty(loaded.Errors);
+        using var stdout = new StringWriter();
+
+        var check = CheckCommand.RunAsync(loaded.Config!, stdout);
+        while (!check.IsCompleted)
+        {
+            // Lookups all along, so the interval between the two readings has some: three hits to each miss.
+            await redis.LookUpAsync(3, 1);
+        }
+
+        Assert.Equal(RoadmapCli.Ok, await check);
+        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var row = Assert.Single(lines, l => l.StartsWith("cache ", StringComparison.Ordinal));
+        var m = System.Text.RegularExpressions.Regex.Match(row, @"^cache\s+redis\s+ok\s+[0-9.]+ms\s+hits=(?<hits>\d+) misses=(?<misses>\d+) hit_ratio=(?<ratio>[0-9.e-]+)$");
+        Assert.True(m.Success, row);
+        var (hits, misses) = (double.Parse(m.Groups["hits"].Value, System.Globalization.CultureInfo.InvariantCulture), double.Parse(m.Groups["misses"].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(hits > 0 && misses > 0, row);
+        var ratio = double.Parse(m.Groups["ratio"].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Math.Abs((hits / (hits + misses)) - ratio) < 1e-5, row);
+        Assert.Contains(lines, l => l.StartsWith("read twice, 1 s apart", StringComparison.Ordinal) && l.EndsWith(": cache", StringComparison.Ordinal));
     }
 
     [Fact]
