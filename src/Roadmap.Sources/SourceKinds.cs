@@ -6,6 +6,7 @@ using Roadmap.Sources.Json;
 using Roadmap.Sources.Prometheus;
 using Roadmap.Sources.Redis;
 using Roadmap.Sources.Sql;
+using Roadmap.Sources.Tcp;
 
 namespace Roadmap.Sources;
 
@@ -22,6 +23,7 @@ public static class SourceKinds
         new GitLabSourceKind(),
         new JiraSourceKind(),
         new SqlSourceKind(),
+        new TcpSourceKind(),
     ];
 
     public static ISourceKind Get(string kind) =>
