@@ -1,3 +1,4 @@
+using Roadmap.Sources.DnsProbe;
 using Roadmap.Sources.GitHub;
 using Roadmap.Sources.GitLab;
 using Roadmap.Sources.Http;
@@ -24,6 +25,7 @@ public static class SourceKinds
         new JiraSourceKind(),
         new SqlSourceKind(),
         new TcpSourceKind(),
+        new DnsSourceKind(),
     ];
 
     public static ISourceKind Get(string kind) =>

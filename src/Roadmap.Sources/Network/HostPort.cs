@@ -20,6 +20,12 @@ public static class HostPort
         host = "";
         port = 0;
         problem = defaultPort is null ? $"expected host:port, e.g. {example}" : $"expected host or host:port, e.g. {example}";
+        if (!text.StartsWith('[') && Uri.CheckHostName(text) == UriHostNameType.IPv6)
+        {
+            problem = $"put an IPv6 address in brackets, e.g. [::1]:{example[(example.LastIndexOf(':') + 1)..]}";
+            return false;
+        }
+
         var colon = text.LastIndexOf(':');
         var bracketed = text.StartsWith('[');
         string hostPart;
