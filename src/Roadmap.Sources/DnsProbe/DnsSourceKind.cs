@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Roadmap.Core.Config;
 using Roadmap.Sources.Network;
 
@@ -81,4 +83,29 @@ public sealed class DnsSourceKind : ISourceKind
     public IReadOnlyList<string> Signals(object options) => SignalNames;
 
     public ISource Create(SourceConfig config, SourceContext context) => new DnsSource(config, context);
+
+    /// <summary>
+    /// One probe through the real probe code against a throwaway loopback responder, which sends the query back as
+    /// its own empty answer (the QR flag set: NOERROR, the question repeated, no records).
+    /// </summary>
+    public async ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken)
+    {
+        using var responder = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        responder.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)responder.LocalEndPoint!).Port;
+        var serve = Task.Run(
+            async () =>
+            {
+                var buffer = new byte[512];
+                var received = await responder.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), cancellationToken);
+                buffer[2] |= 0x80;
+                await responder.SendToAsync(buffer.AsMemory(0, received.ReceivedBytes), received.RemoteEndPoint, cancellationToken);
+            },
+            cancellationToken);
+        var options = new DnsOptions("127.0.0.1", port, "warm-up.invalid", "A", ["NOERROR"], null);
+        var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
+        // The stand-in is on loopback, which a deny list may cover.
+        await new DnsSource(config, context with { Network = NetworkPolicy.Unrestricted }).PollAsync(cancellationToken);
+        await serve;
+    }
 }

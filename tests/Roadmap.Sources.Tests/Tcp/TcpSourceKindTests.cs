@@ -53,4 +53,14 @@ public class TcpSourceKindTests
 
         Assert.Contains(errors, e => e.Contains("sources[port].expect: the pattern is", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task WarmUpAsync_LoopbackDenied_StillCompletes()
+    {
+        // The warm-up's stand-in is on loopback; a deny list covering loopback must not make it wait for a probe
+        // that never comes.
+        var context = Roadmap.Sources.Tests.Network.Networks.Context(Roadmap.Sources.Tests.Network.Networks.Policy("deny: [127.0.0.0/8]"));
+
+        await new TcpSourceKind().WarmUpAsync(context, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+    }
 }
