@@ -29,6 +29,17 @@ public static class NetworkErrors
         };
     }
 
+    /// <summary>A socket failure of a kind that opens its own sockets (tcp, dns), in the words the HTTP kinds use.</summary>
+    public static string Describe(SocketException s) => s.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"DNS lookup failed: {s.Message}",
+        SocketError.ConnectionReset => "connection reset by peer",
+        SocketError.TimedOut => "connect timed out",
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable => $"unreachable: {s.Message}",
+        _ => $"connection failed: {s.Message}",
+    };
+
     public static T? FindInner<T>(Exception e)
         where T : Exception
     {

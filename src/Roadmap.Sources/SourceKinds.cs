@@ -1,3 +1,4 @@
+using Roadmap.Sources.DnsProbe;
 using Roadmap.Sources.GitHub;
 using Roadmap.Sources.GitLab;
 using Roadmap.Sources.Http;
@@ -6,6 +7,7 @@ using Roadmap.Sources.Json;
 using Roadmap.Sources.Prometheus;
 using Roadmap.Sources.Redis;
 using Roadmap.Sources.Sql;
+using Roadmap.Sources.Tcp;
 
 namespace Roadmap.Sources;
 
@@ -22,6 +24,8 @@ public static class SourceKinds
         new GitLabSourceKind(),
         new JiraSourceKind(),
         new SqlSourceKind(),
+        new TcpSourceKind(),
+        new DnsSourceKind(),
     ];
 
     public static ISourceKind Get(string kind) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Redis;
 
@@ -12,55 +13,11 @@ namespace Roadmap.Sources.Redis;
 public sealed record RedisOptions(string Host, int Port, string? User, string? Password, bool Tls)
 {
     /// <summary>host:port, with an IPv6 address in brackets.</summary>
-    public string Address => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public string Address => HostPort.Format(Host, Port);
 
     /// <summary>Splits <c>host:port</c> (or <c>[v6]:port</c>); on failure says what is wrong, in words for a config error.</summary>
-    public static bool TryParseAddress(string text, out string host, out int port, out string problem)
-    {
-        host = "";
-        port = 0;
-        problem = "expected host:port, e.g. 127.0.0.1:6379";
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0)
-        {
-            return false;
-        }
-
-        var hostPart = text[..colon];
-        var portPart = text[(colon + 1)..];
-        if (hostPart.StartsWith('[') && hostPart.EndsWith(']'))
-        {
-            hostPart = hostPart[1..^1];
-            if (Uri.CheckHostName(hostPart) != UriHostNameType.IPv6)
-            {
-                return false;
-            }
-        }
-        else if (hostPart.Contains(':', StringComparison.Ordinal))
-        {
-            if (Uri.CheckHostName(hostPart) == UriHostNameType.IPv6)
-            {
-                problem = "put an IPv6 address in brackets, e.g. [::1]:6379";
-            }
-
-            return false;
-        }
-        else if (Uri.CheckHostName(hostPart) is UriHostNameType.Unknown or UriHostNameType.IPv6)
-        {
-            return false;
-        }
-
-        if (!int.TryParse(portPart, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
-        {
-            port = 0;
-            problem = "the port must be a number from 1 to 65535";
-            return false;
-        }
-
-        host = hostPart;
-        problem = "";
-        return true;
-    }
+    public static bool TryParseAddress(string text, out string host, out int port, out string problem) =>
+        HostPort.TryParse(text, defaultPort: null, "127.0.0.1:6379", out host, out port, out problem);
 
     // A record prints every property, and options end up in logs and test output: the password must not.
     private bool PrintMembers(StringBuilder builder)

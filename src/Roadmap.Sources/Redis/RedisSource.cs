@@ -298,15 +298,7 @@ public sealed class RedisSource : ISource
             : "authentication failed";
     }
 
-    private static string Describe(SocketException s) => s.SocketErrorCode switch
-    {
-        SocketError.ConnectionRefused => "connection refused",
-        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"DNS lookup failed: {s.Message}",
-        SocketError.ConnectionReset => "connection reset by peer",
-        SocketError.TimedOut => "connect timed out",
-        SocketError.NetworkUnreachable or SocketError.HostUnreachable => $"unreachable: {s.Message}",
-        _ => $"connection failed: {s.Message}",
-    };
+    private static string Describe(SocketException s) => NetworkErrors.Describe(s);
 
     private static string InnermostFailure(RedisConnectionException e)
     {

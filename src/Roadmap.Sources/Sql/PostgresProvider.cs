@@ -125,14 +125,6 @@ internal sealed class PostgresProvider : ISqlProvider
 
         public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
-        private static string Describe(SocketException socket) => socket.SocketErrorCode switch
-        {
-            SocketError.ConnectionRefused => "connection refused",
-            SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => $"DNS lookup failed: {socket.Message}",
-            SocketError.ConnectionReset => "connection reset by peer",
-            SocketError.TimedOut => "connect timed out",
-            SocketError.NetworkUnreachable or SocketError.HostUnreachable => $"unreachable: {socket.Message}",
-            _ => $"connection failed: {socket.Message}",
-        };
+        private static string Describe(SocketException socket) => NetworkErrors.Describe(socket);
     }
 }

@@ -46,6 +46,11 @@ public sealed class LiveMonitoring : IAsyncLifetime
         _service.Given(Request.Create().WithPath("/broken").UsingGet()).RespondWith(Response.Create().WithStatusCode(500).WithBody("boom"));
         _service.Given(Request.Create().WithPath("/flaky").UsingGet()).AtPriority(10).RespondWith(Response.Create().WithStatusCode(200).WithBody("ok"));
 
+        // A certificate 20 days from expiry, for the sources dashboard's certificate panel: a json stand-in for a
+        // source that measures a server's certificate (cert_expiry_seconds), far enough out that no alert fires.
+        _service.Given(Request.Create().WithPath("/cert").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("""{"secondsLeft": 1728000}"""));
+
         // The monitored service runs in this process: its first answers pay its JIT, which a running service would
         // not. Warm it so the first probes measure what production would.
         using (var warm = new HttpClient())
@@ -146,6 +151,12 @@ public sealed class LiveMonitoring : IAsyncLifetime
                 every: 1s
                 timeout: 900ms
                 url: http://127.0.0.1:1/
+              - id: shop-cert
+                kind: json
+                every: 1s
+                timeout: 900ms
+                url: {{_service.Url}}/cert
+                signals: { cert_expiry_seconds: $.secondsLeft }
             initiatives:
               - id: migration
                 name: Migrate to a new cloud provider

@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using Roadmap.Core.Tests.Config.Fuzzing;
 using Roadmap.Sources.Api;
+using Roadmap.Sources.DnsProbe;
 using Roadmap.Sources.GitHub;
 using Roadmap.Sources.GitLab;
 using Roadmap.Sources.Jira;
@@ -202,6 +204,37 @@ public class ParserFuzzTests
             else
             {
                 Assert.False(string.IsNullOrWhiteSpace(problem));
+            }
+        });
+    }
+
+    [Fact]
+    public void DnsMessageTryParse_MutatedAnswers_ResponseOrProblem()
+    {
+        // Good answers to a query for shop.example.com (id 0x1234), one per type the source decodes, as bytes.
+        var query = DnsMessage.Query(0x1234, "shop.example.com", 15);
+        var owner = new byte[] { 0xC0, 0x0C, 0, 15, 0, 1, 0, 0, 0, 60 };
+        byte[] mx = [.. owner, 0, 9, 0, 10, 4, .. "mail"u8.ToArray(), 0xC0, 0x11];
+        byte[] header = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+        byte[] seed = [.. header, .. query[12..], .. mx, .. mx];
+        var seeds = new[] { Encoding.Latin1.GetString(seed) };
+        FuzzRun.Run("dns-message", ResponseFuzz.Cases, ResponseFuzz.Limit, rng => Mutations.Mutate(rng, seeds[0]), text =>
+        {
+            var bytes = Encoding.Latin1.GetBytes(text);
+            var outcome = DnsMessage.TryParse(bytes, 0x1234, "shop.example.com", 15, out var response, out var problem);
+            switch (outcome)
+            {
+                case DnsParse.Ok:
+                    Assert.Equal("", problem);
+                    Assert.True(response!.Answers.Count * 11 <= bytes.Length, $"{response.Answers.Count} answers in {bytes.Length} bytes");
+                    Assert.All(response.Answers, a => Assert.True(a.Text is null || a.Text.Length <= 4 * bytes.Length));
+                    break;
+                case DnsParse.Bad:
+                    Assert.False(string.IsNullOrWhiteSpace(problem));
+                    break;
+                default:
+                    Assert.Null(response);
+                    break;
             }
         });
     }

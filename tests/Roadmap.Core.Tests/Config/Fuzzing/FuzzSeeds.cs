@@ -46,6 +46,17 @@ internal static class FuzzSeeds
             user: roadmap
             password: ${TOKEN}
             tls: false
+          - id: ssh
+            kind: tcp
+            address: "[::1]:22"
+            send: "HELLO\r\n"
+            expect: ^SSH-2\.0-
+          - id: resolver
+            kind: dns
+            server: 127.0.0.1:5353
+            name: shop.example.com
+            type: MX
+            expect: { rcode: [NOERROR], answer: '10 mail\..*' }
           - id: rum
             kind: prometheus
             every: 1m
