@@ -19,6 +19,9 @@ public sealed class SampleReadSession : IDisposable
     private readonly SqliteCommand _oldest;
     private readonly SqliteCommand _hours;
     private readonly SqliteCommand _days;
+    private readonly SqliteCommand _lastPoll;
+    private readonly SqliteCommand _lastSuccess;
+    private readonly SqliteCommand _firstPollAfter;
 
     internal SampleReadSession(SqliteConnection connection)
     {
@@ -28,6 +31,9 @@ public sealed class SampleReadSession : IDisposable
         _oldest = Prepare("SELECT ts FROM samples WHERE series_id = $series ORDER BY ts LIMIT 1;", ("$series", SqliteType.Integer));
         _hours = Prepare(RollupsTable.SelectRange(RollupLevel.Hour), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
         _days = Prepare(RollupsTable.SelectRange(RollupLevel.Day), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+        _lastPoll = Prepare(PollsTable.SelectLast, ("$source", SqliteType.Text));
+        _lastSuccess = Prepare(PollsTable.SelectLastSuccessAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
+        _firstPollAfter = Prepare(PollsTable.SelectFirstAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
     }
 
     /// <summary>The samples of one signal with from &lt;= ts &lt;= to, oldest first.</summary>
@@ -93,8 +99,57 @@ public sealed class SampleReadSession : IDisposable
         return total;
     }
 
+    /// <summary>
+    /// What the stored polls say about <paramref name="source"/>: its last poll, last success, and while its last poll
+    /// failed, since when its polls fail and the last reason (as stored: redacted when it was polled). Null when no
+    /// poll of it is stored. A failure run older than raw retention is dated from its oldest stored poll.
+    /// </summary>
+    /// <param name="previous">This session's or an earlier one's answer for the same source: while it was failing,
+    /// only the polls after its last one are searched for a success, so a long run of failures is not read again
+    /// every round.</param>
+    public SourceState? PollState(string source, SourceState? previous = null)
+    {
+        _lastPoll.Parameters[0].Value = source;
+        long ts;
+        bool success;
+        string? reason;
+        using (var r = _lastPoll.ExecuteReader())
+        {
+            if (!r.Read())
+            {
+                return null;
+            }
+
+            (ts, success, reason) = (r.GetInt64(0), r.GetString(1) == "success", r.IsDBNull(2) ? null : r.GetString(2));
+        }
+
+        var last = DateTimeOffset.FromUnixTimeMilliseconds(ts);
+        if (success)
+        {
+            return new SourceState(last, last, null, null);
+        }
+
+        var known = previous is { Failing: true } p && p.LastPoll <= last ? p : null;
+        var lastSuccess = Scalar(_lastSuccess, source, known?.LastPoll.ToUnixTimeMilliseconds() ?? long.MinValue);
+        if (known is not null && lastSuccess is null)
+        {
+            return known with { LastPoll = last, LastError = reason };
+        }
+
+        // The first poll after the last success (or the first stored poll) started the run of failures.
+        var since = Scalar(_firstPollAfter, source, lastSuccess ?? long.MinValue) ?? ts;
+        return new SourceState(
+            last,
+            lastSuccess is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
+            DateTimeOffset.FromUnixTimeMilliseconds(since),
+            reason);
+    }
+
     public void Dispose()
     {
+        _lastPoll.Dispose();
+        _lastSuccess.Dispose();
+        _firstPollAfter.Dispose();
         _findSeries.Dispose();
         _raw.Dispose();
         _oldest.Dispose();
@@ -122,6 +177,13 @@ public sealed class SampleReadSession : IDisposable
         }
 
         return id;
+    }
+
+    private static long? Scalar(SqliteCommand command, string source, long after)
+    {
+        command.Parameters[0].Value = source;
+        command.Parameters[1].Value = after;
+        return command.ExecuteScalar() is long ts ? ts : null;
     }
 
     private long? Oldest(long id)
