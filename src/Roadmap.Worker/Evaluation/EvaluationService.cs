@@ -130,7 +130,7 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
 
     /// <summary>
     /// After a reload: the state of KPIs that were removed or changed (baseline, trend) is dropped, and so are the
-    /// series of KPIs and initiatives that are gone, and what was known of the sources' polls.
+    /// series of KPIs and initiatives that are gone, and what was known of the polls of sources that are gone.
     /// </summary>
     private void ForgetReloaded(RoadmapConfig config)
     {
@@ -151,8 +151,13 @@ public sealed partial class EvaluationService(CurrentConfig current, SampleReade
             events.EvaluatedConfigReplaced(config);
         }
 
-        // A source removed and added back under its id starts a new history of polls to read.
-        _sources.Clear();
+        // What is known of a source's polls stays true across a reload (they are the same stored polls); only sources
+        // no longer configured are forgotten, so a reload does not make the next round read long failure runs again.
+        foreach (var id in _sources.Keys.Where(id => config.FindSource(id) is null).ToList())
+        {
+            _sources.Remove(id);
+        }
+
         _judged = config;
     }
 
