@@ -40,6 +40,16 @@ public interface ISampleReadSession : IDisposable
     /// the result then includes samples up to an hour before <paramref name="from"/> (approximate at that edge).
     /// </summary>
     SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to);
+
+    /// <summary>
+    /// What the stored polls say about <paramref name="source"/>: its last poll, last success, and while its last poll
+    /// failed, since when its polls fail and the last reason (as stored: redacted when it was polled). Null when no
+    /// poll of it is stored. A failure run older than raw retention is dated from its oldest stored poll.
+    /// </summary>
+    /// <param name="previous">This session's or an earlier one's answer for the same source: while it was failing,
+    /// only the polls after its last one are searched for a success, so a long run of failures is not read again
+    /// every round.</param>
+    SourceState? PollState(string source, SourceState? previous = null);
 }
 
 /// <summary>A poll as read back.</summary>

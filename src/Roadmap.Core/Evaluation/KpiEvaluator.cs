@@ -64,6 +64,9 @@ public sealed record KpiEvaluation(
 {
     /// <summary>How much of the window was observed: <see cref="Coverage"/> × <see cref="WindowLength"/>.</summary>
     public TimeSpan Observed => WindowLength * Coverage;
+
+    /// <summary>Why the KPI is not met (<see cref="KpiReasons.Of"/>); null when it is met. Default null.</summary>
+    public KpiReason? Reason { get; init; }
 }
 
 /// <summary>
@@ -80,6 +83,8 @@ public static class KpiEvaluator
     /// baseline is read from the config); else ignored.</param>
     /// <param name="trend">The Theil–Sen trend of the KPI's evaluation history (<see cref="Forecast.Fit"/>); null: too
     /// little history.</param>
+    /// <param name="source">What the poll path stored about the KPI's source, for the reason of a KPI not met
+    /// (<see cref="KpiEvaluation.Reason"/>); null when its source never polled.</param>
     public static KpiEvaluation Evaluate(
         string initiative,
         KpiConfig kpi,
@@ -87,7 +92,8 @@ public static class KpiEvaluator
         DateTimeOffset now,
         TimeZoneInfo zone,
         double? baseline = null,
-        LinearTrend? trend = null)
+        LinearTrend? trend = null,
+        SourceState? source = null)
     {
         ArgumentNullException.ThrowIfNull(kpi);
         ArgumentNullException.ThrowIfNull(samples);
@@ -116,9 +122,12 @@ public static class KpiEvaluator
 
         // The usable (non-NaN) samples, as the summary counts them.
         var count = (int)Math.Min(samples.Points.Count, int.MaxValue);
-        KpiEvaluation Result(double? v, bool met, KpiStatus status, string note) =>
-            new(initiative, kpi.Id, now, v, target, met, status, deadline, count, note, projected?.Value, budget, baselineValue,
+        KpiEvaluation Result(double? v, bool met, KpiStatus status, string note)
+        {
+            var e = new KpiEvaluation(initiative, kpi.Id, now, v, target, met, status, deadline, count, note, projected?.Value, budget, baselineValue,
                 coverage, windowLength, burns, projected?.Lower, projected?.Upper, probability);
+            return e with { Reason = KpiReasons.Of(e, kpi.Target.Op, source) };
+        }
 
         if (value is not { } v || double.IsNaN(v))
         {

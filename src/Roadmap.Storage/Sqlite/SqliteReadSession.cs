@@ -17,6 +17,9 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private readonly SqliteCommand _oldest;
     private readonly SqliteCommand _hours;
     private readonly SqliteCommand _days;
+    private readonly SqliteCommand _lastPoll;
+    private readonly SqliteCommand _lastSuccess;
+    private readonly SqliteCommand _firstPollAfter;
 
     /// <param name="connection">Owned by the session from now on (also when this throws).</param>
     public SqliteReadSession(SqliteConnection connection)
@@ -29,6 +32,9 @@ internal sealed class SqliteReadSession : ISampleReadSession
             _oldest = Prepare("SELECT ts FROM samples WHERE series_id = $series ORDER BY ts LIMIT 1;", ("$series", SqliteType.Integer));
             _hours = Prepare(RollupsTable.SelectRange(RollupLevel.Hour), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
             _days = Prepare(RollupsTable.SelectRange(RollupLevel.Day), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+            _lastPoll = Prepare(PollsTable.SelectLast, ("$source", SqliteType.Text));
+            _lastSuccess = Prepare(PollsTable.SelectLastSuccessAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
+            _firstPollAfter = Prepare(PollsTable.SelectFirstAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
         }
         catch
         {
@@ -99,8 +105,61 @@ internal sealed class SqliteReadSession : ISampleReadSession
         return total;
     }
 
+    public SourceState? PollState(string source, SourceState? previous = null)
+    {
+        try
+        {
+            return ReadPollState(source, previous);
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    private SourceState? ReadPollState(string source, SourceState? previous)
+    {
+        _lastPoll.Parameters[0].Value = source;
+        long ts;
+        bool success;
+        string? reason;
+        using (var r = _lastPoll.ExecuteReader())
+        {
+            if (!r.Read())
+            {
+                return null;
+            }
+
+            (ts, success, reason) = (r.GetInt64(0), r.GetString(1) == "success", r.IsDBNull(2) ? null : r.GetString(2));
+        }
+
+        var last = DateTimeOffset.FromUnixTimeMilliseconds(ts);
+        if (success)
+        {
+            return new SourceState(last, last, null, null);
+        }
+
+        var known = previous is { Failing: true } p && p.LastPoll <= last ? p : null;
+        var lastSuccess = Scalar(_lastSuccess, source, known?.LastPoll.ToUnixTimeMilliseconds() ?? long.MinValue);
+        if (known is not null && lastSuccess is null)
+        {
+            return known with { LastPoll = last, LastError = reason };
+        }
+
+        // The first poll after the last success (or the first stored poll) started the run of failures.
+        var since = Scalar(_firstPollAfter, source, lastSuccess ?? long.MinValue) ?? ts;
+        return new SourceState(
+            last,
+            lastSuccess is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
+            DateTimeOffset.FromUnixTimeMilliseconds(since),
+            reason);
+    }
+
     public void Dispose()
     {
+        _lastPoll.Dispose();
+        _lastSuccess.Dispose();
+        _firstPollAfter.Dispose();
         _findSeries.Dispose();
         _raw.Dispose();
         _oldest.Dispose();
@@ -124,6 +183,13 @@ internal sealed class SqliteReadSession : ISampleReadSession
         }
 
         return id;
+    }
+
+    private static long? Scalar(SqliteCommand command, string source, long after)
+    {
+        command.Parameters[0].Value = source;
+        command.Parameters[1].Value = after;
+        return command.ExecuteScalar() is long ts ? ts : null;
     }
 
     private long? Oldest(long id)

@@ -45,6 +45,15 @@ internal static class PollsTable
     /// <summary>Positional (?1 source, ?2 ts, ?3 duration_ms, ?4 outcome, ?5 reason) for the raw API.</summary>
     public const string InsertRaw = "INSERT INTO polls (source, ts, duration_ms, outcome, reason) VALUES (?1, ?2, ?3, ?4, ?5);";
 
+    /// <summary>The last poll of $source: ts, outcome, reason.</summary>
+    public const string SelectLast = "SELECT ts, outcome, reason FROM polls WHERE source = $source ORDER BY ts DESC, id DESC LIMIT 1;";
+
+    /// <summary>The last successful poll of $source after $after (walks the index back from the newest poll).</summary>
+    public const string SelectLastSuccessAfter = "SELECT ts FROM polls WHERE source = $source AND ts > $after AND outcome = 'success' ORDER BY ts DESC LIMIT 1;";
+
+    /// <summary>The first poll of $source after $after.</summary>
+    public const string SelectFirstAfter = "SELECT ts FROM polls WHERE source = $source AND ts > $after ORDER BY ts LIMIT 1;";
+
     public static List<StoredPoll> Range(SqliteConnection c, string source, long fromMs, long toMs) =>
         c.Query<StoredPoll>(
             "SELECT source AS Source, ts AS TimestampMs, duration_ms AS DurationMs, outcome AS Outcome, reason AS Reason FROM polls WHERE source = @source AND ts >= @fromMs AND ts <= @toMs ORDER BY ts;",

@@ -9,12 +9,19 @@ namespace Roadmap.Worker.Configuration;
 public sealed class CurrentConfig(RoadmapConfig initial)
 {
     private volatile RoadmapConfig _value = initial;
+    private volatile ConfigReload? _lastReload;
 
     /// <summary>Raised after <see cref="Value"/> changed, with the config before and after, on the reloading thread.</summary>
     public event EventHandler<ConfigChangedEventArgs>? Changed;
 
     /// <summary>The current config; a whole, validated config, never a mix of two files.</summary>
     public RoadmapConfig Value => _value;
+
+    /// <summary>How the last reload ended; null until one has (the load at start is not a reload).</summary>
+    public ConfigReload? LastReload => _lastReload;
+
+    /// <summary>Records how a reload ended. Only the reloader (and tests) call this.</summary>
+    public void Reloaded(ConfigReload outcome) => _lastReload = outcome;
 
     /// <summary>Replaces the config and raises <see cref="Changed"/>. Only the reloader (and tests) call this.</summary>
     public void Set(RoadmapConfig next)

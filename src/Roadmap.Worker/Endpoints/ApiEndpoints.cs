@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
 using Roadmap.Storage;
+using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Reporting;
 
@@ -21,8 +22,8 @@ public static partial class ApiEndpoints
     /// </summary>
     public static IEndpointRouteBuilder MapRoadmapApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/roadmap", (RoadmapConfig config, EvaluationService evaluation) =>
-            Results.Json(CurrentRoadmap.Get(config, evaluation), JsonRenderer.TypeInfo<RoadmapView>()));
+        app.MapGet("/api/roadmap", (RoadmapConfig config, EvaluationService evaluation, HttpContext http) =>
+            Results.Json(CurrentRoadmap.Get(config, evaluation, http.RequestServices.GetService<CurrentConfig>()), JsonRenderer.TypeInfo<RoadmapView>()));
 
         app.MapGet("/api/initiatives/{id}", (string id, RoadmapConfig config, EvaluationService evaluation) =>
             config.FindInitiative(id) is null

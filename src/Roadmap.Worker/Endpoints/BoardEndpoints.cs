@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Reporting;
 
@@ -16,7 +17,7 @@ public static class BoardEndpoints
         {
             // The page is the live state: a cached copy would show stale statuses.
             http.Response.Headers.CacheControl = "no-store";
-            var html = HtmlRenderer.Render(CurrentRoadmap.Get(config, evaluation), config.Settings.EvaluateEvery);
+            var html = HtmlRenderer.Render(CurrentRoadmap.Get(config, evaluation, http.RequestServices.GetService<CurrentConfig>()), config.Settings.EvaluateEvery);
             return Results.Content(html, "text/html; charset=utf-8");
         });
         return app;

@@ -36,6 +36,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
     public static readonly TimeSpan BaselineRetry = TimeSpan.FromMinutes(10);
 
     private readonly Dictionary<(string, string), KpiState> _state = [];
+    private readonly Dictionary<string, SourceState> _sources = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private volatile RoadmapSnapshot _latest = RoadmapSnapshot.Empty;
     private bool _loaded;
@@ -58,6 +59,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
             var toStore = new List<(KpiEvaluation Evaluation, KpiState State)>();
             // One connection and one set of prepared statements for the whole round.
             using var reads = samples.OpenSession();
+            var polled = new Dictionary<string, SourceState?>(StringComparer.Ordinal);
             foreach (var initiative in config.Initiatives)
             {
                 var own = new List<KpiEvaluation>();
@@ -75,7 +77,8 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
                         state.TrendFitted = true;
                     }
 
-                    var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, kpiSamples, now, zone, baseline, state.Trend);
+                    var source = SourceStateOf(reads, config, kpi.Source, polled);
+                    var evaluation = KpiEvaluator.Evaluate(initiative.Id, kpi, kpiSamples, now, zone, baseline, state.Trend, source);
                     if (state.LastStored is not { } last || now - last >= HistorySpacing || state.LastStatus != evaluation.Status)
                     {
                         toStore.Add((evaluation, state));
@@ -127,7 +130,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
 
     /// <summary>
     /// After a reload: the state of KPIs that were removed or changed (baseline, trend) is dropped, and so are the
-    /// series of KPIs and initiatives that are gone.
+    /// series of KPIs and initiatives that are gone, and what was known of the polls of sources that are gone.
     /// </summary>
     private void ForgetReloaded(RoadmapConfig config)
     {
@@ -146,6 +149,13 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
             }
 
             events.EvaluatedConfigReplaced(config);
+        }
+
+        // What is known of a source's polls stays true across a reload (they are the same stored polls); only sources
+        // no longer configured are forgotten, so a reload does not make the next round read long failure runs again.
+        foreach (var id in _sources.Keys.Where(id => config.FindSource(id) is null).ToList())
+        {
+            _sources.Remove(id);
         }
 
         _judged = config;
@@ -202,6 +212,34 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
         // The gap between two fire times is the same in any zone but across a clock change: UTC is close enough.
         var expression = new Quartz.CronExpression(cron);
         return expression.GetNextValidTimeAfter(now) is { } next && expression.GetNextValidTimeAfter(next) is { } after ? after - next : TimeSpan.Zero;
+    }
+
+    /// <summary>
+    /// What the stored polls say about a source (once a round), for the reason of a KPI not met. Its last failure
+    /// reason was redacted when it was polled; it is redacted again here with the source's current secrets, so the
+    /// reason reaches the board, the API and the report through the one redaction point,
+    /// <see cref="SourceConfig.Redact"/>, whatever config stored it.
+    /// </summary>
+    private SourceState? SourceStateOf(ISampleReadSession reads, RoadmapConfig config, string sourceId, Dictionary<string, SourceState?> polled)
+    {
+        if (polled.TryGetValue(sourceId, out var known))
+        {
+            return known;
+        }
+
+        var state = reads.PollState(sourceId, _sources.GetValueOrDefault(sourceId));
+        if (state is null)
+        {
+            _sources.Remove(sourceId);
+        }
+        else
+        {
+            _sources[sourceId] = state;
+            state = state with { LastError = config.FindSource(sourceId)?.Redact(state.LastError) ?? state.LastError };
+        }
+
+        polled[sourceId] = state;
+        return state;
     }
 
     /// <summary>For a KPI that can have an error budget: its samples over each burn-rate window (short ones raw,

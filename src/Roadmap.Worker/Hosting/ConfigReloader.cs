@@ -67,10 +67,12 @@ public sealed partial class ConfigReloader(
     public async Task<bool> ReloadAsync(string reason, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
+        RoadmapConfig? loadedConfig = null;
         try
         {
             var running = current.Value;
             var loaded = new ConfigLoader(kinds.All, variables.Lookup).LoadFile(running.File);
+            loadedConfig = loaded.Config;
             if (!loaded.IsValid)
             {
                 foreach (var line in loaded.ErrorLines())
@@ -79,7 +81,9 @@ public sealed partial class ConfigReloader(
                 }
 
                 LogInvalid(_log, running.File, reason, loaded.ErrorCount);
-                events.ConfigReloaded(success: false, time.GetUtcNow());
+                var failedAt = time.GetUtcNow();
+                current.Reloaded(ConfigReload.Failed(running, failedAt, loaded.ErrorLines(), loaded.ErrorCount));
+                events.ConfigReloaded(success: false, failedAt);
                 return false;
             }
 
@@ -95,7 +99,9 @@ public sealed partial class ConfigReloader(
             }
 
             await ApplyAsync(running, ConfigDiff.Effective(running, loaded.Config!), diff, cancellationToken);
-            events.ConfigReloaded(success: true, time.GetUtcNow());
+            var appliedAt = time.GetUtcNow();
+            current.Reloaded(ConfigReload.Succeeded(running.File, appliedAt));
+            events.ConfigReloaded(success: true, appliedAt);
             var applied = current.Value;
             var added = Ids(diff.Added);
             var removed = Ids(diff.Removed);
@@ -109,7 +115,10 @@ public sealed partial class ConfigReloader(
             // A source that cannot be built, or the scheduler refusing a job: the running config stays what it was
             // where nothing was applied yet, so say so and count it.
             LogApplyFailed(_log, e, running: current.Value.File);
-            events.ConfigReloaded(success: false, time.GetUtcNow());
+            var failedAt = time.GetUtcNow();
+            var problem = $"{current.Value.File}: failed while applying it: {e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}";
+            current.Reloaded(ConfigReload.Failed(current.Value, failedAt, [problem], 1, loadedConfig));
+            events.ConfigReloaded(success: false, failedAt);
             return false;
         }
         finally

@@ -67,7 +67,9 @@ public static class HtmlRenderer
         }
 
         h.Append("<title>").Append(E(view.Name)).Append(" — roadmap</title>\n");
-        h.Append("<style>\n").Append(Css).Append("\n</style>\n</head>\n<body>\n<header>\n");
+        h.Append("<style>\n").Append(Css).Append('\n').Append(BoardNotices.Css).Append("\n</style>\n</head>\n<body>\n");
+        BoardNotices.ReloadBanner(h, view);
+        h.Append("<header>\n");
         h.Append("<h1>").Append(E(view.Name)).Append("</h1>\n");
         if (!string.IsNullOrWhiteSpace(view.Vision))
         {
@@ -254,6 +256,7 @@ public static class HtmlRenderer
         h.Append("<span class=\"figures\">").Append(E(ReportText.Number(k.Value, k.Unit)))
             .Append(" (").Append(E(k.Aggregate)).Append(" over ").Append(E(ReportText.Observed(k) ?? k.Window)).Append(") vs target ")
             .Append(E(ReportText.Target(k))).Append(E(ReportText.By(k))).Append("</span>");
+        BoardNotices.Reason(h, k);
         // A budget KPI's note already says how much of its error budget is left.
         var note = k.Note ?? "";
         if (note.Length > 0)

@@ -45,10 +45,11 @@ internal static class ReportText
         return timeline.Label == $"{Date(timeline.Start)}..{Date(timeline.Due)}" ? range : $"{timeline.Label} ({range})";
     }
 
-    /// <summary>"System uptime: 99.95% vs >= 99.9%, met", with " by DATE" for a goal with a deadline and
-    /// " (30d window, 15 min observed)" while the window is not yet fully observed.</summary>
+    /// <summary>"System uptime: 99.95% vs >= 99.9%, met", with " by DATE" for a goal with a deadline,
+    /// " (30d window, 15 min observed)" while the window is not yet fully observed, and " — why: ..." when not met.</summary>
     public static string KpiLine(KpiView kpi) =>
-        $"{kpi.Name}: {Number(kpi.Value, kpi.Unit)} vs {Target(kpi)}{By(kpi)}, {Words(kpi.Status)}{(Observed(kpi) is { } o ? $" ({o})" : "")}";
+        $"{kpi.Name}: {Number(kpi.Value, kpi.Unit)} vs {Target(kpi)}{By(kpi)}, {Words(kpi.Status)}{(Observed(kpi) is { } o ? $" ({o})" : "")}" +
+        (kpi.Reason is { } why ? $" — why: {why.Text}" : "");
 
     /// <summary>"30d window, 15 min observed" while less than the whole window has been observed; else null.</summary>
     public static string? Observed(KpiView kpi) =>

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace Roadmap.Worker.Reporting;
 
 /// <summary>
@@ -8,12 +6,14 @@ namespace Roadmap.Worker.Reporting;
 /// Built only by <see cref="RoadmapViewBuilder"/>. Property order is the JSON order: keep it stable.
 /// </summary>
 /// <param name="EvaluatedAt">When the KPIs were judged; null when they have not been yet.</param>
+/// <param name="Config">The config file in force and how its last reload ended; null for a report, which reloads nothing.</param>
 public sealed record RoadmapView(
     string Name,
     string? Vision,
     IReadOnlyList<GoalView> Goals,
     DateTimeOffset? EvaluatedAt,
-    IReadOnlyList<InitiativeView> Initiatives)
+    IReadOnlyList<InitiativeView> Initiatives,
+    ConfigStatusView? Config = null)
 {
     public InitiativeView? FindInitiative(string id) => Initiatives.FirstOrDefault(i => i.Id == id);
 }
@@ -57,7 +57,8 @@ public sealed record InitiativeView(
 /// <param name="Met">Null before the first evaluation.</param>
 /// <param name="Status">no_data, met, on_track, at_risk, missed; null before the first evaluation.</param>
 /// <param name="Note">Why the status is what it is, in words.</param>
-/// <param name="Deadline">The instant the target must be reached by: the end of the deadline day. Null: it must hold always.</param>
+/// <param name="Deadline">The instant the target must be reached by: the end of the deadline day (in settings.timezone),
+/// so a 2027-03-31 deadline in UTC is 2027-04-01T00:00:00Z. Null: it must hold always.</param>
 /// <param name="Forecast">The trend's value at the deadline, bounded to what the value can be; null without a deadline or
 /// with too little history.</param>
 /// <param name="ErrorBudgetRemaining">Budget KPIs only (the avg of up, or a ratio, held to >= a target between 0 and 1):
@@ -68,7 +69,8 @@ public sealed record InitiativeView(
 /// <param name="ForecastLower">The forecast's 80% prediction interval, lower end; null without a forecast.</param>
 /// <param name="ForecastUpper">The forecast's 80% prediction interval, upper end; null without a forecast.</param>
 /// <param name="ForecastProbability">The probability of meeting the target at the deadline, 0..1; null without a forecast.</param>
-/// <param name="DeadlineDate">The deadline as written (the last day), for display; not part of the JSON.</param>
+/// <param name="DeadlineDate">The deadline as written: its last day, "2027-03-31"; null without a deadline.</param>
+/// <param name="Reason">Why the KPI is not met; null when it is met or not evaluated yet.</param>
 public sealed record KpiView(
     string Id,
     string Name,
@@ -92,4 +94,5 @@ public sealed record KpiView(
     double? ForecastLower,
     double? ForecastUpper,
     double? ForecastProbability,
-    [property: JsonIgnore] DateOnly? DeadlineDate);
+    DateOnly? DeadlineDate,
+    KpiReasonView? Reason = null);

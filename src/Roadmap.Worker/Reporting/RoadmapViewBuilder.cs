@@ -72,7 +72,8 @@ public static class RoadmapViewBuilder
             Finite(e?.ForecastLower),
             Finite(e?.ForecastUpper),
             Finite(e?.ForecastProbability),
-            k.Deadline);
+            k.Deadline,
+            KpiReasonText.Of(k, e));
     }
 
     // JSON has no NaN or infinity, and neither has a reader of the board: an unknown number is null.

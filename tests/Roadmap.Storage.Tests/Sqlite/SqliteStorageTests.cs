@@ -9,6 +9,8 @@ namespace Roadmap.Storage.Tests.Sqlite;
 // The shared storage tests on the SQLite backend, each class with the tests only SQLite has: its locks, its migrations
 // from released schemas, its row-by-row retention.
 
+public sealed class SqliteSampleReadSessionTests() : SampleReadSessionTests(new SqliteTestBackend());
+
 public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTestBackend())
 {
     protected override int RowsPerInsertStatement => SamplesTable.InsertManyRows;

@@ -50,6 +50,22 @@ public sealed class ApiEndpointsTests : IDisposable
     }
 
     [Fact]
+    public async Task Initiative_KpiWithDeadline_HasTheEndInstantAndTheCalendarDateBesideIt()
+    {
+        await using var host = await ApiHost.StartAsync(_f, await _f.WriteSamplesAsync());
+
+        var (_, _, body) = await GetAsync(host, "/api/initiatives/db-perf");
+
+        // The fixture's deadline is 2027-03-31 in UTC: the goal holds through that day, so its instant is the next midnight.
+        var query = body.GetProperty("kpis")[0];
+        Assert.Equal("2027-04-01T00:00:00Z", query.GetProperty("deadline").GetString());
+        Assert.Equal("2027-03-31", query.GetProperty("deadlineDate").GetString());
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("kpis")[1].GetProperty("deadlineDate").ValueKind);
+        Assert.Equal("2026-10-01", body.GetProperty("timeline").GetProperty("start").GetString());
+        Assert.Equal("2027-03-31", body.GetProperty("timeline").GetProperty("due").GetString());
+    }
+
+    [Fact]
     public async Task Initiative_Known_IsThatInitiativeOfTheRoadmap()
     {
         await using var host = await ApiHost.StartAsync(_f, await _f.WriteSamplesAsync());

@@ -231,6 +231,37 @@ public sealed partial class ConfigReloaderTests : IDisposable
         Assert.Equal(1, Value(text, "roadmap_config_reloads_total{result=\"failure\"}"));
     }
 
+    [Fact]
+    public async Task ReloadAsync_InvalidThenValidFile_RecordsTheFailureWithItsFirstErrorsThenClearsIt()
+    {
+        var (app, _) = await BuildAsync();
+        await using var disposeApp = app;
+        var reloader = app.Services.GetRequiredService<ConfigReloader>();
+        var current = app.Services.GetRequiredService<CurrentConfig>();
+        Assert.Null(current.LastReload);
+        // Seven unknown kinds: seven errors, of which the first five are kept.
+        var broken = "roadmap: { name: Broken }\nsources:\n" + string.Concat(Enumerable.Range(1, 7).Select(n => $"  - {{ id: x{n}, kind: nope }}\n"));
+        await File.WriteAllTextAsync(ConfigPath, broken);
+
+        Assert.False(await reloader.ReloadAsync("test", CancellationToken.None));
+
+        var failed = Assert.IsType<ConfigReload>(current.LastReload);
+        Assert.False(failed.Success);
+        Assert.Equal(ConfigPath, failed.File);
+        Assert.Equal(7, failed.ErrorCount);
+        Assert.Equal(ConfigReload.MaxErrors, failed.Errors.Count);
+        Assert.StartsWith($"{ConfigPath}:3:", failed.Errors[0], StringComparison.Ordinal);
+        Assert.Contains("sources[x1].kind", failed.Errors[0], StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(ConfigPath, Config(V2, V2Kpis));
+        Assert.True(await reloader.ReloadAsync("test", CancellationToken.None));
+
+        var succeeded = Assert.IsType<ConfigReload>(current.LastReload);
+        Assert.True(succeeded.Success);
+        Assert.Empty(succeeded.Errors);
+        Assert.True(succeeded.At >= failed.At);
+    }
+
     /// <summary>
     /// A FIFO, a sparse gigabyte and an alias bomb in place of the config: each once hung the reload (and every later
     /// one, and SIGTERM) or took gigabytes. Each must fail, count as a failed reload and leave the service running on

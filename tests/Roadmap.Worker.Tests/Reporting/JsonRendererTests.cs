@@ -24,12 +24,12 @@ public sealed class JsonRendererTests : IDisposable
         var root = doc.RootElement;
         var initiative = root.GetProperty("initiatives")[0];
 
-        Assert.Equal(["name", "vision", "goals", "evaluatedAt", "initiatives"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["name", "vision", "goals", "evaluatedAt", "initiatives", "config"], root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(
             ["id", "name", "goal", "timeline", "declaredStatus", "owner", "details", "dependsOn", "risks", "health", "blocked", "blockedBy", "kpis"],
             initiative.EnumerateObject().Select(p => p.Name));
         Assert.Equal(
-            ["id", "name", "unit", "source", "signal", "aggregate", "window", "target", "targetValue", "value", "met", "status", "note", "deadline", "forecast", "errorBudgetRemaining", "baseline", "coverage", "observedSeconds", "forecastLower", "forecastUpper", "forecastProbability"],
+            ["id", "name", "unit", "source", "signal", "aggregate", "window", "target", "targetValue", "value", "met", "status", "note", "deadline", "forecast", "errorBudgetRemaining", "baseline", "coverage", "observedSeconds", "forecastLower", "forecastUpper", "forecastProbability", "deadlineDate", "reason"],
             initiative.GetProperty("kpis")[0].EnumerateObject().Select(p => p.Name));
         Assert.Equal(["label", "start", "due"], initiative.GetProperty("timeline").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["risk", "mitigation"], initiative.GetProperty("risks")[0].EnumerateObject().Select(p => p.Name));
@@ -64,7 +64,15 @@ public sealed class JsonRendererTests : IDisposable
               "observedSeconds": 1815,
               "forecastLower": null,
               "forecastUpper": null,
-              "forecastProbability": null
+              "forecastProbability": null,
+              "deadlineDate": "2027-03-31",
+              "reason": {
+                "code": "source_failing",
+                "text": "its source db has failed every poll since 2026-11-26 11:30:00 UTC: connection refused; 0.1 s misses the target <= 0.05 by 0.05 s",
+                "since": "2026-11-26T11:30:00Z",
+                "error": "connection refused",
+                "shortfall": 0.05
+              }
             }
             """;
         Assert.Equal(expected, JsonSerializer.Serialize(query, Indented).ReplaceLineEndings("\n"));
