@@ -99,9 +99,7 @@ public sealed partial class ConfigReloader(
             }
 
             await ApplyAsync(running, ConfigDiff.Effective(running, loaded.Config!), diff, cancellationToken);
-            var appliedAt = time.GetUtcNow();
-            current.Reloaded(ConfigReload.Succeeded(running.File, appliedAt));
-            events.ConfigReloaded(success: true, appliedAt);
+            events.ConfigReloaded(success: true, time.GetUtcNow());
             var applied = current.Value;
             var added = Ids(diff.Added);
             var removed = Ids(diff.Removed);
@@ -153,6 +151,9 @@ public sealed partial class ConfigReloader(
         var runningKinds = running.Sources.Select(s => s.Kind).ToHashSet(StringComparer.Ordinal);
         await ScheduleRegistrar.WarmUpAsync(kinds, created.Select(s => s.Config.Kind).Where(k => !runningKinds.Contains(k)), context, cancellationToken);
 
+        // Recorded just before the swap, so nobody sees the new config beside the last failure's banner; a failure
+        // to schedule below records itself over this.
+        current.Reloaded(ConfigReload.Succeeded(running.File, time.GetUtcNow()));
         current.Set(next);
         events.ConfigApplied(next);
         var scheduler = await schedulers.GetScheduler(cancellationToken);
