@@ -217,7 +217,7 @@ public sealed class EvaluationStoreTests : IDisposable
         _store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
         using (var c = _db.OpenConnection())
         {
-            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DELETE FROM schema_version WHERE version = 4;");
+            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DELETE FROM schema_version WHERE version >= 4;");
             c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
         }
 
@@ -225,7 +225,7 @@ public sealed class EvaluationStoreTests : IDisposable
         var store = new EvaluationStore(reopened);
         store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
 
-        Assert.Equal(4, reopened.SchemaVersion);
+        Assert.Equal(5, reopened.SchemaVersion);
         Assert.Equal([1L, 1L, EvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
         Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }
