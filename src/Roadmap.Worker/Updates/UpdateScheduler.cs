@@ -92,16 +92,27 @@ public sealed partial class UpdateScheduler(
     /// <summary>The latest fire of <paramref name="cron"/> after <paramref name="handled"/> and at or before <paramref name="now"/>; null when none.</summary>
     public static DateTimeOffset? DueFire(Quartz.CronExpression cron, DateTimeOffset handled, DateTimeOffset now)
     {
-        DateTimeOffset? due = null;
-        var from = handled > now - LookBack ? handled : now - LookBack;
-        while (cron.GetNextValidTimeAfter(from) is { } next && next <= now)
+        // Looked for in growing spans before now, so that a cron firing every second after long downtime walks one
+        // minute of fires, not a year of them.
+        foreach (var span in SearchSpans)
         {
-            due = next;
-            from = next;
+            var from = now - span > handled ? now - span : handled;
+            DateTimeOffset? due = null;
+            for (var next = cron.GetNextValidTimeAfter(from); next is { } n && n <= now; next = cron.GetNextValidTimeAfter(n))
+            {
+                due = n;
+            }
+
+            if (due is not null || from == handled)
+            {
+                return due;
+            }
         }
 
-        return due;
+        return null;
     }
+
+    private static readonly TimeSpan[] SearchSpans = [TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromDays(1), TimeSpan.FromDays(32), LookBack];
 
     private async Task DeliverAsync(RoadmapConfig config, UpdateConfig update, DateTimeOffset fire, CancellationToken cancellationToken)
     {

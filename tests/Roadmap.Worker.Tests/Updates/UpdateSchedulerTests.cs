@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Roadmap.Storage;
 using Roadmap.Worker.Reporting;
+using Roadmap.Worker.Updates;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
@@ -254,5 +255,18 @@ public sealed class UpdateSchedulerTests : IDisposable
         }
 
         Assert.Single(Requests());
+    }
+
+    [Theory]
+    [InlineData("0 0 * * * ?", "2026-11-26T12:00:00Z", "2026-11-26T15:30:00Z", "2026-11-26T15:00:00Z")]
+    [InlineData("0 0 * * * ?", "2026-11-26T15:00:00Z", "2026-11-26T15:30:00Z", null)]
+    [InlineData("* * * * * ?", "2025-11-26T15:30:00Z", "2026-11-26T15:30:00Z", "2026-11-26T15:30:00Z")]
+    [InlineData("0 0 9 1 1 ?", "2024-06-01T00:00:00Z", "2026-11-26T15:30:00Z", "2026-01-01T09:00:00Z")]
+    [InlineData("0 0 9 ? * MON", "2026-11-16T09:00:00Z", "2026-11-26T15:30:00Z", "2026-11-23T09:00:00Z")]
+    public void DueFire_SinceTheLastHandled_IsTheLatestFireAtOrBeforeNow(string cron, string handled, string now, string? due)
+    {
+        var fire = UpdateScheduler.DueFire(new Quartz.CronExpression(cron, TimeZoneInfo.Utc), DateTimeOffset.Parse(handled, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.Parse(now, System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(due is null ? null : DateTimeOffset.Parse(due, System.Globalization.CultureInfo.InvariantCulture), fire);
     }
 }
