@@ -77,7 +77,15 @@ public sealed record UpdatesConfig(IReadOnlyList<UpdateConfig> Items)
     ];
 
     /// <summary>As written in the config: slack, teams, mattermost, json, markdown, html.</summary>
-    public static string FormatName(UpdateFormat format) => format.ToString().ToLowerInvariant();
+    public static string FormatName(UpdateFormat format) => format switch
+    {
+        UpdateFormat.Slack => "slack",
+        UpdateFormat.Teams => "teams",
+        UpdateFormat.Mattermost => "mattermost",
+        UpdateFormat.Json => "json",
+        UpdateFormat.Markdown => "markdown",
+        _ => "html",
+    };
 
     /// <summary>Reads <c>settings.updates</c>; every error is reported, none quotes a URL.</summary>
     public static UpdatesConfig Read(ConfigSection settings)
@@ -118,7 +126,8 @@ public sealed record UpdatesConfig(IReadOnlyList<UpdateConfig> Items)
                 continue;
             }
 
-            var format = formatText is null ? (UpdateFormat?)null : Enum.Parse<UpdateFormat>(formatText, ignoreCase: true);
+            // By name, not Enum.Parse: the names are the config's, and no reflection is asked of the native build.
+            var format = formatText is null ? (UpdateFormat?)null : Enum.GetValues<UpdateFormat>().First(f => string.Equals(FormatName(f), formatText, StringComparison.OrdinalIgnoreCase));
             if (format is { } f && hasUrl != WebhookFormats.Contains(FormatName(f)))
             {
                 u.Error("format", hasUrl
