@@ -54,6 +54,13 @@ public sealed partial class UpdateScheduler(
                 LogStorageFailed(log, e.Message);
                 sleep = MaxSleep;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A bug of ours must not end this task, and with it the host (a background service's exception stops
+                // it): the updates are tried again at the next check; polling and evaluation go on regardless.
+                LogFailed(log, e);
+                sleep = MaxSleep;
+            }
 
             await Task.Delay(sleep, time, stoppingToken);
         }
@@ -146,6 +153,9 @@ public sealed partial class UpdateScheduler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Update {Name} to {Destination} for its fire at {Fire} failed after {Attempts} attempt(s), given up until its next fire: {Reason}")]
     private static partial void LogGivenUp(ILogger log, string name, string destination, string fire, int attempts, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Updates not checked (tried again shortly): internal error")]
+    private static partial void LogFailed(ILogger log, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Updates not checked (tried again shortly): the database failed: {Reason}")]
     private static partial void LogStorageFailed(ILogger log, string reason);
