@@ -23,6 +23,9 @@ public interface IRoadmapStorage
     /// <summary>The KPI evaluation history and the computed baselines. Thread-safe.</summary>
     IEvaluationStore Evaluations { get; }
 
+    /// <summary>What the scheduled updates covered and how each ended. Thread-safe.</summary>
+    IUpdateStore Updates { get; }
+
     /// <summary>The bytes the store takes on disk (for SQLite: the main file and its write-ahead log); 0 when unknown.</summary>
     long SizeBytes();
 

@@ -20,7 +20,7 @@ public sealed partial class ArchitectureTests
         ["Exporting"],
         ["Evaluation"],
         ["Reporting", "Scheduling"],
-        ["Endpoints"],
+        ["Endpoints", "Updates"],
         ["Hosting"],
         ["Cli"],
     ];

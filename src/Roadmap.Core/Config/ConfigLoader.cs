@@ -190,8 +190,9 @@ public sealed partial class ConfigLoader
         var auth = ReadAuth(s);
         var network = ReadNetwork(s);
         var retention = ReadRetention(s);
+        var updates = UpdatesConfig.Read(s);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention };
+        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention, Updates = updates };
     }
 
     private static AuthConfig? ReadAuth(ConfigSection settings)
@@ -357,7 +358,8 @@ public sealed partial class ConfigLoader
         return sources;
     }
 
-    private static string? CronProblem(string cron)
+    /// <summary>Why <paramref name="cron"/> is no Quartz cron expression that fires; null when it is one.</summary>
+    internal static string? CronProblem(string cron)
     {
         var fields = cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
         if (fields == 5)

@@ -78,6 +78,7 @@ public static class ConfigSchema
         new("auth", KeyType.Mapping, "credentials for `/metrics`, `/api/*` and the board `/`") { Default = "none (open)", Keys = Auth },
         new("network", KeyType.Mapping, "where sources may connect, and how many redirects they follow") { Keys = Network },
         new("retention", KeyType.Mapping, "how long samples and rollups are kept") { Keys = Retention },
+        new("updates", KeyType.MappingList, "scheduled updates to stakeholders: what changed, and the current table, to a webhook or a file") { Default = "`[]`", Keys = UpdatesConfig.Keys },
     ];
 
     /// <summary>roadmap.goals items.</summary>

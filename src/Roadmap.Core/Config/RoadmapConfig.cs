@@ -117,6 +117,9 @@ public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZon
 
     /// <summary>How long stored data is kept (<c>settings.retention</c>).</summary>
     public RetentionConfig Retention { get; init; } = RetentionConfig.Default;
+
+    /// <summary><c>settings.updates</c>: the scheduled updates to stakeholders. Default none.</summary>
+    public UpdatesConfig Updates { get; init; } = UpdatesConfig.None;
 }
 
 /// <summary>
@@ -174,9 +177,12 @@ public sealed record SourceConfig(
     /// <paramref name="text"/> with every secret of this source replaced by "***": applied to failure reasons before
     /// they reach logs, metrics, the API or check, in case a server echoes a credential back.
     /// </summary>
-    public string? Redact(string? text)
+    public string? Redact(string? text) => RedactWith(text, Secrets);
+
+    /// <summary><paramref name="text"/> with every one of <paramref name="secrets"/> replaced by "***" (also cut short, as above).</summary>
+    public static string? RedactWith(string? text, IReadOnlyList<string>? secrets)
     {
-        if (text is null || Secrets is not { Count: > 0 } secrets)
+        if (text is null || secrets is not { Count: > 0 })
         {
             return text;
         }

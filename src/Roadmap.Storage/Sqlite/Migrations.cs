@@ -106,6 +106,19 @@ internal static class Migrations
         (4, """
             ALTER TABLE evaluations ADD COLUMN rules INTEGER NOT NULL DEFAULT 1;
             """, null),
+        // v5: what each scheduled update (settings.updates) covered and how it ended, so a restart neither repeats
+        // nor skips one. A new table; nothing else changes.
+        (5, """
+            CREATE TABLE update_deliveries (
+                name     TEXT    NOT NULL,  -- settings.updates[].name
+                fire_ts  INTEGER NOT NULL,  -- unix milliseconds UTC: the scheduled fire this row is for
+                ended_ts INTEGER NOT NULL,  -- unix milliseconds UTC: when it was sent, given up, or first scheduled
+                outcome  TEXT    NOT NULL CHECK (outcome IN ('scheduled', 'success', 'failure')),
+                attempts INTEGER NOT NULL,
+                blocked  TEXT,              -- success only: the ids of the initiatives blocked then, comma-separated
+                PRIMARY KEY (name, fire_ts)
+            );
+            """, null),
     ];
 
     public static int Latest => Steps[^1].Version;

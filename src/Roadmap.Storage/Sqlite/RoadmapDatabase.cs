@@ -29,6 +29,7 @@ public sealed class RoadmapDatabase : IRoadmapStorage
         ConnectionString = Connection(path, SqliteOpenMode.ReadWrite);
         Samples = new SqliteSampleReader(this);
         Evaluations = new SqliteEvaluationStore(this);
+        Updates = new SqliteUpdateStore(this);
     }
 
     /// <summary>The database file's full path.</summary>
@@ -40,6 +41,9 @@ public sealed class RoadmapDatabase : IRoadmapStorage
     public ISampleReader Samples { get; }
 
     public IEvaluationStore Evaluations { get; }
+
+    /// <inheritdoc/>
+    public IUpdateStore Updates { get; }
 
     /// <summary>
     /// For every connection after the first: read-write, never create. Where the file went missing a reader then fails

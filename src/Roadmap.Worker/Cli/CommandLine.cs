@@ -8,7 +8,7 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
         ["run"] = ["config", "database", "urls"],
         ["validate"] = ["config"],
         ["check"] = ["config"],
-        ["report"] = ["config", "database", "format"],
+        ["report"] = ["config", "database", "format", "since"],
         ["schema"] = ["format"],
     };
 
@@ -18,14 +18,16 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
           run       [--config PATH] [--database PATH] [--urls URLS]   the service (the default verb)
           validate  [--config PATH]                                   check the config; exit 0, or 2 with every error
           check     [--config PATH]                                   poll every source once; exit 1 if any failed
-          report    [--config PATH] [--database PATH] [--format FORMAT]
-                                                                      the roadmap table, judged on the stored samples
+          report    [--config PATH] [--database PATH] [--format FORMAT] [--since DATE]
+                                                                      the roadmap table, judged on the stored samples;
+                                                                      with --since, what changed since DATE first
           schema    [--format json|markdown]                          the config's JSON Schema (or README's key tables)
 
           --config PATH    the roadmap file (default config/roadmap.yaml)
           --database PATH  the SQLite file (default data/roadmap.db)
           --urls URLS      where to listen, e.g. http://127.0.0.1:9810 (default; or ASPNETCORE_URLS)
           --format FORMAT  markdown (default), html or json
+          --since DATE     YYYY-MM-DD (from the start of that day in settings.timezone) or an ISO-8601 instant
                            (schema: json, the default, or markdown)
 
         exit codes: 0 ok, 1 runtime failure, 2 bad config or usage

@@ -67,7 +67,8 @@ public static class RoadmapCli
                     command.Options.GetValueOrDefault("database", StorageOptions.DefaultPath),
                     command.Options.GetValueOrDefault("format", "markdown"),
                     stdout,
-                    stderr);
+                    stderr,
+                    since: command.Options.GetValueOrDefault("since"));
             default:
                 return await RunServiceAsync(config, command, stderr);
         }

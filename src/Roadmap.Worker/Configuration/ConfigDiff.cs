@@ -17,6 +17,8 @@ public sealed class ConfigDiff
     {
         nameof(SettingsConfig.EvaluateEvery),
         nameof(SettingsConfig.TimeZone),
+        // The update scheduler reads the config in force before each fire.
+        nameof(SettingsConfig.Updates),
     };
 
     private ConfigDiff(RoadmapConfig previous, RoadmapConfig next)
@@ -58,7 +60,7 @@ public sealed class ConfigDiff
     /// </summary>
     public static RoadmapConfig Effective(RoadmapConfig previous, RoadmapConfig next)
     {
-        var settings = previous.Settings with { EvaluateEvery = next.Settings.EvaluateEvery, TimeZone = next.Settings.TimeZone };
+        var settings = previous.Settings with { EvaluateEvery = next.Settings.EvaluateEvery, TimeZone = next.Settings.TimeZone, Updates = next.Settings.Updates };
         return next with { Settings = settings };
     }
 

@@ -48,4 +48,10 @@ public interface IRoadmapEvents
     /// <paramref name="id"/>, null when nothing is.
     /// </summary>
     void SourceRetired(string id, SourceConfig? current);
+
+    /// <summary>
+    /// A scheduled update's fire ended: sent (<paramref name="success"/>), or given up after its attempts until its
+    /// next fire.
+    /// </summary>
+    void UpdateDelivered(string update, bool success);
 }

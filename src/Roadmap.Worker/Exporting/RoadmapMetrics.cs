@@ -56,6 +56,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Gauge _reloadSuccessful;
     private readonly Gauge _reloadSuccessTimestamp;
     private readonly Counter _reloads;
+    private readonly Counter _updateDeliveries;
     private long _pollCount;
 
     // The labelled children RecordPoll touches, per source id: 2,000 polls a second would otherwise pay a label
@@ -117,6 +118,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _reloadSuccessful = f.CreateGauge("roadmap_config_last_reload_successful", "1 when the last config (re)load succeeded, 0 when the file was invalid and the previous config kept running.");
         _reloadSuccessTimestamp = f.CreateGauge("roadmap_config_last_reload_success_timestamp_seconds", "When the running config was last loaded successfully (at start or by a reload), unix seconds.");
         _reloads = f.CreateCounter("roadmap_config_reloads_total", "Config reloads tried (file change or SIGHUP), by result.", ["result"]);
+        _updateDeliveries = f.CreateCounter("roadmap_update_deliveries_total", "Fires of scheduled updates (settings.updates), by update and outcome: success, or failure (given up after its attempts until the next fire).", ["update", "outcome"]);
         var version = typeof(RoadmapMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
         f.CreateGauge("roadmap_build_info", "Roadmap's version; always 1.", ["version"]).WithLabels(version).Set(1);
     }
@@ -136,6 +138,12 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         {
             _polls.WithLabels(s.Id, s.Kind, "success").IncTo(0);
             _polls.WithLabels(s.Id, s.Kind, "failure").IncTo(0);
+        }
+
+        foreach (var u in config.Settings.Updates.Items)
+        {
+            _updateDeliveries.WithLabels(u.Name, "success").IncTo(0);
+            _updateDeliveries.WithLabels(u.Name, "failure").IncTo(0);
         }
 
         var initiativeInfo = new HashSet<string>(StringComparer.Ordinal);
@@ -342,6 +350,11 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     void IRoadmapEvents.ConfigReloaded(bool success, DateTimeOffset at) => RecordReload(success, at);
 
     void IRoadmapEvents.SourceRetired(string id, SourceConfig? current) => ForgetSource(id, current);
+
+    void IRoadmapEvents.UpdateDelivered(string update, bool success) => RecordUpdateDelivery(update, success);
+
+    /// <summary>A scheduled update's fire ended: sent, or given up (<c>roadmap_update_deliveries_total</c>).</summary>
+    public void RecordUpdateDelivery(string update, bool success) => _updateDeliveries.WithLabels(update, success ? "success" : "failure").Inc();
 
     /// <summary>One source's labelled children, looked up once.</summary>
     private sealed class SourceSeries

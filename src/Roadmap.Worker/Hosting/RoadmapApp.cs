@@ -77,6 +77,7 @@ public static class RoadmapApp
             .AddRoadmapScheduling(config, time)
             .AddRoadmapMetrics()
             .AddRoadmapTelemetry()
+            .AddRoadmapUpdates()
             .AddRoadmapConfigReload();
         // Results.Problem writes through ASP.NET's JSON options, whose native build has no reflection to fall back on.
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ProblemJsonContext.Default));

@@ -17,6 +17,7 @@ using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
 using Roadmap.Worker.Scheduling;
 using Roadmap.Worker.Telemetry;
+using Roadmap.Worker.Updates;
 
 namespace Roadmap.Worker.Hosting;
 
@@ -160,6 +161,23 @@ public static class ServiceCollectionExtensions
         });
         // The exporter is the listener of what the poll job, the evaluation and the reload tell.
         services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
+        return services;
+    }
+
+    /// <summary>
+    /// The scheduled updates (<c>settings.updates</c>): their store, the sender (through the network policy the service
+    /// started with, like the sources) and the scheduler, on a task of its own.
+    /// </summary>
+    public static IServiceCollection AddRoadmapUpdates(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => sp.GetRequiredService<IRoadmapStorage>().Updates);
+        services.AddSingleton(sp => new UpdateSender(
+            new NetworkPolicy(sp.GetRequiredService<CurrentConfig>().Value.Settings.Network),
+            UpdateSendOptions.Default,
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<UpdateScheduler>();
+        // It needs storage (and the evaluation) in its constructor: started after the bind, like storage itself.
+        services.AddHostedService<AfterApplicationStarted<UpdateScheduler>>();
         return services;
     }
 }
