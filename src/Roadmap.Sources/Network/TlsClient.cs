@@ -75,9 +75,9 @@ public sealed partial class TlsClient
     public SslClientAuthenticationOptions Options(string host, ConnectionTrace trace, List<SslApplicationProtocol>? protocols = null)
     {
         var material = Current();
-        if (material.Problems.Count > 0)
+        if (Problem(material) is { } problem)
         {
-            throw new TlsFilesException($"tls: {material.Problems[0].Problem}");
+            throw new TlsFilesException(problem);
         }
 
         var targetHost = Settings.ServerName ?? host.Trim('[', ']');
@@ -91,6 +91,14 @@ public sealed partial class TlsClient
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) => Validate(certificate, chain, errors, material, targetHost, trace),
         };
     }
+
+    /// <summary>
+    /// Why the TLS files cannot serve now (after a reload, <see cref="Current"/>), as a failure reason naming the key and
+    /// the file; null when they can. For clients that build their handshake inside a library and should fail first.
+    /// </summary>
+    public string? Problem() => Problem(Current());
+
+    private static string? Problem(TlsMaterial material) => material.Problems.Count > 0 ? $"tls: {material.Problems[0].Problem}" : null;
 
     /// <summary>
     /// Runs the handshake over <paramref name="transport"/> (which the returned stream owns), recording its duration,
