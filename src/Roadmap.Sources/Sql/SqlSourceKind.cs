@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -27,6 +28,7 @@ public sealed class SqlSourceKind : ISourceKind
             Required = true, Sample = "\"Data Source=data/roadmap.db;Mode=ReadOnly\"",
         },
         new("query", KeyType.Text, "run on each poll") { Required = true, Sample = "SELECT 1" },
+        TlsSettings.Key("provider `postgres` only: require TLS, checked as the block says (see **TLS settings**); instead of the connection string's `SslMode`, `RootCertificate`, `SslCertificate`, `SslKey`"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -42,7 +44,13 @@ public sealed class SqlSourceKind : ISourceKind
             section.Error("connectionString", $"bad connection string: {problem}");
         }
 
-        return new SqlQueryOptions(provider ?? ProviderNames[0], connectionString, query);
+        var tls = TlsSettings.Bind(section);
+        if (tls is not null && provider is not null && Provider(provider).TlsProblem(connectionString) is { } tlsProblem)
+        {
+            section.Error("tls", tlsProblem);
+        }
+
+        return new SqlQueryOptions(provider ?? ProviderNames[0], connectionString, query) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;
