@@ -43,7 +43,7 @@ public sealed record TlsSettings(
     ];
 
     /// <summary>The <c>tls</c> key of a kind, described for that kind.</summary>
-    public static KeySpec Key(string description) => new("tls", KeyType.Mapping, description) { Default = "—", Keys = Keys };
+    public static KeySpec Key(string description) => new("tls", KeyType.Mapping, description) { Default = "—", Keys = Keys, OwnTable = true };
 
     /// <summary>
     /// Reads the <c>tls</c> block of <paramref name="section"/>; null when it has none. Every file is read and parsed

@@ -26,9 +26,9 @@ public sealed class RedisSourceKind : ISourceKind
         new("address", KeyType.Text, "`host:port`, e.g. `127.0.0.1:6379`; IPv6 in brackets: `[::1]:6379`") { Required = true, Sample = "127.0.0.1:6379" },
         new("user", KeyType.Text, "a Redis 6+ ACL user; needs `password` or `passwordFile`") { Default = "— (the default user)", Sample = "roadmap" },
         new("password", KeyType.Text, "sent with AUTH") { Default = "— (no AUTH)", Secret = true, Sample = "s3cret-pass" },
-        new("tls", KeyType.TextOrMapping, "`true`: connect with TLS, checking the server's certificate against the host in `address`; or a **TLS settings** block (TLS on)")
+        new("tls", KeyType.BooleanOrMapping, "`true`: connect with TLS, checking the server's certificate against the host in `address`; or a **TLS settings** block (TLS on)")
         {
-            Default = "`false`", Pattern = "^(?:true|false)$", Keys = TlsSettings.Keys, Sample = "true",
+            Default = "`false`", Keys = TlsSettings.Keys, Sample = "true",
         },
     ];
 

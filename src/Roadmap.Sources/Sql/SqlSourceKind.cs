@@ -28,7 +28,7 @@ public sealed class SqlSourceKind : ISourceKind
             Required = true, Sample = "\"Data Source=data/roadmap.db;Mode=ReadOnly\"",
         },
         new("query", KeyType.Text, "run on each poll") { Required = true, Sample = "SELECT 1" },
-        TlsSettings.Key("provider `postgres` only: require TLS, checked as the block says (see **TLS settings**); instead of the connection string's `SslMode`, `RootCertificate`, `SslCertificate`, `SslKey`"),
+        TlsSettings.Key("provider `postgres` only: require TLS, checked as the block says (see **TLS settings**); the connection string then sets no TLS keyword"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
