@@ -22,10 +22,11 @@ public sealed class SqlSourceKind : ISourceKind
     /// <summary>The keys of a sql source, beside the common ones.</summary>
     public static readonly IReadOnlyList<KeySpec> KeyList =
     [
-        new("provider", KeyType.Enum, "the database engine") { Required = true, Allowed = ProviderNames, Sample = "sqlite" },
+        new("provider", KeyType.Enum, "the database engine") { Required = true, Allowed = ProviderNames, Sample = "postgres" },
         new("connectionString", KeyType.Text, "as the provider reads it; checked keyword by keyword on load (an error names the keyword, never a value)")
         {
-            Required = true, Sample = "\"Data Source=data/roadmap.db;Mode=ReadOnly\"",
+            // A postgres sample: the tls block, which every key's sample includes, is for postgres only.
+            Required = true, Sample = "\"Host=127.0.0.1;Database=shop;Username=roadmap\"",
         },
         new("query", KeyType.Text, "run on each poll") { Required = true, Sample = "SELECT 1" },
         TlsSettings.Key("provider `postgres` only: require TLS, checked as the block says (see **TLS settings**); the connection string then sets no TLS keyword"),
