@@ -14,6 +14,11 @@ public static class NetworkErrors
             return denied.Message;
         }
 
+        if (FindInner<TlsFilesException>(e) is { } files)
+        {
+            return files.Message;
+        }
+
         var socket = FindInner<SocketException>(e);
         return socket?.SocketErrorCode switch
         {

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Roadmap.Core.Config;
 using YamlDotNet.RepresentationModel;
 
@@ -18,6 +19,7 @@ public class SourceKindKeysTests
     {
         var spec = SourceKinds.Get(kind);
         Assert.NotEmpty(spec.Keys);
+        SampleTlsFiles.Value.ToString();
         var (section, context) = Section(ConfigSchema.SampleYaml(spec.Keys));
 
         spec.Bind(section);
@@ -57,6 +59,19 @@ public class SourceKindKeysTests
             Assert.DoesNotContain(names, common.Contains);
         }
     }
+
+    // The tls block's samples name PEM files (ca.pem, client.pem, client-key.pem) relative to the working directory,
+    // which Bind reads: they are made once, real, in the test's working directory.
+    private static readonly Lazy<bool> SampleTlsFiles = new(() =>
+    {
+        var ca = Network.TestCertificates.Authority("Sample CA");
+        var client = Network.TestCertificates.Leaf(ca, ["roadmap"], client: true);
+        File.WriteAllText(Roadmap.Sources.Network.TlsSettings.Keys.Single(k => k.Name == "caFile").Sample, ca.ExportCertificatePem());
+        File.WriteAllText(Roadmap.Sources.Network.TlsSettings.Keys.Single(k => k.Name == "certFile").Sample, client.ExportCertificatePem());
+        using var key = client.GetECDsaPrivateKey()!;
+        File.WriteAllText(Roadmap.Sources.Network.TlsSettings.Keys.Single(k => k.Name == "keyFile").Sample, key.ExportPkcs8PrivateKeyPem());
+        return true;
+    });
 
     private static (ConfigSection Section, ConfigContext Context) Section(string yaml)
     {

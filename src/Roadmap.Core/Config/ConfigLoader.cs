@@ -561,7 +561,7 @@ public sealed partial class ConfigLoader
         }
 
         Target? target = null;
-        if (k.Text("target", required: true) is { } t && !Target.TryParse(t, out target))
+        if (k.Text("target", required: true) is { } t && !Target.TryParse(t, out target) && !Target.TryParseDuration(t, out target))
         {
             k.Error("target", $"bad target \"{k.Raw("target")}\": {Target.Expected}");
         }
@@ -599,6 +599,12 @@ public sealed partial class ConfigLoader
         }
 
         var unit = k.Text("unit");
+        if (target is { IsDuration: true } && signal is not null && Target.DurationProblem(aggregate, signal, unit) is { } misfit)
+        {
+            k.Error("target", $"target \"{target.Text}\": {misfit}");
+            target = null;
+        }
+
         if (target is not null && signal is not null)
         {
             TargetRange.Check(k, aggregate, signal, unit, target);

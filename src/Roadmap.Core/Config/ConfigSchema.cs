@@ -148,7 +148,7 @@ public static class ConfigSchema
             Required = true, Pattern = @"^\s*(?:[0-9.]+\s*(?:ms|s|m|h|d|w)\s*)+$|^\s*(?:[Dd][Aa][Yy]|[Ww][Ee][Ee][Kk]|[Mm][Oo][Nn][Tt][Hh]|[Qq][Uu][Aa][Rr][Tt][Ee][Rr])\s*$",
             Sample = "30d",
         },
-        new("target", KeyType.Text, "`\"OP NUMBER\"` or `\"OP NUMBER%\"`, OP one of `>= > <= < ==`; or relative: `\"OP baseline - 20%\"`")
+        new("target", KeyType.Text, "`\"OP NUMBER\"` or `\"OP NUMBER%\"`, OP one of `>= > <= < ==`; `\"OP DURATION\"` (`\">= 14d\"`) for a value in seconds; or relative: `\"OP baseline - 20%\"`")
         {
             Required = true, Pattern = TargetPattern, Sample = "\">= 99%\"",
         },
@@ -267,9 +267,9 @@ public static class ConfigSchema
         return text.ToString();
     }
 
-    // A nested mapping's keys as rows of their own (expect.status), as README writes them.
+    // A nested mapping's keys as rows of their own (expect.status), as README writes them; not a shared block's (tls).
     private static IEnumerable<KeySpec> Flatten(IReadOnlyList<KeySpec> keys, string prefix) =>
-        keys.SelectMany(k => k.Type == KeyType.Mapping && k.Keys is { } nested
+        keys.SelectMany(k => k.Type == KeyType.Mapping && k.Keys is { } nested && !k.OwnTable
             ? Flatten(nested, $"{prefix}{k.Name}.")
             : [k with { Name = prefix + k.Name }]);
 
@@ -343,6 +343,7 @@ public static class ConfigSchema
             KeyType.Mapping => Object(key.Keys ?? []),
             KeyType.MappingList => new JsonObject { ["type"] = "array", ["items"] = Object(key.Keys ?? []) },
             KeyType.TextOrMapping => new JsonObject { ["anyOf"] = new JsonArray(Scalar(key.Pattern ?? ".*"), Object(key.Keys ?? [])) },
+            KeyType.BooleanOrMapping => new JsonObject { ["anyOf"] = new JsonArray(new JsonObject { ["type"] = "boolean" }, Object(key.Keys ?? [])) },
             _ => throw new ArgumentOutOfRangeException(nameof(key), key.Type, "unknown key type"),
         };
         schema["description"] = key.Default is { } d && !key.Required ? $"{Plain(key.Description)} (default: {Plain(d)})" : Plain(key.Description);

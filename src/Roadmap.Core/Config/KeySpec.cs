@@ -41,6 +41,9 @@ public enum KeyType
 
     /// <summary>A single value (see <see cref="KeySpec.Pattern"/>) or a mapping whose keys are <see cref="KeySpec.Keys"/>.</summary>
     TextOrMapping,
+
+    /// <summary><c>true</c> or <c>false</c>, or a mapping whose keys are <see cref="KeySpec.Keys"/> (which turns it on: redis' <c>tls</c>).</summary>
+    BooleanOrMapping,
 }
 
 /// <summary>
@@ -76,8 +79,14 @@ public sealed record KeySpec(string Name, KeyType Type, string Description)
     /// <summary>A regular expression (ECMA-262 and .NET alike) a single value must match, for the schema; null: none.</summary>
     public string? Pattern { get; init; }
 
-    /// <summary>For <see cref="KeyType.Mapping"/>, <see cref="KeyType.MappingList"/> and <see cref="KeyType.TextOrMapping"/>: its keys.</summary>
+    /// <summary>For <see cref="KeyType.Mapping"/>, <see cref="KeyType.MappingList"/>, <see cref="KeyType.TextOrMapping"/> and <see cref="KeyType.BooleanOrMapping"/>: its keys.</summary>
     public IReadOnlyList<KeySpec>? Keys { get; init; }
+
+    /// <summary>
+    /// For a shared <see cref="KeyType.Mapping"/> (the <c>tls</c> block): its keys have a README table of their own, so a
+    /// kind's table shows it as one row instead of a row per nested key. Default false.
+    /// </summary>
+    public bool OwnTable { get; init; }
 
     /// <summary>A valid value in YAML flow style, used by tests that bind every declared key (e.g. <c>15s</c>, <c>[bug, ui]</c>).</summary>
     public string Sample { get; init; } = "x";

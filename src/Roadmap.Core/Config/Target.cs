@@ -13,7 +13,8 @@ public enum Comparison
 }
 
 /// <summary>
-/// A target: <c>"OP NUMBER"</c>, <c>"OP NUMBER%"</c> (percent / 100) or, relative to the KPI's baseline,
+/// A target: <c>"OP NUMBER"</c>, <c>"OP NUMBER%"</c> (percent / 100), <c>"OP DURATION"</c> (<c>">= 14d"</c>, in seconds:
+/// only for a KPI whose value is in seconds, see <see cref="DurationProblem"/>) or, relative to the KPI's baseline,
 /// <c>"OP baseline + N%"</c>, <c>"OP baseline - N%"</c> (or an absolute N without %), or <c>"OP baseline"</c>.
 /// </summary>
 /// <param name="Value">The absolute threshold; null for a relative target until a baseline is applied.</param>
@@ -24,6 +25,48 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
 
     public bool IsRelative => Value is null;
 
+    /// <summary>Written as a duration (<c>">= 14d"</c>); <see cref="Value"/> is its length in seconds.</summary>
+    public bool IsDuration { get; init; }
+
+    /// <summary>
+    /// Parses <c>"OP DURATION"</c>, a duration as every duration in the config is written (<c>14d</c>, <c>1h30m</c>,
+    /// <c>250ms</c>; <see cref="Durations"/>), into a target of that many seconds. The caller checks the KPI's value is
+    /// in seconds (<see cref="DurationProblem"/>).
+    /// </summary>
+    public static bool TryParseDuration(string text, out Target target)
+    {
+        target = null!;
+        var m = DurationPattern().Match(text);
+        if (!m.Success || !Durations.TryParse(m.Groups["duration"].Value, out var duration))
+        {
+            return false;
+        }
+
+        var op = Operator(m.Groups["op"].Value);
+        target = new Target(op, duration.TotalSeconds, 0, false, text.Trim()) { IsDuration = true };
+        return true;
+    }
+
+    /// <summary>
+    /// Why a duration target does not fit a KPI; null when it does. It fits when the KPI's value is in seconds: the
+    /// signal's name ends in <c>_seconds</c> (Prometheus' naming, as every duration signal of Roadmap's kinds) or the
+    /// KPI says <c>unit: seconds</c>, and the aggregate keeps the signal's unit (not <c>count</c>, <c>rate</c> or
+    /// <c>ratio</c>). Anywhere else a duration would be a number of seconds compared with something that is not.
+    /// </summary>
+    public static string? DurationProblem(Aggregate aggregate, string signal, string? unit)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        var seconds = signal.EndsWith("_seconds", StringComparison.Ordinal) || string.Equals(unit?.Trim(), "seconds", StringComparison.OrdinalIgnoreCase);
+        if (!seconds)
+        {
+            return $"a duration target is for a value in seconds: a signal named *_seconds (or unit: seconds), and {signal} is neither; write a number";
+        }
+
+        return aggregate is Aggregate.Count or Aggregate.Rate or Aggregate.Ratio
+            ? $"a duration target is for a value in seconds, and aggregate {aggregate.Name()} of {signal} is not one; write a number"
+            : null;
+    }
+
     public static bool TryParse(string text, out Target target)
     {
         target = null!;
@@ -33,14 +76,7 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
             return false;
         }
 
-        var op = m.Groups["op"].Value switch
-        {
-            ">=" => Comparison.GreaterOrEqual,
-            ">" => Comparison.Greater,
-            "<=" => Comparison.LessOrEqual,
-            "<" => Comparison.Less,
-            _ => Comparison.Equal,
-        };
+        var op = Operator(m.Groups["op"].Value);
         var percent = m.Groups["pct"].Success;
         if (m.Groups["base"].Success)
         {
@@ -60,6 +96,15 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
         target = new Target(op, value, 0, false, text.Trim());
         return double.IsFinite(value);
     }
+
+    private static Comparison Operator(string symbol) => symbol switch
+    {
+        ">=" => Comparison.GreaterOrEqual,
+        ">" => Comparison.Greater,
+        "<=" => Comparison.LessOrEqual,
+        "<" => Comparison.Less,
+        _ => Comparison.Equal,
+    };
 
     private static double Number(Match m)
     {
@@ -109,6 +154,9 @@ public sealed partial record Target(Comparison Op, double? Value, double Relativ
     };
 
     public override string ToString() => Text;
+
+    [GeneratedRegex(@"^\s*(?<op>>=|<=|==|>|<)\s*(?<duration>(?:[0-9.]+\s*(?:ms|s|m|h|d|w)\s*)+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex DurationPattern();
 
     [GeneratedRegex(@"^\s*(?<op>>=|<=|==|>|<)\s*(?:(?<base>baseline)\s*(?:(?<sign>[+\-])\s*(?<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?)\s*(?<pct>%)?)?|(?<sign>-)?(?<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?|\.[0-9]+)\s*(?<pct>%)?)\s*$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -40,7 +41,11 @@ public sealed class ApiClient : IDisposable
         _maxRedirects = context.Network.MaxRedirects;
 
         // The connect goes through the network policy: every connection, the redirect hops' included, reaches only
-        // addresses it allows, and the address checked is the one connected to.
+        // addresses it allows, and the address checked is the one connected to. The TLS handshake is ours too
+        // (TracedConnect), so the source's tls block (a private CA, a client certificate; its files reloaded when
+        // they change) applies to every https connection, a redirect hop's included.
+        var tls = new TlsClient(
+            (source.Options as ITlsOptions)?.Tls ?? TlsSettings.Default, source.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), _time);
         _http = new HttpClient(handler ?? new SocketsHttpHandler
         {
             UseProxy = false,
@@ -51,7 +56,7 @@ public sealed class ApiClient : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             ConnectTimeout = source.Timeout,
             AutomaticDecompression = System.Net.DecompressionMethods.All,
-        }.Guard(context.Network))
+        }.Traced(context.Network, _time, tls))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 using Roadmap.Sources.Api;
 
 namespace Roadmap.Sources.GitHub;
@@ -30,6 +31,7 @@ public sealed partial class GitHubSourceKind : ISourceKind
         },
         new("token", KeyType.Text, "sent as `Authorization: Bearer`. Printable ASCII without spaces") { Default = "— (anonymous)", Secret = true, Sample = "ghp_example" },
         new("apiUrl", KeyType.Url, "GitHub Enterprise Server: `https://HOST/api/v3`; no query or fragment") { Default = "`https://api.github.com`", Sample = "https://github.example.com/api/v3" },
+        TlsSettings.Key("how the server is checked over `https://`, and the client certificate: see **TLS settings**"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -51,7 +53,8 @@ public sealed partial class GitHubSourceKind : ISourceKind
         var token = section.Secret("token");
         ApiConfig.CheckHeaderValue(section, "token", token);
         var apiUrl = ApiConfig.BaseUrl(section, "apiUrl", required: false) ?? DefaultApiUrl;
-        return new GitHubSearchOptions(repository ?? "", query ?? "", token, apiUrl);
+        var tls = TlsSettings.Bind(section);
+        return new GitHubSearchOptions(repository ?? "", query ?? "", token, apiUrl) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

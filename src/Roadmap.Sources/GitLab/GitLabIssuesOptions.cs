@@ -1,5 +1,6 @@
 using System.Text;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.GitLab;
 
@@ -9,8 +10,11 @@ namespace Roadmap.Sources.GitLab;
 /// <param name="Labels">Issues must carry every one of these; empty: any labels.</param>
 /// <param name="State">opened (default), closed or all.</param>
 /// <param name="Token">Sent as PRIVATE-TOKEN; null for anonymous requests (public projects only).</param>
-public sealed record GitLabIssuesOptions(Uri Url, string Project, IReadOnlyList<string> Labels, string State, string? Token)
+public sealed record GitLabIssuesOptions(Uri Url, string Project, IReadOnlyList<string> Labels, string State, string? Token) : ITlsOptions
 {
+    /// <summary>The <c>tls</c> block: how an https server is checked and who we say we are; null: the system's defaults.</summary>
+    public TlsSettings? Tls { get; init; }
+
     /// <summary>GET {url}/api/v4/projects/{project}/issues_statistics — counts of all, opened and closed issues.</summary>
     public Uri StatisticsUrl => new($"{ProjectUrl}/issues_statistics?scope=all{LabelsParameter}");
 
@@ -26,13 +30,13 @@ public sealed record GitLabIssuesOptions(Uri Url, string Project, IReadOnlyList<
     /// <summary>Value equality, labels included (a reload keeps an unchanged source).</summary>
     public bool Equals(GitLabIssuesOptions? other) =>
         other is not null && Url == other.Url && Project == other.Project && ConfigEquality.Same(Labels, other.Labels)
-        && State == other.State && Token == other.Token;
+        && State == other.State && Token == other.Token && Equals(Tls, other.Tls);
 
-    public override int GetHashCode() => HashCode.Combine(Url, Project, ConfigEquality.Hash(Labels), State, Token);
+    public override int GetHashCode() => HashCode.Combine(Url, Project, ConfigEquality.Hash(Labels), State, Token, Tls);
 
     private bool PrintMembers(StringBuilder builder)
     {
-        builder.Append($"Url = {Url}, Project = {Project}, Labels = [{string.Join(", ", Labels)}], State = {State}, Token = {(Token is null ? "(none)" : "(set)")}");
+        builder.Append($"Url = {Url}, Project = {Project}, Labels = [{string.Join(", ", Labels)}], State = {State}, Token = {(Token is null ? "(none)" : "(set)")}, Tls = {Tls}");
         return true;
     }
 }

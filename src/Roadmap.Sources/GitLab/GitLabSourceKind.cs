@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 using Roadmap.Sources.Api;
 
 namespace Roadmap.Sources.GitLab;
@@ -25,6 +26,7 @@ public sealed partial class GitLabSourceKind : ISourceKind
         new("labels", KeyType.TextList, "list; issues must carry every one; a label must not contain a comma") { Default = "— (any)", Sample = "[bug, ui]" },
         new("state", KeyType.Enum, "which issues count") { Default = "`opened`", Allowed = States, Sample = "closed" },
         new("token", KeyType.Text, "sent as `PRIVATE-TOKEN`. Printable ASCII without spaces") { Default = "— (anonymous: public projects)", Secret = true, Sample = "glpat-example" },
+        TlsSettings.Key("how the server is checked over `https://`, and the client certificate: see **TLS settings**"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -58,7 +60,8 @@ public sealed partial class GitLabSourceKind : ISourceKind
         var state = section.OneOf("state", States) ?? "opened";
         var token = section.Secret("token");
         ApiConfig.CheckHeaderValue(section, "token", token);
-        return new GitLabIssuesOptions(url ?? new Uri("http://invalid"), project ?? "", labels, state, token);
+        var tls = TlsSettings.Bind(section);
+        return new GitLabIssuesOptions(url ?? new Uri("http://invalid"), project ?? "", labels, state, token) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

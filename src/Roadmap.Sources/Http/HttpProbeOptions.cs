@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Http;
 
@@ -11,15 +12,18 @@ public sealed record HttpProbeOptions(
     string Method,
     IReadOnlyDictionary<string, string> Headers,
     IReadOnlyList<int> ExpectStatus,
-    string? BodyContains)
+    string? BodyContains) : ITlsOptions
 {
     /// <summary>The most of a body that is read (and searched for <see cref="BodyContains"/>): 1 MiB.</summary>
     public const int MaxBodyBytes = 1 << 20;
 
+    /// <summary>The <c>tls</c> block: how an https target (and an https redirect hop) is checked; null: the system's defaults.</summary>
+    public TlsSettings? Tls { get; init; }
+
     /// <summary>Value equality, headers and expected statuses included (a reload keeps an unchanged source).</summary>
     public bool Equals(HttpProbeOptions? other) =>
         other is not null && Url == other.Url && Method == other.Method && ConfigEquality.Same(Headers, other.Headers)
-        && ConfigEquality.Same(ExpectStatus, other.ExpectStatus) && BodyContains == other.BodyContains;
+        && ConfigEquality.Same(ExpectStatus, other.ExpectStatus) && BodyContains == other.BodyContains && Equals(Tls, other.Tls);
 
-    public override int GetHashCode() => HashCode.Combine(Url, Method, ConfigEquality.Hash(Headers), ConfigEquality.Hash(ExpectStatus), BodyContains);
+    public override int GetHashCode() => HashCode.Combine(Url, Method, ConfigEquality.Hash(Headers), ConfigEquality.Hash(ExpectStatus), BodyContains, Tls);
 }

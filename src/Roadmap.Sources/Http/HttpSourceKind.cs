@@ -9,15 +9,29 @@ namespace Roadmap.Sources.Http;
 
 /// <summary>
 /// kind: http — probes a URL like blackbox_exporter: a fresh connection per probe, never retried (a retry hides
-/// downtime). Signals: up (1/0), latency_seconds, status_code.
+/// downtime). Signals: up (1/0), latency_seconds, status_code, the phases (dns, connect, tls, ttfb, transfer seconds),
+/// tls_version, cert_expiry_seconds, redirects and content_length_bytes.
 /// </summary>
 public sealed class HttpSourceKind : ISourceKind
 {
     public const string Up = "up";
     public const string LatencySeconds = "latency_seconds";
     public const string StatusCode = "status_code";
+    public const string DnsSeconds = "dns_seconds";
+    public const string ConnectSeconds = "connect_seconds";
+    public const string TlsSeconds = "tls_seconds";
+    public const string TtfbSeconds = "ttfb_seconds";
+    public const string TransferSeconds = "transfer_seconds";
+    public const string TlsVersion = "tls_version";
+    public const string CertExpirySeconds = "cert_expiry_seconds";
+    public const string Redirects = "redirects";
+    public const string ContentLengthBytes = "content_length_bytes";
 
-    private static readonly IReadOnlyList<string> SignalNames = [Up, LatencySeconds, StatusCode];
+    private static readonly IReadOnlyList<string> SignalNames =
+    [
+        Up, LatencySeconds, StatusCode, DnsSeconds, ConnectSeconds, TlsSeconds, TtfbSeconds, TransferSeconds, TlsVersion,
+        CertExpirySeconds, Redirects, ContentLengthBytes,
+    ];
     private static readonly string[] Methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
 
     public string Kind => "http";
@@ -37,6 +51,7 @@ public sealed class HttpSourceKind : ISourceKind
                 new("bodyContains", KeyType.Text, "text the body (first 1 MiB) must contain to count as up") { Default = "—", Sample = "ok" },
             ],
         },
+        TlsSettings.Key("how an `https://` target and every https redirect hop are checked: see **TLS settings**"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -66,7 +81,8 @@ public sealed class HttpSourceKind : ISourceKind
             expect.RejectUnknownKeys();
         }
 
-        return new HttpProbeOptions(url ?? new Uri("http://invalid"), method, headers, statuses, bodyContains);
+        var tls = TlsSettings.Bind(section);
+        return new HttpProbeOptions(url ?? new Uri("http://invalid"), method, headers, statuses, bodyContains) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

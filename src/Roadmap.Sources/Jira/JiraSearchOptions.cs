@@ -1,4 +1,5 @@
 using System.Text;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Jira;
 
@@ -8,8 +9,11 @@ namespace Roadmap.Sources.Jira;
 /// <param name="Edition"><see cref="Cloud"/> (default) or <see cref="DataCenter"/>: which search API is asked.</param>
 /// <param name="Email">Cloud: the account whose API token <paramref name="Token"/> is (basic auth).</param>
 /// <param name="Token">Cloud: an API token, with <paramref name="Email"/>. Data Center: a personal access token (bearer). Null: anonymous.</param>
-public sealed record JiraSearchOptions(Uri Url, string Jql, string Edition, string? Email, string? Token)
+public sealed record JiraSearchOptions(Uri Url, string Jql, string Edition, string? Email, string? Token) : ITlsOptions
 {
+    /// <summary>The <c>tls</c> block: how an https server is checked and who we say we are; null: the system's defaults.</summary>
+    public TlsSettings? Tls { get; init; }
+
     public const string Cloud = "cloud";
     public const string DataCenter = "datacenter";
 
@@ -23,7 +27,7 @@ public sealed record JiraSearchOptions(Uri Url, string Jql, string Edition, stri
 
     private bool PrintMembers(StringBuilder builder)
     {
-        builder.Append($"Url = {Url}, Jql = {Jql}, Edition = {Edition}, Email = {Email ?? "(none)"}, Token = {(Token is null ? "(none)" : "(set)")}");
+        builder.Append($"Url = {Url}, Jql = {Jql}, Edition = {Edition}, Email = {Email ?? "(none)"}, Token = {(Token is null ? "(none)" : "(set)")}, Tls = {Tls}");
         return true;
     }
 }

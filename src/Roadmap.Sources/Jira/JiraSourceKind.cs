@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 using Roadmap.Sources.Api;
 
 namespace Roadmap.Sources.Jira;
@@ -30,6 +31,7 @@ public sealed class JiraSourceKind : ISourceKind
         {
             Default = "— (anonymous)", Secret = true, Sample = "jira-example-token",
         },
+        TlsSettings.Key("how the server is checked over `https://`, and the client certificate: see **TLS settings**"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -65,7 +67,8 @@ public sealed class JiraSourceKind : ISourceKind
             section.Error("email", "Data Center authenticates with a personal access token alone (bearer): remove email");
         }
 
-        return new JiraSearchOptions(url ?? new Uri("http://invalid"), jql ?? "", edition, email, token);
+        var tls = TlsSettings.Bind(section);
+        return new JiraSearchOptions(url ?? new Uri("http://invalid"), jql ?? "", edition, email, token) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Json;
 
@@ -24,6 +25,7 @@ public sealed partial class JsonSourceKind : ISourceKind
         {
             Required = true, Sample = "{ bounce_rate: $.sessions.bounceRate }",
         },
+        TlsSettings.Key("how the server is checked over `https://`, and the client certificate: see **TLS settings**"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -66,7 +68,8 @@ public sealed partial class JsonSourceKind : ISourceKind
             }
         }
 
-        return new JsonSourceOptions(url ?? new Uri("http://invalid"), method, headers, signals);
+        var tls = TlsSettings.Bind(section);
+        return new JsonSourceOptions(url ?? new Uri("http://invalid"), method, headers, signals) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => [.. ((JsonSourceOptions)options).Signals.Select(s => s.Name)];

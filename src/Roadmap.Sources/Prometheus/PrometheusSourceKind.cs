@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Prometheus;
 
@@ -23,6 +24,7 @@ public sealed class PrometheusSourceKind : ISourceKind
         },
         new("query", KeyType.Text, "PromQL; aggregate it (`sum(...)`) to one series") { Required = true, Sample = "sum(up)" },
         new("headers", KeyType.Map, "mapping of header names to values, e.g. `Authorization: Bearer ${PROMETHEUS_TOKEN}`") { Default = "—", Sample = "{ X-Scope-OrgID: shop }" },
+        TlsSettings.Key("how the server is checked over `https://`, and the client certificate: see **TLS settings**"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -32,7 +34,8 @@ public sealed class PrometheusSourceKind : ISourceKind
         var url = section.Url("url", required: true);
         var query = section.Text("query", required: true);
         var headers = section.StringMap("headers");
-        return new PrometheusQueryOptions(url ?? new Uri("http://invalid"), query ?? "", headers);
+        var tls = TlsSettings.Bind(section);
+        return new PrometheusQueryOptions(url ?? new Uri("http://invalid"), query ?? "", headers) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

@@ -12,6 +12,9 @@ namespace Roadmap.Sources.Redis;
 /// <param name="Tls">Connect with TLS, checking the server's certificate against <see cref="Host"/>. Default false.</param>
 public sealed record RedisOptions(string Host, int Port, string? User, string? Password, bool Tls)
 {
+    /// <summary>With <see cref="Tls"/>: the <c>tls</c> block (a private CA, a client certificate, ...); null: the system's defaults.</summary>
+    public TlsSettings? TlsSettings { get; init; }
+
     /// <summary>host:port, with an IPv6 address in brackets.</summary>
     public string Address => HostPort.Format(Host, Port);
 
@@ -23,7 +26,7 @@ public sealed record RedisOptions(string Host, int Port, string? User, string? P
     private bool PrintMembers(StringBuilder builder)
     {
         builder.Append(CultureInfo.InvariantCulture, $"Host = {Host}, Port = {Port}, User = {User}, ");
-        builder.Append(CultureInfo.InvariantCulture, $"Password = {(Password is null ? "" : "*****")}, Tls = {Tls}");
+        builder.Append(CultureInfo.InvariantCulture, $"Password = {(Password is null ? "" : "*****")}, Tls = {Tls}, TlsSettings = {TlsSettings}");
         return true;
     }
 }

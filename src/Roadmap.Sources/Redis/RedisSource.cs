@@ -31,6 +31,10 @@ public sealed class RedisSource : ISource
     private readonly SourceContext _context;
     private readonly RedisOptions _options;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly TlsClient? _tls;
+
+    // What the TLS handshake of the current connect saw (why a certificate was refused).
+    private ConnectionTrace _trace = new();
     private ConnectionMultiplexer? _connection;
 
     // The address the current connection was opened to: checked by the network policy, and the only one the library
@@ -47,6 +51,9 @@ public sealed class RedisSource : ISource
         Config = config;
         _context = context;
         _options = (RedisOptions)config.Options;
+        _tls = _options.Tls
+            ? new TlsClient(_options.TlsSettings ?? TlsSettings.Default, config.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), context.Time)
+            : null;
     }
 
     public SourceConfig Config { get; }
@@ -79,7 +86,7 @@ public sealed class RedisSource : ISource
             {
                 throw;
             }
-            catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RedisException or NetworkDeniedException)
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RedisException or NetworkDeniedException or TlsFilesException)
             {
                 await DropConnectionAsync();
                 return PollResult.Failed(Describe(e), time.GetElapsedTime(started));
@@ -165,6 +172,12 @@ public sealed class RedisSource : ISource
         }
 
         _server = server;
+        if (_tls?.Problem() is { } tlsFiles)
+        {
+            throw new TlsFilesException(tlsFiles);
+        }
+
+        _trace = new ConnectionTrace();
         _handshaking = true;
         var remaining = Config.Timeout - _context.Time.GetElapsedTime(started);
         var connecting = ConnectionMultiplexer.ConnectAsync(Options(server, remaining + ConnectGrace));
@@ -217,6 +230,9 @@ public sealed class RedisSource : ISource
         Password = _options.Password,
         Ssl = _options.Tls,
         SslHost = _options.Tls ? _options.Host : null,
+        // The tls block's handshake (TlsClient): its CA, client certificate, server name and versions; the files are
+        // read again when they change. The name checked is the configured host, never the address connected to.
+        SslClientAuthenticationOptions = _tls is null ? null : _ => _tls.Options(_options.Host, _trace),
         ClientName = "roadmap",
         AbortOnConnectFail = true,
         ConnectRetry = 1,
@@ -252,10 +268,12 @@ public sealed class RedisSource : ISource
     /// <summary>A failure in words for an operator. Never quotes the password.</summary>
     private string Describe(Exception e) => e switch
     {
+        // The library retries a refused handshake until its timeout and then says only that; our check knows why.
+        _ when _handshaking && _trace.Rejection is { } refused => $"TLS handshake failed: {refused}",
         OperationCanceledException or TimeoutException or RedisTimeoutException when _handshaking => $"{TimeoutReason}: {HandshakeFailed("did not finish")}",
         OperationCanceledException or TimeoutException or RedisTimeoutException => TimeoutReason,
         SocketException s => Describe(s),
-        NetworkDeniedException => e.Message,
+        NetworkDeniedException or TlsFilesException => e.Message,
         RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } => DescribeAuthentication(e),
         RedisConnectionException c when Find<SocketException>(c) is { } s => Describe(s),
         RedisConnectionException c when ServerError(c) is { } said => $"could not connect: the server said \"{said}\"",

@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Redis;
 
@@ -25,7 +26,10 @@ public sealed class RedisSourceKind : ISourceKind
         new("address", KeyType.Text, "`host:port`, e.g. `127.0.0.1:6379`; IPv6 in brackets: `[::1]:6379`") { Required = true, Sample = "127.0.0.1:6379" },
         new("user", KeyType.Text, "a Redis 6+ ACL user; needs `password` or `passwordFile`") { Default = "— (the default user)", Sample = "roadmap" },
         new("password", KeyType.Text, "sent with AUTH") { Default = "— (no AUTH)", Secret = true, Sample = "s3cret-pass" },
-        new("tls", KeyType.Boolean, "connect with TLS, checking the server's certificate against the host in `address`") { Default = "`false`", Sample = "true" },
+        new("tls", KeyType.BooleanOrMapping, "`true`: connect with TLS, checking the server's certificate against the host in `address`; or a **TLS settings** block (TLS on)")
+        {
+            Default = "`false`", Keys = TlsSettings.Keys, Sample = "true",
+        },
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -42,7 +46,18 @@ public sealed class RedisSourceKind : ISourceKind
         // kind: one line, no control characters (ConfigSection.Secret).
         var password = NullIfEmpty(section.Secret("password"));
 
-        var tls = section.Bool("tls") ?? false;
+        // tls: true, or a tls block (which turns TLS on): a mapping has no scalar text.
+        TlsSettings? tlsSettings = null;
+        bool tls;
+        if (section.Has("tls") && section.Raw("tls") is null)
+        {
+            tlsSettings = TlsSettings.Bind(section);
+            tls = tlsSettings is not null;
+        }
+        else
+        {
+            tls = section.Bool("tls") ?? false;
+        }
 
         var host = "";
         var port = 0;
@@ -57,7 +72,7 @@ public sealed class RedisSourceKind : ISourceKind
             section.Error("user", "a user needs a password: set password or passwordFile too");
         }
 
-        return new RedisOptions(host, port, user, password, tls);
+        return new RedisOptions(host, port, user, password, tls) { TlsSettings = tlsSettings };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

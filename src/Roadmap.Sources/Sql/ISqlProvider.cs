@@ -17,10 +17,14 @@ internal interface ISqlProvider
     /// <summary>What is wrong with a connection string, in words that never quote a value; null when nothing.</summary>
     string? Problem(string connectionString);
 
+    /// <summary>Why a <c>tls</c> block does not fit this engine and connection string; null when it does.</summary>
+    string? TlsProblem(string connectionString);
+
     /// <summary>The database one source queries; it lives as long as the source.</summary>
     /// <param name="timeout">The source's timeout, for the engine's own connect timeout where the string sets none.</param>
     /// <param name="network">Where the engine may connect, for engines that reach a server over the network.</param>
-    ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network);
+    /// <param name="tls">The source's tls block, for engines that speak TLS; null: none (the connection string decides).</param>
+    ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network, TlsClient? tls);
 }
 
 /// <summary>One source's database: opens connections and says what its exceptions mean.</summary>

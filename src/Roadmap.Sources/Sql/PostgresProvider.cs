@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Net.Security;
 using System.Net.Sockets;
 using Npgsql;
 using Roadmap.Sources.Network;
@@ -44,7 +45,23 @@ internal sealed class PostgresProvider : ISqlProvider
         }
     }
 
-    public ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network)
+    /// <summary>The connection string keywords a tls block replaces: TLS is set in one place.</summary>
+    private static readonly string[] TlsKeywords = ["SSL Mode", "Root Certificate", "SSL Certificate", "SSL Key", "SSL Password", "Trust Server Certificate"];
+
+    public string? TlsProblem(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder();
+        if (SqlConnectionStrings.Problem(connectionString, builder) is not null)
+        {
+            return null;
+        }
+
+        var named = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        var both = TlsKeywords.Where(k => named.ContainsKey(k) || named.ContainsKey(k.Replace(" ", "", StringComparison.Ordinal))).ToList();
+        return both.Count == 0 ? null : $"set TLS either in tls or in the connection string ({string.Join(", ", both)}), not both";
+    }
+
+    public ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network, TlsClient? tls)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var named = new DbConnectionStringBuilder { ConnectionString = connectionString };
@@ -58,7 +75,44 @@ internal sealed class PostgresProvider : ISqlProvider
             builder.Timeout = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
         }
 
-        return new PostgresDatabase(NpgsqlDataSource.Create(builder), network, Hosts(builder.Host));
+        var trace = new TraceHolder();
+        if (tls is null)
+        {
+            return new PostgresDatabase(NpgsqlDataSource.Create(builder), network, Hosts(builder.Host), trace);
+        }
+
+        // TLS required, and checked by the tls block (TlsClient: its CA, client certificate, server name, versions),
+        // not by Npgsql's modes: Require alone checks nothing, and the block says what to check.
+        builder.SslMode = SslMode.Require;
+        var source = new NpgsqlDataSourceBuilder(builder.ConnectionString);
+        source.UseSslClientAuthenticationOptionsCallback(options =>
+        {
+            trace.Current = new ConnectionTrace();
+            Apply(tls.Options(options.TargetHost ?? "", trace.Current), options);
+        });
+        return new PostgresDatabase(source.Build(), network, Hosts(builder.Host), trace);
+    }
+
+    /// <summary>
+    /// Puts what the tls block decides into the options Npgsql hands over: the name checked, the versions, the check and
+    /// the client certificate; Npgsql's own certificate settings are cleared, so only the block's apply.
+    /// </summary>
+    internal static void Apply(SslClientAuthenticationOptions from, SslClientAuthenticationOptions to)
+    {
+        to.TargetHost = from.TargetHost;
+        to.EnabledSslProtocols = from.EnabledSslProtocols;
+        to.CertificateRevocationCheckMode = from.CertificateRevocationCheckMode;
+        to.RemoteCertificateValidationCallback = from.RemoteCertificateValidationCallback;
+        to.ClientCertificateContext = from.ClientCertificateContext;
+        to.ClientCertificates = null;
+        to.LocalCertificateSelectionCallback = null;
+        to.CertificateChainPolicy = null;
+    }
+
+    /// <summary>The trace of the connection being opened: why its certificate was refused, for the failure reason.</summary>
+    private sealed class TraceHolder
+    {
+        public ConnectionTrace? Current { get; set; }
     }
 
     /// <summary>
@@ -91,10 +145,11 @@ internal sealed class PostgresProvider : ISqlProvider
     /// deny list; an IP literal in Host cannot. The http and API kinds, which connect through the checked address
     /// itself, have no such gap.
     /// </remarks>
-    private sealed class PostgresDatabase(NpgsqlDataSource dataSource, NetworkPolicy network, IReadOnlyList<string> hosts) : ISqlDatabase
+    private sealed class PostgresDatabase(NpgsqlDataSource dataSource, NetworkPolicy network, IReadOnlyList<string> hosts, TraceHolder trace) : ISqlDatabase
     {
         public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
         {
+            trace.Current = null;
             foreach (var host in hosts)
             {
                 // Npgsql may connect to any address of the host: one denied address refuses the whole host.
@@ -112,7 +167,9 @@ internal sealed class PostgresProvider : ISqlProvider
 
         public string? Reason(Exception e) => e switch
         {
-            NetworkDeniedException => e.Message,
+            NetworkDeniedException or TlsFilesException => e.Message,
+            _ when NetworkErrors.FindInner<TlsFilesException>(e) is { } files => files.Message,
+            NpgsqlException when trace.Current?.Rejection is { } refused => $"TLS handshake failed: {refused}",
             SocketException s => Describe(s),
             // Class 28: invalid authorization specification (28P01: wrong password or unknown user).
             PostgresException p when p.SqlState.StartsWith("28", StringComparison.Ordinal) => $"authentication failed: {p.MessageText}",

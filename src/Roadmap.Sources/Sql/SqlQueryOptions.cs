@@ -1,4 +1,5 @@
 using System.Text;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -20,10 +21,18 @@ namespace Roadmap.Sources.Sql;
 /// </param>
 public sealed record SqlQueryOptions(string Provider, string ConnectionString, string Query)
 {
+    /// <summary>provider postgres: the <c>tls</c> block (TLS required, checked as it says); null: the connection string decides.</summary>
+    public TlsSettings? Tls { get; init; }
+
     // The generated ToString would print the connection string, password and all.
     private bool PrintMembers(StringBuilder builder)
     {
         builder.Append("Provider = ").Append(Provider).Append(", ConnectionString = (hidden), Query = ").Append(Query);
+        if (Tls is not null)
+        {
+            builder.Append(", Tls = ").Append(Tls);
+        }
+
         return true;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -15,7 +16,10 @@ public sealed class SqlSource : ISource
         Config = config;
         _context = context;
         _options = (SqlQueryOptions)config.Options;
-        _database = provider.Database(_options.ConnectionString, config.Timeout, context.Network);
+        var tls = _options.Tls is { } settings
+            ? new TlsClient(settings, config.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), context.Time)
+            : null;
+        _database = provider.Database(_options.ConnectionString, config.Timeout, context.Network, tls);
     }
 
     public SourceConfig Config { get; }

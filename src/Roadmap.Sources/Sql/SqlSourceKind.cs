@@ -1,4 +1,5 @@
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Sql;
 
@@ -21,12 +22,14 @@ public sealed class SqlSourceKind : ISourceKind
     /// <summary>The keys of a sql source, beside the common ones.</summary>
     public static readonly IReadOnlyList<KeySpec> KeyList =
     [
-        new("provider", KeyType.Enum, "the database engine") { Required = true, Allowed = ProviderNames, Sample = "sqlite" },
+        new("provider", KeyType.Enum, "the database engine") { Required = true, Allowed = ProviderNames, Sample = "postgres" },
         new("connectionString", KeyType.Text, "as the provider reads it; checked keyword by keyword on load (an error names the keyword, never a value)")
         {
-            Required = true, Sample = "\"Data Source=data/roadmap.db;Mode=ReadOnly\"",
+            // A postgres sample: the tls block, which every key's sample includes, is for postgres only.
+            Required = true, Sample = "\"Host=127.0.0.1;Database=shop;Username=roadmap\"",
         },
         new("query", KeyType.Text, "run on each poll") { Required = true, Sample = "SELECT 1" },
+        TlsSettings.Key("provider `postgres` only: require TLS, checked as the block says (see **TLS settings**); the connection string then sets no TLS keyword"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -42,7 +45,13 @@ public sealed class SqlSourceKind : ISourceKind
             section.Error("connectionString", $"bad connection string: {problem}");
         }
 
-        return new SqlQueryOptions(provider ?? ProviderNames[0], connectionString, query);
+        var tls = TlsSettings.Bind(section);
+        if (tls is not null && provider is not null && Provider(provider).TlsProblem(connectionString) is { } tlsProblem)
+        {
+            section.Error("tls", tlsProblem);
+        }
+
+        return new SqlQueryOptions(provider ?? ProviderNames[0], connectionString, query) { Tls = tls };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

@@ -37,7 +37,9 @@ internal sealed class SqliteProvider : ISqlProvider
         return null;
     }
 
-    public ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network) => new SqliteDatabase(connectionString);
+    public string? TlsProblem(string connectionString) => "tls is for provider postgres; sqlite opens a local file";
+
+    public ISqlDatabase Database(string connectionString, TimeSpan timeout, NetworkPolicy network, TlsClient? tls) => new SqliteDatabase(connectionString);
 
     private sealed class SqliteDatabase : ISqlDatabase
     {

@@ -14,6 +14,7 @@ public static class SchemaCommand
     [
         ("sources", [.. ConfigSchema.SourceCommon.Select(k => k.Name == "kind" ? k with { Description = KindList() } : k)]),
         .. SourceKinds.All.Select(k => ($"sources.{k.Kind}", k.Keys)),
+        ("sources.tls", Roadmap.Sources.Network.TlsSettings.Keys),
         ("settings.updates", UpdatesConfig.Keys),
     ];
 

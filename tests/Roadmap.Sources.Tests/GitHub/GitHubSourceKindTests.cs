@@ -165,7 +165,7 @@ public class GitHubSourceKindTests
         },
         {
             "repository: acme/shop\nquery: is:issue\nlabels: [bug]",
-            ["test.yaml:7:5: sources[bugs].labels: unknown key \"labels\" (known keys here: apiUrl, cron, every, id, kind, query, repository, timeout, token, tokenFile)"]
+            ["test.yaml:7:5: sources[bugs].labels: unknown key \"labels\" (known keys here: apiUrl, cron, every, id, kind, query, repository, timeout, tls, token, tokenFile)"]
         },
         {
             "repository: acme\nquery: repo:acme/x",

@@ -156,7 +156,7 @@ public class GitLabSourceKindTests
         },
         {
             "url: https://gitlab.example.com\nproject: acme/shop\nquery: is:open",
-            ["test.yaml:7:5: sources[gl-bugs].query: unknown key \"query\" (known keys here: cron, every, id, kind, labels, project, state, timeout, token, tokenFile, url)"]
+            ["test.yaml:7:5: sources[gl-bugs].query: unknown key \"query\" (known keys here: cron, every, id, kind, labels, project, state, timeout, tls, token, tokenFile, url)"]
         },
     };
 

@@ -31,7 +31,13 @@ public class HttpSourceKindTests
         Assert.Empty(options.Headers);
         Assert.Empty(options.ExpectStatus);
         Assert.Null(options.BodyContains);
-        Assert.Equal([HttpSourceKind.Up, HttpSourceKind.LatencySeconds, HttpSourceKind.StatusCode], config.Signals);
+        Assert.Equal(
+            [
+                HttpSourceKind.Up, HttpSourceKind.LatencySeconds, HttpSourceKind.StatusCode, HttpSourceKind.DnsSeconds, HttpSourceKind.ConnectSeconds,
+                HttpSourceKind.TlsSeconds, HttpSourceKind.TtfbSeconds, HttpSourceKind.TransferSeconds, HttpSourceKind.TlsVersion,
+                HttpSourceKind.CertExpirySeconds, HttpSourceKind.Redirects, HttpSourceKind.ContentLengthBytes,
+            ],
+            config.Signals);
     }
 
     [Theory]
@@ -111,7 +117,7 @@ public class HttpSourceKindTests
         },
         {
             "expected: {status: [200]}",
-            ["test.yaml:6:5: sources[web].expected: unknown key \"expected\" (known keys here: cron, every, expect, headers, id, kind, method, timeout, url)"]
+            ["test.yaml:6:5: sources[web].expected: unknown key \"expected\" (known keys here: cron, every, expect, headers, id, kind, method, timeout, tls, url)"]
         },
     };
 

@@ -63,7 +63,12 @@ public sealed class HttpSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
         Assert.Equal(1, result.Value(HttpSourceKind.Up));
         Assert.Equal(200, result.Value(HttpSourceKind.StatusCode));
         Assert.True(result.Value(HttpSourceKind.LatencySeconds) > 0);
-        Assert.Equal(3, result.Samples.Count);
+        // Plain http: every signal but the TLS ones (tls_seconds, tls_version, cert_expiry_seconds).
+        Assert.Equal(
+            [HttpSourceKind.Up, HttpSourceKind.LatencySeconds, HttpSourceKind.StatusCode, HttpSourceKind.DnsSeconds, HttpSourceKind.ConnectSeconds,
+             HttpSourceKind.TtfbSeconds, HttpSourceKind.Redirects, HttpSourceKind.TransferSeconds, HttpSourceKind.ContentLengthBytes],
+            result.Samples.Select(s => s.Signal));
+        Assert.Equal(2, result.Value(HttpSourceKind.ContentLengthBytes));
         Assert.True(result.Duration > TimeSpan.Zero);
     }
 

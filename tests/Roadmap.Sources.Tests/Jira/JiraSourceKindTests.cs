@@ -132,7 +132,7 @@ public class JiraSourceKindTests
         },
         {
             "url: https://jira.acme.example\njql: project = SHOP\nproject: SHOP",
-            ["test.yaml:7:5: sources[incidents].project: unknown key \"project\" (known keys here: cron, edition, email, every, id, jql, kind, timeout, token, tokenFile, url)"]
+            ["test.yaml:7:5: sources[incidents].project: unknown key \"project\" (known keys here: cron, edition, email, every, id, jql, kind, timeout, tls, token, tokenFile, url)"]
         },
     };
 

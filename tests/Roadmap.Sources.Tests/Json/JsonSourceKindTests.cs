@@ -112,7 +112,7 @@ public class JsonSourceKindTests
         },
         {
             "signals: {a: $.a}\nquery: x",
-            ["test.yaml:7:5: sources[analytics].query: unknown key \"query\" (known keys here: cron, every, headers, id, kind, method, signals, timeout, url)"]
+            ["test.yaml:7:5: sources[analytics].query: unknown key \"query\" (known keys here: cron, every, headers, id, kind, method, signals, timeout, tls, url)"]
         },
     };
 

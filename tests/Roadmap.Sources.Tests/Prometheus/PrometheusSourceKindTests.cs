@@ -87,7 +87,7 @@ public class PrometheusSourceKindTests
         },
         {
             "url: http://127.0.0.1:9090\nquery: up\nmethod: POST",
-            ["test.yaml:7:5: sources[rum].method: unknown key \"method\" (known keys here: cron, every, headers, id, kind, query, timeout, url)"]
+            ["test.yaml:7:5: sources[rum].method: unknown key \"method\" (known keys here: cron, every, headers, id, kind, query, timeout, tls, url)"]
         },
     };
 

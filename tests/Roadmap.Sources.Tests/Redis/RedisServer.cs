@@ -16,13 +16,16 @@ public sealed class RedisServer : IDisposable
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-redis-" + Guid.NewGuid().ToString("N"));
     private readonly string? _requirePass;
+    private readonly IReadOnlyList<string> _extraArguments;
     private Process? _process;
     private ConnectionMultiplexer? _admin;
 
     /// <param name="requirePass">The default user's password (<c>--requirepass</c>); null: none.</param>
-    public RedisServer(string? requirePass = null)
+    /// <param name="extraArguments">More arguments for redis-server, e.g. a TLS port and its files.</param>
+    public RedisServer(string? requirePass = null, IReadOnlyList<string>? extraArguments = null)
     {
         _requirePass = requirePass;
+        _extraArguments = extraArguments ?? [];
         Directory.CreateDirectory(_dir);
         for (var attempt = 1; ; attempt++)
         {
@@ -56,6 +59,11 @@ public sealed class RedisServer : IDisposable
         {
             start.ArgumentList.Add("--requirepass");
             start.ArgumentList.Add(_requirePass);
+        }
+
+        foreach (var arg in _extraArguments)
+        {
+            start.ArgumentList.Add(arg);
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
@@ -146,7 +154,8 @@ public sealed class RedisServer : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free a moment ago.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

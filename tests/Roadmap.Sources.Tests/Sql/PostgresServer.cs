@@ -27,7 +27,20 @@ public sealed class PostgresServer : IAsyncLifetime
     private readonly bool _asPostgres = Environment.IsPrivilegedProcess;
     private bool _started;
 
-    public PostgresServer() => _bin = FindBinaries();
+    private readonly Func<string, string>? _prepare;
+
+    public PostgresServer()
+        : this(null)
+    {
+    }
+
+    /// <param name="prepare">Writes files into the server's folder (given) before it is handed to the server's user, and
+    /// returns more server options (e.g. <c>-c ssl=on ...</c>); null: none.</param>
+    internal PostgresServer(Func<string, string>? prepare)
+    {
+        _bin = FindBinaries();
+        _prepare = prepare;
+    }
 
     public async Task InitializeAsync()
     {
@@ -36,6 +49,7 @@ public sealed class PostgresServer : IAsyncLifetime
         {
             var passwordFile = Path.Combine(_dir, "pwfile");
             await File.WriteAllTextAsync(passwordFile, Password + "\n");
+            var extra = _prepare?.Invoke(_dir) is { } more ? " " + more : "";
             if (_asPostgres)
             {
                 await RunAsync("chown", ["-R", "postgres:", _dir], asPostgres: false);
@@ -44,7 +58,7 @@ public sealed class PostgresServer : IAsyncLifetime
             await RunAsync(Path.Combine(_bin, "initdb"), ["-D", DataDir, "-U", User, "-A", "scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8", "--no-locale", "--no-sync"]);
             Port = FreePort();
             // fsync off: a throwaway server. The options go through pg_ctl's shell, so the dir is quoted.
-            var options = $"-h 127.0.0.1 -p {Port} -k '{_dir}' -c fsync=off -c full_page_writes=off -c synchronous_commit=off";
+            var options = $"-h 127.0.0.1 -p {Port} -k '{_dir}' -c fsync=off -c full_page_writes=off -c synchronous_commit=off{extra}";
             await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-o", options, "-l", LogFile, "-w", "-t", "60", "start"]);
             _started = true;
             await WaitUntilAcceptingConnectionsAsync();

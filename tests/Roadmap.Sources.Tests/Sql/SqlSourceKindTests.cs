@@ -166,4 +166,33 @@ public class SqlSourceKindTests
 
         Assert.Equal([$"test.yaml:3:5: sources[db]: missing required key \"{key}\""], errors);
     }
+
+    [Fact]
+    public void Bind_TlsOnSqlite_IsAConfigErrorAtTls()
+    {
+        var error = Assert.Single(TestConfigs.Errors(Source("Data Source=x.db") + "\n  tls: { insecureSkipVerify: false }"));
+
+        Assert.EndsWith("sources[db].tls: tls is for provider postgres; sqlite opens a local file", error);
+    }
+
+    [Theory]
+    [InlineData("SslMode=VerifyFull", "SSL Mode")]
+    [InlineData("Root Certificate=/etc/ca.pem", "Root Certificate")]
+    [InlineData("SSL Key=/etc/key.pem;SSL Certificate=/etc/cert.pem", "SSL Certificate, SSL Key")]
+    public void Bind_TlsAndTlsKeywordsInThePostgresString_IsAConfigErrorNamingTheKeywords(string keywords, string named)
+    {
+        var error = Assert.Single(TestConfigs.Errors(Source($"Host=db;{keywords}", "postgres") + "\n  tls: { serverName: db }"));
+
+        Assert.EndsWith($"sources[db].tls: set TLS either in tls or in the connection string ({named}), not both", error);
+    }
+
+    [Fact]
+    public void Bind_TlsWithPostgres_ReadsTheBlock()
+    {
+        var config = TestConfigs.Source(Source("Host=db", "postgres") + "\n  tls: { serverName: db.internal, minVersion: TLS13 }");
+
+        var tls = Assert.IsType<SqlQueryOptions>(config.Options).Tls;
+        Assert.Equal("db.internal", tls!.ServerName);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, tls.MinVersion);
+    }
 }

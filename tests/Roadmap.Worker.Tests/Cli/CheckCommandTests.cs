@@ -44,8 +44,10 @@ public sealed class CheckCommandTests : IDisposable
         var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(4, lines.Length);
         Assert.Matches(@"^SOURCE\s+KIND\s+OK\s+DURATION\s+SIGNALS\s+FAILURE$", lines[0]);
-        Assert.Matches(@"^ok\s+http\s+ok\s+[0-9.]+ms\s+up=1 latency_seconds=[0-9.e-]+ status_code=200$", lines[1]);
-        Assert.Matches(@"^down\s+http\s+FAILED\s+[0-9.]+ms\s+up=0 latency_seconds=[0-9.e-]+ status_code=503\s+HTTP 503 Service Unavailable, expected 2xx$", lines[2]);
+        // Plain http: the phases, redirects and body size follow the three first signals (no TLS ones).
+        const string Phases = @" dns_seconds=[0-9.eE+-]+ connect_seconds=[0-9.eE+-]+ ttfb_seconds=[0-9.eE+-]+ redirects=0 transfer_seconds=[0-9.eE+-]+ content_length_bytes=[0-9]+";
+        Assert.Matches(@"^ok\s+http\s+ok\s+[0-9.]+ms\s+up=1 latency_seconds=[0-9.e-]+ status_code=200" + Phases + "$", lines[1]);
+        Assert.Matches(@"^down\s+http\s+FAILED\s+[0-9.]+ms\s+up=0 latency_seconds=[0-9.e-]+ status_code=503" + Phases + @"\s+HTTP 503 Service Unavailable, expected 2xx$", lines[2]);
         Assert.Equal("1 of 2 sources ok", lines[3].Trim());
     }
 
