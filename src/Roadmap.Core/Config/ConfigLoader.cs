@@ -108,7 +108,7 @@ public sealed partial class ConfigLoader
         var settings = ReadSettings(top);
         var sources = ReadSources(top, out var declared);
         var initiatives = ReadInitiatives(top, roadmap, sources, declared);
-        top.RejectUnknownKeys();
+        top.RejectUnknownKeys(ConfigSchema.TopLevel);
 
         if (context.ErrorCount > 0 || roadmap is null)
         {
@@ -174,14 +174,14 @@ public sealed partial class ConfigLoader
         {
             var id = g.Id("id");
             var title = g.Text("title", required: true);
-            g.RejectUnknownKeys();
+            g.RejectUnknownKeys(ConfigSchema.Goal);
             if (id is not null && CheckUnique(seen, id, g) && title is not null)
             {
                 goals.Add(new GoalConfig(id, title));
             }
         }
 
-        s.RejectUnknownKeys();
+        s.RejectUnknownKeys(ConfigSchema.Roadmap);
         return new RoadmapInfo(name ?? "", vision, goals);
     }
 
@@ -210,7 +210,7 @@ public sealed partial class ConfigLoader
         var auth = ReadAuth(s);
         var network = ReadNetwork(s);
         var retention = ReadRetention(s);
-        s.RejectUnknownKeys();
+        s.RejectUnknownKeys(ConfigSchema.Settings);
         return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention };
     }
 
@@ -265,7 +265,7 @@ public sealed partial class ConfigLoader
             a.Error("set bearerToken, bearerTokenFile or basicAuthUsers, or remove settings.auth");
         }
 
-        a.RejectUnknownKeys();
+        a.RejectUnknownKeys(ConfigSchema.Auth);
         return token is null && users.Count == 0 ? null : new AuthConfig(token, users);
     }
 
@@ -283,7 +283,7 @@ public sealed partial class ConfigLoader
         var deny = s.Has("deny") ? listed : NetworkSettings.DefaultDeny;
         var allow = s.NetworkList("allow");
         var maxRedirects = s.WholeNumber("maxRedirects", 0, NetworkSettings.MaxRedirectsLimit) ?? NetworkSettings.DefaultMaxRedirects;
-        s.RejectUnknownKeys();
+        s.RejectUnknownKeys(ConfigSchema.Network);
         return new NetworkSettings(deny, allow, maxRedirects);
     }
 
@@ -305,7 +305,7 @@ public sealed partial class ConfigLoader
                 $"raw samples ({Durations.Format(config.Raw)}) must not be kept longer than rollups ({Durations.Format(config.Rollups)}{(rollups is null ? ", the default" : "")}): long windows are answered from rollups once raw samples are gone");
         }
 
-        r.RejectUnknownKeys();
+        r.RejectUnknownKeys(ConfigSchema.Retention);
         return config;
     }
 
@@ -445,7 +445,7 @@ public sealed partial class ConfigLoader
             {
                 var risk = r.Text("risk", required: true);
                 var mitigation = r.Text("mitigation");
-                r.RejectUnknownKeys();
+                r.RejectUnknownKeys(ConfigSchema.Risk);
                 if (risk is not null)
                 {
                     risks.Add(new RiskConfig(risk, mitigation));
@@ -462,7 +462,7 @@ public sealed partial class ConfigLoader
                 }
             }
 
-            s.RejectUnknownKeys();
+            s.RejectUnknownKeys(ConfigSchema.Initiative);
             if (id is not null && CheckUnique(seen, id, s))
             {
                 dependencies.Add((id, s, dependsOn));
@@ -503,7 +503,7 @@ public sealed partial class ConfigLoader
 
                 var from = t.Date("start", required: true);
                 var to = t.Date("due", required: true);
-                t.RejectUnknownKeys();
+                t.RejectUnknownKeys(ConfigSchema.Timeline);
                 if (from is { } f && to is { } d)
                 {
                     if (d < f)
@@ -622,7 +622,7 @@ public sealed partial class ConfigLoader
             TargetRange.Check(k, aggregate, signal, unit, target);
         }
 
-        k.RejectUnknownKeys();
+        k.RejectUnknownKeys(ConfigSchema.Kpi);
         if (id is null || source is null || signal is null || window is null || target is null || aggregateText is null && k.Has("aggregate"))
         {
             return null;
@@ -649,7 +649,7 @@ public sealed partial class ConfigLoader
 
                 var from = b.Date("from", required: true);
                 var to = b.Date("to", required: true);
-                b.RejectUnknownKeys();
+                b.RejectUnknownKeys(ConfigSchema.BaselinePeriod);
                 if (from is { } f && to is { } t)
                 {
                     if (t < f)
