@@ -1,4 +1,3 @@
-using Roadmap.Core.Config;
 using YamlDotNet.RepresentationModel;
 
 namespace Roadmap.Sources.Tests;
