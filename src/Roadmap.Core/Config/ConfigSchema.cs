@@ -138,7 +138,7 @@ public static class ConfigSchema
         new("signal", KeyType.Text, "a signal the source emits") { Default = "the source's only signal, if it has one" },
         new("aggregate", KeyType.Enum, "how the window's samples become one value")
         {
-            Default = "`avg`", Allowed = [.. Enum.GetValues<Aggregate>().Select(AggregateNames.Name)], Sample = "avg",
+            Default = "`avg`", Allowed = [.. Enum.GetValues<Aggregate>().Select(AggregateNames.Name)], ValueName = "aggregate", Sample = "avg",
         },
         new("numerator", KeyType.Text, "for `ratio` only, instead of `signal`: the signal summed on top, sum(numerator) / sum(denominator signals) over the window"),
         new("denominator", KeyType.TextList, "for `ratio` only: the signals summed below"),
