@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Time.Testing;
-using Roadmap.Core.Config;
 
 namespace Roadmap.Sources.Tests;
 

@@ -1,10 +1,6 @@
 using Roadmap.Sources.Http;
-using Roadmap.Sources.Tests.Http;
 using Roadmap.Sources.Tests.Network;
 using WireMock.Matchers;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests;
 
@@ -178,7 +174,4 @@ public sealed class RedirectPolicyTests(WireMockFixture wiremock) : IClassFixtur
           Proxy-Authorization: Basic cHJveHk6cHc=
           X-Team: web
         """;
-
-    private static string? Header(WireMock.IRequestMessage request, string name) =>
-        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.ToString();
 }

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Roadmap.Core.Config;
-
 namespace Roadmap.Sources.Tests;
 
 /// <summary>Builds sources the way the worker does: from YAML, through the real loader and the registered kinds.</summary>

@@ -14,7 +14,6 @@ public sealed partial class ConfigLoader
     public const string DefaultPath = "config/roadmap.yaml";
 
     private static readonly string[] RatioKeys = ["numerator", "denominator"];
-    private static readonly string[] StatusNames = ["planned", "in-progress", "done", "cancelled"];
 
     private readonly IReadOnlyDictionary<string, ISourceKindSpec> _kinds;
     private readonly Func<string, string?> _environment;
@@ -98,7 +97,8 @@ public sealed partial class ConfigLoader
             context.Error(stream.Documents[1].RootNode.Start, "only one YAML document is allowed in a config file");
         }
 
-        var top = new ConfigSection(context, root, "");
+        // Every key's type and required checks, from the declarations; the readers below add what involves several keys.
+        var top = new ConfigSection(context, root, "").Declare(ConfigSchema.TopLevel);
         var roadmap = ReadRoadmap(top);
         var settings = ReadSettings(top);
         var sources = ReadSources(top, out var declared);
@@ -140,20 +140,20 @@ public sealed partial class ConfigLoader
 
     private static RoadmapInfo? ReadRoadmap(ConfigSection top)
     {
-        var s = top.Section("roadmap", required: true);
+        var s = top.Section("roadmap");
         if (s is null)
         {
             return null;
         }
 
-        var name = s.Text("name", required: true);
+        var name = s.Text("name");
         var vision = s.Text("vision");
         var goals = new List<GoalConfig>();
         var seen = new Dictionary<string, ConfigSection>();
         foreach (var g in s.SectionList("goals"))
         {
             var id = g.Id("id");
-            var title = g.Text("title", required: true);
+            var title = g.Text("title");
             g.RejectUnknownKeys();
             if (id is not null && CheckUnique(seen, id, g) && title is not null)
             {
@@ -204,16 +204,15 @@ public sealed partial class ConfigLoader
         }
 
         // An empty value must not quietly leave the endpoints open: `bearerToken: ${TOKEN}` with TOKEN="" is a mistake.
-        var errorsBefore = a.Context.ErrorCount;
         var hasToken = a.Has("bearerToken") || a.Has("bearerTokenFile");
         var token = a.Secret("bearerToken");
-        if (hasToken && string.IsNullOrEmpty(token) && a.Context.ErrorCount == errorsBefore)
+        if (hasToken && string.IsNullOrEmpty(token) && !a.Failed("bearerToken"))
         {
             a.Error(a.Has("bearerToken") ? "bearerToken" : "bearerTokenFile", "must not be empty");
             token = null;
         }
 
-        errorsBefore = a.Context.ErrorCount;
+        var errorsBefore = a.Context.ErrorCount;
         var users = new Dictionary<string, string>(StringComparer.Ordinal);
         var u = a.Section("basicAuthUsers");
         foreach (var name in u?.Keys.ToList() ?? [])
@@ -236,7 +235,7 @@ public sealed partial class ConfigLoader
             }
         }
 
-        if (a.Has("basicAuthUsers") && users.Count == 0 && a.Context.ErrorCount == errorsBefore)
+        if (a.Has("basicAuthUsers") && users.Count == 0 && a.Context.ErrorCount == errorsBefore && !a.Failed("basicAuthUsers"))
         {
             a.Error("basicAuthUsers", "no users: add one as NAME: BCRYPT-HASH, or remove the key");
         }
@@ -263,7 +262,7 @@ public sealed partial class ConfigLoader
         var listed = s.NetworkList("deny");
         var deny = s.Has("deny") ? listed : NetworkSettings.DefaultDeny;
         var allow = s.NetworkList("allow");
-        var maxRedirects = s.WholeNumber("maxRedirects", 0, NetworkSettings.MaxRedirectsLimit) ?? NetworkSettings.DefaultMaxRedirects;
+        var maxRedirects = s.WholeNumber("maxRedirects") ?? NetworkSettings.DefaultMaxRedirects;
         s.RejectUnknownKeys();
         return new NetworkSettings(deny, allow, maxRedirects);
     }
@@ -304,7 +303,7 @@ public sealed partial class ConfigLoader
             }
 
             var id = s.Id("id");
-            var kindName = s.Text("kind", required: true);
+            var kindName = s.Text("kind");
             var every = s.Duration("every");
             var cron = s.Text("cron");
             var timeout = s.Duration("timeout") ?? SourceConfig.DefaultTimeoutFor(every);
@@ -333,19 +332,17 @@ public sealed partial class ConfigLoader
             {
                 if (_kinds.TryGetValue(kindName, out var kind))
                 {
-                    options = kind.Bind(s);
+                    // The kind's keys are checked by their declarations before its Bind reads them.
+                    options = kind.Bind(s.Declare(kind.Keys));
                     signals = kind.Signals(options);
+
+                    // Unknown keys are only knowable once the kind's keys are declared.
+                    s.RejectUnknownKeys();
                 }
                 else
                 {
                     s.Error("kind", $"unknown source kind \"{kindName}\": expected one of {string.Join(", ", _kinds.Keys.Order(StringComparer.Ordinal))}");
                 }
-            }
-
-            // Unknown keys are only knowable once the kind has read its own.
-            if (kindName is not null && _kinds.TryGetValue(kindName, out var known))
-            {
-                s.RejectUnknownKeys([.. ConfigSchema.SourceCommon, .. known.Keys]);
             }
 
             if (id is not null && CheckUnique(seen, id, s) && options is not null)
@@ -402,7 +399,7 @@ public sealed partial class ConfigLoader
         foreach (var s in sections)
         {
             var id = s.Id("id");
-            var name = s.Text("name", required: true);
+            var name = s.Text("name");
             var goal = s.Text("goal");
             if (goal is not null && roadmap is not null && roadmap.Goals.All(g => g.Id != goal))
             {
@@ -411,7 +408,7 @@ public sealed partial class ConfigLoader
             }
 
             var timeline = ReadTimeline(s);
-            var statusText = s.OneOf("status", StatusNames);
+            var statusText = s.OneOf("status");
             var status = statusText switch
             {
                 "in-progress" => DeclaredStatus.InProgress,
@@ -423,9 +420,9 @@ public sealed partial class ConfigLoader
             var details = s.Text("details");
             var dependsOn = s.StringList("dependsOn");
             var risks = new List<RiskConfig>();
-            foreach (var r in s.SectionList("risks", idKey: null))
+            foreach (var r in s.SectionList("risks"))
             {
-                var risk = r.Text("risk", required: true);
+                var risk = r.Text("risk");
                 var mitigation = r.Text("mitigation");
                 r.RejectUnknownKeys();
                 if (risk is not null)
@@ -483,8 +480,8 @@ public sealed partial class ConfigLoader
                     return null;
                 }
 
-                var from = t.Date("start", required: true);
-                var to = t.Date("due", required: true);
+                var from = t.Date("start");
+                var to = t.Date("due");
                 t.RejectUnknownKeys();
                 if (from is { } f && to is { } d)
                 {
@@ -506,14 +503,10 @@ public sealed partial class ConfigLoader
     {
         var id = k.Id("id");
         var name = k.Text("name");
-        var sourceId = k.Text("source", required: true);
+        var sourceId = k.Text("source");
+        // One of the declared names, or null (reported) when it is none.
         var aggregateText = k.Text("aggregate");
-        var aggregate = Aggregate.Avg;
-        if (aggregateText is not null && !AggregateNames.TryParse(aggregateText, out aggregate))
-        {
-            k.Error("aggregate", $"unknown aggregate \"{aggregateText}\": expected one of {AggregateNames.All}");
-            aggregateText = null;
-        }
+        var aggregate = aggregateText is not null && AggregateNames.TryParse(aggregateText, out var named) ? named : Aggregate.Avg;
 
         var source = sourceId is null ? null : sourcesById.GetValueOrDefault(sourceId);
         if (sourceId is not null && source is null && !declaredSources.Contains(sourceId))
@@ -555,13 +548,13 @@ public sealed partial class ConfigLoader
         }
 
         Window? window = null;
-        if (k.Text("window", required: true) is { } w && !Window.TryParse(w, out window))
+        if (k.Text("window") is { } w && !Window.TryParse(w, out window))
         {
             k.Error("window", $"bad window \"{k.Raw("window")}\": expected a duration such as 30d or 1h30m (units ms, s, m, h, d, w), or one of day, week, month, quarter");
         }
 
         Target? target = null;
-        if (k.Text("target", required: true) is { } t && !Target.TryParse(t, out target) && !Target.TryParseDuration(t, out target))
+        if (k.Text("target") is { } t && !Target.TryParse(t, out target) && !Target.TryParseDuration(t, out target))
         {
             k.Error("target", $"bad target \"{k.Raw("target")}\": {Target.Expected}");
         }
@@ -635,8 +628,8 @@ public sealed partial class ConfigLoader
                     return null;
                 }
 
-                var from = b.Date("from", required: true);
-                var to = b.Date("to", required: true);
+                var from = b.Date("from");
+                var to = b.Date("to");
                 b.RejectUnknownKeys();
                 if (from is { } f && to is { } t)
                 {

@@ -39,11 +39,11 @@ public static class ConfigSchema
     /// <summary>settings.auth.</summary>
     public static readonly IReadOnlyList<KeySpec> Auth =
     [
-        new("bearerToken", KeyType.Text, "a token clients send as `Authorization: Bearer TOKEN`; must not be empty")
+        new("bearerToken", KeyType.Text, "a token clients send as `Authorization: Bearer TOKEN` (Prometheus: `authorization: { credentials_file: ... }`); must not be empty; `bearerTokenFile`: a file holding it (see **Secrets**)")
         {
             Secret = true, Default = "—", Sample = "roadmap-token",
         },
-        new("basicAuthUsers", KeyType.Map, "`{ NAME: BCRYPT-HASH }`; hashes `$2a$`, `$2b$` or `$2y$` with a cost from 04 to 31; a name must not contain `:`")
+        new("basicAuthUsers", KeyType.Map, "`{ NAME: BCRYPT-HASH }`, as Prometheus exporter-toolkit's `basic_auth_users`; hashes `$2a$`, `$2b$` or `$2y$` with a cost from 04 to 31; a name must not contain `:`")
         {
             Default = "—", Sample = "{ grafana: $2y$10$AIy5R3cUsP/lJ2dzCWEvLOrrvCmyzVRGQyZKNwSGLfgpjQGDfXMxG }",
         },
@@ -52,11 +52,11 @@ public static class ConfigSchema
     /// <summary>settings.network.</summary>
     public static readonly IReadOnlyList<KeySpec> Network =
     [
-        new("deny", KeyType.TextList, "CIDRs no source connects to (a bare address is a `/32` or `/128`); setting it replaces the default list")
+        new("deny", KeyType.TextList, "CIDRs no source connects to (a bare address is a `/32` or `/128`); setting `deny` **replaces** the default list, `deny: []` turns it off")
         {
             Default = "`[169.254.0.0/16, fe80::/10, fd00:ec2::254/128]`", Sample = "[169.254.0.0/16]",
         },
-        new("allow", KeyType.TextList, "CIDRs reachable even where a `deny` entry covers them") { Default = "`[]`", Sample = "[169.254.169.254/32]" },
+        new("allow", KeyType.TextList, "CIDRs reachable even where a `deny` entry covers them, e.g. `[169.254.169.254/32]` for a source that must read the metadata service") { Default = "`[]`", Sample = "[169.254.169.254/32]" },
         new("maxRedirects", KeyType.WholeNumber, "redirects followed per request; `0` follows none")
         {
             Default = $"`{NetworkSettings.DefaultMaxRedirects}`", Min = 0, Max = NetworkSettings.MaxRedirectsLimit, Sample = "5",
@@ -66,8 +66,8 @@ public static class ConfigSchema
     /// <summary>settings.retention.</summary>
     public static readonly IReadOnlyList<KeySpec> Retention =
     [
-        new("raw", KeyType.Duration, "how long raw samples and poll records are kept; must not exceed `rollups`") { Default = "`35d`", Sample = "35d" },
-        new("rollups", KeyType.Duration, "how long the hour and day rollups are kept") { Default = "`400d`", Sample = "400d" },
+        new("raw", KeyType.Duration, "how long raw samples and poll records are kept; must not exceed `retention.rollups`") { Default = "`35d`", Sample = "35d" },
+        new("rollups", KeyType.Duration, "how long the hour and day rollups are kept; windows older than `retention.raw` are answered from them") { Default = "`400d`", Sample = "400d" },
     ];
 
     /// <summary>settings.</summary>
@@ -75,8 +75,8 @@ public static class ConfigSchema
     [
         new("evaluateEvery", KeyType.Duration, "how often every KPI is re-judged") { Default = "`15s`", Sample = "15s" },
         new("timezone", KeyType.Text, "IANA name; for calendar windows, deadlines and quarter timelines") { Default = "`UTC`", Sample = "UTC" },
-        new("auth", KeyType.Mapping, "credentials for `/metrics`, `/api/*` and the board `/`") { Default = "none (open)", Keys = Auth },
-        new("network", KeyType.Mapping, "where sources may connect, and how many redirects they follow") { Keys = Network },
+        new("auth", KeyType.Mapping, "credentials for `/metrics`, `/api/*` and the board `/`; see `settings.auth`") { Default = "none (open)", Keys = Auth },
+        new("network", KeyType.Mapping, "where sources may connect, and how many redirects they follow") { Default = "see `settings.network`", Keys = Network },
         new("retention", KeyType.Mapping, "how long samples and rollups are kept") { Keys = Retention },
         new("updates", KeyType.MappingList, "scheduled updates to stakeholders: what changed, and the current table, to a webhook or a file") { Default = "`[]`", Keys = UpdatesConfig.Keys },
     ];
@@ -139,20 +139,20 @@ public static class ConfigSchema
         new("signal", KeyType.Text, "a signal the source emits") { Default = "the source's only signal, if it has one" },
         new("aggregate", KeyType.Enum, "how the window's samples become one value")
         {
-            Default = "`avg`", Allowed = [.. Enum.GetValues<Aggregate>().Select(AggregateNames.Name)], Sample = "avg",
+            Default = "`avg`", Allowed = [.. Enum.GetValues<Aggregate>().Select(AggregateNames.Name)], ValueName = "aggregate", Sample = "avg",
         },
-        new("numerator", KeyType.Text, "for `ratio` only, instead of `signal`: the summed signal on top"),
+        new("numerator", KeyType.Text, "for `ratio` only, instead of `signal`: the signal summed on top, sum(numerator) / sum(denominator signals) over the window"),
         new("denominator", KeyType.TextList, "for `ratio` only: the signals summed below"),
-        new("window", KeyType.Text, "a rolling duration (`30d`) or a calendar period so far: `day`, `week`, `month`, `quarter`")
+        new("window", KeyType.Text, "a rolling duration (`30d` = the 30 days before now) or a calendar period so far: `day`, `week` (from Monday), `month`, `quarter`")
         {
             Required = true, Pattern = @"^\s*(?:[0-9.]+\s*(?:ms|s|m|h|d|w)\s*)+$|^\s*(?:[Dd][Aa][Yy]|[Ww][Ee][Ee][Kk]|[Mm][Oo][Nn][Tt][Hh]|[Qq][Uu][Aa][Rr][Tt][Ee][Rr])\s*$",
             Sample = "30d",
         },
-        new("target", KeyType.Text, "`\"OP NUMBER\"` or `\"OP NUMBER%\"`, OP one of `>= > <= < ==`; `\"OP DURATION\"` (`\">= 14d\"`) for a value in seconds; or relative: `\"OP baseline - 20%\"`")
+        new("target", KeyType.Text, "`\"OP NUMBER\"` or `\"OP NUMBER%\"` (percent / 100), OP one of `>= > <= < ==`; `\"OP DURATION\"` (`\">= 14d\"`) for a value in seconds; or relative: `\"OP baseline - 20%\"`, `\"OP baseline + 5\"`")
         {
             Required = true, Pattern = TargetPattern, Sample = "\">= 99%\"",
         },
-        new("baseline", KeyType.TextOrMapping, "for a relative target: a number, or a past period `{ from: DATE, to: DATE }`")
+        new("baseline", KeyType.TextOrMapping, "for a relative target: a number, or a past period `{ from: DATE, to: DATE }` (both days inclusive) whose value is the KPI's own aggregate over it")
         {
             Keys = BaselinePeriod, Pattern = @"^\s*[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?\s*$", Sample = "0.5",
         },
@@ -160,7 +160,7 @@ public static class ConfigSchema
         {
             Pattern = @"^\s*(?:[0-9]{4}-[0-9]{2}-[0-9]{2}|due)\s*$", Sample = "2027-06-30",
         },
-        new("unit", KeyType.Text, "display only: `ratio`, `seconds`, `count`, `percent`, ...") { Sample = "ratio" },
+        new("unit", KeyType.Text, "display only: `ratio`, `seconds`, `count`, `percent`, ... (`ratio` also tells `validate` the value lies between 0 and 1)") { Sample = "ratio" },
     ];
 
     /// <summary>The initiatives.</summary>
@@ -170,7 +170,7 @@ public static class ConfigSchema
         new("name", KeyType.Text, "display name") { Required = true },
         new("goal", KeyType.Text, "a `roadmap.goals` id"),
         new("timeline", KeyType.TextOrMapping, "a quarter (`2027-Q1`) or `{ start: DATE, due: DATE }`") { Keys = Timeline, Pattern = QuarterPattern, Sample = "2027-Q1" },
-        new("status", KeyType.Enum, "declared status") { Default = "`planned`", Allowed = ["planned", "in-progress", "done", "cancelled"], Sample = "planned" },
+        new("status", KeyType.Enum, "the declared status") { Default = "`planned`", Allowed = ["planned", "in-progress", "done", "cancelled"], Sample = "planned" },
         new("owner", KeyType.Text, "who owns it"),
         new("details", KeyType.Text, "the technical details"),
         new("dependsOn", KeyType.TextList, "initiative ids; unknown ids and cycles are errors") { Default = "`[]`", Sample = "[]" },

@@ -71,14 +71,24 @@ public sealed class ConfigContext(string file, Func<string, string?> environment
 }
 
 /// <summary>
-/// A YAML mapping being read into the model. It remembers which keys were read, so that every key no reader asked
-/// for is reported as unknown (like blackbox_exporter's KnownFields); values are reported with the key's path.
-/// Scalars are read with <c>${VAR}</c> expanded from the environment; an unset variable is an error.
+/// A YAML mapping being read into the model. Its keys are declared (<see cref="Declare"/>, from <see cref="KeySpec"/>s)
+/// and checked by their declarations in one place, <see cref="Check"/>: present when required, and of their type. The
+/// readers (<see cref="Text"/>, <see cref="Duration"/>, ...) then take the checked values and add only the checks that
+/// need more than one key; a key that is not declared (under a free mapping such as <c>headers</c>, or a test's source
+/// kind) is checked when it is read. Every key neither declared nor read is reported as unknown (like
+/// blackbox_exporter's KnownFields); values are reported with the key's path. Scalars are read with <c>${VAR}</c>
+/// expanded from the environment; an unset variable is an error.
 /// </summary>
 public sealed partial class ConfigSection
 {
     private readonly YamlMappingNode _node;
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
+
+    // By every name a declaration accepts (token and tokenFile): the declaration and what its check found.
+    private Dictionary<string, Checked>? _declared;
+
+    // While a declaration is checked, reading a node is not a reader asking for the key (ReadKeys).
+    private bool _checking;
     private Dictionary<string, KeyValuePair<YamlNode, YamlNode>>? _index;
 
     internal ConfigSection(ConfigContext context, YamlMappingNode node, string path)
@@ -93,7 +103,10 @@ public sealed partial class ConfigSection
 
     public ConfigContext Context { get; }
 
-    /// <summary>Every key a reader asked for so far, present or not: what <see cref="RejectUnknownKeys()"/> lists as known.</summary>
+    /// <summary>
+    /// Every key a reader asked for so far, present or not (a declared key counts once its reader asks for it, not when
+    /// it is checked): beside the declared keys, what <see cref="RejectUnknownKeys()"/> lists as known.
+    /// </summary>
     public IReadOnlyCollection<string> ReadKeys => _read;
 
     /// <summary>Where this mapping sits, e.g. <c>sources[storefront]</c>.</summary>
@@ -122,8 +135,123 @@ public sealed partial class ConfigSection
     /// <summary>Reports an error about this mapping as a whole.</summary>
     public void Error(string message) => Context.Error(Start, $"{(Path.Length == 0 ? "(top level)" : Path)}: {message}");
 
-    /// <summary>A string scalar, <c>${VAR}</c> expanded; null when absent, or after reporting an error.</summary>
-    public string? Text(string key, bool required = false)
+    /// <summary>
+    /// Declares <paramref name="keys"/> as keys of this mapping and checks each at once by its declaration alone (see
+    /// <see cref="Check"/>); a nested mapping's keys are declared and checked with it. Declaring more keys later (a
+    /// source's kind's keys after the common ones) checks those.
+    /// </summary>
+    /// <returns>This section.</returns>
+    public ConfigSection Declare(IEnumerable<KeySpec> keys)
+    {
+        var count = keys.TryGetNonEnumeratedCount(out var n) ? n : 0;
+        _declared ??= new Dictionary<string, Checked>(count, StringComparer.Ordinal);
+        _declared.EnsureCapacity(_declared.Count + count);
+        foreach (var key in keys)
+        {
+            var errorsBefore = Context.ErrorCount;
+            _checking = true;
+            var value = Check(key);
+            _checking = false;
+            var found = new Checked(key, value, Context.ErrorCount > errorsBefore);
+            _declared[key.Name] = found;
+            if (key.Secret)
+            {
+                _declared[key.Name + "File"] = found;
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Whether the check of the declared <paramref name="key"/> reported an error (then its reader gets null, and a
+    /// check that builds on it says nothing more).
+    /// </summary>
+    public bool Failed(string key) => Declared(key) is { Failed: true };
+
+    /// <summary>A declaration, the value its check gave, and whether the check reported an error.</summary>
+    private readonly record struct Checked(KeySpec Spec, object? Value, bool Failed);
+
+    /// <summary>
+    /// The type and required checks of every config key, from its declaration: the one place they happen, as the JSON
+    /// Schema's shapes come from the same declarations in <see cref="ConfigSchema"/>. Returns the value as its reader
+    /// gives it (a string, a <see cref="TimeSpan"/>, a list of (value, mark), a <see cref="ConfigSection"/>, ...), or
+    /// null when the key is absent or after reporting why the value does not do.
+    /// </summary>
+    private object? Check(KeySpec key) => key.Type switch
+    {
+        KeyType.Text when key.Secret => ReadSecret(key.Name, key.Required),
+        KeyType.Text => ReadText(key.Name, key.Required),
+        KeyType.Id => ReadId(key.Name, key.Required),
+        KeyType.Duration => ReadDuration(key.Name, key.Required),
+        KeyType.Date => ReadDate(key.Name, key.Required),
+        KeyType.WholeNumber => ReadWholeNumber(key.Name, key.Min ?? int.MinValue, key.Max ?? int.MaxValue, key.Required),
+        KeyType.Boolean => ReadBool(key.Name, key.Required),
+        KeyType.Url => ReadUrl(key.Name, key.Required),
+        KeyType.Enum when key.Allowed is { } allowed => ReadOneOf(key.Name, allowed, key.Required, key.ValueName),
+        KeyType.Enum => ReadText(key.Name, key.Required),
+        KeyType.TextList => key.Required && Node(key.Name, required: true) is null ? null : ReadStringList(key.Name),
+        KeyType.Map => ReadSection(key.Name, key.Required),
+        KeyType.Mapping => ReadSection(key.Name, key.Required)?.Declare(key.Keys ?? []),
+        KeyType.MappingList => key.Required && Node(key.Name, required: true) is null
+            ? null
+            : ReadSectionList(key.Name, key.Keys?.Any(k => k.Name == "id") == true ? "id" : null).Select(s => s.Declare(key.Keys ?? [])).ToList(),
+        KeyType.TextOrMapping => Node(key.Name, key.Required) switch
+        {
+            null => null,
+            YamlMappingNode => ReadSection(key.Name, required: false)?.Declare(key.Keys ?? []),
+            _ => ReadText(key.Name, key.Required),
+        },
+        _ => throw new ArgumentOutOfRangeException(nameof(key), key.Type, "unknown key type"),
+    };
+
+    /// <summary>The declaration of <paramref name="key"/> in this mapping and its check; null when it has none.</summary>
+    private Checked? Declared(string key) => _declared is not null && _declared.TryGetValue(key, out var found) ? found : null;
+
+    /// <summary>
+    /// The checked value of a declared key for a reader of <paramref name="type"/> (or <paramref name="also"/>,
+    /// <paramref name="orAlso"/>); another declared type is a bug of the reader, thrown. <paramref name="requiredHere"/>
+    /// is a requirement the declaration cannot state (signal, unless the source has only one): a missing or empty
+    /// value is then reported here, unless its check already reported the key.
+    /// </summary>
+    private object? Taken(string key, Checked found, bool requiredHere, KeyType type, KeyType? also = null, KeyType? orAlso = null)
+    {
+        var spec = found.Spec;
+        if (spec.Type != type && spec.Type != also && spec.Type != orAlso)
+        {
+            throw new InvalidOperationException($"{PathOf(key)} is declared as {spec.Type}: read it with the reader of that type");
+        }
+
+        _read.Add(spec.Name);
+        if (spec.Secret)
+        {
+            _read.Add(spec.Name + "File");
+        }
+
+        if (requiredHere && !spec.Required && !found.Failed)
+        {
+            if (found.Value is null)
+            {
+                Error($"missing required key \"{key}\"");
+            }
+            else if (found.Value is "")
+            {
+                Error(key, "must not be empty");
+                return null;
+            }
+        }
+
+        return found.Value;
+    }
+
+    /// <summary>
+    /// A string scalar, <c>${VAR}</c> expanded; null when absent, or after reporting an error. A declared key's value was
+    /// checked by its declaration; <paramref name="required"/> then adds a requirement the declaration cannot state.
+    /// </summary>
+    public string? Text(string key, bool required = false) =>
+        Declared(key) is { } spec ? Taken(key, spec, required, KeyType.Text, KeyType.Enum, KeyType.TextOrMapping) as string : ReadText(key, required);
+
+    private string? ReadText(string key, bool required)
     {
         var node = Node(key, required);
         if (node is null)
@@ -158,7 +286,10 @@ public sealed partial class ConfigSection
     /// setting neither are errors, reported at the offending key's value. Errors may quote the path, never the secret.
     /// </summary>
     /// <returns>The secret; null when neither key is set, or after reporting an error.</returns>
-    public string? Secret(string key, bool required = false)
+    public string? Secret(string key, bool required = false) =>
+        Declared(key) is { Spec.Secret: true } spec ? Taken(key, spec, required, KeyType.Text) as string : ReadSecret(key, required);
+
+    private string? ReadSecret(string key, bool required)
     {
         var fileKey = key + "File";
         var hasValue = Node(key, required: false) is not null;
@@ -178,12 +309,12 @@ public sealed partial class ConfigSection
             }
 
             // An inline value is checked by the kind that uses it (a header value must be printable ASCII, ApiConfig).
-            var value = Text(key, required);
+            var value = ReadText(key, required);
             Context.AddSecret(value);
             return value;
         }
 
-        var path = Text(fileKey, required: true);
+        var path = ReadText(fileKey, required: true);
         if (path is null)
         {
             return null;
@@ -271,9 +402,12 @@ public sealed partial class ConfigSection
     public string? Raw(string key) => (Find(key)?.Value as YamlScalarNode)?.Value;
 
     /// <summary>An identifier: lowercase letters, digits and '-', starting with a letter or digit.</summary>
-    public string? Id(string key, bool required = true)
+    public string? Id(string key, bool required = true) =>
+        Declared(key) is { } spec ? Taken(key, spec, required, KeyType.Id) as string : ReadId(key, required);
+
+    private string? ReadId(string key, bool required)
     {
-        var value = Text(key, required);
+        var value = ReadText(key, required);
         if (value is not null && !IdPattern().IsMatch(value))
         {
             Error(key, $"bad id \"{value}\": use lowercase letters, digits and '-' (at most 63 characters), e.g. cloud-migration");
@@ -283,9 +417,12 @@ public sealed partial class ConfigSection
         return value;
     }
 
-    public TimeSpan? Duration(string key, bool required = false)
+    public TimeSpan? Duration(string key, bool required = false) =>
+        Declared(key) is { } spec ? Taken(key, spec, required, KeyType.Duration) as TimeSpan? : ReadDuration(key, required);
+
+    private TimeSpan? ReadDuration(string key, bool required)
     {
-        var text = Text(key, required);
+        var text = ReadText(key, required);
         if (text is null)
         {
             return null;
@@ -300,9 +437,12 @@ public sealed partial class ConfigSection
         return d;
     }
 
-    public DateOnly? Date(string key, bool required = false)
+    public DateOnly? Date(string key, bool required = false) =>
+        Declared(key) is { } spec ? Taken(key, spec, required, KeyType.Date) as DateOnly? : ReadDate(key, required);
+
+    private DateOnly? ReadDate(string key, bool required)
     {
-        var text = Text(key, required);
+        var text = ReadText(key, required);
         if (text is null)
         {
             return null;
@@ -334,9 +474,12 @@ public sealed partial class ConfigSection
         return n;
     }
 
-    public bool? Bool(string key)
+    public bool? Bool(string key) =>
+        Declared(key) is { } spec ? Taken(key, spec, requiredHere: false, KeyType.Boolean) as bool? : ReadBool(key, required: false);
+
+    private bool? ReadBool(string key, bool required)
     {
-        var text = Text(key);
+        var text = ReadText(key, required);
         if (text is null)
         {
             return null;
@@ -352,9 +495,12 @@ public sealed partial class ConfigSection
     }
 
     /// <summary>An absolute http or https URL.</summary>
-    public Uri? Url(string key, bool required = false)
+    public Uri? Url(string key, bool required = false) =>
+        Declared(key) is { } spec ? Taken(key, spec, required, KeyType.Url) as Uri : ReadUrl(key, required);
+
+    private Uri? ReadUrl(string key, bool required)
     {
-        var text = Text(key, required);
+        var text = ReadText(key, required);
         if (text is null)
         {
             return null;
@@ -369,10 +515,17 @@ public sealed partial class ConfigSection
         return uri;
     }
 
-    /// <summary>One value from a fixed set, compared without case.</summary>
-    public string? OneOf(string key, IReadOnlyList<string> allowed, bool required = false)
+    /// <summary>A declared <see cref="KeyType.Enum"/> key: one of its allowed values, as declared (matched without case).</summary>
+    public string? OneOf(string key) =>
+        Declared(key) is { } spec ? Taken(key, spec, requiredHere: false, KeyType.Enum) as string : throw new InvalidOperationException($"{PathOf(key)} is not declared");
+
+    /// <summary>One value from a fixed set, compared without case (for a declared key: its declaration's set).</summary>
+    public string? OneOf(string key, IReadOnlyList<string> allowed, bool required = false) =>
+        Declared(key) is { } spec ? Taken(key, spec, required, KeyType.Enum) as string : ReadOneOf(key, allowed, required, "value");
+
+    private string? ReadOneOf(string key, IReadOnlyList<string> allowed, bool required, string valueName)
     {
-        var text = Text(key, required);
+        var text = ReadText(key, required);
         if (text is null)
         {
             return null;
@@ -381,14 +534,19 @@ public sealed partial class ConfigSection
         var match = allowed.FirstOrDefault(a => string.Equals(a, text, StringComparison.OrdinalIgnoreCase));
         if (match is null)
         {
-            Error(key, $"unknown value \"{Raw(key)}\": expected one of {string.Join(", ", allowed)}");
+            Error(key, $"unknown {valueName} \"{Raw(key)}\": expected one of {string.Join(", ", allowed)}");
         }
 
         return match;
     }
 
     /// <summary>A list of strings; a single scalar counts as a list of one.</summary>
-    public IReadOnlyList<(string Value, Mark At)> StringList(string key)
+    public IReadOnlyList<(string Value, Mark At)> StringList(string key) =>
+        Declared(key) is { } spec
+            ? Taken(key, spec, requiredHere: false, KeyType.TextList) as IReadOnlyList<(string Value, Mark At)> ?? []
+            : ReadStringList(key);
+
+    private List<(string Value, Mark At)> ReadStringList(string key)
     {
         var node = Node(key, required: false);
         switch (node)
@@ -425,9 +583,16 @@ public sealed partial class ConfigSection
     }
 
     /// <summary>A whole number from <paramref name="min"/> to <paramref name="max"/>; null when absent or after reporting an error.</summary>
-    public int? WholeNumber(string key, int min, int max)
+    public int? WholeNumber(string key, int min, int max) =>
+        Declared(key) is not null ? WholeNumber(key) : ReadWholeNumber(key, min, max, required: false);
+
+    /// <summary>A declared <see cref="KeyType.WholeNumber"/> key, within its declaration's range.</summary>
+    public int? WholeNumber(string key) =>
+        Declared(key) is { } spec ? Taken(key, spec, requiredHere: false, KeyType.WholeNumber) as int? : throw new InvalidOperationException($"{PathOf(key)} is not declared");
+
+    private int? ReadWholeNumber(string key, int min, int max, bool required)
     {
-        var text = Text(key);
+        var text = ReadText(key, required);
         if (text is null)
         {
             return null;
@@ -509,7 +674,12 @@ public sealed partial class ConfigSection
     }
 
     /// <summary>A nested mapping; null when absent or not a mapping (reported).</summary>
-    public ConfigSection? Section(string key, bool required = false)
+    public ConfigSection? Section(string key, bool required = false) =>
+        Declared(key) is { } spec
+            ? Taken(key, spec, required, KeyType.Mapping, KeyType.Map, KeyType.TextOrMapping) as ConfigSection
+            : ReadSection(key, required);
+
+    private ConfigSection? ReadSection(string key, bool required)
     {
         var node = Node(key, required);
         if (node is null)
@@ -529,7 +699,11 @@ public sealed partial class ConfigSection
     /// <summary>The raw node of a key, marked as read. For keys that take several shapes.</summary>
     public YamlNode? Node(string key, bool required)
     {
-        _read.Add(key);
+        if (!_checking)
+        {
+            _read.Add(key);
+        }
+
         var pair = Find(key);
         if (pair is null || pair.Value.Value is YamlScalarNode { Value: null or "", Style: ScalarStyle.Plain })
         {
@@ -545,7 +719,12 @@ public sealed partial class ConfigSection
     }
 
     /// <summary>Items of a list of mappings, each with its path named by its <paramref name="idKey"/> where it has one.</summary>
-    public IReadOnlyList<ConfigSection> SectionList(string key, string? idKey = "id")
+    public IReadOnlyList<ConfigSection> SectionList(string key, string? idKey = "id") =>
+        Declared(key) is { } spec
+            ? Taken(key, spec, requiredHere: false, KeyType.MappingList) as IReadOnlyList<ConfigSection> ?? []
+            : ReadSectionList(key, idKey);
+
+    private List<ConfigSection> ReadSectionList(string key, string? idKey)
     {
         var node = Node(key, required: false);
         if (node is null)
@@ -581,30 +760,41 @@ public sealed partial class ConfigSection
     }
 
     /// <summary>
-    /// Reports every key of this mapping that is neither declared in <paramref name="declared"/> nor asked for by a
-    /// reader, listing those as the known keys. For a source kind the two are the same set (SourceKindKeysTests binds
-    /// every declared key and compares), so the list comes from the declarations whatever branch a reader took.
+    /// Reports every key of this mapping that is neither declared (here or in <paramref name="declared"/>) nor asked
+    /// for by a reader, listing those as the known keys.
     /// </summary>
-    public void RejectUnknownKeys(IEnumerable<KeySpec> declared)
-    {
-        foreach (var name in declared.SelectMany(k => k.Names))
-        {
-            _read.Add(name);
-        }
+    public void RejectUnknownKeys(IEnumerable<KeySpec> declared) => Reject(declared.SelectMany(k => k.Names));
 
-        RejectUnknownKeys();
-    }
+    /// <summary>
+    /// Reports every key of this mapping that is neither declared (<see cref="Declare"/>) nor asked for by a reader,
+    /// listing those as the known keys. A declared mapping's known keys are its declarations whatever branch its
+    /// reader took (tests bind every declared key and compare what was read).
+    /// </summary>
+    public void RejectUnknownKeys() => Reject([]);
 
-    /// <summary>Reports every key of this mapping that no reader asked for, with the keys that are known.</summary>
-    public void RejectUnknownKeys()
+    private void Reject(IEnumerable<string> alsoKnown)
     {
+        HashSet<string>? known = null;
         foreach (var (k, _) in _node.Children)
         {
             var name = (k as YamlScalarNode)?.Value ?? "";
-            if (!_read.Contains(name))
+            if (_read.Contains(name) || _declared?.ContainsKey(name) == true)
             {
-                var known = string.Join(", ", _read.Order(StringComparer.Ordinal));
-                Context.Error(k.Start, $"{PathOf(name)}: unknown key \"{name}\" (known keys here: {known})");
+                continue;
+            }
+
+            // Built only when a key may be unknown: this runs for every mapping of every load.
+            if (known is null)
+            {
+                known = new HashSet<string>(_read, StringComparer.Ordinal);
+                known.UnionWith(alsoKnown);
+                known.UnionWith(_declared?.Keys ?? Enumerable.Empty<string>());
+            }
+
+            if (!known.Contains(name))
+            {
+                var list = string.Join(", ", known.Order(StringComparer.Ordinal));
+                Context.Error(k.Start, $"{PathOf(name)}: unknown key \"{name}\" (known keys here: {list})");
             }
         }
     }

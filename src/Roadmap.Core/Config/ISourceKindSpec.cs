@@ -18,7 +18,9 @@ public interface ISourceKindSpec
 
     /// <summary>
     /// Reads the kind's own keys from the source's mapping (the common keys id, kind, every, cron and timeout are
-    /// already read) and returns its typed options. Errors go to the section; keys left unread are reported unknown.
+    /// already read) and returns its typed options. The section has checked every declared key's type and presence
+    /// already (<see cref="ConfigSection.Declare"/>): Bind takes the values and reports only what involves more than
+    /// one key or the value's meaning (a bad connection string, email without token). Errors go to the section.
     /// </summary>
     object Bind(ConfigSection section);
 

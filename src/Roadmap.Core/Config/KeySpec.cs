@@ -47,8 +47,9 @@ public enum KeyType
 }
 
 /// <summary>
-/// One config key, declared once: the loader's known keys, the JSON Schema (<see cref="ConfigSchema"/>) and README's
-/// config tables all come from these declarations, and tests fail when a reader and its declarations disagree.
+/// One config key, declared once: the loader's known keys and its type and required checks
+/// (<see cref="ConfigSection.Declare"/>), the JSON Schema (<see cref="ConfigSchema"/>) and README's config tables all
+/// come from these declarations, and tests fail when a reader and its declarations disagree.
 /// </summary>
 /// <param name="Name">The key as written in YAML.</param>
 /// <param name="Type">The shape of its value.</param>
@@ -63,6 +64,9 @@ public sealed record KeySpec(string Name, KeyType Type, string Description)
 
     /// <summary>For <see cref="KeyType.Enum"/>: the values accepted.</summary>
     public IReadOnlyList<string>? Allowed { get; init; }
+
+    /// <summary>For <see cref="KeyType.Enum"/>: what a value is called in errors (<c>unknown aggregate "mean"</c>). Default "value".</summary>
+    public string ValueName { get; init; } = "value";
 
     /// <summary>For <see cref="KeyType.WholeNumber"/>: the smallest value accepted.</summary>
     public int? Min { get; init; }

@@ -38,13 +38,13 @@ public sealed partial class GitHubSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var repository = section.Text("repository", required: true);
+        var repository = section.Text("repository");
         if (repository is not null && !RepositoryPattern().IsMatch(repository))
         {
             section.Error("repository", $"bad repository \"{section.Raw("repository")}\": expected owner/name, e.g. acme/shop");
         }
 
-        var query = section.Text("query", required: true);
+        var query = section.Text("query");
         if (query is not null && ScopeQualifier().Match(query) is { Success: true } scope)
         {
             section.Error("query", $"the query must not name its own scope ({scope.Groups[1].Value}:): the repository key scopes the search");

@@ -34,7 +34,7 @@ public sealed partial class GitLabSourceKind : ISourceKind
     public object Bind(ConfigSection section)
     {
         var url = ApiConfig.BaseUrl(section, "url");
-        var project = section.Text("project", required: true);
+        var project = section.Text("project");
         if (project is not null && !ProjectPattern().IsMatch(project))
         {
             section.Error("project", $"bad project \"{section.Raw("project")}\": expected a path such as acme/shop or a numeric project id");
@@ -57,7 +57,7 @@ public sealed partial class GitLabSourceKind : ISourceKind
             }
         }
 
-        var state = section.OneOf("state", States) ?? "opened";
+        var state = section.OneOf("state") ?? "opened";
         var token = section.Secret("token");
         ApiConfig.CheckHeaderValue(section, "token", token);
         var tls = TlsSettings.Bind(section);

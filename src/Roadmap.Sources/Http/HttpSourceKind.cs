@@ -58,8 +58,8 @@ public sealed class HttpSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var url = section.Url("url", required: true);
-        var method = section.OneOf("method", Methods) ?? "GET";
+        var url = section.Url("url");
+        var method = section.OneOf("method") ?? "GET";
         var headers = section.StringMap("headers");
         var statuses = new List<int>();
         string? bodyContains = null;

@@ -39,8 +39,8 @@ public sealed class JiraSourceKind : ISourceKind
     public object Bind(ConfigSection section)
     {
         var url = ApiConfig.BaseUrl(section, "url");
-        var jql = section.Text("jql", required: true);
-        var edition = section.OneOf("edition", Editions) ?? JiraSearchOptions.Cloud;
+        var jql = section.Text("jql");
+        var edition = section.OneOf("edition") ?? JiraSearchOptions.Cloud;
         var email = section.Text("email");
         var token = section.Secret("token");
         ApiConfig.CheckHeaderValue(section, "token", token);

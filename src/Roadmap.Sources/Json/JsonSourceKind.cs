@@ -32,11 +32,11 @@ public sealed partial class JsonSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var url = section.Url("url", required: true);
-        var method = section.OneOf("method", Methods) ?? "GET";
+        var url = section.Url("url");
+        var method = section.OneOf("method") ?? "GET";
         var headers = section.StringMap("headers");
         var signals = new List<JsonSignal>();
-        if (section.Section("signals", required: true) is { } map)
+        if (section.Section("signals") is { } map)
         {
             foreach (var name in map.Keys.ToList())
             {

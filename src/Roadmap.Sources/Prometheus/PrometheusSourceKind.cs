@@ -31,8 +31,8 @@ public sealed class PrometheusSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var url = section.Url("url", required: true);
-        var query = section.Text("query", required: true);
+        var url = section.Url("url");
+        var query = section.Text("query");
         var headers = section.StringMap("headers");
         var tls = TlsSettings.Bind(section);
         return new PrometheusQueryOptions(url ?? new Uri("http://invalid"), query ?? "", headers) { Tls = tls };

@@ -39,7 +39,7 @@ public sealed class RedisSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var address = section.Text("address", required: true);
+        var address = section.Text("address");
         var user = NullIfEmpty(section.Text("user"));
 
         // Secret: password, or passwordFile (a Docker/Kubernetes secret file), read and checked the same way for every

@@ -36,9 +36,9 @@ public sealed class SqlSourceKind : ISourceKind
 
     public object Bind(ConfigSection section)
     {
-        var provider = section.OneOf("provider", ProviderNames, required: true);
-        var connectionString = section.Text("connectionString", required: true) ?? "";
-        var query = section.Text("query", required: true) ?? "";
+        var provider = section.OneOf("provider");
+        var connectionString = section.Text("connectionString") ?? "";
+        var query = section.Text("query") ?? "";
         if (provider is not null && connectionString.Length > 0 && Provider(provider).Problem(connectionString) is { } problem)
         {
             // The problem names a keyword, never a value (which may hold a password).

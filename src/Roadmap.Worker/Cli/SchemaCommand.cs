@@ -9,14 +9,31 @@ namespace Roadmap.Worker.Cli;
 /// </summary>
 public static class SchemaCommand
 {
-    /// <summary>Every README table generated from the declarations, by the name its marker carries.</summary>
-    public static IReadOnlyList<(string Name, IReadOnlyList<KeySpec> Keys)> Tables { get; } =
+    /// <summary>
+    /// Every README table generated from the declarations, by the name its marker carries (its path in the config). A
+    /// nested mapping's keys are rows of its parent's table (<c>retention.raw</c>) unless the mapping has a table of
+    /// its own here, as <c>settings.auth</c> has: then the parent's table has one row for it.
+    /// </summary>
+    public static IReadOnlyList<(string Name, IReadOnlyList<KeySpec> Keys)> Tables { get; } = OwnRows(
     [
+        ("roadmap", ConfigSchema.Roadmap),
+        ("settings", ConfigSchema.Settings),
+        ("settings.auth", ConfigSchema.Auth),
+        ("settings.network", ConfigSchema.Network),
+        ("settings.updates", UpdatesConfig.Keys),
         ("sources", [.. ConfigSchema.SourceCommon.Select(k => k.Name == "kind" ? k with { Description = KindList() } : k)]),
         .. SourceKinds.All.Select(k => ($"sources.{k.Kind}", k.Keys)),
         ("sources.tls", Roadmap.Sources.Network.TlsSettings.Keys),
-        ("settings.updates", UpdatesConfig.Keys),
-    ];
+        ("initiatives", ConfigSchema.Initiative),
+        ("initiatives.kpis", ConfigSchema.Kpi),
+    ]);
+
+    // A mapping with a table of its own becomes one row (its keys dropped) in its parent's table.
+    private static List<(string Name, IReadOnlyList<KeySpec> Keys)> OwnRows(List<(string Name, IReadOnlyList<KeySpec> Keys)> tables)
+    {
+        var names = tables.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        return [.. tables.Select(t => (t.Name, (IReadOnlyList<KeySpec>)[.. t.Keys.Select(k => names.Contains($"{t.Name}.{k.Name}") ? k with { Keys = null } : k)]))];
+    }
 
     // The kinds as README lists them: `http`, `sql` or `jira`.
     private static string KindList()

@@ -42,12 +42,9 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
     [Fact]
     public async Task Run_AnotherProcessHoldsTheWriteLockFor10s_KeepsSourcesUpAndWritesEveryQueuedPollAfterwards()
     {
-        await using var feed = await JsonFeed.StartAsync(Sources);
-        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
         var database = Path.Combine(_dir, "data", "roadmap.db");
-        await using var worker = await RunningWorker.StartAsync(_dir, config, database);
-        var startedMs = Now();
-        Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, startedMs) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the lock");
+        await using var rig = await StartPollingAsync(database, "the lock");
+        var worker = rig.Worker;
 
         using var holder = await LockHolder.StartAsync(database);
         var lockedMs = Now();
@@ -93,12 +90,9 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         Skip.IfNot(mounted, $"cannot mount a size-limited tmpfs here ({why}); the full-disk test needs root (CI runs as root)");
         _mounted = disk;
 
-        await using var feed = await JsonFeed.StartAsync(Sources);
-        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
         var database = Path.Combine(disk, "roadmap.db");
-        await using var worker = await RunningWorker.StartAsync(_dir, config, database);
-        var startedMs = Now();
-        Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, startedMs) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the disk filled");
+        await using var rig = await StartPollingAsync(database, "the disk filled");
+        var worker = rig.Worker;
 
         // Fill while the write-ahead log is still small: its next frames need new blocks, so the next commit fails.
         var filler = Path.Combine(disk, "filler");
@@ -135,11 +129,9 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
     [Fact]
     public async Task Run_DatabaseFileAndLogDeletedUnderTheService_ReportsItWithin10sRestoresItAndLosesNoPoll()
     {
-        await using var feed = await JsonFeed.StartAsync(Sources);
-        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
         var database = Path.Combine(_dir, "data", "roadmap.db");
-        await using var worker = await RunningWorker.StartAsync(_dir, config, database);
-        Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, 0) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the delete");
+        await using var rig = await StartPollingAsync(database, "the delete");
+        var worker = rig.Worker;
 
         var before = RunningWorker.CommittedPolls(database, 0);
         var deletedMs = Now();
@@ -168,12 +160,10 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
     [Fact]
     public async Task Run_DatabaseFolderReplacedByAFile_ReadyzSays503UntilItCanBeOpenedAgainAndNothingQueuedIsLost()
     {
-        await using var feed = await JsonFeed.StartAsync(Sources);
-        var config = IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout);
         var folder = Path.Combine(_dir, "data");
         var database = Path.Combine(folder, "roadmap.db");
-        await using var worker = await RunningWorker.StartAsync(_dir, config, database);
-        Assert.True(await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, 0) >= Sources), TimeSpan.FromSeconds(30)), "no polls committed before the folder went");
+        await using var rig = await StartPollingAsync(database, "the folder went");
+        var worker = rig.Worker;
 
         Directory.Delete(folder, recursive: true);
         await File.WriteAllTextAsync(folder, "not a folder");
@@ -203,6 +193,47 @@ public sealed partial class StorageFaultTests : IAsyncLifetime
         Assert.Equal(1, Support.Value(await worker.ScrapeAsync(), "roadmap_storage_file_lost_total"));
         var dropped = Support.Value(await worker.ScrapeAsync(), "roadmap_storage_polls_dropped_total");
         await StopAndCheckEveryCountedPollIsStoredAsync(worker, database, dropped);
+    }
+
+    /// <summary>
+    /// The feed of <see cref="Sources"/> sources and the real executable polling it into <paramref name="database"/>,
+    /// returned once a first round of polls is committed, so the fault that follows (<paramref name="fault"/>) hits a
+    /// service that was writing.
+    /// </summary>
+    private async Task<Rig> StartPollingAsync(string database, string fault)
+    {
+        var feed = await JsonFeed.StartAsync(Sources);
+        RunningWorker? worker = null;
+        try
+        {
+            worker = await RunningWorker.StartAsync(_dir, IngestRig.WriteConfig(_dir, feed.Url, Sources, Every, Timeout), database);
+            var startedMs = Now();
+            Assert.True(
+                await Support.EventuallyAsync(() => Task.FromResult(RunningWorker.CommittedPolls(database, startedMs) >= Sources), TimeSpan.FromSeconds(30)),
+                $"no polls committed before {fault}");
+            return new Rig(feed, worker);
+        }
+        catch
+        {
+            await new Rig(feed, worker).DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The feed and the worker polling it; the worker goes first.</summary>
+    private sealed class Rig(JsonFeed feed, RunningWorker? worker) : IAsyncDisposable
+    {
+        public RunningWorker Worker => worker!;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (worker is not null)
+            {
+                await worker.DisposeAsync();
+            }
+
+            await feed.DisposeAsync();
+        }
     }
 
     private static async Task StopAndCheckEveryCountedPollIsStoredAsync(RunningWorker worker, string database, double? droppedScraped)

@@ -1,8 +1,4 @@
-using Roadmap.Sources.Tests.Http;
 using Roadmap.Sources.Tests.Network;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.Api;
 

@@ -1,16 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
-using Roadmap.Core.Config;
 using Roadmap.Sources.Api;
-using Roadmap.Sources.Tests.Http;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.Api;
 

@@ -1,9 +1,3 @@
-using System.Net.Sockets;
-using Roadmap.Sources.Tests.Http;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
-
 namespace Roadmap.Sources.Tests.Api;
 
 /// <summary>

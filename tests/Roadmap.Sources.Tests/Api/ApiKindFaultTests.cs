@@ -1,7 +1,3 @@
-using Roadmap.Sources.Tests.Http;
-using WireMock.RequestBuilders;
-using WireMock.Server;
-
 namespace Roadmap.Sources.Tests.Api;
 
 /// <summary>

@@ -1,9 +1,6 @@
-using System.Net.Sockets;
 using Roadmap.Sources.Tests.GitHub;
 using Roadmap.Sources.Tests.GitLab;
 using Roadmap.Sources.Tests.Jira;
-using Roadmap.Sources.Tests.Http;
-using WireMock.ResponseBuilders;
 
 namespace Roadmap.Sources.Tests.Api;
 

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Roadmap.Core.Config;
-
 namespace Roadmap.Sources.Tests.Api;
 
 /// <summary><see cref="TestConfigs"/> for the API kinds, with a time provider for tests about waiting.</summary>

@@ -1,4 +1,3 @@
-using Roadmap.Core.Config;
 using Roadmap.Core.Tests.Config.Fuzzing;
 
 namespace Roadmap.Sources.Tests.Fuzzing;

@@ -1,4 +1,3 @@
-using System.Text;
 using Roadmap.Sources.Api;
 using Roadmap.Sources.Json;
 using Roadmap.Sources.Prometheus;

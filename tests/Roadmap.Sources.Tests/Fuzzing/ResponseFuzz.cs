@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Roadmap.Core.Tests.Config.Fuzzing;
 using Roadmap.Sources.Api;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Sources.GitHub;
 
 namespace Roadmap.Sources.Tests.GitHub;

@@ -1,11 +1,4 @@
-using Microsoft.Extensions.Time.Testing;
 using Roadmap.Sources.GitHub;
-using Roadmap.Sources.Tests.Api;
-using Roadmap.Sources.Tests.Http;
-using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.GitHub;
 
@@ -13,26 +6,17 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
 {
     private const string Canary = "ghp_CANARY7f3a9c1e5b";
 
-    private readonly WireMockServer _server = wiremock.Server;
+    private readonly WireMockRoot _root = new(wiremock.Server);
 
-    // Each test has its own API root on the shared server (as GitHub Enterprise has /api/v3), so tests never see each other's requests.
-    private readonly string _prefix = "/" + Guid.NewGuid().ToString("N");
+    private string ApiUrl => _root.Url;
 
-    private string ApiUrl => _server.Url + _prefix;
+    private string SearchPath => _root.Prefix + "/search/issues";
 
-    private string SearchPath => _prefix + "/search/issues";
+    private static IResponseBuilder Json(string body, int status = 200) => WireMockRoot.Json(body, status, "application/json; charset=utf-8");
 
-    private static IResponseBuilder Json(string body, int status = 200) =>
-        Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json; charset=utf-8").WithBody(body);
+    private void Answer(IResponseBuilder response) => _root.Answer(SearchPath, response);
 
-    private void Answer(IResponseBuilder response) =>
-        _server.Given(Request.Create().WithPath(SearchPath).UsingGet()).RespondWith(response);
-
-    private List<IRequestMessage> Requests() =>
-        _server.LogEntries.Select(e => e.RequestMessage).Where(r => r.Path == SearchPath).ToList();
-
-    private static string? Header(IRequestMessage request, string name) =>
-        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.ToString();
+    private List<IRequestMessage> Requests() => _root.Requests(SearchPath);
 
     private static async Task<PollResult> PollOnceAsync(string yaml, Func<string, string?>? environment = null)
     {
@@ -122,7 +106,7 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
         Assert.Equal("rate-limited (HTTP 403 Forbidden): no request until 2026-05-01T12:01:30Z", blocked.Failure);
         Assert.Single(Requests());
 
-        _server.ResetMappings();
+        _root.Server.ResetMappings();
         Answer(Json("""{"total_count": 5, "incomplete_results": false}"""));
         time.Advance(TimeSpan.FromSeconds(31));
         var after = await source.PollAsync(CancellationToken.None);
@@ -155,10 +139,10 @@ public sealed class GitHubSourceTests(WireMockFixture wiremock) : IClassFixture<
     public async Task PollAsync_429WithShortRetryAfter_RetriesAfterTheWaitWithinThePoll()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
-        var scenario = _prefix;
-        _server.Given(Request.Create().WithPath(SearchPath).UsingGet()).InScenario(scenario).WillSetStateTo("limited")
+        var scenario = _root.Prefix;
+        _root.Server.Given(Request.Create().WithPath(SearchPath).UsingGet()).InScenario(scenario).WillSetStateTo("limited")
             .RespondWith(Json("""{"message": "slow down"}""", 429).WithHeader("Retry-After", "1"));
-        _server.Given(Request.Create().WithPath(SearchPath).UsingGet()).InScenario(scenario).WhenStateIs("limited")
+        _root.Server.Given(Request.Create().WithPath(SearchPath).UsingGet()).InScenario(scenario).WhenStateIs("limited")
             .RespondWith(Json("""{"total_count": 9, "incomplete_results": false}"""));
         await using var source = GitHubConfigs.Create(GitHubConfigs.Yaml(ApiUrl, timeout: "5s"), time);
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Sources.GitLab;
 
 namespace Roadmap.Sources.Tests.GitLab;

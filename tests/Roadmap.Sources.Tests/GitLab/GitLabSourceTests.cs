@@ -1,11 +1,4 @@
-using Microsoft.Extensions.Time.Testing;
 using Roadmap.Sources.GitLab;
-using Roadmap.Sources.Tests.Api;
-using Roadmap.Sources.Tests.Http;
-using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.GitLab;
 
@@ -14,29 +7,21 @@ public sealed class GitLabSourceTests(WireMockFixture wiremock) : IClassFixture<
     private const string Canary = "glpat-CANARY4d8e2b6a0c";
     private const string Statistics = """{"statistics": {"counts": {"all": 20, "closed": 7, "opened": 13}}}""";
 
-    private readonly WireMockServer _server = wiremock.Server;
+    // Each test has its own instance root on the shared server (GitLab under a relative URL).
+    private readonly WireMockRoot _root = new(wiremock.Server);
 
-    // Each test has its own instance root on the shared server (GitLab under a relative URL), so tests never see each other's requests.
-    private readonly string _prefix = "/" + Guid.NewGuid().ToString("N");
-
-    private string Url => _server.Url + _prefix;
+    private string Url => _root.Url;
 
     // WireMock matches the decoded path; the requests' escaped form (acme%2Fshop) is asserted on their URL.
-    private string StatisticsPath => _prefix + "/api/v4/projects/acme/shop/issues_statistics";
+    private string StatisticsPath => _root.Prefix + "/api/v4/projects/acme/shop/issues_statistics";
 
-    private string IssuesPath => _prefix + "/api/v4/projects/acme/shop/issues";
+    private string IssuesPath => _root.Prefix + "/api/v4/projects/acme/shop/issues";
 
-    private static IResponseBuilder Json(string body, int status = 200) =>
-        Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(body);
+    private static IResponseBuilder Json(string body, int status = 200) => WireMockRoot.Json(body, status, "application/json");
 
-    private void Answer(string path, IResponseBuilder response) =>
-        _server.Given(Request.Create().WithPath(path).UsingGet()).RespondWith(response);
+    private void Answer(string path, IResponseBuilder response) => _root.Answer(path, response);
 
-    private List<IRequestMessage> Requests(string path) =>
-        _server.LogEntries.Select(e => e.RequestMessage).Where(r => r.Path == path).ToList();
-
-    private static string? Header(IRequestMessage request, string name) =>
-        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.ToString();
+    private List<IRequestMessage> Requests(string path) => _root.Requests(path);
 
     private static async Task<PollResult> PollOnceAsync(string yaml, Func<string, string?>? environment = null)
     {
@@ -225,7 +210,7 @@ public sealed class GitLabSourceTests(WireMockFixture wiremock) : IClassFixture<
         Assert.Equal("rate-limited (HTTP 429 Too Many Requests): no request until 2026-05-01T12:00:45Z", blocked.Failure);
         Assert.Single(Requests(StatisticsPath));
 
-        _server.ResetMappings();
+        _root.Server.ResetMappings();
         Answer(StatisticsPath, Json(Statistics));
         time.Advance(TimeSpan.FromSeconds(15));
         var after = await source.PollAsync(CancellationToken.None);

@@ -1,8 +1,5 @@
 using Roadmap.Sources.Http;
 using Roadmap.Sources.Tests.Network;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.Http;
 

@@ -1,11 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Roadmap.Sources.Http;
-using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.Http;
 

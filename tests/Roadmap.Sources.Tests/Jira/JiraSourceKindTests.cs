@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Sources.Jira;
 
 namespace Roadmap.Sources.Tests.Jira;

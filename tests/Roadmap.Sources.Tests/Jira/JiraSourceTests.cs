@@ -1,12 +1,4 @@
-using System.Text;
-using Microsoft.Extensions.Time.Testing;
 using Roadmap.Sources.Jira;
-using Roadmap.Sources.Tests.Api;
-using Roadmap.Sources.Tests.Http;
-using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.Jira;
 
@@ -17,35 +9,26 @@ public sealed class JiraSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
 
     private static readonly string CanaryCredentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"ops@acme.example:{Canary}"));
 
-    private readonly WireMockServer _server = wiremock.Server;
+    // Each test has its own site root on the shared server (Data Center under a context path).
+    private readonly WireMockRoot _root = new(wiremock.Server);
 
-    // Each test has its own site root on the shared server (Data Center under a context path), so tests never see each other's requests.
-    private readonly string _prefix = "/" + Guid.NewGuid().ToString("N");
+    private string Url => _root.Url;
 
-    private string Url => _server.Url + _prefix;
+    private string CountPath => _root.Prefix + "/rest/api/3/search/approximate-count";
 
-    private string CountPath => _prefix + "/rest/api/3/search/approximate-count";
-
-    private string SearchPath => _prefix + "/rest/api/2/search";
+    private string SearchPath => _root.Prefix + "/rest/api/2/search";
 
     private static string Cloud(string token = "ATATT3xabc") => $"email: ops@acme.example\ntoken: {token}";
 
     private static string DataCenter(string token = "pat-abc") => $"edition: datacenter\ntoken: {token}";
 
-    private static IResponseBuilder Json(string body, int status = 200) =>
-        Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json;charset=UTF-8").WithBody(body);
+    private static IResponseBuilder Json(string body, int status = 200) => WireMockRoot.Json(body, status, "application/json;charset=UTF-8");
 
-    private void AnswerCount(IResponseBuilder response) =>
-        _server.Given(Request.Create().WithPath(CountPath).UsingPost()).RespondWith(response);
+    private void AnswerCount(IResponseBuilder response) => _root.Answer(CountPath, response, "POST");
 
-    private void AnswerSearch(IResponseBuilder response) =>
-        _server.Given(Request.Create().WithPath(SearchPath).UsingGet()).RespondWith(response);
+    private void AnswerSearch(IResponseBuilder response) => _root.Answer(SearchPath, response);
 
-    private List<IRequestMessage> Requests(string path) =>
-        _server.LogEntries.Select(e => e.RequestMessage).Where(r => r.Path == path).ToList();
-
-    private static string? Header(IRequestMessage request, string name) =>
-        request.Headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.ToString();
+    private List<IRequestMessage> Requests(string path) => _root.Requests(path);
 
     private static async Task<PollResult> PollOnceAsync(string yaml, Func<string, string?>? environment = null)
     {
@@ -182,7 +165,7 @@ public sealed class JiraSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
         Assert.Equal("rate-limited (HTTP 429 Too Many Requests): no request until 2026-05-01T12:00:20Z", blocked.Failure);
         Assert.Single(Requests(CountPath));
 
-        _server.ResetMappings();
+        _root.Server.ResetMappings();
         AnswerCount(Json("""{"count": 4}"""));
         time.Advance(TimeSpan.FromSeconds(10));
         var after = await source.PollAsync(CancellationToken.None);

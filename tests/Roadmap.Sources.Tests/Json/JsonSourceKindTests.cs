@@ -1,5 +1,4 @@
 using Roadmap.Sources.Json;
-using Roadmap.Sources.Tests.Api;
 
 namespace Roadmap.Sources.Tests.Json;
 

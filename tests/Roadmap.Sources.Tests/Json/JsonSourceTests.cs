@@ -1,11 +1,3 @@
-using System.Diagnostics;
-using Roadmap.Sources.Tests.Api;
-using Roadmap.Sources.Tests.Http;
-using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
-
 namespace Roadmap.Sources.Tests.Json;
 
 public sealed class JsonSourceTests(WireMockFixture wiremock) : IClassFixture<WireMockFixture>

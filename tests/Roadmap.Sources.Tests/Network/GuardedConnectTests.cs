@@ -1,4 +1,3 @@
-using System.Net;
 using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Tests.Network;

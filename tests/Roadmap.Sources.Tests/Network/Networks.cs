@@ -1,7 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using Roadmap.Core.Config;
 using Roadmap.Sources.Network;
 
 namespace Roadmap.Sources.Tests.Network;

@@ -1,7 +1,3 @@
-using Roadmap.Sources.Tests.Http;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-
 namespace Roadmap.Sources.Tests.Network;
 
 /// <summary>

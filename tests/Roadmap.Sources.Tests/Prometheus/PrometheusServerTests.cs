@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using Roadmap.Sources.Prometheus;
-using Roadmap.Sources.Tests.Api;
 
 namespace Roadmap.Sources.Tests.Prometheus;
 

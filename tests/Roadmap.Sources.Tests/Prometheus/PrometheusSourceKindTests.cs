@@ -1,5 +1,4 @@
 using Roadmap.Sources.Prometheus;
-using Roadmap.Sources.Tests.Api;
 
 namespace Roadmap.Sources.Tests.Prometheus;
 

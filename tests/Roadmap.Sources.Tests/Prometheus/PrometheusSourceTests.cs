@@ -1,11 +1,4 @@
-using System.Diagnostics;
 using Roadmap.Sources.Prometheus;
-using Roadmap.Sources.Tests.Api;
-using Roadmap.Sources.Tests.Http;
-using WireMock;
-using WireMock.RequestBuilders;
-using WireMock.ResponseBuilders;
-using WireMock.Server;
 
 namespace Roadmap.Sources.Tests.Prometheus;
 

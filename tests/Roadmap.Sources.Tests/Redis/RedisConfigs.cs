@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Roadmap.Core.Config;
 using Roadmap.Sources.Redis;
 
 namespace Roadmap.Sources.Tests.Redis;

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using StackExchange.Redis;
 
 namespace Roadmap.Sources.Tests.Redis;

@@ -1,9 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Roadmap.Sources.Redis;
-using Roadmap.Sources.Tests.Http;
 
 namespace Roadmap.Sources.Tests.Redis;
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Microsoft.Extensions.Logging.Abstractions;
 using Roadmap.Sources.Redis;
 
 namespace Roadmap.Sources.Tests.Redis;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Roadmap.Sources.Redis;
 
 namespace Roadmap.Sources.Tests.Redis;

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Roadmap.Sources.Sql;
 
 namespace Roadmap.Sources.Tests.Sql;

@@ -76,7 +76,7 @@ public class ValidateTests
     [Fact]
     public async Task Validate_PercentTargetOnABugCount_ExitsZeroAndPrintsAWarningWithItsPlace()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "roadmap.yaml");
         await File.WriteAllTextAsync(path, """
             roadmap: { name: Bugs }
@@ -100,7 +100,7 @@ public class ValidateTests
     [Fact]
     public async Task Validate_MissingConfigFile_ExitsTwoAndSaysNoSuchFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "roadmap.yaml");
 
         var (exit, stdout, stderr) = await RunAsync("validate", "--config", path);
@@ -113,7 +113,7 @@ public class ValidateTests
     [Fact]
     public async Task Validate_ConfigInMissingDirectory_ExitsTwoAndSaysNoSuchFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "config", "roadmap.yaml");
 
         var (exit, _, stderr) = await RunAsync("validate", "--config", path);
@@ -126,7 +126,7 @@ public class ValidateTests
     public async Task Validate_ConfigIsADirectory_ExitsTwoAndSaysSo()
     {
         // Today: "Access to the path '...' is denied." — a permissions problem that is not there.
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
 
         var (exit, _, stderr) = await RunAsync("validate", "--config", dir.Path);
 
@@ -141,7 +141,7 @@ public class ValidateTests
     [InlineData("sparse-gigabyte", "config is larger than 4 MiB")]
     public async Task Validate_UnboundedInput_ExitsTwoWithOneClearError(string what, string message)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = what == "dev-zero" ? "/dev/zero" : Path.Combine(dir.Path, "roadmap.yaml");
         if (what == "fifo")
         {
@@ -164,7 +164,7 @@ public class ValidateTests
     [Fact]
     public async Task Validate_MoreThanAHundredErrors_PrintsTheFirstHundredAndHowManyMore()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var path = Path.Combine(dir.Path, "roadmap.yaml");
         // 150 sources, each with two unknown keys: 300 errors.
         var sources = Enumerable.Range(0, 150).Select(i => $"  - {{ id: s{i}, kind: http, url: http://127.0.0.1/, a: 1, b: 2 }}");
@@ -197,7 +197,7 @@ public class ValidateTests
     [Fact]
     public async Task Run_InvalidConfig_ExitsTwoAndCreatesNoDatabase()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var dataDir = Path.Combine(dir.Path, "data");
         var database = Path.Combine(dataDir, "roadmap.db");
         var config = Path.Combine(InvalidDir, "kpi-unknown-source.yaml");
@@ -213,7 +213,7 @@ public class ValidateTests
     [Fact]
     public async Task Run_InvalidConfigAsDefaultVerb_ExitsTwoAndCreatesNoDatabase()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder();
         var database = Path.Combine(dir.Path, "data", "roadmap.db");
         var config = Path.Combine(InvalidDir, "several-faults.yaml");
 
@@ -251,24 +251,5 @@ public class ValidateTests
     {
         var t = text.Replace("\r\n", "\n", StringComparison.Ordinal);
         return t.Length == 0 ? [] : [.. t.TrimEnd('\n').Split('\n')];
-    }
-
-    private sealed class TempDirectory : IDisposable
-    {
-        public TempDirectory()
-        {
-            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "roadmap-worker-tests-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(Path);
-        }
-
-        public string Path { get; }
-
-        public void Dispose()
-        {
-            if (Directory.Exists(Path))
-            {
-                Directory.Delete(Path, recursive: true);
-            }
-        }
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
@@ -11,22 +10,15 @@ namespace Roadmap.Worker.Tests.Endpoints;
 
 public sealed class ReadinessTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new();
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task ProblemAsync_BeforeStartAndAfterStop_NamesWhatIsNotRunning_ReadyInBetween()
     {
         var config = new ConfigLoader(SourceKinds.All).Load("roadmap: { name: R }", "r.yaml").Config!;
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        var database = RoadmapDatabase.Open(_dir.File("roadmap.db"));
         await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, config, database);
         var readiness = app.Services.GetRequiredService<Readiness>();
 

@@ -114,13 +114,13 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
                 unit: seconds
         """;
 
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "roadmap-evaluation-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _folder = new();
     private RoadmapDatabase _db = null!;
     private BatchedWriter _writer = null!;
 
     public Task InitializeAsync()
     {
-        _db = RoadmapDatabase.Open(Path.Combine(_folder, "roadmap.db"));
+        _db = RoadmapDatabase.Open(_folder.File("roadmap.db"));
         _writer = new BatchedWriter(_db, new StorageOptions { Path = _db.Path }, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
         _writer.Start();
         return Task.CompletedTask;
@@ -129,11 +129,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _writer.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        if (Directory.Exists(_folder))
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
+        _folder.Dispose();
     }
 
     private sealed record Harness(RoadmapConfig Config, FakeTimeProvider Time, IEvaluationStore Store, RoadmapMetrics Exporter, EvaluationService Service);

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
@@ -55,17 +54,11 @@ internal sealed class CountingKind : ISourceKind
 /// <summary>The service host with reload on: the file is rewritten the way editors do, and what runs follows it.</summary>
 public sealed partial class ConfigReloaderTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new();
 
-    public ConfigReloaderTests() => Directory.CreateDirectory(_dir);
+    private string ConfigPath => _dir.File("roadmap.yaml");
 
-    private string ConfigPath => Path.Combine(_dir, "roadmap.yaml");
-
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 
     private static string Config(string sources, string kpis) => $$"""
         roadmap: { name: Reload }
@@ -116,7 +109,7 @@ public sealed partial class ConfigReloaderTests : IDisposable
         var kinds = new List<ISourceKind>(SourceKinds.All) { kind };
         await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
         var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        var database = RoadmapDatabase.Open(_dir.File("roadmap.db"));
         return (RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds), kind);
     }
 
@@ -156,7 +149,7 @@ public sealed partial class ConfigReloaderTests : IDisposable
         await File.WriteAllTextAsync(ConfigPath, Config(V1, V1Kpis));
         var loaded = new ConfigLoader(kinds).LoadFile(ConfigPath);
         Assert.Empty(loaded.Errors);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        var database = RoadmapDatabase.Open(_dir.File("roadmap.db"));
         await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
         var metrics = app.Services.GetRequiredService<RoadmapMetrics>();
         var current = app.Services.GetRequiredService<CurrentConfig>();

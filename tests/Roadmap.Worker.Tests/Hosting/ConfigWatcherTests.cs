@@ -6,16 +6,15 @@ namespace Roadmap.Worker.Tests.Hosting;
 
 public sealed class ConfigWatcherTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new();
     private readonly List<string> _reloads = [];
 
     public ConfigWatcherTests()
     {
-        Directory.CreateDirectory(_dir);
         File.WriteAllText(ConfigFile, "roadmap: { name: R }\n");
     }
 
-    private string ConfigFile => Path.Combine(_dir, "roadmap.yaml");
+    private string ConfigFile => _dir.File("roadmap.yaml");
 
     private int Reloads
     {
@@ -28,7 +27,7 @@ public sealed class ConfigWatcherTests : IDisposable
         }
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private ConfigWatcher Watcher(TimeProvider time) => new(ConfigFile, time, (reason, _) =>
     {
@@ -141,14 +140,14 @@ public sealed class ConfigWatcherTests : IDisposable
         await using var watcher = Watcher(TimeProvider.System);
         watcher.Start(handleSighup: false);
         // A file beside it changing is not the config changing.
-        await File.WriteAllTextAsync(Path.Combine(_dir, "other.yaml"), "x");
+        await File.WriteAllTextAsync(_dir.File("other.yaml"), "x");
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Equal(0, Reloads);
 
         if (how == "rename")
         {
             // How editors save: write a temporary file, rename it over the original.
-            var temp = Path.Combine(_dir, ".roadmap.yaml.swp");
+            var temp = _dir.File(".roadmap.yaml.swp");
             await File.WriteAllTextAsync(temp, "roadmap: { name: S }\n");
             File.Move(temp, ConfigFile, overwrite: true);
         }

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Data.Sqlite;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
@@ -12,9 +11,9 @@ namespace Roadmap.Worker.Tests.Hosting;
 internal sealed class RunningHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly string _dir;
+    private readonly TempFolder _dir;
 
-    private RunningHost(WebApplication app, string dir)
+    private RunningHost(WebApplication app, TempFolder dir)
     {
         _app = app;
         _dir = dir;
@@ -31,8 +30,8 @@ internal sealed class RunningHost : IAsyncDisposable
     {
         var result = new ConfigLoader(SourceKinds.All).Load(yaml, "r.yaml");
         Assert.True(result.Config is not null, string.Join("\n", result.Errors));
-        var dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
-        var database = RoadmapDatabase.Open(Path.Combine(dir, "roadmap.db"));
+        var dir = new TempFolder();
+        var database = RoadmapDatabase.Open(dir.File("roadmap.db"));
         var app = RoadmapApp.Build(new RunOptions { Urls = urls, HostSettings = settings ?? new Dictionary<string, string?>() }, result.Config!, database);
         await app.StartAsync();
         return new RunningHost(app, dir);
@@ -42,10 +41,6 @@ internal sealed class RunningHost : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        SqliteConnection.ClearAllPools();
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
+        _dir.Dispose();
     }
 }

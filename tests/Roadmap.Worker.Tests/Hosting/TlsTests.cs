@@ -7,11 +7,9 @@ namespace Roadmap.Worker.Tests.Hosting;
 /// <summary>TLS through Kestrel's own certificate settings: a self-signed PEM pair made here, trusted only by this test's client.</summary>
 public sealed class TlsTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new();
 
-    public TlsTests() => Directory.CreateDirectory(_dir);
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     /// <summary>A self-signed certificate for 127.0.0.1, written as cert.pem and key.pem.</summary>
     internal static X509Certificate2 WritePemPair(string dir, out string certPath, out string keyPath)
@@ -45,7 +43,7 @@ public sealed class TlsTests : IDisposable
     [Fact]
     public async Task Healthz_OverHttpsWithPemCertificateFromKestrelSettings_Answers()
     {
-        using var cert = WritePemPair(_dir, out var certPath, out var keyPath);
+        using var cert = WritePemPair(_dir.Path, out var certPath, out var keyPath);
         var settings = new Dictionary<string, string?>
         {
             ["Kestrel:Endpoints:Https:Url"] = "https://127.0.0.1:0",

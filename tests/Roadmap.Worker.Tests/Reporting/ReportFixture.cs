@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Prometheus;
@@ -63,15 +62,16 @@ public sealed class ReportFixture : IDisposable
 
     public ReportFixture()
     {
-        Directory.CreateDirectory(Dir);
         var loaded = new ConfigLoader(SourceKinds.All).Load(Yaml, "shop.yaml");
         Assert.Empty(loaded.Errors);
         Config = loaded.Config!;
     }
 
-    public string Dir { get; } = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _folder = new();
 
-    public string DatabasePath => Path.Combine(Dir, "roadmap.db");
+    public string Dir => _folder.Path;
+
+    public string DatabasePath => _folder.File("roadmap.db");
 
     public RoadmapConfig Config { get; }
 
@@ -99,12 +99,5 @@ public sealed class ReportFixture : IDisposable
     public EvaluationService Evaluation(RoadmapDatabase database) =>
         new(Config, database.Samples, database.Evaluations, new RoadmapMetrics(Metrics.NewCustomRegistry()), Time);
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        if (Directory.Exists(Dir))
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-    }
+    public void Dispose() => _folder.Dispose();
 }

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using Roadmap.Core.Config;
@@ -66,16 +65,9 @@ internal sealed class SlowKind(TimeSpan pollTime) : ISourceKind
 
 public sealed class PollScheduleTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "roadmap-worker-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _dir = new();
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    public void Dispose() => _dir.Dispose();
 
     [Fact]
     public async Task Schedule_PollSlowerThanItsInterval_NeverOverlapsAndMissedTicksDoNotPileUp()
@@ -93,7 +85,7 @@ public sealed class PollScheduleTests : IDisposable
             """,
             "slow.yaml");
         Assert.Empty(loaded.Errors);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        var database = RoadmapDatabase.Open(_dir.File("roadmap.db"));
         await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
 
         // Polls can start while the rest of the host is still starting, and until the scheduler stops: bound the count
@@ -127,7 +119,7 @@ public sealed class PollScheduleTests : IDisposable
             """,
             "throwing.yaml");
         Assert.Empty(loaded.Errors);
-        var database = RoadmapDatabase.Open(Path.Combine(_dir, "roadmap.db"));
+        var database = RoadmapDatabase.Open(_dir.File("roadmap.db"));
         await using var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0" }, loaded.Config!, database, kinds: kinds);
         var metrics = app.Services.GetRequiredService<RoadmapMetrics>();
 
