@@ -19,7 +19,8 @@ internal static partial class YamlTraps
     /// <param name="parserMessage">The parser's own message.</param>
     public static (Mark At, string Message)? Explain(string yaml, Mark at, string parserMessage)
     {
-        var lines = yaml.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        // Lines as the parser counts them (\r\n, \r, \n, NEL, LS, PS), so a line number is the parser's.
+        var lines = LineBreak().Split(yaml);
         if (parserMessage.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstTabIndent(lines) is { } tab)
         {
             return (tab, "a tab in the indentation: YAML indents with spaces only; replace the tab with spaces");
@@ -117,6 +118,9 @@ internal static partial class YamlTraps
 
         return null;
     }
+
+    [GeneratedRegex("\r\n|[\r\n\u0085\u2028\u2029]")]
+    private static partial Regex LineBreak();
 
     /// <summary><c>key: value</c>, also as a list item (<c>- key: value</c>); the value may be empty.</summary>
     [GeneratedRegex(@"^\s*(?:-\s+)*(?<key>[A-Za-z_$][\w.$-]*):(?:\s+(?<value>\S.*?))?\s*$")]
