@@ -18,7 +18,7 @@ public class ConfigLoaderFuzzTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
 
     private static readonly ConfigLoader Loader = new(
-        new[] { "http", "sql", "redis", "prometheus", "json", "github", "gitlab", "jira", "fake" }.Select(k => new AnyKeysSourceKindSpec(k)),
+        new[] { "http", "sql", "redis", "prometheus", "json", "github", "gitlab", "jira", "tcp", "dns", "fake" }.Select(k => new AnyKeysSourceKindSpec(k)),
         ConfigOracle.Environment);
 
     private static readonly List<string> Seeds = FuzzSeeds.All().Select(s => s.Replace("\r\n", "\n", StringComparison.Ordinal)).ToList();
@@ -133,6 +133,8 @@ public class ConfigLoaderFuzzTests
             "prometheus" => ["value"],
             "json" => ["bounce_rate", "first", "last"],
             "github" => ["count", "incomplete"],
+            "tcp" => ["up", "connect_seconds"],
+            "dns" => ["up", "lookup_seconds", "answer_count"],
             _ => ["count"],
         };
     }
