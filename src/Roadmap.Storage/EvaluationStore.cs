@@ -66,6 +66,27 @@ public sealed class EvaluationStore(RoadmapDatabase database)
             .AsList();
     }
 
+    /// <summary>
+    /// Every KPI's evaluations stored after row <paramref name="afterRow"/> with <paramref name="from"/> &lt;= ts, in the
+    /// order they were stored: one read for the whole board. Rows are numbered as they are appended, so a reader that
+    /// passes back <see cref="EvaluationRows.LastRow"/> gets only what was stored since (a read of a few rows), and one that
+    /// passes 0 gets the whole range (a scan of every stored evaluation). A <see cref="EvaluationRows.LastRow"/> below
+    /// <paramref name="afterRow"/> means the rows were renumbered (the database file was replaced): read again from 0.
+    /// </summary>
+    public EvaluationRows Since(long afterRow, DateTimeOffset from)
+    {
+        using var c = database.OpenConnection();
+        // The bound keeps rows stored between the two statements for the next read.
+        var last = c.QuerySingle<long>("SELECT coalesce(max(rowid), 0) FROM evaluations;");
+        var rows = last <= afterRow
+            ? []
+            : c.Query<StoredKpiEvaluation>(
+                    "SELECT rowid AS Row, initiative AS Initiative, kpi AS Kpi, ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules FROM evaluations WHERE rowid > @afterRow AND rowid <= @last AND ts >= @from ORDER BY rowid;",
+                    new { afterRow, last, from = from.ToUnixTimeMilliseconds() })
+                .AsList();
+        return new EvaluationRows(last, rows);
+    }
+
     /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>
     public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest()
     {
@@ -114,6 +135,12 @@ public sealed class EvaluationStore(RoadmapDatabase database)
 internal sealed record LatestRow(string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status, long Rules);
 
 internal sealed record BaselineRow(double Value, long Samples, long ComputedAt);
+
+/// <summary>What <see cref="EvaluationStore.Since"/> read: the rows, and the number of the last row stored when it read.</summary>
+public sealed record EvaluationRows(long LastRow, IReadOnlyList<StoredKpiEvaluation> Rows);
+
+/// <summary>An evaluation of any KPI as read back, with its row number (the order it was stored in).</summary>
+public sealed record StoredKpiEvaluation(long Row, string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status, long Rules);
 
 /// <summary>An evaluation as read back.</summary>
 /// <param name="Rules">The rules its status was judged under (<see cref="EvaluationStore.CurrentRules"/>): 1 for rows
