@@ -67,24 +67,62 @@ public sealed class EvaluationStore(RoadmapDatabase database)
     }
 
     /// <summary>
-    /// Every KPI's evaluations stored after row <paramref name="afterRow"/> with <paramref name="from"/> &lt;= ts, in the
-    /// order they were stored: one read for the whole board. Rows are numbered as they are appended, so a reader that
-    /// passes back <see cref="EvaluationRows.LastRow"/> gets only what was stored since (a read of a few rows), and one that
-    /// passes 0 gets the whole range (a scan of every stored evaluation). A <see cref="EvaluationRows.LastRow"/> below
-    /// <paramref name="afterRow"/> means the rows were renumbered (the database file was replaced): read again from 0.
+    /// The evaluations of <paramref name="kpis"/> stored after row <paramref name="afterRow"/> with
+    /// <paramref name="from"/> &lt;= ts: one read for the whole board. Rows are numbered as they are appended, so a
+    /// reader that passes back <see cref="EvaluationRows.LastRow"/> gets only what was stored since (a range of row
+    /// numbers, in the order they were stored); one that passes 0 gets each KPI's rows since <paramref name="from"/>
+    /// through the (initiative, kpi, ts) index, never a scan of older history. A <see cref="EvaluationRows.LastRow"/>
+    /// below <paramref name="afterRow"/> means the rows were renumbered (the database file was replaced): read again
+    /// from 0.
     /// </summary>
-    public EvaluationRows Since(long afterRow, DateTimeOffset from)
+    public EvaluationRows Since(long afterRow, DateTimeOffset from, IReadOnlyCollection<(string Initiative, string Kpi)> kpis)
     {
         using var c = database.OpenConnection();
         // The bound keeps rows stored between the two statements for the next read.
         var last = c.QuerySingle<long>("SELECT coalesce(max(rowid), 0) FROM evaluations;");
-        var rows = last <= afterRow
-            ? []
+        var fromMs = from.ToUnixTimeMilliseconds();
+        if (last <= afterRow)
+        {
+            return new EvaluationRows(last, []);
+        }
+
+        var rows = afterRow > 0
+            ? c.Query<StoredKpiEvaluation>(
+                    "SELECT rowid AS Row, initiative AS Initiative, kpi AS Kpi, ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules FROM evaluations WHERE rowid > @afterRow AND rowid <= @last AND ts >= @fromMs ORDER BY rowid;",
+                    new { afterRow, last, fromMs })
+                .AsList()
             : c.Query<StoredKpiEvaluation>(
-                    "SELECT rowid AS Row, initiative AS Initiative, kpi AS Kpi, ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules FROM evaluations WHERE rowid > @afterRow AND rowid <= @last AND ts >= @from ORDER BY rowid;",
-                    new { afterRow, last, from = from.ToUnixTimeMilliseconds() })
+                    """
+                    SELECT e.rowid AS Row, e.initiative AS Initiative, e.kpi AS Kpi, e.ts AS TimestampMs, e.value AS Value, e.target AS Target, e.status AS Status, e.rules AS Rules
+                    FROM json_each(@keys) k
+                    JOIN evaluations e ON e.initiative = json_extract(k.value, '$[0]') AND e.kpi = json_extract(k.value, '$[1]') AND e.ts >= @fromMs
+                    WHERE e.rowid <= @last
+                    ORDER BY e.rowid;
+                    """,
+                    new { keys = KeysJson(kpis), last, fromMs })
                 .AsList();
         return new EvaluationRows(last, rows);
+    }
+
+    /// <summary>[["initiative","kpi"], ...], written without reflection.</summary>
+    private static string KeysJson(IReadOnlyCollection<(string Initiative, string Kpi)> kpis)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var (initiative, kpi) in kpis)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(initiative);
+                json.WriteStringValue(kpi);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>

@@ -16,8 +16,9 @@ public sealed record Trail(DateTimeOffset From, DateTimeOffset To, IReadOnlyList
 
 /// <summary>
 /// The stored evaluations behind the board's sparklines, kept in memory and read from storage incrementally: the
-/// first read takes the last <see cref="MaxSpan"/> of every KPI's history at once, each later read only the rows stored
-/// since (<see cref="EvaluationStore.Since"/>): one read per board render, whatever the number of KPIs. Each KPI keeps
+/// first read takes the last <see cref="MaxSpan"/> of every KPI's history at once (through the index, never older
+/// history), each later read only the rows stored since (<see cref="EvaluationStore.Since"/>): one read per board render,
+/// whatever the number of KPIs. Each KPI keeps
 /// at most one point per <see cref="MaxPoints"/>-th of its span (the newest), so memory is bounded by the config.
 /// Thread-safe.
 /// </summary>
@@ -60,11 +61,12 @@ public sealed class KpiTrails(EvaluationStore store)
                 Reset(config);
             }
 
-            var read = store.Since(_lastRow, now - MaxSpan);
+            var keys = spans.Keys;
+            var read = store.Since(_lastRow, now - MaxSpan, keys);
             if (read.LastRow < _lastRow)
             {
                 Reset(config);
-                read = store.Since(0, now - MaxSpan);
+                read = store.Since(0, now - MaxSpan, keys);
             }
 
             foreach (var row in read.Rows)
