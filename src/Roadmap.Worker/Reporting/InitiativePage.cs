@@ -71,7 +71,8 @@ public static class InitiativePage
         table.plain { table-layout: auto; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 8px 0; }
         dl.facts dt { font-weight: 600; } dl.facts dd { margin: 0; }
-        @media (max-width: 700px) { body { padding: 10px; } svg.spark { width: 100%; } dl.facts { grid-template-columns: 1fr; } }
+        @media (max-width: 700px) { body { padding: 10px; } svg.spark { width: 100%; } dl.facts { grid-template-columns: 1fr; }
+          main table.plain, main table.changes { min-width: 0; width: 100%; } }
         """;
 
     /// <summary>Reads each KPI's stored evaluations from <paramref name="from"/> to <paramref name="now"/>: one read per KPI.</summary>

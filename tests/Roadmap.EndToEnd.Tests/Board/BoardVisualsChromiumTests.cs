@@ -225,6 +225,7 @@ public sealed class BoardVisualsChromiumTests(ITestOutputHelper output) : IAsync
               neededBy: document.querySelector('dd.needed-by').textContent,
               risk: document.querySelector('table.risks tbody').textContent,
               chartRight: document.querySelector('section[data-kpi=page-load] svg').getBoundingClientRect().right,
+              risksRight: document.querySelector('table.risks').getBoundingClientRect().right,
               pageWidth: document.scrollingElement.scrollWidth,
               scripts: document.scripts.length
             }))
@@ -244,6 +245,8 @@ public sealed class BoardVisualsChromiumTests(ITestOutputHelper output) : IAsync
         Assert.Contains("Short TTLs and purge on change", page.GetProperty("risk").GetString());
         Assert.True(page.GetProperty("chartRight").GetDouble() <= width + 0.5, $"chart ends at {page.GetProperty("chartRight")} in {width}px");
         Assert.True(page.GetProperty("pageWidth").GetDouble() <= width + 0.5, $"page is {page.GetProperty("pageWidth")}px wide in {width}px");
+        // The risks and their mitigations are read without scrolling sideways.
+        Assert.True(page.GetProperty("risksRight").GetDouble() <= width + 0.5, $"the risks table ends at {page.GetProperty("risksRight")} in {width}px");
         Save(screenshot, $"initiative-{width}x{height}.png", width, height);
     }
 
