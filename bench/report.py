@@ -169,6 +169,21 @@ if storage:
     out += ["", "Commands:", "", commands(storage), ""]
 
 micro = [r for r in rows if r["bench"] == "micro"]
+board = [r for r in micro if r["name"].startswith("BoardBenchmarks.")]
+if board:
+    def ms(ns):
+        return "n/a" if ns is None else f"{ns / 1e6:,.1f} ms"
+    steady = next((r for r in board if r["name"] == "BoardBenchmarks.Board"), None)
+    median = None if steady is None else steady.get("median_ns")
+    out += ["## Board render: 100 initiatives x 10 KPIs, 30 days of history", "",
+            "Goal: the board at / (view, timeline, a sparkline per KPI, HTML) in under 200 ms of server time, median of a refresh.",
+            "BoardFirstRender is the first render after a start, which reads the 30 days of every KPI once (8.6 million stored evaluations); it has no goal.", "",
+            "| benchmark | median | mean | allocated/op | goal | verdict |", "|---|---|---|---|---|---|"]
+    for r in board:
+        goal = "< 200 ms" if r is steady else ""
+        out += [f"| {r['name']} | {ms(r.get('median_ns'))} | {ms(r['mean_ns'])} | {fmt(r['allocated_bytes'], ' B', 0)} | {goal} | {verdict(None if median is None else median < 200e6) if r is steady else ''} |"]
+    out += ["", "Command:", "", "    dotnet run -c Release --project bench/Roadmap.Bench.Micro -- --filter '*BoardBenchmarks*' --job " + board[0]["job"], ""]
+
 if micro:
     out += ["## Micro benchmarks (bench/Roadmap.Bench.Micro)", "", f"BenchmarkDotNet, `{micro[0]['job']}` job.", "",
             "| benchmark | params | mean | allocated/op |", "|---|---|---|---|"]

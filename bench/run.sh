@@ -108,7 +108,7 @@ for path in glob.glob(sys.argv[1] + "/results/*-report-full*.json"):
     for b in json.load(open(path))["Benchmarks"]:
         s = b.get("Statistics") or {}
         print(json.dumps({"bench": "micro", "goal": "micro", "job": sys.argv[2], "name": b["Type"] + "." + b["Method"],
-                          "params": b.get("Parameters", ""), "mean_ns": s.get("Mean"), "stddev_ns": s.get("StandardDeviation"),
+                          "params": b.get("Parameters", ""), "mean_ns": s.get("Mean"), "median_ns": s.get("Median"), "stddev_ns": s.get("StandardDeviation"),
                           "allocated_bytes": (b.get("Memory") or {}).get("BytesAllocatedPerOperation"),
                           "command": "dotnet run -c Release --project bench/Roadmap.Bench.Micro -- --filter '*' --job " + sys.argv[2]}))
 PY

@@ -24,6 +24,17 @@ public interface IEvaluationStore
     /// <summary>The status history: each stored evaluation's time, value, target and status with from &lt;= ts &lt;= to, oldest first.</summary>
     IReadOnlyList<StoredEvaluation> History(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to);
 
+    /// <summary>
+    /// The evaluations of <paramref name="kpis"/> stored after row <paramref name="afterRow"/> with
+    /// <paramref name="from"/> &lt;= ts: one read for the whole board. Rows are numbered as they are appended, so a
+    /// reader that passes back <see cref="EvaluationRows.LastRow"/> gets only what was stored since (a range of row
+    /// numbers, in the order they were stored); one that passes 0 gets each KPI's rows since <paramref name="from"/>
+    /// through the (initiative, kpi, ts) index, never a scan of older history. A <see cref="EvaluationRows.LastRow"/>
+    /// below <paramref name="afterRow"/> means the rows were renumbered (the database file was replaced): read again
+    /// from 0.
+    /// </summary>
+    EvaluationRows Since(long afterRow, DateTimeOffset from, IReadOnlyCollection<(string Initiative, string Kpi)> kpis);
+
     /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>
     IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest();
 
@@ -45,3 +56,9 @@ public sealed record StoredBaseline(double Value, long Samples, DateTimeOffset C
 /// <param name="Rules">The rules its status was judged under (<see cref="IEvaluationStore.CurrentRules"/>): 1 for rows
 /// stored before error budgets over the whole window, whose budget-KPI statuses followed the value alone.</param>
 public sealed record StoredEvaluation(long TimestampMs, double? Value, double? Target, string Status, long Rules);
+
+/// <summary>What <see cref="IEvaluationStore.Since"/> read: the rows, and the number of the last row stored when it read.</summary>
+public sealed record EvaluationRows(long LastRow, IReadOnlyList<StoredKpiEvaluation> Rows);
+
+/// <summary>An evaluation of any KPI as read back, with its row number (the order it was stored in).</summary>
+public sealed record StoredKpiEvaluation(long Row, string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status, long Rules);

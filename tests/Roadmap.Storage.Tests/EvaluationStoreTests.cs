@@ -112,6 +112,50 @@ public abstract class EvaluationStoreTests : IDisposable
     }
 
     [Fact]
+    public void Since_FromRowZero_ReturnsEveryKpisRowsInRangeInStoredOrder()
+    {
+        _store.Append(
+        [
+            Evaluation("cloud", "uptime", T0.AddMinutes(-10), 0.5, 0.9, KpiStatus.Missed),
+            Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met),
+            Evaluation("db", "p95", T0.AddMinutes(5), null, 0.05, KpiStatus.NoData),
+        ]);
+
+        var read = _store.Since(0, T0, [("cloud", "uptime"), ("db", "p95")]);
+
+        Assert.Equal(
+            [("cloud", "uptime", T0.ToUnixTimeMilliseconds(), (double?)0.99, "met"), ("db", "p95", T0.AddMinutes(5).ToUnixTimeMilliseconds(), null, "no_data")],
+            read.Rows.Select(r => (r.Initiative, r.Kpi, r.TimestampMs, r.Value, r.Status)));
+        Assert.Equal(3, read.LastRow);
+    }
+
+    [Fact]
+    public void Since_FromRowZero_LeavesOutKpisNotAsked()
+    {
+        _store.Append([Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met), Evaluation("cloud", "latency", T0, 0.2, 0.3, KpiStatus.Met)]);
+
+        var read = _store.Since(0, T0, [("cloud", "latency"), ("other", "uptime")]);
+
+        Assert.Equal([("cloud", "latency")], read.Rows.Select(r => (r.Initiative, r.Kpi)));
+    }
+
+    [Fact]
+    public void Since_TheLastRowReadBefore_ReturnsOnlyRowsStoredSince()
+    {
+        _store.Append([Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met)]);
+        var first = _store.Since(0, T0.AddDays(-1), [("cloud", "uptime")]);
+        _store.Append([Evaluation("cloud", "uptime", T0.AddMinutes(5), 0.98, 0.9, KpiStatus.Met)]);
+
+        var second = _store.Since(first.LastRow, T0.AddDays(-1), [("cloud", "uptime")]);
+        var third = _store.Since(second.LastRow, T0.AddDays(-1), [("cloud", "uptime")]);
+
+        Assert.Equal([T0.AddMinutes(5).ToUnixTimeMilliseconds()], second.Rows.Select(r => r.TimestampMs));
+        Assert.True(second.LastRow > first.LastRow);
+        Assert.Empty(third.Rows);
+        Assert.Equal(second.LastRow, third.LastRow);
+    }
+
+    [Fact]
     public void Append_TwoCalls_AccumulateRows()
     {
         _store.Append([Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk)]);

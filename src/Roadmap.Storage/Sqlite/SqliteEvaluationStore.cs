@@ -59,6 +59,56 @@ internal sealed class SqliteEvaluationStore(RoadmapDatabase database) : IEvaluat
             .AsList();
     });
 
+    public EvaluationRows Since(long afterRow, DateTimeOffset from, IReadOnlyCollection<(string Initiative, string Kpi)> kpis) => SqliteFailures.Run(() =>
+    {
+        using var c = database.OpenConnection();
+        // The bound keeps rows stored between the two statements for the next read.
+        var last = c.QuerySingle<long>("SELECT coalesce(max(rowid), 0) FROM evaluations;");
+        var fromMs = from.ToUnixTimeMilliseconds();
+        if (last <= afterRow)
+        {
+            return new EvaluationRows(last, []);
+        }
+
+        var rows = afterRow > 0
+            ? c.Query<StoredKpiEvaluation>(
+                    "SELECT rowid AS Row, initiative AS Initiative, kpi AS Kpi, ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules FROM evaluations WHERE rowid > @afterRow AND rowid <= @last AND ts >= @fromMs ORDER BY rowid;",
+                    new { afterRow, last, fromMs })
+                .AsList()
+            : c.Query<StoredKpiEvaluation>(
+                    """
+                    SELECT e.rowid AS Row, e.initiative AS Initiative, e.kpi AS Kpi, e.ts AS TimestampMs, e.value AS Value, e.target AS Target, e.status AS Status, e.rules AS Rules
+                    FROM json_each(@keys) k
+                    JOIN evaluations e ON e.initiative = json_extract(k.value, '$[0]') AND e.kpi = json_extract(k.value, '$[1]') AND e.ts >= @fromMs
+                    WHERE e.rowid <= @last
+                    ORDER BY e.rowid;
+                    """,
+                    new { keys = KeysJson(kpis), last, fromMs })
+                .AsList();
+        return new EvaluationRows(last, rows);
+    });
+
+    /// <summary>[["initiative","kpi"], ...], written without reflection.</summary>
+    private static string KeysJson(IReadOnlyCollection<(string Initiative, string Kpi)> kpis)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var (initiative, kpi) in kpis)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(initiative);
+                json.WriteStringValue(kpi);
+                json.WriteEndArray();
+            }
+
+            json.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest() => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();

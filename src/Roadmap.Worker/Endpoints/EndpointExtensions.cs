@@ -10,7 +10,7 @@ public static class EndpointExtensions
 {
     /// <summary>
     /// /metrics, /healthz (alive), /readyz (database open and scheduler running, else 503), the JSON API under /api
-    /// and the roadmap board at /.
+    /// the roadmap board at / and a page per initiative at /initiatives/{id}.
     /// </summary>
     public static IEndpointRouteBuilder MapRoadmapEndpoints(this IEndpointRouteBuilder app)
     {
@@ -27,6 +27,7 @@ public static class EndpointExtensions
                 : Results.Text("ready\n"));
         app.MapRoadmapApi();
         app.MapRoadmapBoard();
+        app.MapInitiativePages();
         return app;
     }
 }

@@ -15,6 +15,7 @@ using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Events;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Reporting;
 using Roadmap.Worker.Scheduling;
 using Roadmap.Worker.Telemetry;
 using Roadmap.Worker.Updates;
@@ -109,6 +110,8 @@ public static class ServiceCollectionExtensions
         });
         services.AddHostedService<ScheduleRegistrar>();
         services.AddSingleton<Readiness>();
+        // The board's sparklines: the stored evaluations kept in memory, read incrementally.
+        services.AddSingleton<KpiTrails>();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Roadmap.Worker.Reporting.Svg;
 
 namespace Roadmap.Worker.Reporting;
 
@@ -15,7 +16,7 @@ public static class HtmlRenderer
     /// <summary>The board never refreshes more often than this, whatever settings.evaluateEvery says. 5 s.</summary>
     public static readonly TimeSpan MinRefresh = TimeSpan.FromSeconds(5);
 
-    private const string Css = """
+    internal const string Css = """
         :root { color-scheme: light; }
         body { margin: 0; padding: 16px 24px 32px; background: #f6f8fa; color: #1f2328;
           font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif; }
@@ -30,9 +31,9 @@ public static class HtmlRenderer
         th, td { border: 1px solid #d1d9e0; padding: 8px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
         thead th { background: #eef1f4; }
         tbody th { font-weight: 600; }
-        col.c-initiative { width: 13%; } col.c-timeline { width: 9%; } col.c-details { width: 15%; }
+        col.c-initiative { width: 13%; } col.c-timeline { width: 9%; } col.c-details { width: 13%; }
         col.c-deps { width: 10%; } col.c-risks { width: 12%; } col.c-mitigation { width: 13%; }
-        col.c-kpis { width: 20%; } col.c-health { width: 8%; }
+        col.c-kpis { width: 20%; } col.c-health { width: 10%; }
         ol, ul { margin: 0; padding-left: 18px; }
         ul.kpis { list-style: none; padding: 0; }
         ul.kpis li + li { margin-top: 6px; padding-top: 6px; border-top: 1px dashed #d1d9e0; }
@@ -49,13 +50,18 @@ public static class HtmlRenderer
         .h-planned { background: #fbefff; color: #6e40c9; border-color: #c297ff; }
         .nowrap { white-space: nowrap; }
         .blocked { display: block; margin-top: 6px; color: #a40e26; font-weight: 600; }
+        /* Health words and the names of blockers wrap between words only; a name wider than the column overflows it. */
+        tbody td:last-child { overflow-wrap: normal; word-break: normal; }
+        /* On a phone the table keeps readable columns and scrolls sideways inside the page. */
+        @media (max-width: 700px) { body { padding: 10px; } main { overflow-x: auto; } main table { min-width: 1100px; } }
         a { color: #0550ae; }
         footer { margin-top: 12px; color: #59636e; font-size: 12px; }
         """;
 
     /// <param name="refresh">For the board: reload every this often (at least <see cref="MinRefresh"/>). Null for a
     /// report, which does not reload.</param>
-    public static string Render(RoadmapView view, TimeSpan? refresh = null)
+    /// <param name="visuals">For the board: the timeline, sparklines and initiative links; null for a report.</param>
+    public static string Render(RoadmapView view, TimeSpan? refresh = null, BoardVisuals? visuals = null)
     {
         var seconds = refresh is { } r ? (int)Math.Ceiling(Math.Max(r.TotalSeconds, MinRefresh.TotalSeconds)) : (int?)null;
         var h = new StringBuilder();
@@ -67,7 +73,7 @@ public static class HtmlRenderer
         }
 
         h.Append("<title>").Append(E(view.Name)).Append(" — roadmap</title>\n");
-        h.Append("<style>\n").Append(Css).Append('\n').Append(BoardNotices.Css).Append("\n</style>\n</head>\n<body>\n");
+        h.Append("<style>\n").Append(Css).Append('\n').Append(BoardNotices.Css).Append(visuals is null ? "" : BoardVisuals.Css).Append("\n</style>\n</head>\n<body>\n");
         BoardNotices.ReloadBanner(h, view);
         h.Append("<header>\n");
         h.Append("<h1>").Append(E(view.Name)).Append("</h1>\n");
@@ -104,8 +110,10 @@ public static class HtmlRenderer
             h.Append(" This page refreshes every ").Append(every.ToString(CultureInfo.InvariantCulture)).Append(" seconds.");
         }
 
-        h.Append("</p>\n</header>\n<main>\n");
-        Table(h, view);
+        h.Append("</p>\n</header>\n");
+        visuals?.RenderTimeline(h, view);
+        h.Append("<main>\n");
+        Table(h, view, visuals);
         h.Append("</main>\n");
         if (seconds is not null)
         {
@@ -116,7 +124,7 @@ public static class HtmlRenderer
         return h.ToString();
     }
 
-    private static void Table(StringBuilder h, RoadmapView view)
+    private static void Table(StringBuilder h, RoadmapView view, BoardVisuals? visuals)
     {
         h.Append("<table>\n<caption>Initiatives of ").Append(E(view.Name))
             .Append(": timeline, technical details, dependencies, risks and their mitigation, KPIs (value against target, and status) and health</caption>\n");
@@ -130,19 +138,20 @@ public static class HtmlRenderer
         h.Append("</tr>\n</thead>\n<tbody>\n");
         foreach (var i in view.Initiatives)
         {
-            Row(h, view, i);
+            Row(h, view, i, visuals);
         }
 
         h.Append("</tbody>\n</table>\n");
     }
 
-    private static void Row(StringBuilder h, RoadmapView view, InitiativeView i)
+    private static void Row(StringBuilder h, RoadmapView view, InitiativeView i, BoardVisuals? visuals)
     {
         var health = i.Health ?? "none";
         h.Append("<tr id=\"initiative-").Append(E(i.Id)).Append("\" data-initiative=\"").Append(E(i.Id))
             .Append("\" data-health=\"").Append(E(health)).Append("\">\n");
 
-        h.Append("<th scope=\"row\"><span class=\"name\">").Append(E(i.Name)).Append("</span>");
+        h.Append("<th scope=\"row\"><span class=\"name\">");
+        h.Append(visuals is null ? E(i.Name) : $"<a href=\"{E(BoardVisuals.InitiativeHref(i.Id))}\">{E(i.Name)}</a>").Append("</span>");
         h.Append("<span class=\"meta\">").Append(E(ReportText.Declared(i)));
         if (i.Owner is not null)
         {
@@ -192,7 +201,7 @@ public static class HtmlRenderer
             h.Append("<ul class=\"kpis\">");
             foreach (var k in i.Kpis)
             {
-                Kpi(h, k);
+                Kpi(h, k, i, visuals);
             }
 
             h.Append("</ul>");
@@ -247,7 +256,7 @@ public static class HtmlRenderer
         h.Append("</td>\n");
     }
 
-    private static void Kpi(StringBuilder h, KpiView k)
+    private static void Kpi(StringBuilder h, KpiView k, InitiativeView i, BoardVisuals? visuals)
     {
         var status = k.Status ?? "none";
         h.Append("<li data-kpi=\"").Append(E(k.Id)).Append("\" data-status=\"").Append(E(status)).Append("\">");
@@ -264,6 +273,7 @@ public static class HtmlRenderer
             h.Append("<span class=\"note\">").Append(E(note)).Append("</span>");
         }
 
+        visuals?.RenderSparkline(h, i, k);
         h.Append("</li>");
     }
 

@@ -3,18 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Roadmap.Core.Config;
-using Roadmap.Core.Evaluation;
-using Roadmap.Sources;
 using Roadmap.Storage;
-using Roadmap.Storage.Sqlite;
-using Roadmap.Worker.Hosting;
 using Xunit.Abstractions;
 
 namespace Roadmap.EndToEnd.Tests.Board;
@@ -28,7 +17,7 @@ public sealed partial class BoardChromiumTests(ITestOutputHelper output) : IAsyn
 {
     private readonly string _dir = Support.TempFolder();
     private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
-    private WebApplication? _app;
+    private BoardHost? _host;
     private string _url = "";
 
     /// <summary>initiative → (name as written, health in words, KPI id → status label).</summary>
@@ -86,45 +75,28 @@ public sealed partial class BoardChromiumTests(ITestOutputHelper output) : IAsyn
 
     public async Task InitializeAsync()
     {
-        var loaded = new ConfigLoader(SourceKinds.All).Load(Config(), "board.yaml");
-        Assert.True(loaded.IsValid, string.Join("\n", loaded.Errors));
-        var path = Path.Combine(_dir, "roadmap.db");
-        var database = RoadmapDatabase.Open(path);
-
-        // The last half hour: web always up, slow (0.5 s) and answering 200; db polls fail after 0.1 s.
-        var writer = new BatchedWriter(database, new StorageOptions { Path = path }, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
-        writer.Start();
-        foreach (var minutes in new[] { 30, 20, 10 })
+        // The last half hour: web always up, slow (0.5 s) and answering 200; db polls fail after 0.1 s. Six hours of
+        // page-load history falling by 0.5 an hour to today's 200: about 140 by the deadline in 5 days, within the
+        // target of 150, so on track.
+        var polls = new[] { 30, 20, 10 }.SelectMany(minutes =>
         {
             var ts = (_now - TimeSpan.FromMinutes(minutes)).ToUnixTimeMilliseconds();
-            writer.TryEnqueue(new PollRecord("web", ts, 0.5, true, null, [new("up", 1), new("latency_seconds", 0.5), new("status_code", 200)]));
-            writer.TryEnqueue(new PollRecord("db", ts, 0.1, false, "connection refused", [new("latency_seconds", 0.1)]));
-        }
-
-        await writer.FlushAsync();
-        await writer.DisposeAsync();
-
-        // Six hours of page-load history falling by 0.5 an hour to today's 200: about 140 by the deadline in 5 days,
-        // within the target of 150, so on track.
-        database.Evaluations.Append(Enumerable.Range(0, 12)
-            .Select(n => new KpiEvaluation("db", "page-load", _now - TimeSpan.FromHours(6) + TimeSpan.FromMinutes(30 * n), 203 - (0.25 * n), 150, false, KpiStatus.OnTrack, null, 3, "history"))
-            .ToList());
-
-        _app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0", DatabasePath = path }, loaded.Config!, database);
-        await _app.StartAsync();
-        _url = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single() + "/";
+            return new[]
+            {
+                new PollRecord("web", ts, 0.5, true, null, [new("up", 1), new("latency_seconds", 0.5), new("status_code", 200)]),
+                new PollRecord("db", ts, 0.1, false, "connection refused", [new("latency_seconds", 0.1)]),
+            };
+        });
+        _host = await BoardHost.StartAsync(Config(), _dir, polls, BoardHost.FallingHistory("db", "page-load", _now));
+        _url = _host.Url;
     }
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
-
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
     }
 
     [Fact]
@@ -151,7 +123,7 @@ public sealed partial class BoardChromiumTests(ITestOutputHelper output) : IAsyn
         foreach (var (id, name, health, kpis) in Expected)
         {
             var row = Row(dom, id);
-            Assert.Contains($"<th scope=\"row\"><span class=\"name\">{DomText(name)}</span>", row);
+            Assert.Contains($"<th scope=\"row\"><span class=\"name\"><a href=\"/initiatives/{id}\">{DomText(name)}</a></span>", row);
             Assert.Contains($"<span class=\"health h-{health.Replace(' ', '_')}\">{health}</span>", row);
             foreach (var (kpi, status) in kpis)
             {

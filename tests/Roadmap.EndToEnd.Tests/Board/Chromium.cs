@@ -38,6 +38,22 @@ internal static class Chromium
     public static Task<(int Exit, string Stdout, string Stderr)> DumpDomAsync(string url, string profile) =>
         RunAsync(profile, "--dump-dom", url);
 
+    /// <summary>The flags of every run: headless, a fresh profile, no background traffic, no name but loopback resolved.</summary>
+    public static string[] Common(string profile) =>
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        $"--user-data-dir={profile}",
+    ];
+
     private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string profile, params string[] args)
     {
         var info = new ProcessStartInfo(Executable())
@@ -46,21 +62,7 @@ internal static class Chromium
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        string[] common =
-        [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            $"--user-data-dir={profile}",
-        ];
-        foreach (var a in common.Concat(args))
+        foreach (var a in Common(profile).Concat(args))
         {
             info.ArgumentList.Add(a);
         }

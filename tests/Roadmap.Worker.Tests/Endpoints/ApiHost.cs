@@ -11,12 +11,13 @@ using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Events;
 using Roadmap.Worker.Exporting;
+using Roadmap.Worker.Reporting;
 using Roadmap.Worker.Tests.Reporting;
 
 namespace Roadmap.Worker.Tests.Endpoints;
 
 /// <summary>
-/// Kestrel on a free loopback port with the API and the board over the fixture's database, on its fake clock. No
+/// Kestrel on a free loopback port with the API, the board and the initiative pages over the fixture's database, on its fake clock. No
 /// scheduler: the KPIs are judged when a test (or the first request) asks.
 /// </summary>
 internal sealed class ApiHost : IAsyncDisposable
@@ -48,9 +49,11 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton(new RoadmapMetrics(Metrics.NewCustomRegistry()));
         builder.Services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         builder.Services.AddSingleton<EvaluationService>();
+        builder.Services.AddSingleton<KpiTrails>();
         var app = builder.Build();
         app.MapRoadmapApi();
         app.MapRoadmapBoard();
+        app.MapInitiativePages();
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new ApiHost(app, new HttpClient { BaseAddress = new Uri(address) });

@@ -24,7 +24,7 @@ public sealed class BoardEndpointsTests : IDisposable
         // settings.evaluateEvery is 2s: the page reloads no faster than every 5 s.
         Assert.Contains("<meta http-equiv=\"refresh\" content=\"5\">", html);
         Assert.Contains("<time datetime=\"2026-11-26T12:00:00Z\">", html);
-        Assert.Contains("<span class=\"name\">Migrate &lt;script&gt;alert(1)&lt;/script&gt; | cloud</span>", html);
+        Assert.Contains("<span class=\"name\"><a href=\"/initiatives/cloud\">Migrate &lt;script&gt;alert(1)&lt;/script&gt; | cloud</a></span>", html);
         Assert.Contains("<a href=\"/api/roadmap\">/api/roadmap</a>", html);
     }
 }
