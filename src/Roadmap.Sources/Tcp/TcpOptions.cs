@@ -8,10 +8,12 @@ namespace Roadmap.Sources.Tcp;
 /// <param name="Send">Text written once connected, as UTF-8; null: nothing is sent.</param>
 /// <param name="Expect">A regular expression some line the server sends must match for the probe to be up; null: a
 /// connect is enough.</param>
+/// <param name="Tls">The <c>tls</c> block: when set, the probe runs a TLS handshake once connected and sends and reads
+/// over it; null: plain TCP.</param>
 /// <remarks>
-/// Positional fields are only ever added at the end (a <c>tls</c> block is next), so what is here keeps its meaning.
+/// Positional fields are only ever added at the end, so what is here keeps its meaning.
 /// </remarks>
-public sealed record TcpOptions(string Host, int Port, string? Send, string? Expect)
+public sealed record TcpOptions(string Host, int Port, string? Send, string? Expect, TlsSettings? Tls = null) : ITlsOptions
 {
     /// <summary>The longest <see cref="Send"/>, in UTF-8 bytes: 4 KiB.</summary>
     public const int MaxSendBytes = 4 * 1024;

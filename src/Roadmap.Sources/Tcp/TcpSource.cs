@@ -1,4 +1,6 @@
+using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.RegularExpressions;
 using Roadmap.Core.Config;
@@ -16,6 +18,7 @@ public sealed class TcpSource : ISource
     private readonly TcpOptions _options;
     private readonly byte[]? _send;
     private readonly Regex? _expect;
+    private readonly TlsClient? _tls;
 
     public TcpSource(SourceConfig config, SourceContext context)
     {
@@ -24,6 +27,7 @@ public sealed class TcpSource : ISource
         _options = (TcpOptions)config.Options;
         _send = _options.Send is { } send ? Encoding.UTF8.GetBytes(send) : null;
         _expect = _options.Expect is { } expect ? ProbePattern.Create(expect, whole: false) : null;
+        _tls = _options.Tls is { } tls ? new TlsClient(tls, config.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), context.Time) : null;
     }
 
     public SourceConfig Config { get; }
@@ -35,26 +39,25 @@ public sealed class TcpSource : ISource
         using var timeout = new CancellationTokenSource(Config.Timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var token = linked.Token;
-        TimeSpan? connect = null;
+        var trace = new ConnectionTrace();
         try
         {
-            // Resolved and checked through the network policy; only the addresses it allows are connected to.
-            var addresses = await _context.Network.ResolveAsync(_options.Host, token);
-            var connecting = time.GetTimestamp();
-            using var socket = await GuardedConnect.ConnectSocketAsync(addresses, _options.Port, token);
-            connect = time.GetElapsedTime(connecting);
-            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            // Resolved and checked through the network policy; only the addresses it allows are connected to, and the
+            // handshake (with tls) runs on that connection, so send and expect go over TLS.
+            await using var stream = await TracedConnect.ConnectAsync(
+                _context.Network, time, new DnsEndPoint(_options.Host, _options.Port), _tls, trace, protocols: null, token);
             if (_send is not null)
             {
                 await stream.WriteAsync(_send, token);
+                await stream.FlushAsync(token);
             }
 
             if (_expect is not null && await FindExpectedAsync(stream, _expect, token) is { } missed)
             {
-                return PollResult.Failed(missed, time.GetElapsedTime(started), Samples(up: false, connect));
+                return PollResult.Failed(missed, time.GetElapsedTime(started), Samples(up: false, trace));
             }
 
-            return PollResult.Ok(Samples(up: true, connect), time.GetElapsedTime(started));
+            return PollResult.Ok(Samples(up: true, trace), time.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -62,21 +65,30 @@ public sealed class TcpSource : ISource
         }
         catch (OperationCanceledException)
         {
-            var what = connect is null ? "connecting" : _expect is null ? "sending" : "waiting for a line to match expect";
-            return PollResult.Failed($"timeout after {Durations.Format(Config.Timeout)} {what}", time.GetElapsedTime(started), Samples(false, connect));
+            var what = trace.Connect is null ? "connecting"
+                : _tls is not null && trace.Protocol is null ? "in the TLS handshake"
+                : _expect is null ? "sending"
+                : "waiting for a line to match expect";
+            return PollResult.Failed($"timeout after {Durations.Format(Config.Timeout)} {what}", time.GetElapsedTime(started), Samples(false, trace));
         }
-        catch (NetworkDeniedException e)
+        catch (Exception e) when (e is NetworkDeniedException or TlsFilesException)
         {
-            return PollResult.Failed(e.Message, time.GetElapsedTime(started), Samples(false, null));
+            return PollResult.Failed(e.Message, time.GetElapsedTime(started), Samples(false, trace));
+        }
+        catch (AuthenticationException e)
+        {
+            // The words the http kind uses; the message says why the certificate was refused when it was.
+            return PollResult.Failed($"TLS handshake failed: {e.Message}", time.GetElapsedTime(started), Samples(false, trace));
         }
         catch (SocketException e)
         {
-            return PollResult.Failed(NetworkErrors.Describe(e), time.GetElapsedTime(started), Samples(false, connect));
+            return PollResult.Failed(NetworkErrors.Describe(e), time.GetElapsedTime(started), Samples(false, trace));
         }
         catch (IOException e)
         {
             var reason = NetworkErrors.FindInner<SocketException>(e) is { } s ? NetworkErrors.Describe(s) : e.Message;
-            return PollResult.Failed($"connection error: {reason}", time.GetElapsedTime(started), Samples(false, connect));
+            var during = trace.Connect is not null && _tls is not null && trace.Protocol is null ? "TLS handshake failed" : "connection error";
+            return PollResult.Failed($"{during}: {reason}", time.GetElapsedTime(started), Samples(false, trace));
         }
     }
 
@@ -162,12 +174,26 @@ public sealed class TcpSource : ISource
         }
     });
 
-    private static List<Sample> Samples(bool up, TimeSpan? connect)
+    /// <summary>
+    /// up, and the phases that completed: connect_seconds once connected; with TLS, tls_seconds, tls_version and
+    /// cert_expiry_seconds once the handshake is done (a refused certificate gives none, as blackbox_exporter).
+    /// </summary>
+    private List<Sample> Samples(bool up, ConnectionTrace trace)
     {
-        var samples = new List<Sample>(2) { new(TcpSourceKind.Up, up ? 1 : 0) };
-        if (connect is { } c)
+        var samples = new List<Sample>(5) { new(TcpSourceKind.Up, up ? 1 : 0) };
+        if (trace.Connect is { } connect)
         {
-            samples.Add(new(TcpSourceKind.ConnectSeconds, c.TotalSeconds));
+            samples.Add(new(TcpSourceKind.ConnectSeconds, connect.TotalSeconds));
+        }
+
+        if (trace is { Handshake: { } handshake, Protocol: { } protocol })
+        {
+            samples.Add(new(TcpSourceKind.TlsSeconds, handshake.TotalSeconds));
+            samples.Add(new(TcpSourceKind.TlsVersion, TlsVersions.Number(protocol)));
+            if (trace.EarliestNotAfter is { } notAfter)
+            {
+                samples.Add(new(TcpSourceKind.CertExpirySeconds, (notAfter - _context.Time.GetUtcNow()).TotalSeconds));
+            }
         }
 
         return samples;

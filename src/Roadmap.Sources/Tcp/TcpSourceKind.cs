@@ -9,14 +9,19 @@ namespace Roadmap.Sources.Tcp;
 /// <summary>
 /// kind: tcp — whether a TCP port accepts connections, and optionally answers as expected: connect to
 /// <c>address</c>, write <c>send</c> if set, and when <c>expect</c> is set read lines until one matches it. A fresh
-/// connection per probe, never retried, like the http kind. Signals: up (1/0) and connect_seconds.
+/// connection per probe, never retried, like the http kind. With a <c>tls</c> block the probe runs a TLS handshake once
+/// connected and sends and reads over it. Signals: up (1/0), connect_seconds, and with TLS tls_seconds, tls_version
+/// and cert_expiry_seconds.
 /// </summary>
 public sealed class TcpSourceKind : ISourceKind
 {
     public const string Up = "up";
     public const string ConnectSeconds = "connect_seconds";
+    public const string TlsSeconds = "tls_seconds";
+    public const string TlsVersion = "tls_version";
+    public const string CertExpirySeconds = "cert_expiry_seconds";
 
-    private static readonly IReadOnlyList<string> SignalNames = [Up, ConnectSeconds];
+    private static readonly IReadOnlyList<string> SignalNames = [Up, ConnectSeconds, TlsSeconds, TlsVersion, CertExpirySeconds];
 
     public string Kind => "tcp";
 
@@ -26,6 +31,7 @@ public sealed class TcpSourceKind : ISourceKind
         new("address", KeyType.Text, "`host:port`, e.g. `db.example.com:5432`; IPv6 in brackets: `[::1]:22`") { Required = true, Sample = "127.0.0.1:22" },
         new("send", KeyType.Text, "text written once connected (UTF-8, at most 4 KiB); for control characters use a YAML double-quoted string and its escapes: `\"PING\\r\\n\"`") { Default = "— (nothing)", Sample = "\"PING\\r\\n\"" },
         new("expect", KeyType.Text, "a regular expression (.NET, without backtracking) some line the server sends must match, e.g. `^SSH-2\\.0-`; up only then") { Default = "— (a connect is up)", Sample = "^\\+PONG" },
+        TlsSettings.Key("connect with TLS (`send` and `expect` then go over it), checked as set here: see **TLS settings**; `tls: {}` for the system's defaults"),
     ];
 
     public IReadOnlyList<KeySpec> Keys => KeyList;
@@ -47,7 +53,8 @@ public sealed class TcpSourceKind : ISourceKind
         }
 
         var expect = ProbePattern.Read(section, "expect", whole: false);
-        return new TcpOptions(host, port, string.IsNullOrEmpty(send) ? null : send, expect);
+        var tls = TlsSettings.Bind(section);
+        return new TcpOptions(host, port, string.IsNullOrEmpty(send) ? null : send, expect, tls);
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;

@@ -13,7 +13,28 @@ public class TcpSourceKindTests
         var config = TestConfigs.Source(Source("address: \"[::1]:6379\"", "send: \"PING\\r\\n\"", "expect: ^\\+PONG$"));
 
         Assert.Equal(new TcpOptions("::1", 6379, "PING\r\n", "^\\+PONG$"), config.Options);
-        Assert.Equal([TcpSourceKind.Up, TcpSourceKind.ConnectSeconds], config.Signals);
+        Assert.Equal(
+            [TcpSourceKind.Up, TcpSourceKind.ConnectSeconds, TcpSourceKind.TlsSeconds, TcpSourceKind.TlsVersion, TcpSourceKind.CertExpirySeconds],
+            config.Signals);
+    }
+
+    [Fact]
+    public void Bind_TlsBlock_ReadsItAndAnEmptyOneMeansTheSystemDefaults()
+    {
+        var empty = TestConfigs.Source(Source("address: shop.test:443", "tls: {}"));
+        var named = TestConfigs.Source(Source("address: 127.0.0.1:443", "tls: { serverName: shop.test, minVersion: TLS13 }"));
+
+        Assert.Equal(Roadmap.Sources.Network.TlsSettings.Default, ((TcpOptions)empty.Options).Tls);
+        Assert.Equal("shop.test", ((TcpOptions)named.Options).Tls!.ServerName);
+        Assert.Equal(System.Security.Authentication.SslProtocols.Tls13, ((TcpOptions)named.Options).Tls!.MinVersion);
+    }
+
+    [Fact]
+    public void Bind_TlsCaFileMissing_IsAConfigErrorAtTheKey()
+    {
+        var errors = TestConfigs.Errors(Source("address: 127.0.0.1:443", "tls: { caFile: /nonexistent/ca.pem }"));
+
+        Assert.Contains(errors, e => e.Contains("sources[port].tls.caFile:", StringComparison.Ordinal));
     }
 
     [Theory]
