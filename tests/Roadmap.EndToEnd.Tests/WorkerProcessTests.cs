@@ -62,7 +62,7 @@ public sealed partial class WorkerProcessTests : IDisposable
             $"{config}:7:10: sources[web].url: bad URL \"not-a-url\": expected an absolute http:// or https:// URL",
             $"{config}:8:9: sources[web].id: duplicate id \"web\" (first defined at line 4)",
             $"{config}:14:15: initiatives[a].timeline: bad quarter \"2027-Q5\": expected a quarter as YYYY-Qn (n from 1 to 4), or {{ start: YYYY-MM-DD, due: YYYY-MM-DD }}",
-            $"{config}:19:17: initiatives[a].kpis[uptime].signal: source \"web\" (kind http) does not emit signal \"upp\"; it emits up, latency_seconds, status_code",
+            $"{config}:19:17: initiatives[a].kpis[uptime].signal: source \"web\" (kind http) does not emit signal \"upp\"; it emits up, latency_seconds, status_code, dns_seconds, connect_seconds, tls_seconds, ttfb_seconds, transfer_seconds, tls_version, cert_expiry_seconds, redirects, content_length_bytes",
             $"{config}:21:17: initiatives[a].kpis[uptime].target: bad target \"=> 99%\": expected \"OP NUMBER\", \"OP NUMBER%\" or \"OP baseline +/- N[%]\", OP one of >=, >, <=, <, ==",
             $"{config}:24:17: initiatives[b].dependsOn: dependency cycle a -> b -> a",
             $"{config}: 7 error(s); nothing was started",

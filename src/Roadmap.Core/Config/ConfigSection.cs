@@ -180,7 +180,7 @@ public sealed partial class ConfigSection
     /// </summary>
     private object? Check(KeySpec key) => key.Type switch
     {
-        KeyType.Text when key.Secret => ReadSecret(key.Name, key.Required),
+        KeyType.Text or KeyType.Url when key.Secret => ReadSecret(key.Name, key.Required),
         KeyType.Text => ReadText(key.Name, key.Required),
         KeyType.Id => ReadId(key.Name, key.Required),
         KeyType.Duration => ReadDuration(key.Name, key.Required),
@@ -195,29 +195,39 @@ public sealed partial class ConfigSection
         KeyType.Mapping => ReadSection(key.Name, key.Required)?.Declare(key.Keys ?? []),
         KeyType.MappingList => key.Required && Node(key.Name, required: true) is null
             ? null
-            : ReadSectionList(key.Name, key.Keys?.Any(k => k.Name == "id") == true ? "id" : null).Select(s => s.Declare(key.Keys ?? [])).ToList(),
+            : ReadSectionList(key.Name, ItemIdKey(key)).Select(s => s.Declare(key.Keys ?? [])).ToList(),
         KeyType.TextOrMapping => Node(key.Name, key.Required) switch
         {
             null => null,
             YamlMappingNode => ReadSection(key.Name, required: false)?.Declare(key.Keys ?? []),
             _ => ReadText(key.Name, key.Required),
         },
+        KeyType.BooleanOrMapping => Node(key.Name, key.Required) switch
+        {
+            null => null,
+            YamlMappingNode => ReadSection(key.Name, required: false)?.Declare(key.Keys ?? []),
+            _ => ReadBool(key.Name, key.Required),
+        },
         _ => throw new ArgumentOutOfRangeException(nameof(key), key.Type, "unknown key type"),
     };
+
+    // The key that names a list's items in error paths (sources[web], settings.updates[weekly]): id, or else name.
+    private static string? ItemIdKey(KeySpec list) =>
+        list.Keys?.Any(k => k.Name == "id") == true ? "id" : list.Keys?.Any(k => k.Name == "name") == true ? "name" : null;
 
     /// <summary>The declaration of <paramref name="key"/> in this mapping and its check; null when it has none.</summary>
     private Checked? Declared(string key) => _declared is not null && _declared.TryGetValue(key, out var found) ? found : null;
 
     /// <summary>
-    /// The checked value of a declared key for a reader of <paramref name="type"/> (or <paramref name="also"/>,
+    /// The checked value of a declared key for a reader of <paramref name="type"/> (or <paramref name="also"/>, <paramref name="orElse"/>,
     /// <paramref name="orAlso"/>); another declared type is a bug of the reader, thrown. <paramref name="requiredHere"/>
     /// is a requirement the declaration cannot state (signal, unless the source has only one): a missing or empty
     /// value is then reported here, unless its check already reported the key.
     /// </summary>
-    private object? Taken(string key, Checked found, bool requiredHere, KeyType type, KeyType? also = null, KeyType? orAlso = null)
+    private object? Taken(string key, Checked found, bool requiredHere, KeyType type, KeyType? also = null, KeyType? orAlso = null, KeyType? orElse = null)
     {
         var spec = found.Spec;
-        if (spec.Type != type && spec.Type != also && spec.Type != orAlso)
+        if (spec.Type != type && spec.Type != also && spec.Type != orAlso && spec.Type != orElse)
         {
             throw new InvalidOperationException($"{PathOf(key)} is declared as {spec.Type}: read it with the reader of that type");
         }
@@ -287,7 +297,7 @@ public sealed partial class ConfigSection
     /// </summary>
     /// <returns>The secret; null when neither key is set, or after reporting an error.</returns>
     public string? Secret(string key, bool required = false) =>
-        Declared(key) is { Spec.Secret: true } spec ? Taken(key, spec, required, KeyType.Text) as string : ReadSecret(key, required);
+        Declared(key) is { Spec.Secret: true } spec ? Taken(key, spec, required, KeyType.Text, KeyType.Url) as string : ReadSecret(key, required);
 
     private string? ReadSecret(string key, bool required)
     {
@@ -475,7 +485,7 @@ public sealed partial class ConfigSection
     }
 
     public bool? Bool(string key) =>
-        Declared(key) is { } spec ? Taken(key, spec, requiredHere: false, KeyType.Boolean) as bool? : ReadBool(key, required: false);
+        Declared(key) is { } spec ? Taken(key, spec, requiredHere: false, KeyType.Boolean, KeyType.BooleanOrMapping) as bool? : ReadBool(key, required: false);
 
     private bool? ReadBool(string key, bool required)
     {
@@ -676,7 +686,7 @@ public sealed partial class ConfigSection
     /// <summary>A nested mapping; null when absent or not a mapping (reported).</summary>
     public ConfigSection? Section(string key, bool required = false) =>
         Declared(key) is { } spec
-            ? Taken(key, spec, required, KeyType.Mapping, KeyType.Map, KeyType.TextOrMapping) as ConfigSection
+            ? Taken(key, spec, required, KeyType.Mapping, KeyType.Map, KeyType.TextOrMapping, KeyType.BooleanOrMapping) as ConfigSection
             : ReadSection(key, required);
 
     private ConfigSection? ReadSection(string key, bool required)
