@@ -6,6 +6,7 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Storage.Sqlite;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Reporting;
 using Roadmap.Worker.Reporting.Svg;
@@ -31,7 +32,7 @@ public class BoardBenchmarks
 
     private RoadmapConfig _config = null!;
     private RoadmapSnapshot _snapshot = null!;
-    private EvaluationStore _store = null!;
+    private IEvaluationStore _store = null!;
     private KpiTrails _trails = null!;
 
     [GlobalSetup]
@@ -47,14 +48,14 @@ public class BoardBenchmarks
         var path = DatabasePath();
         var fresh = !File.Exists(path);
         var database = RoadmapDatabase.Open(fresh ? path + ".part" : path);
-        _store = new EvaluationStore(database);
+        _store = database.Evaluations;
         if (fresh)
         {
             Fill(database);
             SqliteConnection.ClearAllPools();
             File.Move(path + ".part", path);
             database = RoadmapDatabase.Open(path);
-            _store = new EvaluationStore(database);
+            _store = database.Evaluations;
         }
 
         _snapshot = Snapshot(_config);

@@ -44,9 +44,10 @@ public sealed class TcpSourceTlsTests : IDisposable
         Assert.Equal(1, with.Value(TcpSourceKind.Up));
         Assert.Contains(with.Value(TcpSourceKind.TlsVersion), new double?[] { 1.2, 1.3 });
         Assert.InRange(with.Value(TcpSourceKind.TlsSeconds)!.Value, 0, with.Duration.TotalSeconds);
-        // The server counts a handshake once its side of it returns, which may come after the probe has finished.
+        // The server counts a handshake once its side returns, which may come after the probe has finished; under TLS 1.3
+        // its side of the refused handshake can return too (the client refuses the certificate after the server is done),
+        // so only "at least the accepted one" is certain.
         Assert.True(SpinWait.SpinUntil(() => server.Handshakes >= 1, TimeSpan.FromSeconds(10)), "the server saw no handshake");
-        Assert.Equal(1, server.Handshakes);
     }
 
     [Fact]
