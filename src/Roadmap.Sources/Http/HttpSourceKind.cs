@@ -90,21 +90,16 @@ public sealed class HttpSourceKind : ISourceKind
     public ISource Create(SourceConfig config, SourceContext context) => new HttpSource(config, context);
 
     /// <summary>One probe through the real probe code against a throwaway loopback listener.</summary>
-    public async ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken)
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var serve = Task.Run(
-            async () =>
+    public async ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) =>
+        await LoopbackStandIn.ServeOnceAsync(
+            context,
+            async (stream, ct) =>
             {
-                using var client = await listener.AcceptTcpClientAsync(cancellationToken);
-                await using var stream = client.GetStream();
                 var buffer = new byte[4096];
                 var seen = new StringBuilder();
                 while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
                 {
-                    var n = await stream.ReadAsync(buffer, cancellationToken);
+                    var n = await stream.ReadAsync(buffer, ct);
                     if (n == 0)
                     {
                         return;
@@ -113,13 +108,13 @@ public sealed class HttpSourceKind : ISourceKind
                     seen.Append(Encoding.ASCII.GetString(buffer, 0, n));
                 }
 
-                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), cancellationToken);
+                await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), ct);
+            },
+            (port, local) =>
+            {
+                var options = new HttpProbeOptions(new Uri($"http://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), [], "ok");
+                var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
+                return new HttpSource(config, local).PollAsync(cancellationToken);
             },
             cancellationToken);
-        var options = new HttpProbeOptions(new Uri($"http://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), [], "ok");
-        var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
-        // The stand-in is on loopback, which a deny list may cover (the poll would be denied and the accept never end).
-        await new HttpSource(config, context with { Network = NetworkPolicy.Unrestricted }).PollAsync(cancellationToken);
-        await serve;
-    }
 }

@@ -62,24 +62,19 @@ public sealed class TcpSourceKind : ISourceKind
     public ISource Create(SourceConfig config, SourceContext context) => new TcpSource(config, context);
 
     /// <summary>One probe, with send and expect, through the real probe code against a throwaway loopback listener.</summary>
-    public async ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken)
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        var serve = Task.Run(
-            async () =>
+    public async ValueTask WarmUpAsync(SourceContext context, CancellationToken cancellationToken) =>
+        await LoopbackStandIn.ServeOnceAsync(
+            context,
+            async (stream, ct) =>
             {
-                using var client = await listener.AcceptTcpClientAsync(cancellationToken);
-                await using var stream = client.GetStream();
-                await stream.ReadExactlyAsync(new byte[4], cancellationToken);
-                await stream.WriteAsync("ok\r\n"u8.ToArray(), cancellationToken);
+                await stream.ReadExactlyAsync(new byte[4], ct);
+                await stream.WriteAsync("ok\r\n"u8.ToArray(), ct);
+            },
+            (port, local) =>
+            {
+                var options = new TcpOptions("127.0.0.1", port, "ping", "^ok$");
+                var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
+                return new TcpSource(config, local).PollAsync(cancellationToken);
             },
             cancellationToken);
-        var options = new TcpOptions("127.0.0.1", port, "ping", "^ok$");
-        var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
-        // The stand-in is on loopback, which a deny list may cover (the poll would be denied and the accept never end).
-        await new TcpSource(config, context with { Network = NetworkPolicy.Unrestricted }).PollAsync(cancellationToken);
-        await serve;
-    }
 }
