@@ -9,6 +9,21 @@ public sealed class StorageOptions
     /// <summary>The SQLite file. Default <c>data/roadmap.db</c>; its folder is created.</summary>
     public string Path { get; set; } = DefaultPath;
 
+    /// <summary>Which backend stores the data. Default <see cref="StorageKind.Sqlite"/> (the file at <see cref="Path"/>).</summary>
+    public StorageKind Kind { get; set; } = StorageKind.Sqlite;
+
+    /// <summary>
+    /// The PostgreSQL connection string (Npgsql keyword form) when <see cref="Kind"/> is <see cref="StorageKind.Postgres"/>;
+    /// a secret: never logged, never in an error message. Ignored for SQLite.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// The name of this process in stored polls (the node that ran them), so a cluster's polls can be audited per node.
+    /// Default: the host name.
+    /// </summary>
+    public string Node { get; set; } = Environment.MachineName;
+
     /// <summary>Poll records the writer queues at most before it drops (and counts) new ones. Default 65,536.</summary>
     public int QueueCapacity { get; set; } = 65_536;
 
@@ -47,4 +62,14 @@ public sealed class StorageOptions
 
     /// <summary>The pause between retention sweeps once one has found everything. Default 10 minutes.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>The storage backends.</summary>
+public enum StorageKind
+{
+    /// <summary>One embedded SQLite file (the default).</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database.</summary>
+    Postgres,
 }

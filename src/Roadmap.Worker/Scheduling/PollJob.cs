@@ -63,7 +63,8 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
             result.Duration.TotalSeconds,
             result.Success,
             result.Failure,
-            result.Samples.Select(s => new SignalSample(s.Signal, s.Value)).ToList()));
+            result.Samples.Select(s => new SignalSample(s.Signal, s.Value)).ToList(),
+            context.ScheduledFireTimeUtc?.ToUnixTimeMilliseconds()));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Poll of source {Source} failed: {Reason}")]
