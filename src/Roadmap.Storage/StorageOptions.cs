@@ -13,7 +13,7 @@ public sealed class StorageOptions
     public StorageKind Kind { get; set; } = StorageKind.Sqlite;
 
     /// <summary>
-    /// The PostgreSQL connection string (Npgsql keyword form) when <see cref="Kind"/> is <see cref="StorageKind.Postgres"/>;
+    /// The PostgreSQL connection string (keyword form) when <see cref="Kind"/> is <see cref="StorageKind.Postgres"/>;
     /// a secret: never logged, never in an error message. Ignored for SQLite.
     /// </summary>
     public string? ConnectionString { get; set; }

@@ -190,9 +190,10 @@ public sealed partial class ConfigLoader
         var auth = ReadAuth(s);
         var network = ReadNetwork(s);
         var retention = ReadRetention(s);
+        var storage = ReadStorage(s);
         var updates = UpdatesConfig.Read(s);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention, Updates = updates };
+        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention, Storage = storage, Updates = updates };
     }
 
     private static AuthConfig? ReadAuth(ConfigSection settings)
@@ -265,6 +266,40 @@ public sealed partial class ConfigLoader
         var maxRedirects = s.WholeNumber("maxRedirects") ?? NetworkSettings.DefaultMaxRedirects;
         s.RejectUnknownKeys();
         return new NetworkSettings(deny, allow, maxRedirects);
+    }
+
+    /// <summary>settings.storage: the backend, and for PostgreSQL its connection string (a secret).</summary>
+    private static StorageConfig ReadStorage(ConfigSection settings)
+    {
+        var s = settings.Section("storage");
+        if (s is null)
+        {
+            return StorageConfig.Default;
+        }
+
+        var kind = s.OneOf("kind") ?? StorageConfig.Sqlite;
+        var connection = s.Secret("connectionString");
+        var named = s.Has("connectionString") || s.Has("connectionStringFile");
+        if (s.Failed("kind") || s.Failed("connectionString"))
+        {
+            // Already reported at its key.
+        }
+        else if (kind == StorageConfig.Postgres && !named)
+        {
+            s.Error("kind", "kind postgres needs connectionString (e.g. \"${ROADMAP_PG}\") or connectionStringFile");
+        }
+        else if (kind == StorageConfig.Postgres && string.IsNullOrWhiteSpace(connection))
+        {
+            // `connectionString: ${ROADMAP_PG}` with the variable unset or empty must not fall back to anything.
+            s.Error(s.Has("connectionString") ? "connectionString" : "connectionStringFile", "must not be empty");
+        }
+        else if (kind == StorageConfig.Sqlite && named)
+        {
+            s.Error(s.Has("connectionString") ? "connectionString" : "connectionStringFile", "is for kind postgres; the SQLite file is named by --database");
+        }
+
+        s.RejectUnknownKeys();
+        return kind == StorageConfig.Postgres ? new StorageConfig(kind, connection) : StorageConfig.Default;
     }
 
     private static RetentionConfig ReadRetention(ConfigSection settings)

@@ -70,6 +70,19 @@ public static class ConfigSchema
         new("rollups", KeyType.Duration, "how long the hour and day rollups are kept; windows older than `retention.raw` are answered from them") { Default = "`400d`", Sample = "400d" },
     ];
 
+    /// <summary>settings.storage.</summary>
+    public static readonly IReadOnlyList<KeySpec> Storage =
+    [
+        new("kind", KeyType.Enum, "where samples, polls, rollups and evaluations are stored: `sqlite` (one embedded file, `--database`) or `postgres`; changing it needs a restart")
+        {
+            Default = "`sqlite`", Allowed = [StorageConfig.Sqlite, StorageConfig.Postgres], ValueName = "storage kind", Sample = "sqlite",
+        },
+        new("connectionString", KeyType.Text, "for `postgres`: a connection string in keyword form (`Host=...;Database=...;Username=...;Password=...`), best as `${VAR}`; `connectionStringFile`: a file holding it (see **Secrets**); never logged")
+        {
+            Secret = true, Default = "—", Sample = "\"${ROADMAP_PG}\"",
+        },
+    ];
+
     /// <summary>settings.</summary>
     public static readonly IReadOnlyList<KeySpec> Settings =
     [
@@ -78,6 +91,7 @@ public static class ConfigSchema
         new("auth", KeyType.Mapping, "credentials for `/metrics`, `/api/*` and the board `/`; see `settings.auth`") { Default = "none (open)", Keys = Auth },
         new("network", KeyType.Mapping, "where sources may connect, and how many redirects they follow") { Default = "see `settings.network`", Keys = Network },
         new("retention", KeyType.Mapping, "how long samples and rollups are kept") { Keys = Retention },
+        new("storage", KeyType.Mapping, "the storage backend: the embedded SQLite file (the default) or PostgreSQL") { Default = "`{ kind: sqlite }`", Keys = Storage },
         new("updates", KeyType.MappingList, "scheduled updates to stakeholders: what changed, and the current table, to a webhook or a file") { Default = "`[]`", Keys = UpdatesConfig.Keys },
     ];
 
@@ -182,7 +196,7 @@ public static class ConfigSchema
     public static readonly IReadOnlyList<KeySpec> TopLevel =
     [
         new("roadmap", KeyType.Mapping, "the vision and the goals") { Required = true, Keys = Roadmap },
-        new("settings", KeyType.Mapping, "evaluation, time zone, auth, network, retention") { Keys = Settings },
+        new("settings", KeyType.Mapping, "evaluation, time zone, auth, network, retention, storage, updates") { Keys = Settings },
         new("sources", KeyType.MappingList, "where KPI values come from; each entry's keys depend on its `kind`") { Keys = SourceCommon },
         new("initiatives", KeyType.MappingList, "the work, with its KPIs") { Keys = Initiative },
     ];

@@ -118,6 +118,9 @@ public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZon
     /// <summary>How long stored data is kept (<c>settings.retention</c>).</summary>
     public RetentionConfig Retention { get; init; } = RetentionConfig.Default;
 
+    /// <summary><c>settings.storage</c>: the storage backend. Default the embedded SQLite file.</summary>
+    public StorageConfig Storage { get; init; } = StorageConfig.Default;
+
     /// <summary><c>settings.updates</c>: the scheduled updates to stakeholders. Default none.</summary>
     public UpdatesConfig Updates { get; init; } = UpdatesConfig.None;
 }
@@ -138,6 +141,21 @@ public sealed record AuthConfig(string? BearerToken, IReadOnlyDictionary<string,
         other is not null && BearerToken == other.BearerToken && ConfigEquality.Same(BasicAuthUsers, other.BasicAuthUsers);
 
     public override int GetHashCode() => HashCode.Combine(BearerToken, ConfigEquality.Hash(BasicAuthUsers));
+}
+
+/// <summary><c>settings.storage</c>: which backend stores the data. Read once at start; a change needs a restart.</summary>
+/// <param name="Kind"><see cref="Sqlite"/> (the default; the file is <c>--database</c>) or <see cref="Postgres"/>.</param>
+/// <param name="ConnectionString">For PostgreSQL: the connection string, a secret; null for SQLite.</param>
+public sealed record StorageConfig(string Kind, string? ConnectionString)
+{
+    public const string Sqlite = "sqlite";
+
+    public const string Postgres = "postgres";
+
+    public static readonly StorageConfig Default = new(Sqlite, null);
+
+    // The connection string carries a password: never in a log line, a reload message or an exception.
+    public override string ToString() => ConnectionString is null ? Kind : $"{Kind} (connection string set)";
 }
 
 /// <summary>How long stored data is kept. Raw never outlives rollups (rollups answer long windows once raw is gone).</summary>

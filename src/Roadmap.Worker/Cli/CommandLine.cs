@@ -24,7 +24,7 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
           schema    [--format json|markdown]                          the config's JSON Schema (or README's key tables)
 
           --config PATH    the roadmap file (default config/roadmap.yaml)
-          --database PATH  the SQLite file (default data/roadmap.db)
+          --database PATH  the SQLite file (default data/roadmap.db); not with settings.storage.kind postgres
           --urls URLS      where to listen, e.g. http://127.0.0.1:9810 (default; or ASPNETCORE_URLS)
           --format FORMAT  markdown (default), html or json
           --since DATE     YYYY-MM-DD (from the start of that day in settings.timezone) or an ISO-8601 instant

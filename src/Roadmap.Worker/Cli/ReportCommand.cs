@@ -18,7 +18,11 @@ public static class ReportCommand
     /// <param name="since">With a value, what changed since then comes first, as the scheduled updates say it: a date
     /// (YYYY-MM-DD, from the start of that day in settings.timezone) or an ISO-8601 instant; anything else is a usage
     /// error (exit 2).</param>
-    public static async Task<int> RunAsync(RoadmapConfig config, string databasePath, string format, TextWriter stdout, TextWriter stderr, TimeProvider? time = null, string? since = null)
+    public static Task<int> RunAsync(RoadmapConfig config, string databasePath, string format, TextWriter stdout, TextWriter stderr, TimeProvider? time = null, string? since = null) =>
+        RunAsync(config, new StorageOptions { Path = databasePath }, format, stdout, stderr, time, since);
+
+    /// <param name="storageOptions">The store to read: for SQLite, a file that must exist (none is created).</param>
+    public static async Task<int> RunAsync(RoadmapConfig config, StorageOptions storageOptions, string format, TextWriter stdout, TextWriter stderr, TimeProvider? time = null, string? since = null)
     {
         if (!ReportFormats.TryParse(format, out var parsed))
         {
@@ -38,17 +42,22 @@ public static class ReportCommand
             from = instant;
         }
 
-        var full = Path.GetFullPath(databasePath);
-        if (!File.Exists(full))
+        if (storageOptions.Kind == StorageKind.Sqlite)
         {
-            await stderr.WriteLineAsync($"error: no database at {full}: the report reads what the service has stored (start it with run, or pass --database); none was created");
-            return RoadmapCli.RuntimeFailure;
+            var full = Path.GetFullPath(storageOptions.Path);
+            if (!File.Exists(full))
+            {
+                await stderr.WriteLineAsync($"error: no database at {full}: the report reads what the service has stored (start it with run, or pass --database); none was created");
+                return RoadmapCli.RuntimeFailure;
+            }
+
+            storageOptions.Path = full;
         }
 
         IRoadmapStorage storage;
         try
         {
-            storage = StorageBackends.Open(new StorageOptions { Path = full }, time);
+            storage = StorageBackends.Open(storageOptions, time);
         }
         catch (StorageException e)
         {

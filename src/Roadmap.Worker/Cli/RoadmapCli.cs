@@ -62,9 +62,16 @@ public static class RoadmapCli
             case "check":
                 return await CheckCommand.RunAsync(config, stdout);
             case "report":
+                var reportStorage = StorageChoice.Options(config, command.Options.GetValueOrDefault("database"), out var reportProblem);
+                if (reportProblem is not null)
+                {
+                    await stderr.WriteLineAsync($"error: {reportProblem}");
+                    return BadConfigOrUsage;
+                }
+
                 return await ReportCommand.RunAsync(
                     config,
-                    command.Options.GetValueOrDefault("database", StorageOptions.DefaultPath),
+                    reportStorage,
                     command.Options.GetValueOrDefault("format", "markdown"),
                     stdout,
                     stderr,
@@ -83,10 +90,17 @@ public static class RoadmapCli
             Urls = command.Options.GetValueOrDefault("urls"),
         };
 
+        var storage = StorageChoice.Options(config, command.Options.GetValueOrDefault("database"), out var problem);
+        if (problem is not null)
+        {
+            await stderr.WriteLineAsync($"error: {problem}");
+            return BadConfigOrUsage;
+        }
+
         try
         {
             // The database is opened only once the address is bound: a start that cannot listen creates no file.
-            await using var app = RoadmapApp.BuildDeferringStorage(options, config, () => StorageBackends.Open(new StorageOptions { Path = options.DatabasePath }));
+            await using var app = RoadmapApp.BuildDeferringStorage(options, config, () => StorageBackends.Open(storage));
             await app.RunAsync();
             return Ok;
         }

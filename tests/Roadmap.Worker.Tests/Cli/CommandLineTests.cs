@@ -107,6 +107,27 @@ public class CommandLineTests
     }
 
     [Theory]
+    [InlineData("run")]
+    [InlineData("report")]
+    public async Task RunAsync_DatabaseWithPostgresStorage_ExitsTwoAndCreatesNothing(string verb)
+    {
+        // --database names the SQLite file: beside kind postgres it would be silently ignored, or worse, obeyed.
+        using var folder = new TempFolder();
+        var config = Path.Combine(folder.Path, "roadmap.yaml");
+        var database = Path.Combine(folder.Path, "r.db");
+        File.WriteAllText(config, "roadmap: { name: R }\nsettings:\n  storage: { kind: postgres, connectionString: \"Host=127.0.0.1;Port=1;Password=pg-Secret-77\" }\n");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = await RoadmapCli.RunAsync([verb, "--config", config, "--database", database], stdout, stderr);
+
+        Assert.Equal(RoadmapCli.BadConfigOrUsage, exit);
+        Assert.Contains("--database names the SQLite file, but settings.storage.kind is postgres", stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("pg-Secret-77", stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(database));
+    }
+
+    [Theory]
     [InlineData("--config=")]
     [InlineData("--config", "")]
     public async Task RunAsync_EmptyConfigPath_ExitsTwoInsteadOfThrowing(params string[] option)

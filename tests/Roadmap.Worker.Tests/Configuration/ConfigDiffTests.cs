@@ -74,6 +74,22 @@ public sealed class ConfigDiffTests
     }
 
     [Fact]
+    public void Between_StorageChanged_NeedsRestartAndNamesNoSecret()
+    {
+        var next = new ConfigLoader(SourceKinds.All, name => name == "PG" ? "Host=db;Password=pg-Secret-55" : null)
+            .Load(Base.Replace("timezone: UTC }", "timezone: UTC, storage: { kind: postgres, connectionString: \"${PG}\" } }", StringComparison.Ordinal), "r.yaml");
+        Assert.Empty(next.Errors);
+
+        var diff = ConfigDiff.Between(Load(Base), next.Config!);
+        var effective = ConfigDiff.Effective(Load(Base), next.Config!);
+
+        var change = Assert.Single(diff.NeedRestart);
+        Assert.Equal("storage", change.Key);
+        Assert.DoesNotContain("pg-Secret-55", change.Next, StringComparison.Ordinal);
+        Assert.Equal(StorageConfig.Sqlite, effective.Settings.Storage.Kind);
+    }
+
+    [Fact]
     public void Between_EvaluateEveryChanged_AppliesWithoutRestart()
     {
         var next = Load(Base.Replace("evaluateEvery: 15s", "evaluateEvery: 1m", StringComparison.Ordinal));
