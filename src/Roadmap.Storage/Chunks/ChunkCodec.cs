@@ -105,6 +105,12 @@ public static class ChunkCodec
         }
 
         var size = reader.ReadCount(MaxBodyOverhead + ((long)header.Count * MaxBodyBytesPerSample), "the body size");
+        if (header.Count > size)
+        {
+            // Every sample takes at least a byte of the body, so the body's real size bounds what is allocated.
+            throw ChunkReader.Corrupt($"{header.Count} samples cannot fit in a body of {size} bytes");
+        }
+
         var body = new byte[size];
         int written;
         try

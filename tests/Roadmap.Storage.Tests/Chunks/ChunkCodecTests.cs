@@ -41,8 +41,9 @@ public class ChunkCodecTests
     {
         // By index: the test framework's serialization of a double would fold the NaN payloads into one.
         var special = ChunkArbitraries.Specials[which];
-        // A special value among short decimals is stored apart from them; alone in its chunk it is the whole chunk.
-        var among = Enumerable.Range(0, 100).Select(i => new Point(1_000_000 + (i * 10_000L), i == 37 ? special : 0.001 * i)).ToArray();
+        // A special value among short decimals (i / 1000.0 is one; 0.001 * i often is not) is stored apart from them;
+        // alone in its chunk it is the whole chunk.
+        var among = Enumerable.Range(0, 100).Select(i => new Point(1_000_000 + (i * 10_000L), i == 37 ? special : i / 1000.0)).ToArray();
         var alone = new[] { new Point(-5, special) };
         Assert.True(SameBits(among, ChunkCodec.Decode(ChunkCodec.Encode(among))));
         Assert.True(SameBits(alone, ChunkCodec.Decode(ChunkCodec.Encode(alone))));
@@ -180,6 +181,22 @@ public class ChunkCodecTests
         var before = GC.GetAllocatedBytesForCurrentThread();
         Assert.Throws<InvalidDataException>(() => ChunkCodec.Decode(WithChecksum([.. forged])));
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, AllocationBound);
+    }
+
+    [Fact]
+    public void Decode_CountBeyondWhatItsBodyHolds_ThrowsBeforeAllocatingForTheCount()
+    {
+        // A real one-sample chunk whose count says the most a chunk may hold: the decoder must not size anything by
+        // that count before the body shows it cannot hold so many (2 MiB of points here, bounded but needless).
+        var real = ChunkCodec.Encode([new Point(1_795_000_000_000, 1)]);
+        var forged = new List<byte> { 1 };
+        Varint(forged, ChunkCodec.MaxSamples);
+        forged.AddRange(real[2..^4]); // the one-byte count 1 replaced
+        ChunkCodec.Decode(real); // the thread's decompressor made before measuring
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => ChunkCodec.Decode(WithChecksum([.. forged])));
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - before, 0, 256 * 1024);
+        Assert.Contains("cannot fit", e.Message);
     }
 
     private static byte[] Mutate(Random random, byte[] chunk)

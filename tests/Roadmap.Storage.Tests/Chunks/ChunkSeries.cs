@@ -46,6 +46,9 @@ public static class ChunkArbitraries
 
     private static Gen<double[]> Values(int n) => Gen.Frequency(
         (3, Gen.Zip(Gen.Choose(0, 7), Gen.Choose(0, 100_000_000).ArrayOf(n)).Select(t => t.Item2.Select(m => m / Math.Pow(10, t.Item1)).ToArray())),
+        // Short decimals with a few values that are not (fewer than an eighth: those are stored apart from the rest).
+        (3, Gen.Zip(Gen.Zip(Gen.Choose(0, 7), Gen.Choose(-100_000_000, 100_000_000).ArrayOf(n)), Gen.Zip(Gen.Choose(0, 40).ArrayOf(n), Gen.Elements(Specials).ArrayOf(n)))
+            .Select(t => t.Item1.Item2.Select((m, i) => t.Item2.Item1[i] == 0 ? t.Item2.Item2[i] : m / Math.Pow(10, t.Item1.Item1)).ToArray())),
         (2, Mixed.ArrayOf(n)),
         (1, AnyLong.Select(BitConverter.Int64BitsToDouble).ArrayOf(n)),
         (1, Gen.Zip(Mixed, Gen.Choose(0, 3).ArrayOf(n)).Select(t => t.Item2.Select(k => k == 0 ? t.Item1 : 1.0).ToArray())),
