@@ -21,7 +21,8 @@ namespace Roadmap.Storage.Chunks;
 /// or a trimmed double); the body's size, then the body as one zstd frame; last a
 /// CRC-32C of everything before it. The body: the first timestamp's offset, the base step (signed), a residual per
 /// further timestamp (signed); a value mode byte and the values. The decoder trusts nothing: the count is checked
-/// against <see cref="MaxSamples"/> and the body's size against the count before anything is allocated, the body is
+/// against <see cref="MaxSamples"/> and against the body's stated size (a sample takes at least a byte of it), that
+/// size against the count, all before anything is allocated; the body is
 /// decompressed into exactly that size, and every count inside the body is checked against the bytes left, so a
 /// hostile or damaged chunk costs at most a few megabytes and one pass, and ends in an
 /// <see cref="InvalidDataException"/>.
