@@ -2,6 +2,7 @@
 //   ingest        --series 1000 --seconds 20 [--signals-per-poll 10]
 //   build-dataset --days 30 --series 1000 --interval 60s --db PATH
 //   evaluate      --db PATH --kpis 1000 [--days 30] [--check 100]
+//   codec         --series 200 --days 2 [--seconds 1]   (the chunk codec candidates, ChunkBench)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -36,8 +37,11 @@ switch (verb)
     case "evaluate":
         Evaluate(Opt("db", "bench-data/roadmap-30d.db"), Int("kpis", 1000), Int("days", 30), Int("check", 100));
         break;
+    case "codec":
+        Roadmap.Bench.Storage.ChunkBench.Run(Int("series", 200), Int("days", 2), double.Parse(Opt("seconds", "1"), CultureInfo.InvariantCulture));
+        break;
     default:
-        Console.Error.WriteLine("usage: ingest --series N --seconds S | build-dataset --days D --series N --interval 60s --db PATH | evaluate --db PATH --kpis N");
+        Console.Error.WriteLine("usage: ingest --series N --seconds S | build-dataset --days D --series N --interval 60s --db PATH | evaluate --db PATH --kpis N | codec --series N --days D");
         return 2;
 }
 
