@@ -113,5 +113,5 @@ internal sealed class SqliteHistoryExport : IHistoryExport
 
     public IReadOnlyList<HistoryRow> Read(HistoryStreamId stream, StreamPosition after, int limit) => _reader.Read(stream, after, limit);
 
-    public void Dispose() => _reader.Connection.Dispose();
+    public void Dispose() => _reader.Dispose();
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Roadmap.Storage.Copy;
+using SQLitePCL;
 
 namespace Roadmap.Storage.Sqlite;
 
@@ -13,8 +14,10 @@ internal sealed class SqliteHistoryImport : IHistoryImport
     private const int SamplesPerStatement = 64;
 
     private readonly SqliteHistoryReader _reader;
-    private SqliteCommand? _samplesMany;
-    private SqliteCommand? _samplesOne;
+    // Samples go through SQLite's own API (inside the transaction Microsoft.Data.Sqlite began on the same connection):
+    // binding through it boxes every value, and samples are nearly every row of a copy.
+    private sqlite3_stmt? _samplesMany;
+    private sqlite3_stmt? _samplesOne;
 
     private SqliteHistoryImport(string path, SqliteConnection connection)
     {
@@ -82,7 +85,7 @@ internal sealed class SqliteHistoryImport : IHistoryImport
             switch (stream.Table)
             {
                 case HistoryTable.Samples:
-                    InsertSamples(SeriesId(stream, tx), rows, tx);
+                    InsertSamples(SeriesId(stream, tx), rows);
                     break;
                 case HistoryTable.RollupsHour:
                 case HistoryTable.RollupsDay:
@@ -118,49 +121,42 @@ internal sealed class SqliteHistoryImport : IHistoryImport
         return created;
     }
 
-    private void InsertSamples(long series, IReadOnlyList<HistoryRow> rows, SqliteTransaction tx)
+    private void InsertSamples(long series, IReadOnlyList<HistoryRow> rows)
     {
-        _samplesMany ??= PrepareSamples(SamplesPerStatement);
-        _samplesOne ??= PrepareSamples(1);
+        var db = _reader.Connection.Handle!;
+        _samplesMany ??= SqliteHistoryReader.Prepare(db, SamplesSql(SamplesPerStatement));
+        _samplesOne ??= SqliteHistoryReader.Prepare(db, SamplesSql(1));
         var i = 0;
         for (; i + SamplesPerStatement <= rows.Count; i += SamplesPerStatement)
         {
-            Bind(_samplesMany, series, rows, i, SamplesPerStatement, tx);
+            Bind(db, _samplesMany, series, rows, i, SamplesPerStatement);
         }
 
         for (; i < rows.Count; i++)
         {
-            Bind(_samplesOne, series, rows, i, 1, tx);
+            Bind(db, _samplesOne, series, rows, i, 1);
         }
     }
 
-    private SqliteCommand PrepareSamples(int count)
-    {
-        var cmd = _reader.Command("INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES "
-            + string.Join(", ", Enumerable.Range(0, count).Select(i => $"($s{i}, $t{i}, $v{i})")) + ";");
-        for (var i = 0; i < count; i++)
-        {
-            cmd.Parameters.Add($"$s{i}", SqliteType.Integer);
-            cmd.Parameters.Add($"$t{i}", SqliteType.Integer);
-            cmd.Parameters.Add($"$v{i}", SqliteType.Real);
-        }
+    private static string SamplesSql(int count) => "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES "
+        + string.Join(", ", Enumerable.Range(0, count).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
 
-        return cmd;
-    }
-
-    private static void Bind(SqliteCommand cmd, long series, IReadOnlyList<HistoryRow> rows, int from, int count, SqliteTransaction tx)
+    private static void Bind(sqlite3 db, sqlite3_stmt stmt, long series, IReadOnlyList<HistoryRow> rows, int from, int count)
     {
-        cmd.Transaction = tx;
-        var p = cmd.Parameters;
         for (var k = 0; k < count; k++)
         {
             var row = (HistorySampleRow)rows[from + k];
-            p[3 * k].Value = series;
-            p[(3 * k) + 1].Value = row.Ts;
-            p[(3 * k) + 2].Value = row.Value;
+            raw.sqlite3_bind_int64(stmt, (3 * k) + 1, series);
+            raw.sqlite3_bind_int64(stmt, (3 * k) + 2, row.Ts);
+            raw.sqlite3_bind_double(stmt, (3 * k) + 3, row.Value);
         }
 
-        cmd.ExecuteNonQuery();
+        var rc = raw.sqlite3_step(stmt);
+        raw.sqlite3_reset(stmt);
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
     }
 
     private void InsertRollups(HistoryTable table, long series, IReadOnlyList<HistoryRow> rows, SqliteTransaction tx)
@@ -226,6 +222,6 @@ internal sealed class SqliteHistoryImport : IHistoryImport
     {
         _samplesMany?.Dispose();
         _samplesOne?.Dispose();
-        _reader.Connection.Dispose();
+        _reader.Dispose();
     }
 }

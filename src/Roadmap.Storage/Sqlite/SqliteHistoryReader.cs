@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Roadmap.Storage.Copy;
+using SQLitePCL;
 
 namespace Roadmap.Storage.Sqlite;
 
@@ -7,12 +8,15 @@ namespace Roadmap.Storage.Sqlite;
 /// The reads of a copy between stores on one SQLite connection, the same for a source and a destination: a table's
 /// streams, its count, a stream's page. All SQL of these reads is here.
 /// </summary>
-internal sealed class SqliteHistoryReader(SqliteConnection connection)
+internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDisposable
 {
     private const string RollupColumns = "start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
 
     // (source, signal) -> series id in this file. Cleared by the import when a transaction that created one fails.
     private readonly Dictionary<(string Source, string Signal), long> _series = [];
+
+    // Samples are nearly every row read: one statement, prepared once, read through SQLite's own API.
+    private sqlite3_stmt? _samples;
 
     public SqliteConnection Connection => connection;
 
@@ -77,6 +81,12 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection)
             a = id;
         }
 
+        if (table == HistoryTable.Samples)
+        {
+            ReadSamples((long)a, after, limit, rows);
+            return rows;
+        }
+
         using var cmd = Command(sql + " LIMIT $limit OFFSET $skip;");
         cmd.Parameters.AddWithValue("$a", a);
         if (sql.Contains("$b", StringComparison.Ordinal))
@@ -105,6 +115,52 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection)
 
         return rows;
     });
+
+    private void ReadSamples(long series, StreamPosition after, int limit, List<HistoryRow> rows)
+    {
+        var db = connection.Handle!;
+        _samples ??= Prepare(db, "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3 OFFSET ?4;");
+        raw.sqlite3_bind_int64(_samples, 1, series);
+        raw.sqlite3_bind_int64(_samples, 2, after.Key);
+        raw.sqlite3_bind_int64(_samples, 3, limit);
+        raw.sqlite3_bind_int64(_samples, 4, after.RowsAtKey);
+        try
+        {
+            int rc;
+            while ((rc = raw.sqlite3_step(_samples)) == raw.SQLITE_ROW)
+            {
+                rows.Add(new HistorySampleRow(raw.sqlite3_column_int64(_samples, 0), raw.sqlite3_column_double(_samples, 1)));
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(_samples);
+        }
+    }
+
+    /// <summary>A statement prepared on SQLite's own API; disposed by its owner before the connection closes.</summary>
+    public static sqlite3_stmt Prepare(sqlite3 db, string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(db, sql, out var stmt);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return stmt;
+    }
+
+    /// <summary>Finalizes the prepared statements, then closes the connection.</summary>
+    public void Dispose()
+    {
+        _samples?.Dispose();
+        connection.Dispose();
+    }
 
     /// <summary>The series' id in this file, or null when it has none.</summary>
     /// <param name="transaction">The transaction open on the connection, if one is.</param>
