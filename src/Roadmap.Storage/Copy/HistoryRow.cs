@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Numerics;
 
 namespace Roadmap.Storage.Copy;
@@ -145,7 +146,8 @@ public sealed record HistoryDeliveryRow(long FireTs, long EndedTs, string Outcom
 
 /// <summary>
 /// A 64-bit hash of one row's columns, in order: each 64-bit word (an integer, a double's IEEE-754 bits, a string's
-/// length then its UTF-16 code units, a byte string's length then its bytes) goes through the MurmurHash3 finalizer
+/// length then its UTF-16 code units, a byte string's length then its bytes eight at a time, little-endian, the last
+/// word padded with zeros) goes through the MurmurHash3 finalizer
 /// and is folded in with a multiply and a rotation. Not cryptographic: it finds what a copy lost or changed, not what
 /// someone forged.
 /// </summary>
@@ -195,15 +197,18 @@ internal struct RowHash
     public void Add(ReadOnlySpan<byte> bytes)
     {
         Word((ulong)bytes.Length);
-        for (var i = 0; i < bytes.Length; i += 8)
+        var i = 0;
+        for (; i + 8 <= bytes.Length; i += 8)
         {
-            ulong w = 0;
-            for (var j = i; j < Math.Min(i + 8, bytes.Length); j++)
-            {
-                w = (w << 8) | bytes[j];
-            }
+            Word(BinaryPrimitives.ReadUInt64LittleEndian(bytes[i..]));
+        }
 
-            Word(w);
+        if (i < bytes.Length)
+        {
+            Span<byte> tail = stackalloc byte[8];
+            tail.Clear();
+            bytes[i..].CopyTo(tail);
+            Word(BinaryPrimitives.ReadUInt64LittleEndian(tail));
         }
     }
 

@@ -14,10 +14,12 @@ internal sealed class SqliteHistoryImport : IHistoryImport
     private const int SamplesPerStatement = 64;
 
     private readonly SqliteHistoryReader _reader;
-    // Samples go through SQLite's own API (inside the transaction Microsoft.Data.Sqlite began on the same connection):
-    // binding through it boxes every value, and samples are nearly every row of a copy.
+    // Samples and rollups go through SQLite's own API (inside the transaction Microsoft.Data.Sqlite began on the same connection):
+    // binding through it boxes every value, and they are nearly every row of a copy.
     private sqlite3_stmt? _samplesMany;
     private sqlite3_stmt? _samplesOne;
+    private sqlite3_stmt? _rollupsHour;
+    private sqlite3_stmt? _rollupsDay;
 
     private SqliteHistoryImport(string path, SqliteConnection connection)
     {
@@ -89,7 +91,7 @@ internal sealed class SqliteHistoryImport : IHistoryImport
                     break;
                 case HistoryTable.RollupsHour:
                 case HistoryTable.RollupsDay:
-                    InsertRollups(stream.Table, SeriesId(stream, tx), rows, tx);
+                    InsertRollups(stream.Table, SeriesId(stream, tx), rows);
                     break;
                 default:
                     InsertOthers(stream, rows, tx);
@@ -151,25 +153,44 @@ internal sealed class SqliteHistoryImport : IHistoryImport
             raw.sqlite3_bind_double(stmt, (3 * k) + 3, row.Value);
         }
 
+        Step(db, stmt);
+    }
+
+    private void InsertRollups(HistoryTable table, long series, IReadOnlyList<HistoryRow> rows)
+    {
+        var db = _reader.Connection.Handle!;
+        var stmt = table == HistoryTable.RollupsHour
+            ? _rollupsHour ??= SqliteHistoryReader.Prepare(db, RollupsSql(table))
+            : _rollupsDay ??= SqliteHistoryReader.Prepare(db, RollupsSql(table));
+        foreach (var row in rows.Cast<HistoryRollupRow>())
+        {
+            raw.sqlite3_bind_int64(stmt, 1, series);
+            raw.sqlite3_bind_int64(stmt, 2, row.StartTs);
+            raw.sqlite3_bind_int64(stmt, 3, row.Count);
+            raw.sqlite3_bind_double(stmt, 4, row.Sum);
+            raw.sqlite3_bind_double(stmt, 5, row.Min);
+            raw.sqlite3_bind_double(stmt, 6, row.Max);
+            raw.sqlite3_bind_int64(stmt, 7, row.FirstTs);
+            raw.sqlite3_bind_double(stmt, 8, row.FirstValue);
+            raw.sqlite3_bind_int64(stmt, 9, row.LastTs);
+            raw.sqlite3_bind_double(stmt, 10, row.LastValue);
+            raw.sqlite3_bind_double(stmt, 11, row.Increase);
+            raw.sqlite3_bind_blob(stmt, 12, row.Sketch.Span);
+            Step(db, stmt);
+        }
+    }
+
+    private static string RollupsSql(HistoryTable table) =>
+        $"INSERT OR IGNORE INTO {SqliteHistoryReader.TableOf(table)} (series_id, start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch) "
+        + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12);";
+
+    private static void Step(sqlite3 db, sqlite3_stmt stmt)
+    {
         var rc = raw.sqlite3_step(stmt);
         raw.sqlite3_reset(stmt);
         if (rc != raw.SQLITE_DONE)
         {
             SqliteException.ThrowExceptionForRC(rc, db);
-        }
-    }
-
-    private void InsertRollups(HistoryTable table, long series, IReadOnlyList<HistoryRow> rows, SqliteTransaction tx)
-    {
-        using var cmd = _reader.Command(
-            $"INSERT OR IGNORE INTO {SqliteHistoryReader.TableOf(table)} (series_id, start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch) "
-            + "VALUES ($series, $start, $count, $sum, $min, $max, $first_ts, $first_value, $last_ts, $last_value, $increase, $sketch);",
-            tx);
-        foreach (var row in rows.Cast<HistoryRollupRow>())
-        {
-            Set(cmd, ("$series", series), ("$start", row.StartTs), ("$count", row.Count), ("$sum", row.Sum), ("$min", row.Min), ("$max", row.Max),
-                ("$first_ts", row.FirstTs), ("$first_value", row.FirstValue), ("$last_ts", row.LastTs), ("$last_value", row.LastValue),
-                ("$increase", row.Increase), ("$sketch", row.Sketch.ToArray()));
         }
     }
 
@@ -222,6 +243,8 @@ internal sealed class SqliteHistoryImport : IHistoryImport
     {
         _samplesMany?.Dispose();
         _samplesOne?.Dispose();
+        _rollupsHour?.Dispose();
+        _rollupsDay?.Dispose();
         _reader.Dispose();
     }
 }
