@@ -39,7 +39,7 @@ internal sealed class SqliteHistoryExport : IHistoryExport
 
             if (version < Migrations.Latest)
             {
-                throw new StorageException($"{full} has schema version {version}, older than this Roadmap's ({Migrations.Latest}); run this Roadmap once on it (e.g. `report --database {full}`) to migrate it, then copy");
+                throw new StorageException($"{full} has schema version {version}, older than this Roadmap's ({Migrations.Latest}); start this Roadmap's service on it once (it migrates the file on open), stop it, then copy");
             }
 
             return new SqliteHistoryExport(full, connection);

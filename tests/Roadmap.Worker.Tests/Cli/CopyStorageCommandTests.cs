@@ -110,6 +110,24 @@ public sealed partial class CopyStorageCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData(-1, "older than this Roadmap's")]
+    [InlineData(1, "newer than this Roadmap knows")]
+    public async Task RunAsync_SourceOfAnotherSchemaVersion_ExitsOneAndLeavesItUnmigrated(int offset, string message)
+    {
+        var source = await WriteSource("source.db", 1);
+        var current = Version(source);
+        Sql(source, offset < 0 ? $"DELETE FROM schema_version WHERE version = {current};" : $"INSERT INTO schema_version (version, applied_at) VALUES ({current + 1}, 0);");
+        var before = Hash(source);
+
+        var (code, _, stderr) = await Run(["--from", source, "--to", _temp.File("copy.db")]);
+
+        Assert.Equal(RoadmapCli.RuntimeFailure, code);
+        Assert.Contains($"error: {source} has schema version {current + offset}, {message}", stderr);
+        Assert.Equal(before, Hash(source));
+        Assert.False(File.Exists(_temp.File("copy.db")));
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task RunAsync_DestinationIsTheSourceItself_ExitsOneAndChangesNothing(bool throughALink)
@@ -276,6 +294,15 @@ public sealed partial class CopyStorageCommandTests : IDisposable
             cmd.CommandText = sql;
             cmd.ExecuteNonQuery();
         }
+    }
+
+    private static long Version(string path)
+    {
+        using var c = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT max(version) FROM schema_version;";
+        return (long)cmd.ExecuteScalar()!;
     }
 
     private static long Count(string path, string table)
