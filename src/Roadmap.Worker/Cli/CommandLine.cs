@@ -10,7 +10,11 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
         ["check"] = ["config"],
         ["report"] = ["config", "database", "format", "since"],
         ["schema"] = ["format"],
+        ["copy-storage"] = ["from", "to", "to-connection-string-file", "quiet"],
     };
+
+    /// <summary>Options that take no value (present or not); the parser stores "true" for them.</summary>
+    public static readonly IReadOnlySet<string> Flags = new HashSet<string>(StringComparer.Ordinal) { "quiet" };
 
     public const string Usage = """
         usage: Roadmap.Worker [VERB] [OPTIONS]
@@ -22,6 +26,9 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
                                                                       the roadmap table, judged on the stored samples;
                                                                       with --since, what changed since DATE first
           schema    [--format json|markdown]                          the config's JSON Schema (or README's key tables)
+          copy-storage --from PATH --to PATH|postgres [--to-connection-string-file PATH] [--quiet]
+                                                                      copy the stored history into another store,
+                                                                      resumably; exit 0 once counts and checksums match
 
           --config PATH    the roadmap file (default config/roadmap.yaml)
           --database PATH  the SQLite file (default data/roadmap.db); not with settings.storage.kind postgres
@@ -29,6 +36,12 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
           --format FORMAT  markdown (default), html or json
           --since DATE     YYYY-MM-DD (from the start of that day in settings.timezone) or an ISO-8601 instant
                            (schema: json, the default, or markdown)
+          --from PATH      copy-storage: the SQLite file to copy (read only, never changed)
+          --to PATH        copy-storage: the SQLite file to copy into (created if missing), or postgres
+          --to-connection-string-file PATH
+                           copy-storage --to postgres: the file holding the connection string (default: the
+                           variable ROADMAP_STORAGE_CONNECTION_STRING)
+          --quiet          copy-storage: no progress lines
 
         exit codes: 0 ok, 1 runtime failure, 2 bad config or usage
         """;
@@ -74,6 +87,18 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
             {
                 error = $"unknown option --{name} for {verb}";
                 return null;
+            }
+
+            if (Flags.Contains(name))
+            {
+                if (value is not null)
+                {
+                    error = $"option --{name} takes no value";
+                    return null;
+                }
+
+                options[name] = "true";
+                continue;
             }
 
             if (value is null && i + 1 < args.Count)

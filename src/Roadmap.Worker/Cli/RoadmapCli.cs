@@ -34,6 +34,12 @@ public static class RoadmapCli
             return await SchemaCommand.RunAsync(command.Options.GetValueOrDefault("format", "json"), stdout, stderr);
         }
 
+        // A copy moves stored history between stores; no config is involved.
+        if (command.Verb == "copy-storage")
+        {
+            return await CopyStorageCommand.RunAsync(command.Options, stdout, stderr);
+        }
+
         var configPath = command.Options.GetValueOrDefault("config", ConfigLoader.DefaultPath);
         // ${ROADMAP_SELF_URL} follows the address the service listens on (SelfUrl), for every verb alike.
         var loaded = new ConfigLoader(SourceKinds.All, SelfUrl.Variables(SelfUrl.ListenUrls(command.Options.GetValueOrDefault("urls")))).LoadFile(configPath);

@@ -1,0 +1,205 @@
+using Microsoft.Data.Sqlite;
+using Roadmap.Storage.Copy;
+using SQLitePCL;
+
+namespace Roadmap.Storage.Sqlite;
+
+/// <summary>
+/// The reads of a copy between stores on one SQLite connection, the same for a source and a destination: a table's
+/// streams, its count, a stream's page. All SQL of these reads is here.
+/// </summary>
+internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDisposable
+{
+    private const string RollupColumns = "start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
+
+    // (source, signal) -> series id in this file. Cleared by the import when a transaction that created one fails.
+    private readonly Dictionary<(string Source, string Signal), long> _series = [];
+
+    // Samples are nearly every row read: one statement, prepared once, read through SQLite's own API.
+    private sqlite3_stmt? _samples;
+
+    public SqliteConnection Connection => connection;
+
+    public IReadOnlyList<HistoryStreamId> Streams(HistoryTable table) => SqliteFailures.Run(() =>
+    {
+        var sql = table switch
+        {
+            HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
+                $"SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM {TableOf(table)} WHERE series_id = s.id);",
+            HistoryTable.Polls => "SELECT DISTINCT source, '', 0 FROM polls;",
+            HistoryTable.Evaluations => "SELECT DISTINCT initiative, kpi, 0 FROM evaluations;",
+            HistoryTable.Baselines => "SELECT DISTINCT initiative, kpi, 0 FROM baselines;",
+            _ => "SELECT DISTINCT name, '', 0 FROM update_deliveries;",
+        };
+        var streams = new List<HistoryStreamId>();
+        using var cmd = Command(sql);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            streams.Add(new HistoryStreamId(table, r.GetString(0), r.GetString(1)));
+            if (table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay)
+            {
+                _series[(r.GetString(0), r.GetString(1))] = r.GetInt64(2);
+            }
+        }
+
+        return streams;
+    });
+
+    public long Count(HistoryTable table) => SqliteFailures.Run(() =>
+    {
+        using var cmd = Command($"SELECT count(*) FROM {TableOf(table)};");
+        return (long)cmd.ExecuteScalar()!;
+    });
+
+    public IReadOnlyList<HistoryRow> Read(HistoryStreamId stream, StreamPosition after, int limit) => SqliteFailures.Run(() =>
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        var table = stream.Table;
+        var rows = new List<HistoryRow>(Math.Min(limit, 4096));
+        // Rows of one key come in rowid order (the index's own order, so no sort): the same on every read of the file.
+        var sql = table switch
+        {
+            HistoryTable.Samples => "SELECT ts, value FROM samples WHERE series_id = $a AND ts >= $key ORDER BY ts",
+            HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
+                $"SELECT {RollupColumns} FROM {TableOf(table)} WHERE series_id = $a AND start_ts >= $key ORDER BY start_ts",
+            HistoryTable.Polls => "SELECT ts, duration_ms, outcome, reason FROM polls WHERE source = $a AND ts >= $key ORDER BY ts, id",
+            HistoryTable.Evaluations =>
+                "SELECT ts, value, target, status, rules FROM evaluations WHERE initiative = $a AND kpi = $b AND ts >= $key ORDER BY ts, rowid",
+            HistoryTable.Baselines =>
+                "SELECT from_date, to_date, definition, value, samples, computed_at FROM baselines WHERE initiative = $a AND kpi = $b AND computed_at >= $key ORDER BY computed_at, from_date, to_date, definition",
+            _ => "SELECT fire_ts, ended_ts, outcome, attempts, blocked FROM update_deliveries WHERE name = $a AND fire_ts >= $key ORDER BY fire_ts",
+        };
+        object a = stream.Name;
+        if (table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay)
+        {
+            if (SeriesId(stream.Name, stream.Part) is not { } id)
+            {
+                return rows;
+            }
+
+            a = id;
+        }
+
+        if (table == HistoryTable.Samples)
+        {
+            ReadSamples((long)a, after, limit, rows);
+            return rows;
+        }
+
+        using var cmd = Command(sql + " LIMIT $limit OFFSET $skip;");
+        cmd.Parameters.AddWithValue("$a", a);
+        if (sql.Contains("$b", StringComparison.Ordinal))
+        {
+            cmd.Parameters.AddWithValue("$b", stream.Part);
+        }
+
+        cmd.Parameters.AddWithValue("$key", after.Key);
+        cmd.Parameters.AddWithValue("$limit", limit);
+        cmd.Parameters.AddWithValue("$skip", after.RowsAtKey);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            rows.Add(table switch
+            {
+                HistoryTable.Samples => new HistorySampleRow(r.GetInt64(0), r.GetDouble(1)),
+                HistoryTable.RollupsHour or HistoryTable.RollupsDay => new HistoryRollupRow(
+                    r.GetInt64(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetInt64(5), r.GetDouble(6),
+                    r.GetInt64(7), r.GetDouble(8), r.GetDouble(9), r.GetFieldValue<byte[]>(10)),
+                HistoryTable.Polls => new HistoryPollRow(r.GetInt64(0), r.GetDouble(1), r.GetString(2), NullableString(r, 3)),
+                HistoryTable.Evaluations => new HistoryEvaluationRow(r.GetInt64(0), NullableDouble(r, 1), NullableDouble(r, 2), r.GetString(3), r.GetInt64(4)),
+                HistoryTable.Baselines => new HistoryBaselineRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetDouble(3), r.GetInt64(4), r.GetInt64(5)),
+                _ => new HistoryDeliveryRow(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), NullableString(r, 4)),
+            });
+        }
+
+        return rows;
+    });
+
+    private void ReadSamples(long series, StreamPosition after, int limit, List<HistoryRow> rows)
+    {
+        var db = connection.Handle!;
+        _samples ??= Prepare(db, "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3 OFFSET ?4;");
+        raw.sqlite3_bind_int64(_samples, 1, series);
+        raw.sqlite3_bind_int64(_samples, 2, after.Key);
+        raw.sqlite3_bind_int64(_samples, 3, limit);
+        raw.sqlite3_bind_int64(_samples, 4, after.RowsAtKey);
+        try
+        {
+            int rc;
+            while ((rc = raw.sqlite3_step(_samples)) == raw.SQLITE_ROW)
+            {
+                rows.Add(new HistorySampleRow(raw.sqlite3_column_int64(_samples, 0), raw.sqlite3_column_double(_samples, 1)));
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, db);
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(_samples);
+        }
+    }
+
+    /// <summary>A statement prepared on SQLite's own API; disposed by its owner before the connection closes.</summary>
+    public static sqlite3_stmt Prepare(sqlite3 db, string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(db, sql, out var stmt);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return stmt;
+    }
+
+    /// <summary>Finalizes the prepared statements, then closes the connection.</summary>
+    public void Dispose()
+    {
+        _samples?.Dispose();
+        connection.Dispose();
+    }
+
+    /// <summary>The series' id in this file, or null when it has none.</summary>
+    /// <param name="transaction">The transaction open on the connection, if one is.</param>
+    public long? SeriesId(string source, string signal, SqliteTransaction? transaction = null)
+    {
+        if (_series.TryGetValue((source, signal), out var id))
+        {
+            return id;
+        }
+
+        using var cmd = Command("SELECT id FROM series WHERE source = $source AND signal = $signal;", transaction);
+        cmd.Parameters.AddWithValue("$source", source);
+        cmd.Parameters.AddWithValue("$signal", signal);
+        if (cmd.ExecuteScalar() is long found)
+        {
+            _series[(source, signal)] = found;
+            return found;
+        }
+
+        return null;
+    }
+
+    /// <summary>Remembers the id of a series just created.</summary>
+    public void Remember(string source, string signal, long id) => _series[(source, signal)] = id;
+
+    /// <summary>Forgets the series ids read so far (after a rolled-back transaction that may have created one).</summary>
+    public void ForgetSeries() => _series.Clear();
+
+    public static string TableOf(HistoryTable table) => HistoryStreamId.TableName(table);
+
+    public SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    {
+        var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = transaction;
+        return cmd;
+    }
+
+    private static string? NullableString(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static double? NullableDouble(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetDouble(i);
+}
