@@ -61,7 +61,7 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
         {
             builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
         {
             // The parser's message can quote a value of the string, and a value may be the password.
             throw new StorageException("the PostgreSQL connection string is not valid: write it as Key=Value pairs separated by ';' (Host, Port, Database, Username, Password, ...)");
