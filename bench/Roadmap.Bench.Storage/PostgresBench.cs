@@ -79,6 +79,7 @@ internal static class PostgresBench
                 CopyDataset(sqlite, Database(connection, name + "_part"));
             }
 
+            NpgsqlConnection.ClearAllPools(); // the copy's connections: a database in use cannot be renamed
             Execute(connection, $"ALTER DATABASE {name}_part RENAME TO {name};");
         }
 

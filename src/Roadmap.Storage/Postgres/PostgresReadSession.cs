@@ -4,10 +4,12 @@ using Roadmap.Core.Evaluation;
 namespace Roadmap.Storage.Postgres;
 
 /// <summary>
-/// Reads for one evaluation round on one connection. A window's summary is one round trip: every piece
-/// <see cref="WindowPlan"/> names (the raw edges, the hour and day rollups, and for a ragged start whether raw samples
-/// older than it remain) goes to the server as one <see cref="NpgsqlBatch"/>, each statement finding the series by its
-/// name, and the answers are combined here in time order. Not thread-safe.
+/// Reads for one evaluation round on one connection. A window's summary is one round trip of two statements sent as one
+/// <see cref="NpgsqlBatch"/>: one reads every rollup piece <see cref="WindowPlan"/> names (the edge hour, the hours and
+/// days between), the other the raw samples of both edges and whether raw samples older than the window remain; each
+/// finds the series by its name, and the answers are combined here in time order. Fewer statements, not only fewer
+/// round trips: each execution of a statement on a partitioned table costs the server a fixed amount of work. Not
+/// thread-safe.
 /// </summary>
 internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnection connection) : ISampleReadSession
 {
@@ -16,11 +18,26 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
 
     private const string RawSql = $"SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4 ORDER BY ts";
 
-    private const string OlderSql = $"SELECT EXISTS (SELECT 1 FROM samples WHERE series_id = {Series} AND ts <= $3)";
+    /// <summary>The rollup pieces in the order they are appended: part 0 the edge hour [$3, $4), 1 the hours [$4, $5),
+    /// 2 the days [$5, $6), 3 the hours [$6, $7); each row's start last.</summary>
+    private static readonly string RollupsSql = $"""
+        SELECT {PostgresRows.RollupColumns}, start_ts FROM (
+            SELECT 0 AS part, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $3 AND start_ts < $4
+            UNION ALL SELECT 1, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $4 AND start_ts < $5
+            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $5 AND start_ts < $6
+            UNION ALL SELECT 3, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $6 AND start_ts < $7) r
+        ORDER BY part, start_ts
+        """;
 
-    private static readonly string HoursSql = RollupSql(RollupLevel.Hour);
-
-    private static readonly string DaysSql = RollupSql(RollupLevel.Day);
+    /// <summary>The raw edges, oldest first: the head [$3, $4) and the tail [$5, $6); last, one row with a null ts when
+    /// a raw sample at or before $3 remains (retention has not reached the window's start).</summary>
+    private const string EdgesSql = $"""
+        SELECT ts, value FROM (
+            SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4
+            UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $5 AND ts < $6
+            UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = {Series} AND ts <= $3)) e
+        ORDER BY ts NULLS LAST
+        """;
 
     public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
     {
@@ -28,7 +45,11 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         Add(batch, RawSql, source, signal, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1);
         var points = new List<Point>();
         using var r = batch.ExecuteReader();
-        ReadRaw(r, points.Add);
+        while (r.Read())
+        {
+            points.Add(new Point(r.GetInt64(0), r.GetDouble(1)));
+        }
+
         return points;
     });
 
@@ -46,53 +67,68 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         {
             Add(batch, RawSql, source, signal, plan.From, plan.End);
             using var raw = batch.ExecuteReader();
-            ReadRaw(raw, total.Add);
+            while (raw.Read())
+            {
+                total.Add(new Point(raw.GetInt64(0), raw.GetDouble(1)));
+            }
+
             return total;
         }
 
-        // In the order they are read back below; an empty range is still sent (it costs an index probe, not a trip).
-        if (plan.RaggedStart)
-        {
-            Add(batch, OlderSql, source, signal, plan.From);
-            Add(batch, HoursSql, source, signal, plan.EdgeHour, plan.FirstHour);
-        }
-
-        Add(batch, RawSql, source, signal, plan.From, plan.FirstHour);
-        Add(batch, HoursSql, source, signal, plan.FirstHour, plan.FirstDay);
-        Add(batch, DaysSql, source, signal, plan.FirstDay, plan.LastDay);
-        Add(batch, HoursSql, source, signal, plan.LastDay, plan.LastHour);
-        Add(batch, RawSql, source, signal, plan.LastHour, plan.End);
+        // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
+        var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
+        Add(batch, EdgesSql, source, signal, plan.From, plan.FirstHour, plan.LastHour, plan.End);
+        Add(batch, RollupsSql, source, signal, edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
         using var r = batch.ExecuteReader();
-        if (plan.RaggedStart)
+        var head = new List<Point>();
+        var tail = SeriesSummary.Empty();
+        var rawRemains = false;
+        while (r.Read())
         {
-            var rawRemains = r.Read() && r.GetBoolean(0);
-            r.NextResult();
-            if (rawRemains)
+            if (r.IsDBNull(0))
             {
-                r.NextResult(); // past the edge hour's rollup, unread
-                ReadRaw(r, total.Add);
+                rawRemains = true;
+                continue;
+            }
+
+            var p = new Point(r.GetInt64(0), r.GetDouble(1));
+            if (p.TimestampMs < plan.FirstHour)
+            {
+                head.Add(p);
             }
             else
             {
-                // Retention removed the edge's raw samples: its whole hour rollup stands in (documented approximation).
-                ReadRollups(r, total);
-                r.NextResult();
+                tail.Add(p);
             }
-        }
-        else
-        {
-            ReadRaw(r, total.Add);
         }
 
         r.NextResult();
-        ReadRollups(r, total);
-        r.NextResult();
-        ReadRollups(r, total);
-        r.NextResult();
-        ReadRollups(r, total);
-        r.NextResult();
-        var tail = SeriesSummary.Empty();
-        ReadRaw(r, tail.Add);
+        // A ragged start reads its raw samples while some at or before it remain; once retention removed them, the
+        // edge hour's whole rollup stands in (the documented approximation). Rows of part 0 come first.
+        var useEdgeRollup = plan.RaggedStart && !rawRemains;
+        if (!useEdgeRollup)
+        {
+            foreach (var p in head)
+            {
+                total.Add(p);
+            }
+        }
+
+        QuantileSketch? sketch = null;
+        while (r.Read())
+        {
+            if (r.GetInt64(10) < plan.FirstHour && !useEdgeRollup)
+            {
+                continue; // the edge hour's rollup, not needed: its raw samples were read
+            }
+
+            // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
+            // into the total's sketch instead of being decoded into a sketch per row first.
+            total.Append(PostgresRows.Rollup(r, withSketch: false));
+            sketch ??= total.Sketch;
+            sketch.MergeFrom(r.GetFieldValue<byte[]>(9));
+        }
+
         total.Append(tail);
         return total;
     });
@@ -117,9 +153,6 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
     });
 
     public void Dispose() => connection.Dispose();
-
-    private static string RollupSql(RollupLevel level) =>
-        $"SELECT {PostgresRows.RollupColumns} FROM {level.Table} WHERE series_id = {Series} AND start_ts >= $3 AND start_ts < $4 ORDER BY start_ts";
 
     private T Run<T>(Func<T> read)
     {
@@ -165,24 +198,5 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         return cmd.ExecuteScalar() is long ts ? ts : null;
     }
 
-    private static void ReadRaw(NpgsqlDataReader r, Action<Point> add)
-    {
-        while (r.Read())
-        {
-            add(new Point(r.GetInt64(0), r.GetDouble(1)));
-        }
-    }
 
-    private static void ReadRollups(NpgsqlDataReader r, SeriesSummary total)
-    {
-        QuantileSketch? sketch = null;
-        while (r.Read())
-        {
-            // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
-            // into the total's sketch instead of being decoded into a sketch per row first.
-            total.Append(PostgresRows.Rollup(r, withSketch: false));
-            sketch ??= total.Sketch;
-            sketch.MergeFrom(r.GetFieldValue<byte[]>(9));
-        }
-    }
 }

@@ -188,6 +188,11 @@ public sealed class PostgresPartitionTests(PostgresServer server) : IClassFixtur
         Assert.Equal(2 * 24 * 60, backend.Count("polls"));
         Assert.Equal(5 * 24, backend.Count("rollups_hour")); // the month of October is younger than 30 days at t0
 
+        // A window starting mid-hour in a dropped day: its edge hour's rollup stands in whole for the raw samples that
+        // are gone (the documented approximation: 30 minutes before the window count too).
+        var summary = db.Samples.Summarize("web", "up", t0.AddDays(-2).AddHours(-13).AddMinutes(-30), t0);
+        Assert.Equal((2 * 24 * 60) + (14 * 60), summary.Count);
+
         // Forty days later October's rollups are past retention: their month partitions go whole.
         time.Advance(TimeSpan.FromDays(40));
         PruneAll(session);
