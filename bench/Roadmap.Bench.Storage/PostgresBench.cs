@@ -228,7 +228,12 @@ internal static class PostgresBench
         return q.ExecuteScalar() is long n && n > 0;
     }
 
-    private static void Drop(string connection, string name) => Execute(connection, $"DROP DATABASE IF EXISTS {name} WITH (FORCE);");
+    private static void Drop(string connection, string name)
+    {
+        Execute(connection, $"DROP DATABASE IF EXISTS {name} WITH (FORCE);");
+        // Pooled connections to it are dead now; the next run's database of the same name needs fresh ones.
+        NpgsqlConnection.ClearAllPools();
+    }
 
     private static void Execute(string connection, string sql)
     {
