@@ -15,7 +15,13 @@ namespace Roadmap.Storage.Postgres;
 /// </remarks>
 public sealed class PostgresStorage : IRoadmapStorage, IDisposable
 {
+    /// <summary>How old the size <see cref="SizeBytes"/> reports may get before it is read again: 30 s.</summary>
+    private static readonly TimeSpan SizeMaxAge = TimeSpan.FromSeconds(30);
+
     private readonly NpgsqlDataSource _dataSource;
+    private long _size;
+    private long _sizeReadAt = long.MinValue / 2;
+    private int _sizeReading;
 
     private PostgresStorage(NpgsqlDataSource dataSource, string location, string node)
     {
@@ -133,19 +139,40 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
         return new StorageException(message, e, health, cause);
     }
 
-    /// <summary>The database's size on disk (<c>pg_database_size</c>): every table and index of it, not only Roadmap's.</summary>
+    /// <summary>
+    /// The database's size on disk (<c>pg_database_size</c>: every table and index of it, not only Roadmap's), as last
+    /// read; 0 until first read. A read older than <see cref="SizeMaxAge"/> starts a new one in the background: the
+    /// metrics scrape that asks must not wait for a server that does not answer (the last known size stays meanwhile).
+    /// </summary>
     public long SizeBytes()
     {
-        try
+        if (Environment.TickCount64 - Interlocked.Read(ref _sizeReadAt) >= SizeMaxAge.TotalMilliseconds
+            && Interlocked.CompareExchange(ref _sizeReading, 1, 0) == 0)
         {
-            using var c = _dataSource.OpenConnection();
-            using var cmd = new NpgsqlCommand("SELECT pg_database_size(current_database());", c);
-            return cmd.ExecuteScalar() is long size ? size : 0;
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    using var c = _dataSource.OpenConnection();
+                    using var cmd = new NpgsqlCommand("SELECT pg_database_size(current_database());", c);
+                    if (cmd.ExecuteScalar() is long size)
+                    {
+                        Interlocked.Exchange(ref _size, size);
+                    }
+                }
+                catch (Exception e) when (PostgresFailures.IsStoreFailure(e))
+                {
+                    // Unknown for now: the writer's health says why; the last size stays.
+                }
+                finally
+                {
+                    Interlocked.Exchange(ref _sizeReadAt, Environment.TickCount64);
+                    Interlocked.Exchange(ref _sizeReading, 0);
+                }
+            });
         }
-        catch (Exception e) when (PostgresFailures.IsStoreFailure(e))
-        {
-            return 0;
-        }
+
+        return Interlocked.Read(ref _size);
     }
 
     public IStorageWriteSession OpenWriteSession(StorageOptions options, TimeProvider time) => new PostgresWriteSession(this, options, time);

@@ -26,6 +26,22 @@ public sealed class PostgresStartTests(PostgresServer server) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task SizeBytes_AfterOpen_ReportsTheDatabaseSizeWithoutWaitingForIt()
+    {
+        var storage = _backend.Open();
+        var expected = _backend.Scalar<long>("SELECT pg_database_size(current_database());");
+
+        var size = storage.SizeBytes(); // read in the background: 0 until the first read is done
+        for (var waited = 0; size == 0 && waited < 3000; waited++)
+        {
+            await Task.Delay(10);
+            size = storage.SizeBytes();
+        }
+
+        Assert.InRange(size, expected / 2, expected * 2);
+    }
+
+    [Fact]
     public async Task Open_ManyProcessesAtOnceOnAnEmptyDatabase_MigrateOnceAndAllOpen()
     {
         // Separate data sources (pools) as separate processes would have; started together.
