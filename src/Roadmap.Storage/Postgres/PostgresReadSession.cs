@@ -13,6 +13,10 @@ namespace Roadmap.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnection connection) : ISampleReadSession
 {
+    // Prepared once per session and reused for every KPI: only the parameter values change.
+    private NpgsqlBatch? _raw;
+    private NpgsqlBatch? _window;
+
     /// <summary>The series, found by name inside each statement: no round trip of its own.</summary>
     private const string Series = "(SELECT id FROM series WHERE source = $1 AND signal = $2)";
 
@@ -41,8 +45,7 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
 
     public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
     {
-        using var batch = new NpgsqlBatch(connection);
-        Add(batch, RawSql, source, signal, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1);
+        var batch = Bind(_raw ??= Prepare((RawSql, 2)), source, signal, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1);
         var points = new List<Point>();
         using var r = batch.ExecuteReader();
         while (r.Read())
@@ -62,11 +65,9 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             return total;
         }
 
-        using var batch = new NpgsqlBatch(connection);
         if (plan.Raw)
         {
-            Add(batch, RawSql, source, signal, plan.From, plan.End);
-            using var raw = batch.ExecuteReader();
+            using var raw = Bind(_raw ??= Prepare((RawSql, 2)), source, signal, plan.From, plan.End).ExecuteReader();
             while (raw.Read())
             {
                 total.Add(new Point(raw.GetInt64(0), raw.GetDouble(1)));
@@ -77,8 +78,7 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
 
         // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
         var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
-        Add(batch, EdgesSql, source, signal, plan.From, plan.FirstHour, plan.LastHour, plan.End);
-        Add(batch, RollupsSql, source, signal, edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
+        var batch = Bind(_window ??= Prepare((EdgesSql, 4), (RollupsSql, 5)), source, signal, plan.From, plan.FirstHour, plan.LastHour, plan.End, edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
         using var r = batch.ExecuteReader();
         var head = new List<Point>();
         var tail = SeriesSummary.Empty();
@@ -152,7 +152,12 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             after => After("SELECT ts FROM polls WHERE source = $1 AND ts > $2 ORDER BY ts LIMIT 1;", source, after));
     });
 
-    public void Dispose() => connection.Dispose();
+    public void Dispose()
+    {
+        _raw?.Dispose();
+        _window?.Dispose();
+        connection.Dispose();
+    }
 
     private T Run<T>(Func<T> read)
     {
@@ -171,17 +176,43 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         }
     }
 
-    private static void Add(NpgsqlBatch batch, string sql, string source, string signal, params long[] values)
+    /// <summary>A batch of statements, each taking source ($1), signal ($2) and the given number of bigints, prepared.</summary>
+    private NpgsqlBatch Prepare(params (string Sql, int Longs)[] statements)
     {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = source });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = signal });
-        foreach (var v in values)
+        var batch = new NpgsqlBatch(connection);
+        foreach (var (sql, longs) in statements)
         {
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = v });
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter<string>());
+            command.Parameters.Add(new NpgsqlParameter<string>());
+            for (var i = 0; i < longs; i++)
+            {
+                command.Parameters.Add(new NpgsqlParameter<long>());
+            }
+
+            batch.BatchCommands.Add(command);
         }
 
-        batch.BatchCommands.Add(command);
+        batch.Prepare();
+        return batch;
+    }
+
+    /// <summary>Sets every statement's source and signal, and the bigints in order across the statements.</summary>
+    private static NpgsqlBatch Bind(NpgsqlBatch batch, string source, string signal, params long[] values)
+    {
+        var next = 0;
+        foreach (var command in batch.BatchCommands)
+        {
+            var p = command.Parameters;
+            ((NpgsqlParameter<string>)p[0]).TypedValue = source;
+            ((NpgsqlParameter<string>)p[1]).TypedValue = signal;
+            for (var i = 2; i < p.Count; i++)
+            {
+                ((NpgsqlParameter<long>)p[i]).TypedValue = values[next++];
+            }
+        }
+
+        return batch;
     }
 
     private NpgsqlCommand Command(string sql, string source)
