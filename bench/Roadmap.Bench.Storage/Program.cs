@@ -3,6 +3,8 @@
 //   build-dataset --days 30 --series 1000 --interval 60s --db PATH
 //   evaluate      --db PATH --kpis 1000 [--days 30] [--check 100]
 //   codec         --series 200 --days 2 [--seconds 1]   (the chunk codec candidates, ChunkBench)
+//   pg-ingest     --connection CS --series 1000 --seconds 20 [--runs 3]      (PostgresBench.cs; bench/postgres.sh starts a server)
+//   pg-evaluate   --connection CS --db PATH --kpis 1000 [--days 30]         (the SQLite dataset copied in, both evaluated, compared)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -40,6 +42,12 @@ switch (verb)
     case "codec":
         Roadmap.Bench.Storage.ChunkBench.Run(Int("series", 200), Int("days", 2), double.Parse(Opt("seconds", "1"), CultureInfo.InvariantCulture));
         break;
+    case "pg-ingest":
+        await PostgresBench.Ingest(Opt("connection", ""), Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10), Int("runs", 3));
+        break;
+    case "pg-evaluate":
+        PostgresBench.Evaluate(Opt("connection", ""), Opt("db", "bench-data/roadmap-30d.db"), Int("kpis", 1000), Int("days", 30));
+        break;
     default:
         Console.Error.WriteLine("usage: ingest --series N --seconds S | build-dataset --days D --series N --interval 60s --db PATH | evaluate --db PATH --kpis N | codec --series N --days D");
         return 2;
@@ -53,77 +61,8 @@ async Task Ingest(int series, int seconds, int perPoll)
     try
     {
         var db = RoadmapDatabase.Open(Path.Combine(folder, "ingest.db"));
-        var storage = new StorageOptions();
-        var writer = new BatchedWriter(db, storage, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
-        writer.Start();
-        var sources = series / perPoll;
-        var signals = Enumerable.Range(0, perPoll).Select(s => $"signal_{s}").ToArray();
         var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        var random = new Random(42);
-        var cpu0 = Environment.ProcessorCount > 0 ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime : TimeSpan.Zero;
-        var clock = Stopwatch.StartNew();
-        var warmup = TimeSpan.FromSeconds(Math.Min(2, seconds / 5.0));
-
-        // Measured from the first commit after the warm-up to the last commit before the end: samples arrive in the
-        // count a whole batch (up to 200,000) at a time, so counting over a fixed window instead would round the rate
-        // to a multiple of a batch per window (about 11,000 samples/s in 18 s).
-        // The process's CPU time over the same span: on a shared machine the wall-clock rate measures the neighbours
-        // too, while samples per CPU-second (writer and producer together) mostly does not.
-        long firstSamples = -1, lastSamples = -1;
-        TimeSpan firstCommit = TimeSpan.Zero, lastCommit = TimeSpan.Zero, firstCpu = TimeSpan.Zero, lastCpu = TimeSpan.Zero;
-        long seen = writer.SamplesWritten;
-        long tick = 0;
-        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
-        {
-            var now = clock.Elapsed;
-            var written = writer.SamplesWritten;
-            if (written != seen)
-            {
-                seen = written;
-                if (now >= warmup)
-                {
-                    var cpuNow = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-                    if (firstSamples < 0)
-                    {
-                        (firstSamples, firstCommit, firstCpu) = (written, now, cpuNow);
-                    }
-
-                    (lastSamples, lastCommit, lastCpu) = (written, now, cpuNow);
-                }
-            }
-
-            // Flat out, but without drops: a producer that outruns the writer waits for queue room.
-            if (writer.QueueLength > storage.QueueCapacity * 0.9)
-            {
-                await Task.Delay(1);
-                continue;
-            }
-
-            for (var s = 0; s < sources; s++)
-            {
-                var samples = new SignalSample[perPoll];
-                for (var k = 0; k < perPoll; k++)
-                {
-                    samples[k] = new SignalSample(signals[k], Math.Round(random.NextDouble() * 100, 3));
-                }
-
-                writer.TryEnqueue(new PollRecord($"source-{s}", t0 + (tick * 1000), 0.01, true, null, samples));
-            }
-
-            tick++;
-        }
-
-        var measured = lastSamples - firstSamples;
-        var elapsed = lastCommit - firstCommit;
-        if (measured <= 0 || elapsed <= TimeSpan.Zero)
-        {
-            throw new InvalidOperationException($"fewer than two commits after the {warmup.TotalSeconds} s warm-up: run longer than {seconds} s");
-        }
-
-        var rate = measured / elapsed.TotalSeconds;
-        var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-        await writer.DisposeAsync();
-        Emit(new { bench = "ingest", target = "BatchedWriter", loadAverage = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?", processCpuSeconds = Math.Round(cpu.TotalSeconds, 1), series, signalsPerPoll = perPoll, seconds = Math.Round(elapsed.TotalSeconds, 2), samples = measured, samplesPerSecond = Math.Round(rate), samplesPerCpuSecond = Math.Round(measured / (lastCpu - firstCpu).TotalSeconds), batches = writer.Batches, dropped = writer.PollsDropped, simulatedHours = Math.Round(tick / 3600.0, 2) });
+        var rate = (await WriterRun.Measure(db, series, seconds, perPoll, t0, "BatchedWriter")).Rate;
 
         var anchor = Anchor(Path.Combine(folder, "anchor.db"), series, seconds);
         Emit(new { bench = "ingest", target = "anchor: Microsoft.Data.Sqlite prepared INSERT, append-only rowid table, 10k-row transactions", series, seconds = Math.Round(anchor.Seconds, 2), samples = anchor.Rows, samplesPerSecond = Math.Round(anchor.Rows / anchor.Seconds) });
@@ -253,25 +192,8 @@ void Evaluate(string path, int kpis, int days, int check)
         }
     }
 
-    Aggregate AggregateOf(int k) => k % 2 == 0 ? Aggregate.Avg : Aggregate.P95;
-    var values = new double?[kpis];
-    for (var round = 1; round <= 3; round++)
-    {
-        var clock = Stopwatch.StartNew();
-        long samples = 0;
-        using (var session = reader.OpenSession())
-        {
-            for (var k = 0; k < kpis; k++)
-            {
-                var (source, signal) = names[k % names.Count];
-                var summary = session.Summarize(source, signal, from, now);
-                samples += summary.Count;
-                values[k] = Aggregates.Compute(AggregateOf(k), summary, null);
-            }
-        }
-
-        Emit(new { bench = "evaluate", round, kpis, windowDays = days, aggregates = "avg, p95 (alternating)", samplesCovered = samples, seconds = Math.Round(clock.Elapsed.TotalSeconds, 3) });
-    }
+    var values = EvaluationRounds.Run(reader, names, kpis, days, from, now, "sqlite");
+    static Aggregate AggregateOf(int k) => EvaluationRounds.AggregateOf(k);
 
     // The exact values, recomputed from every raw sample of the same windows.
     double maxAvgError = 0, maxP95Error = 0;

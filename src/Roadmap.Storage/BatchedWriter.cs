@@ -442,7 +442,7 @@ public sealed partial class BatchedWriter : IPollWriter
                 Array.Resize(ref _polls, _polls.Length * 2);
             }
 
-            _polls[PollCount++] = new PollRow(poll.Source, poll.TimestampMs, poll.DurationSeconds, poll.Success, poll.Reason);
+            _polls[PollCount++] = new PollRow(poll.Source, poll.TimestampMs, poll.DurationSeconds, poll.Success, poll.Reason, poll.ScheduledMs);
             foreach (var sample in poll.Samples)
             {
                 // SQLite stores NaN as NULL (refused by the NOT NULL column); a non-finite sample carries no information

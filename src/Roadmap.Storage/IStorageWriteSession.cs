@@ -70,7 +70,9 @@ public interface IStorageWriteSession : IDisposable
 /// <param name="TimestampMs">When the poll started, unix milliseconds UTC.</param>
 /// <param name="DurationSeconds">The poll's wall time.</param>
 /// <param name="Reason">Why it failed; null on success.</param>
-public readonly record struct PollRow(string Source, long TimestampMs, double DurationSeconds, bool Success, string? Reason);
+/// <param name="ScheduledMs">The scheduled time of the tick that ran it, unix milliseconds UTC (<see cref="PollRecord.ScheduledMs"/>); null
+/// outside a schedule.</param>
+public readonly record struct PollRow(string Source, long TimestampMs, double DurationSeconds, bool Success, string? Reason, long? ScheduledMs = null);
 
 /// <summary>A sample to insert. Sorts by series, then time, then arrival (<paramref name="Seq"/>): of two at one
 /// (series, ts), the later arrival sorts last and wins.</summary>

@@ -1,8 +1,9 @@
+using Roadmap.Storage.Postgres;
 using Roadmap.Storage.Sqlite;
 
 namespace Roadmap.Storage;
 
-/// <summary>The list of storage backends: the one place a backend is chosen and opened. SQLite is the only one so far.</summary>
+/// <summary>The list of storage backends: the one place a backend is chosen and opened. SQLite (the default) and PostgreSQL.</summary>
 public static class StorageBackends
 {
     /// <summary>Opens (creating it if needed) and migrates the store <paramref name="options"/> names.</summary>
@@ -10,6 +11,6 @@ public static class StorageBackends
     public static IRoadmapStorage Open(StorageOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return RoadmapDatabase.Open(options.Path, time);
+        return options.Kind == StorageKind.Postgres ? PostgresStorage.Open(options, time) : RoadmapDatabase.Open(options.Path, time);
     }
 }

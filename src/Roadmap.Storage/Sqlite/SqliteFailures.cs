@@ -13,30 +13,10 @@ internal static class SqliteFailures
         e is SqliteException or IOException or UnauthorizedAccessException or InvalidOperationException or FormatException;
 
     /// <summary>Runs a read or write of the store; its failure leaves as a <see cref="StorageException"/>.</summary>
-    public static T Run<T>(Func<T> action)
-    {
-        try
-        {
-            return action();
-        }
-        catch (Exception e) when (IsStoreFailure(e))
-        {
-            throw Wrap(e);
-        }
-    }
+    public static T Run<T>(Func<T> action) => StoreCalls.Run(action, IsStoreFailure, Wrap);
 
     /// <inheritdoc cref="Run{T}(Func{T})"/>
-    public static void Run(Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception e) when (IsStoreFailure(e))
-        {
-            throw Wrap(e);
-        }
-    }
+    public static void Run(Action action) => StoreCalls.Run(() => { action(); return 0; }, IsStoreFailure, Wrap);
 
     /// <summary>The failure as a <see cref="StorageException"/> with its health state; its message stays the driver's.</summary>
     public static StorageException Wrap(Exception e)

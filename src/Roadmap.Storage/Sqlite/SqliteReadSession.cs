@@ -120,39 +120,16 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private SourceState? ReadPollState(string source, SourceState? previous)
     {
         _lastPoll.Parameters[0].Value = source;
-        long ts;
-        bool success;
-        string? reason;
+        (long, bool, string?)? last = null;
         using (var r = _lastPoll.ExecuteReader())
         {
-            if (!r.Read())
+            if (r.Read())
             {
-                return null;
+                last = (r.GetInt64(0), r.GetString(1) == "success", r.IsDBNull(2) ? null : r.GetString(2));
             }
-
-            (ts, success, reason) = (r.GetInt64(0), r.GetString(1) == "success", r.IsDBNull(2) ? null : r.GetString(2));
         }
 
-        var last = DateTimeOffset.FromUnixTimeMilliseconds(ts);
-        if (success)
-        {
-            return new SourceState(last, last, null, null);
-        }
-
-        var known = previous is { Failing: true } p && p.LastPoll <= last ? p : null;
-        var lastSuccess = Scalar(_lastSuccess, source, known?.LastPoll.ToUnixTimeMilliseconds() ?? long.MinValue);
-        if (known is not null && lastSuccess is null)
-        {
-            return known with { LastPoll = last, LastError = reason };
-        }
-
-        // The first poll after the last success (or the first stored poll) started the run of failures.
-        var since = Scalar(_firstPollAfter, source, lastSuccess ?? long.MinValue) ?? ts;
-        return new SourceState(
-            last,
-            lastSuccess is { } s ? DateTimeOffset.FromUnixTimeMilliseconds(s) : null,
-            DateTimeOffset.FromUnixTimeMilliseconds(since),
-            reason);
+        return PollStates.From(last, previous, after => Scalar(_lastSuccess, source, after), after => Scalar(_firstPollAfter, source, after));
     }
 
     public void Dispose()

@@ -1,32 +1,18 @@
-using Roadmap.Core.Evaluation;
-
 namespace Roadmap.Storage.Sqlite;
 
 /// <summary>Reads stored samples and polls from the SQLite file. Thread-safe: each call uses its own pooled
 /// connection; for many reads in a row (an evaluation round) use <see cref="OpenSession"/>.</summary>
-internal sealed class SqliteSampleReader(RoadmapDatabase database) : ISampleReader
+internal sealed class SqliteSampleReader(RoadmapDatabase database) : SessionSampleReader
 {
-    public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to)
-    {
-        using var session = OpenSession();
-        return session.Read(source, signal, from, to);
-    }
+    public override ISampleReadSession OpenSession() => SqliteFailures.Run(() => new SqliteReadSession(database.OpenConnection()));
 
-    public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to)
-    {
-        using var session = OpenSession();
-        return session.Summarize(source, signal, from, to);
-    }
-
-    public ISampleReadSession OpenSession() => SqliteFailures.Run(() => new SqliteReadSession(database.OpenConnection()));
-
-    public IReadOnlyList<StoredPoll> Polls(string source, DateTimeOffset from, DateTimeOffset to) => SqliteFailures.Run(() =>
+    public override IReadOnlyList<StoredPoll> Polls(string source, DateTimeOffset from, DateTimeOffset to) => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         return PollsTable.Range(c, source, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds());
     });
 
-    public long CountPolls(string? source = null) => SqliteFailures.Run(() =>
+    public override long CountPolls(string? source = null) => SqliteFailures.Run(() =>
     {
         using var c = database.OpenConnection();
         return PollsTable.Count(c, source);

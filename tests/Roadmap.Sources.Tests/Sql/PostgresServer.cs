@@ -23,6 +23,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private readonly string _bin;
     private readonly bool _asPostgres = Environment.IsPrivilegedProcess;
     private bool _started;
+    private string _options = "";
 
     private readonly Func<string, string>? _prepare;
 
@@ -55,10 +56,8 @@ public sealed class PostgresServer : IAsyncLifetime
             await RunAsync(Path.Combine(_bin, "initdb"), ["-D", DataDir, "-U", User, "-A", "scram-sha-256", $"--pwfile={passwordFile}", "-E", "UTF8", "--no-locale", "--no-sync"]);
             Port = FreePort();
             // fsync off: a throwaway server. The options go through pg_ctl's shell, so the dir is quoted.
-            var options = $"-h 127.0.0.1 -p {Port} -k '{_dir}' -c fsync=off -c full_page_writes=off -c synchronous_commit=off{extra}";
-            await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-o", options, "-l", LogFile, "-w", "-t", "60", "start"]);
-            _started = true;
-            await WaitUntilAcceptingConnectionsAsync();
+            _options = $"-h 127.0.0.1 -p {Port} -k '{_dir}' -c fsync=off -c full_page_writes=off -c synchronous_commit=off{extra}";
+            await StartAsync();
         }
         catch
         {
@@ -68,6 +67,21 @@ public sealed class PostgresServer : IAsyncLifetime
     }
 
     public int Port { get; private set; }
+
+    /// <summary>Stops the server (fast shutdown: open sessions are ended), keeping its data and port for <see cref="StartAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        _started = false;
+        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-m", "fast", "-w", "-t", "60", "stop"]);
+    }
+
+    /// <summary>Starts the server (again) on its port, and waits until a login succeeds.</summary>
+    public async Task StartAsync()
+    {
+        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataDir, "-o", _options, "-l", LogFile, "-w", "-t", "60", "start"]);
+        _started = true;
+        await WaitUntilAcceptingConnectionsAsync();
+    }
 
     /// <summary>A connection string for the server, with the right password unless told otherwise.</summary>
     public string ConnectionString(string password = Password, string extra = "") =>

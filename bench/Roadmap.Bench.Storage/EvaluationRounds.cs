@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Roadmap.Core.Config;
+using Roadmap.Core.Evaluation;
+using Roadmap.Storage;
+
+/// <summary>Evaluation rounds over a store, the same for every backend: three rounds of 1,000 window summaries.</summary>
+internal static class EvaluationRounds
+{
+    /// <summary>Even KPIs average, odd ones take the p95.</summary>
+    public static Aggregate AggregateOf(int k) => k % 2 == 0 ? Aggregate.Avg : Aggregate.P95;
+
+    /// <summary>Three rounds, each one read session summarizing every KPI's window; prints each round (wall time, and
+    /// this process's CPU time: on a loaded machine the difference is mostly waiting for a CPU, the server's included);
+    /// returns the last round's values, KPI by KPI.</summary>
+    public static double?[] Run(ISampleReader reader, IReadOnlyList<(string Source, string Signal)> names, int kpis, int days, DateTimeOffset from, DateTimeOffset now, string backend)
+    {
+        var values = new double?[kpis];
+        for (var round = 1; round <= 3; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long samples = 0;
+            using (var session = reader.OpenSession())
+            {
+                for (var k = 0; k < kpis; k++)
+                {
+                    var (source, signal) = names[k % names.Count];
+                    var summary = session.Summarize(source, signal, from, now);
+                    samples += summary.Count;
+                    values[k] = Aggregates.Compute(AggregateOf(k), summary, null);
+                }
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(new { bench = "evaluate", backend, round, kpis, windowDays = days, aggregates = "avg, p95 (alternating)", samplesCovered = samples, seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), processCpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 3), loadAverage = WriterRun.LoadAverage() }));
+        }
+
+        return values;
+    }
+}

@@ -1,0 +1,233 @@
+using Npgsql;
+using Roadmap.Core.Evaluation;
+
+namespace Roadmap.Storage.Postgres;
+
+/// <summary>
+/// Reads for one evaluation round on one connection. A window's summary is one round trip of two statements sent as one
+/// <see cref="NpgsqlBatch"/>: one reads every rollup piece <see cref="WindowPlan"/> names (the edge hour, the hours and
+/// days between), the other the raw samples of both edges and whether raw samples older than the window remain; each
+/// finds the series by its name, and the answers are combined here in time order. Fewer statements, not only fewer
+/// round trips: each execution of a statement on a partitioned table costs the server a fixed amount of work. Not
+/// thread-safe.
+/// </summary>
+internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnection connection) : ISampleReadSession
+{
+    // Prepared once per session and reused for every KPI: only the parameter values change.
+    private NpgsqlBatch? _raw;
+    private NpgsqlBatch? _window;
+
+    /// <summary>The series, found by name inside each statement: no round trip of its own.</summary>
+    private const string Series = "(SELECT id FROM series WHERE source = $1 AND signal = $2)";
+
+    private const string RawSql = $"SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4 ORDER BY ts";
+
+    /// <summary>The rollup pieces in the order they are appended: part 0 the edge hour [$3, $4), 1 the hours [$4, $5),
+    /// 2 the days [$5, $6), 3 the hours [$6, $7); each row's start last.</summary>
+    private static readonly string RollupsSql = $"""
+        SELECT {PostgresRows.RollupColumns}, start_ts FROM (
+            SELECT 0 AS part, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $3 AND start_ts < $4
+            UNION ALL SELECT 1, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $4 AND start_ts < $5
+            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $5 AND start_ts < $6
+            UNION ALL SELECT 3, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $6 AND start_ts < $7) r
+        ORDER BY part, start_ts
+        """;
+
+    /// <summary>The raw edges, oldest first: the head [$3, $4) and the tail [$5, $6); last, one row with a null ts when
+    /// a raw sample at or before $3 remains (retention has not reached the window's start).</summary>
+    private const string EdgesSql = $"""
+        SELECT ts, value FROM (
+            SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4
+            UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $5 AND ts < $6
+            UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = {Series} AND ts <= $3)) e
+        ORDER BY ts NULLS LAST
+        """;
+
+    public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
+    {
+        var batch = Bind(_raw ??= Prepare((RawSql, 2)), source, signal, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1);
+        var points = new List<Point>();
+        using var r = batch.ExecuteReader();
+        while (r.Read())
+        {
+            points.Add(new Point(r.GetInt64(0), r.GetDouble(1)));
+        }
+
+        return points;
+    });
+
+    public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
+    {
+        var plan = WindowPlan.Of(from, to);
+        var total = SeriesSummary.Empty();
+        if (plan.End <= plan.From)
+        {
+            return total;
+        }
+
+        if (plan.Raw)
+        {
+            using var raw = Bind(_raw ??= Prepare((RawSql, 2)), source, signal, plan.From, plan.End).ExecuteReader();
+            while (raw.Read())
+            {
+                total.Add(new Point(raw.GetInt64(0), raw.GetDouble(1)));
+            }
+
+            return total;
+        }
+
+        // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
+        var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
+        var batch = Bind(_window ??= Prepare((EdgesSql, 4), (RollupsSql, 5)), source, signal, plan.From, plan.FirstHour, plan.LastHour, plan.End, edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
+        using var r = batch.ExecuteReader();
+        var head = new List<Point>();
+        var tail = SeriesSummary.Empty();
+        var rawRemains = false;
+        while (r.Read())
+        {
+            if (r.IsDBNull(0))
+            {
+                rawRemains = true;
+                continue;
+            }
+
+            var p = new Point(r.GetInt64(0), r.GetDouble(1));
+            if (p.TimestampMs < plan.FirstHour)
+            {
+                head.Add(p);
+            }
+            else
+            {
+                tail.Add(p);
+            }
+        }
+
+        r.NextResult();
+        // A ragged start reads its raw samples while some at or before it remain; once retention removed them, the
+        // edge hour's whole rollup stands in (the documented approximation). Rows of part 0 come first.
+        var useEdgeRollup = plan.RaggedStart && !rawRemains;
+        if (!useEdgeRollup)
+        {
+            foreach (var p in head)
+            {
+                total.Add(p);
+            }
+        }
+
+        QuantileSketch? sketch = null;
+        while (r.Read())
+        {
+            if (r.GetInt64(10) < plan.FirstHour && !useEdgeRollup)
+            {
+                continue; // the edge hour's rollup, not needed: its raw samples were read
+            }
+
+            // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
+            // into the total's sketch instead of being decoded into a sketch per row first.
+            total.Append(PostgresRows.Rollup(r, withSketch: false));
+            sketch ??= total.Sketch;
+            sketch.MergeFrom(r.GetFieldValue<byte[]>(9));
+        }
+
+        total.Append(tail);
+        return total;
+    });
+
+    public SourceState? PollState(string source, SourceState? previous = null) => Run(() =>
+    {
+        (long, bool, string?)? last = null;
+        using (var cmd = Command("SELECT ts, outcome, reason FROM polls WHERE source = $1 ORDER BY ts DESC LIMIT 1;", source))
+        using (var r = cmd.ExecuteReader())
+        {
+            if (r.Read())
+            {
+                last = (r.GetInt64(0), r.GetString(1) == "success", r.IsDBNull(2) ? null : r.GetString(2));
+            }
+        }
+
+        return PollStates.From(
+            last,
+            previous,
+            after => After("SELECT ts FROM polls WHERE source = $1 AND ts > $2 AND outcome = 'success' ORDER BY ts DESC LIMIT 1;", source, after),
+            after => After("SELECT ts FROM polls WHERE source = $1 AND ts > $2 ORDER BY ts LIMIT 1;", source, after));
+    });
+
+    public void Dispose()
+    {
+        _raw?.Dispose();
+        _window?.Dispose();
+        connection.Dispose();
+    }
+
+    private T Run<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (PostgresFailures.IsStoreFailure(e))
+        {
+            if (PostgresFailures.IsConnectionLost(e))
+            {
+                storage.ForgetConnections();
+            }
+
+            throw PostgresFailures.Wrap(e);
+        }
+    }
+
+    /// <summary>A batch of statements, each taking source ($1), signal ($2) and the given number of bigints, prepared.</summary>
+    private NpgsqlBatch Prepare(params (string Sql, int Longs)[] statements)
+    {
+        var batch = new NpgsqlBatch(connection);
+        foreach (var (sql, longs) in statements)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter<string>());
+            command.Parameters.Add(new NpgsqlParameter<string>());
+            for (var i = 0; i < longs; i++)
+            {
+                command.Parameters.Add(new NpgsqlParameter<long>());
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        batch.Prepare();
+        return batch;
+    }
+
+    /// <summary>Sets every statement's source and signal, and the bigints in order across the statements.</summary>
+    private static NpgsqlBatch Bind(NpgsqlBatch batch, string source, string signal, params long[] values)
+    {
+        var next = 0;
+        foreach (var command in batch.BatchCommands)
+        {
+            var p = command.Parameters;
+            ((NpgsqlParameter<string>)p[0]).TypedValue = source;
+            ((NpgsqlParameter<string>)p[1]).TypedValue = signal;
+            for (var i = 2; i < p.Count; i++)
+            {
+                ((NpgsqlParameter<long>)p[i]).TypedValue = values[next++];
+            }
+        }
+
+        return batch;
+    }
+
+    private NpgsqlCommand Command(string sql, string source)
+    {
+        var cmd = new NpgsqlCommand(sql, connection);
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = source });
+        return cmd;
+    }
+
+    private long? After(string sql, string source, long after)
+    {
+        using var cmd = Command(sql, source);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = after });
+        return cmd.ExecuteScalar() is long ts ? ts : null;
+    }
+
+
+}

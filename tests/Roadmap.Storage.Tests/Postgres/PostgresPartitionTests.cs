@@ -1,0 +1,226 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Roadmap.Core.Evaluation;
+using Roadmap.Sources.Tests.Sql;
+using Roadmap.Storage.Postgres;
+
+namespace Roadmap.Storage.Tests.Postgres;
+
+/// <summary>
+/// The PostgreSQL layout: day and month partitions created ahead of time and on demand (an insert never fails for lack
+/// of one, also after a rolled-back batch took its new partition with it), retention by dropping whole partitions,
+/// polls with the tick and node, and a batch written again adding nothing.
+/// </summary>
+public sealed class PostgresPartitionTests(PostgresServer server) : IClassFixture<PostgresServer>
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>A writer on the system clock whose own retention keeps everything these tests write (decades old included).</summary>
+    private static BatchedWriter Writer(IRoadmapStorage db, StorageOptions options)
+    {
+        options.RawRetention = options.RollupRetention = TimeSpan.FromDays(100 * 365);
+        return new(db, options, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
+    }
+
+    private static PollRecord Poll(DateTimeOffset at, double value, long? scheduled = null) =>
+        new("web", at.ToUnixTimeMilliseconds(), 0.01, true, null, [new SignalSample("up", value)], scheduled);
+
+    [Fact]
+    public void Open_Now_CreatesTheDaysAndMonthsAheadOfEveryTable()
+    {
+        using var backend = new PostgresTestBackend(server, new FakeTimeProvider(Now));
+        backend.Open();
+
+        foreach (var table in new[] { "samples", "polls" })
+        {
+            Assert.Equal(
+                [$"{table}_p20261129", $"{table}_p20261130", $"{table}_p20261201", $"{table}_p20261202", $"{table}_p20261203"],
+                backend.PartitionsOf(table));
+        }
+
+        foreach (var table in new[] { "rollups_hour", "rollups_day", "evaluations" })
+        {
+            Assert.Equal([$"{table}_p202611", $"{table}_p202612"], backend.PartitionsOf(table));
+        }
+    }
+
+    [Fact]
+    public async Task Writer_SamplesYearsBeforeAndAfterThePartitionsAhead_CreatesTheirPartitionsAndStoresThem()
+    {
+        using var backend = new PostgresTestBackend(server, new FakeTimeProvider(Now));
+        var db = backend.Open();
+        var old = new DateTimeOffset(2019, 3, 4, 5, 6, 7, TimeSpan.Zero);
+        var future = new DateTimeOffset(2031, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        await using (var writer = Writer(db, new StorageOptions()))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll(old, 1));
+            writer.TryEnqueue(Poll(future, 2));
+            await writer.FlushAsync();
+        }
+
+        db.Evaluations.Append([new KpiEvaluation("i", "k", old, 0.5, 1, false, KpiStatus.Missed, null, 1, "test")]);
+
+        Assert.Equal(2, backend.Count("samples"));
+        Assert.Single(db.Samples.Read("web", "up", old.AddDays(-1), old.AddDays(1)));
+        Assert.Equal([new Point(old.ToUnixTimeMilliseconds(), 1)], db.Samples.Read("web", "up", old, old));
+        Assert.Equal([new Point(future.ToUnixTimeMilliseconds(), 2)], db.Samples.Read("web", "up", future, future));
+        Assert.Contains("samples_p20190304", backend.PartitionsOf("samples"));
+        Assert.Contains("polls_p20310102", backend.PartitionsOf("polls"));
+        Assert.Contains("rollups_hour_p201903", backend.PartitionsOf("rollups_hour"));
+        Assert.Contains("rollups_day_p203101", backend.PartitionsOf("rollups_day"));
+        Assert.Contains("evaluations_p201903", backend.PartitionsOf("evaluations"));
+        Assert.Single(db.Evaluations.History("i", "k", old, old));
+    }
+
+    [Fact]
+    public async Task Writer_BatchFailsAfterCreatingAPartition_IsLockedThenRetriedCreatingThePartitionAgain()
+    {
+        using var backend = new PostgresTestBackend(server, new FakeTimeProvider(Now));
+        var db = backend.Open();
+        var late = new DateTimeOffset(2025, 6, 7, 8, 0, 0, TimeSpan.Zero);
+        await using var writer = Writer(db, new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(20), BusyTimeout = TimeSpan.FromMilliseconds(100), RetryDelay = TimeSpan.FromMilliseconds(20), MaxRetryDelay = TimeSpan.FromMilliseconds(200) });
+        writer.Start();
+
+        // Another session holds the day rollups: the batch creates the samples' and polls' partitions of a new day,
+        // then waits for the lock past its timeout and rolls back, taking those partitions with it.
+        using var other = new Npgsql.NpgsqlConnection(backend.ConnectionString + ";Pooling=false");
+        other.Open();
+        using var tx = other.BeginTransaction();
+        using (var lockDays = new Npgsql.NpgsqlCommand("LOCK TABLE rollups_day IN ACCESS EXCLUSIVE MODE;", other, tx))
+        {
+            lockDays.ExecuteNonQuery();
+        }
+
+        writer.TryEnqueue(Poll(late, 7));
+        var flush = writer.FlushAsync();
+        for (var waited = 0; writer.Health == StorageHealth.Ok && waited < 3000; waited++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(StorageHealth.Locked, writer.Health);
+        Assert.False(flush.IsCompleted);
+        Assert.DoesNotContain("samples_p20250607", backend.PartitionsOf("samples"));
+        tx.Commit();
+
+        await flush.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(StorageHealth.Ok, writer.Health);
+        Assert.Equal([new Point(late.ToUnixTimeMilliseconds(), 7)], db.Samples.Read("web", "up", late, late));
+        Assert.Contains("samples_p20250607", backend.PartitionsOf("samples"));
+        Assert.Equal(0, writer.PollsDropped);
+    }
+
+    [Fact]
+    public async Task Writer_PollsWithTheirTick_StoreScheduledTimeAndNode()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var db = backend.Open(backend.Options(o => o.Node = "replica-7"));
+        var scheduled = Now.AddMilliseconds(-3);
+        await using (var writer = Writer(db, new StorageOptions()))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll(Now, 1, scheduled.ToUnixTimeMilliseconds()));
+            writer.TryEnqueue(Poll(Now.AddSeconds(1), 1));
+            await writer.FlushAsync();
+        }
+
+        Assert.Equal(scheduled.ToUnixTimeMilliseconds(), backend.Scalar<long>($"SELECT scheduled_ts FROM polls WHERE ts = {Now.ToUnixTimeMilliseconds()} AND node = 'replica-7';"));
+        Assert.Equal(1, backend.Scalar<long>("SELECT count(*) FROM polls WHERE scheduled_ts IS NULL AND node = 'replica-7';"));
+    }
+
+    [Fact]
+    public async Task Writer_SameTimestampsInALaterBatch_ReplaceTheSamplesAndAddNoPoll()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var db = backend.Open();
+        await using var writer = Writer(db, new StorageOptions());
+        writer.Start();
+        for (var i = 0; i < 10; i++)
+        {
+            writer.TryEnqueue(Poll(Now.AddSeconds(i), i));
+        }
+
+        await writer.FlushAsync();
+
+        // The same polls again (as after a commit whose answer was lost), with new values, plus one new poll.
+        for (var i = 0; i < 11; i++)
+        {
+            writer.TryEnqueue(Poll(Now.AddSeconds(i), 100 + i));
+        }
+
+        await writer.FlushAsync();
+
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => 100.0 + i), db.Samples.Read("web", "up", Now, Now.AddMinutes(1)).Select(p => p.Value));
+        Assert.Equal(11, db.Samples.CountPolls("web"));
+        Assert.Equal(11, db.Samples.Summarize("web", "up", Now.AddHours(-12), Now.AddHours(12)).Count);
+        Assert.Equal(Enumerable.Range(0, 11).Sum(i => 100.0 + i), backend.Rollups(RollupLevel.Hour).Values.Sum(s => s.Sum));
+    }
+
+    [Fact]
+    public async Task Prune_PastRetention_DropsWholePartitionsAndAPrunedDayTakesLateSamplesAgain()
+    {
+        var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(t0);
+        using var backend = new PostgresTestBackend(server, time);
+        var db = backend.Open();
+        await using (var writer = Writer(db, new StorageOptions()))
+        {
+            writer.Start();
+            // One sample a minute for the 5 days before t0: Oct 27 to Oct 31.
+            for (var m = 5 * 24 * 60; m > 0; m--)
+            {
+                writer.TryEnqueue(Poll(t0.AddMinutes(-m), 1));
+            }
+
+            await writer.FlushAsync();
+        }
+
+        var options = new StorageOptions { RawRetention = TimeSpan.FromDays(2), RollupRetention = TimeSpan.FromDays(30), PruneInterval = TimeSpan.FromHours(1) };
+        using var session = db.OpenWriteSession(options, time);
+        var removed = PruneAll(session);
+
+        // Raw: the days ending at or before t0 - 2 days go whole (Oct 27, 28, 29); Oct 30 and 31 stay whole.
+        Assert.Equal(3 * 24 * 60 * 2, removed); // samples and polls
+        Assert.DoesNotContain(backend.PartitionsOf("samples"), p => string.CompareOrdinal(p, "samples_p20261030") < 0);
+        Assert.Contains("samples_p20261030", backend.PartitionsOf("samples"));
+        Assert.Equal(2 * 24 * 60, backend.Count("samples"));
+        Assert.Equal(2 * 24 * 60, backend.Count("polls"));
+        Assert.Equal(5 * 24, backend.Count("rollups_hour")); // the month of October is younger than 30 days at t0
+
+        // A window starting mid-hour in a dropped day: its edge hour's rollup stands in whole for the raw samples that
+        // are gone (the documented approximation: 30 minutes before the window count too).
+        var summary = db.Samples.Summarize("web", "up", t0.AddDays(-2).AddHours(-13).AddMinutes(-30), t0);
+        Assert.Equal((2 * 24 * 60) + (14 * 60), summary.Count);
+
+        // Forty days later October's rollups are past retention: their month partitions go whole.
+        time.Advance(TimeSpan.FromDays(40));
+        PruneAll(session);
+        Assert.DoesNotContain("rollups_hour_p202610", backend.PartitionsOf("rollups_hour"));
+        Assert.DoesNotContain("rollups_day_p202610", backend.PartitionsOf("rollups_day"));
+        Assert.Equal(0, backend.Count("rollups_hour"));
+        Assert.Equal(0, backend.Count("samples"));
+        Assert.Contains("samples_p20261211", backend.PartitionsOf("samples")); // and the days ahead of the new now
+
+        // A late sample for a dropped day finds its partition created again.
+        await using (var writer = Writer(db, new StorageOptions()))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll(t0.AddDays(-4), 5));
+            await writer.FlushAsync();
+        }
+
+        Assert.Equal([new Point(t0.AddDays(-4).ToUnixTimeMilliseconds(), 5)], db.Samples.Read("web", "up", t0.AddDays(-5), t0));
+    }
+
+    private static long PruneAll(IStorageWriteSession session)
+    {
+        long removed = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            removed += session.Prune();
+        }
+
+        return removed;
+    }
+}
