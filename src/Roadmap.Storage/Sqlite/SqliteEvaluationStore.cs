@@ -131,8 +131,20 @@ internal sealed class SqliteEvaluationStore(RoadmapDatabase database) : IEvaluat
             using var c = database.OpenConnection();
             var last = c.QuerySingle<long>("SELECT coalesce(max(rowid), 0) FROM evaluations;");
             var distinct = spans.DistinctBy(s => (s.Initiative, s.Kpi)).ToList();
-            var rows = c.Query<StoredKpiEvaluation>(ThinnedSql, new { spans = SpansJson(distinct, maxPoints), last }).AsList();
-            return new EvaluationRows(last, rows);
+            // The recursion takes a step for every span in turn, each in another leaf of the index: with the default
+            // page cache every step reads its leaf again from the file. A larger cache for this one read keeps them.
+            var cache = c.QuerySingle<long>("PRAGMA cache_size;");
+            c.Execute("PRAGMA cache_size = -16384;");
+            try
+            {
+                var rows = c.Query<StoredKpiEvaluation>(ThinnedSql, new { spans = SpansJson(distinct, maxPoints), last }).AsList();
+                return new EvaluationRows(last, rows);
+            }
+            finally
+            {
+                // The connection goes back to the pool: the other reads keep their cache (and its memory bound).
+                c.Execute(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA cache_size = {cache};"));
+            }
         });
     }
 
