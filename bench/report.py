@@ -173,15 +173,17 @@ board = [r for r in micro if r["name"].startswith("BoardBenchmarks.")]
 if board:
     def ms(ns):
         return "n/a" if ns is None else f"{ns / 1e6:,.1f} ms"
-    steady = next((r for r in board if r["name"] == "BoardBenchmarks.Board"), None)
-    median = None if steady is None else steady.get("median_ns")
-    out += ["## Board render: 100 initiatives x 10 KPIs, 30 days of history", "",
-            "Goal: the board at / (view, timeline, a sparkline per KPI, HTML) in under 200 ms of server time, median of a refresh.",
-            "BoardFirstRender is the first render after a start, which reads the 30 days of every KPI once (8.6 million stored evaluations); it has no goal.", "",
+    out += ["## Board render: 100 initiatives x 10 KPIs, 7 days of history", "",
+            "Goal: the board at / (view, timeline, a sparkline per KPI, HTML) in under 200 ms of server time, median of a refresh;",
+            "the first render with sparklines after a start (the trails' load, thinned in storage, and a render) well under 1 s.",
+            "BoardWhileTrendsLoad is what a request gets while that load runs in the background: the page without sparklines.", "",
             "| benchmark | median | mean | allocated/op | goal | verdict |", "|---|---|---|---|---|---|"]
+    goals = {"BoardBenchmarks.Board": 200e6, "BoardBenchmarks.BoardFirstRender": 1e9}
     for r in board:
-        goal = "< 200 ms" if r is steady else ""
-        out += [f"| {r['name']} | {ms(r.get('median_ns'))} | {ms(r['mean_ns'])} | {fmt(r['allocated_bytes'], ' B', 0)} | {goal} | {verdict(None if median is None else median < 200e6) if r is steady else ''} |"]
+        limit = goals.get(r["name"])
+        goal = "" if limit is None else ("< 200 ms" if limit < 1e9 else "< 1 s")
+        shown = r.get("median_ns")
+        out += [f"| {r['name']} | {ms(shown)} | {ms(r['mean_ns'])} | {fmt(r['allocated_bytes'], ' B', 0)} | {goal} | {'' if limit is None else verdict(None if shown is None else shown < limit)} |"]
     out += ["", "Command:", "", "    dotnet run -c Release --project bench/Roadmap.Bench.Micro -- --filter '*BoardBenchmarks*' --job " + board[0]["job"], ""]
 
 if micro:

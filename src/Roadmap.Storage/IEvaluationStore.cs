@@ -35,6 +35,47 @@ public interface IEvaluationStore
     /// </summary>
     EvaluationRows Since(long afterRow, DateTimeOffset from, IReadOnlyCollection<(string Initiative, string Kpi)> kpis);
 
+    /// <summary>
+    /// The evaluations of each span's KPI with <see cref="ThinnedSpan.From"/> &lt;= ts, thinned to one row per bucket:
+    /// the newest row of each <see cref="ThinnedSpan.GrainMs(int)"/> (buckets counted from the unix epoch; of rows stored at
+    /// the same instant, the last stored). Over From..To that is at most <paramref name="maxPoints"/> + 1 rows per KPI
+    /// (a bucket may straddle each end), whatever the number of stored rows: what a sparkline draws, read at once for
+    /// the whole board. Each KPI's rows oldest first, the KPIs in the order of <paramref name="spans"/> (each KPI once).
+    /// <see cref="EvaluationRows.LastRow"/> is the number of the last row stored when it read, as for
+    /// <see cref="Since"/>: pass it to <see cref="Since"/> to continue with what is stored afterwards.
+    /// </summary>
+    /// <remarks>
+    /// This default reads every row of the spans (<see cref="Since"/> from row 0) and thins them in memory with
+    /// <see cref="EvaluationThinning.Keep{T}"/>, so a backend is correct without it; a backend overrides it to thin
+    /// where the rows are, reading only the rows it returns.
+    /// </remarks>
+    /// <param name="maxPoints">How many buckets a span is cut into; at least 1.</param>
+    EvaluationRows Thinned(IReadOnlyCollection<ThinnedSpan> spans, int maxPoints)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 1);
+        var kept = new Dictionary<(string Initiative, string Kpi), (ThinnedSpan Span, List<StoredKpiEvaluation> Rows)>(spans.Count);
+        var order = new List<List<StoredKpiEvaluation>>(spans.Count);
+        foreach (var span in spans)
+        {
+            if (kept.TryAdd((span.Initiative, span.Kpi), (span, [])))
+            {
+                order.Add(kept[(span.Initiative, span.Kpi)].Rows);
+            }
+        }
+
+        var from = spans.Count == 0 ? DateTimeOffset.MaxValue : spans.Min(s => s.From);
+        var read = Since(0, from, kept.Keys);
+        foreach (var row in read.Rows)
+        {
+            if (kept.TryGetValue((row.Initiative, row.Kpi), out var k) && row.TimestampMs >= k.Span.FromMs)
+            {
+                EvaluationThinning.Keep(k.Rows, row, k.Span.GrainMs(maxPoints), static r => r.TimestampMs);
+            }
+        }
+
+        return new EvaluationRows(read.LastRow, order.SelectMany(rows => rows).ToList());
+    }
+
     /// <summary>The latest stored evaluation of each KPI: where the history left off before a restart.</summary>
     IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest();
 
@@ -62,3 +103,58 @@ public sealed record EvaluationRows(long LastRow, IReadOnlyList<StoredKpiEvaluat
 
 /// <summary>An evaluation of any KPI as read back, with its row number (the order it was stored in).</summary>
 public sealed record StoredKpiEvaluation(long Row, string Initiative, string Kpi, long TimestampMs, double? Value, double? Target, string Status, long Rules);
+
+/// <summary>A KPI whose evaluations <see cref="IEvaluationStore.Thinned"/> reads: from <paramref name="From"/> on, cut
+/// into buckets of (<paramref name="To"/> - <paramref name="From"/>) / maxPoints.</summary>
+public sealed record ThinnedSpan(string Initiative, string Kpi, DateTimeOffset From, DateTimeOffset To)
+{
+    /// <summary>From, unix milliseconds UTC.</summary>
+    public long FromMs => From.ToUnixTimeMilliseconds();
+
+    /// <summary>The length of a bucket when the span is cut into <paramref name="maxPoints"/>, milliseconds; at least 1.</summary>
+    public long GrainMs(int maxPoints) => GrainMs(From, To, maxPoints);
+
+    /// <summary>The length of a bucket when <paramref name="from"/>..<paramref name="to"/> is cut into <paramref name="maxPoints"/>, milliseconds; at least 1.</summary>
+    public static long GrainMs(DateTimeOffset from, DateTimeOffset to, int maxPoints) => Math.Max(1, (long)(to - from).TotalMilliseconds / maxPoints);
+}
+
+/// <summary>
+/// The thinning rule of a KPI's trail, in one place: one point per bucket of a grain (buckets counted from the unix
+/// epoch), the newest; of points at the same instant, the one kept last. The board's trails apply it as rows arrive,
+/// <see cref="IEvaluationStore.Thinned"/>'s default to the rows it read; a backend that thins in its own query must
+/// give the same rows.
+/// </summary>
+public static class EvaluationThinning
+{
+    /// <summary>
+    /// Adds <paramref name="point"/> to <paramref name="points"/> (oldest first, one per bucket), or drops it when a
+    /// newer point of its bucket is kept, whatever order the points come in.
+    /// </summary>
+    /// <param name="grainMs">The bucket length, milliseconds; at least 1.</param>
+    public static void Keep<T>(List<T> points, T point, long grainMs, Func<T, long> timestampMs)
+    {
+        var ts = timestampMs(point);
+        // Points come in the order they were stored, which is time order but for a clock set back or a backfill.
+        var at = points.Count == 0 || ts > timestampMs(points[^1])
+            ? points.Count
+            : points.FindIndex(p => timestampMs(p) >= ts);
+        var bucket = ts / grainMs;
+        if (at < points.Count && timestampMs(points[at]) / grainMs == bucket)
+        {
+            if (timestampMs(points[at]) == ts)
+            {
+                points[at] = point; // stored again at the same instant: the later one wins
+            }
+
+            return; // a newer point of the same bucket is kept
+        }
+
+        if (at > 0 && timestampMs(points[at - 1]) / grainMs == bucket)
+        {
+            points[at - 1] = point;
+            return;
+        }
+
+        points.Insert(at, point);
+    }
+}

@@ -156,6 +156,101 @@ public abstract class EvaluationStoreTests : IDisposable
     }
 
     [Fact]
+    public void Thinned_ManyRowsPerBucket_ReturnsTheNewestRowOfEachBucketFromTheSpansStart()
+    {
+        // Four hours cut into 4: one-hour buckets, counted from the epoch, so whole hours of T0; the span starts
+        // half-way through the first.
+        var span = new ThinnedSpan("cloud", "uptime", T0.AddMinutes(30), T0.AddHours(4.5));
+        _store.Append(
+        [
+            Evaluation("cloud", "uptime", T0.AddMinutes(10), 1, 0.9, KpiStatus.Missed), // before the span
+            Evaluation("cloud", "uptime", T0.AddMinutes(40), 2, 0.9, KpiStatus.Met),
+            Evaluation("cloud", "uptime", T0.AddMinutes(50), 3, 0.9, KpiStatus.Met), // newest of 12:00-13:00
+            Evaluation("other", "uptime", T0.AddMinutes(55), 30, 0.9, KpiStatus.Met), // another KPI
+            Evaluation("cloud", "uptime", T0.AddHours(1), 4, 0.9, KpiStatus.Met), // alone in 13:00-14:00
+            Evaluation("cloud", "uptime", T0.AddMinutes(170), 6, 0.9, KpiStatus.Met), // newest of 14:00-15:00 ...
+        ]);
+        _store.Append([Evaluation("cloud", "uptime", T0.AddMinutes(140), 5, 0.9, KpiStatus.Met)]); // ... stored after an older one
+        _store.Append([Evaluation("cloud", "uptime", T0.AddMinutes(190), 7, 0.9, KpiStatus.Met)]);
+        _store.Append([Evaluation("cloud", "uptime", T0.AddMinutes(190), 8, 0.9, KpiStatus.Met)]); // the same instant again: the last stored
+        _store.Append(
+        [
+            Evaluation("cloud", "uptime", T0.AddMinutes(285), 9, 0.9, KpiStatus.Met), // after To: From <= ts is the only bound
+            Evaluation("cloud", "uptime", T0.AddMinutes(305), null, 0.9, KpiStatus.NoData),
+        ]);
+
+        var read = _store.Thinned([span], 4);
+
+        Assert.Equal(
+        [
+            (T0.AddMinutes(50), (double?)3, "met"), (T0.AddHours(1), 4, "met"), (T0.AddMinutes(170), 6, "met"),
+            (T0.AddMinutes(190), 8, "met"), (T0.AddMinutes(285), 9, "met"), (T0.AddMinutes(305), null, "no_data"),
+        ],
+        read.Rows.Select(r => (DateTimeOffset.FromUnixTimeMilliseconds(r.TimestampMs), r.Value, r.Status)));
+        Assert.All(read.Rows, r => Assert.Equal(("cloud", "uptime"), (r.Initiative, r.Kpi)));
+        Assert.Equal(CountRows("evaluations"), read.LastRow);
+    }
+
+    [Fact]
+    public void Thinned_SameStoredRows_GivesExactlyTheRowsTheInMemoryDefaultKeeps()
+    {
+        // Several KPIs of several spans and grains; rows in shuffled batches, some at the same instant, some before
+        // the span, some after its end, some without a value.
+        var random = new Random(20261205);
+        var spans = new[]
+        {
+            new ThinnedSpan("cloud", "uptime", T0.AddDays(-7), T0),
+            new ThinnedSpan("cloud", "latency", T0.AddHours(-1).AddMilliseconds(-123.4), T0),
+            new ThinnedSpan("db", "p95", T0.AddDays(-1).AddMinutes(-7), T0),
+            new ThinnedSpan("db", "empty", T0.AddDays(-1), T0),
+        };
+        foreach (var batch in Enumerable.Range(0, 20))
+        {
+            _store.Append(spans.Take(3).SelectMany(s => Enumerable.Range(0, 40).Select(_ =>
+            {
+                var length = (s.To - s.From).TotalMilliseconds;
+                var at = s.From.AddMilliseconds(Math.Round(((random.NextDouble() * 1.2) - 0.1) * length / 1000) * 1000);
+                return Evaluation(s.Initiative, s.Kpi, at, random.Next(10) == 0 ? null : random.Next(1000), 500, KpiStatus.OnTrack);
+            })).ToList());
+        }
+
+        foreach (var maxPoints in new[] { 1, 7, 96 })
+        {
+            var stored = _store.Thinned(spans, maxPoints);
+            var inMemory = ((IEvaluationStore)new DefaultThinning(_store)).Thinned(spans, maxPoints);
+
+            Assert.Equal(inMemory.LastRow, stored.LastRow);
+            Assert.Equal(inMemory.Rows, stored.Rows);
+            // Over From..To, at most a bucket more than asked (one straddles each end).
+            Assert.InRange(stored.Rows.Count(r => r.Kpi == "latency" && r.TimestampMs <= T0.ToUnixTimeMilliseconds()), 1, maxPoints + 1);
+        }
+    }
+
+    [Fact]
+    public void Thinned_ThenSinceItsLastRow_ReturnsOnlyRowsStoredAfter()
+    {
+        _store.Append([Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met)]);
+        var thinned = _store.Thinned([new ThinnedSpan("cloud", "uptime", T0.AddDays(-1), T0)], 96);
+        _store.Append([Evaluation("cloud", "uptime", T0.AddMinutes(5), 0.98, 0.9, KpiStatus.Met)]);
+
+        var since = _store.Since(thinned.LastRow, T0.AddDays(-1), [("cloud", "uptime")]);
+
+        Assert.Equal([T0.ToUnixTimeMilliseconds()], thinned.Rows.Select(r => r.TimestampMs));
+        Assert.Equal([T0.AddMinutes(5).ToUnixTimeMilliseconds()], since.Rows.Select(r => r.TimestampMs));
+    }
+
+    [Fact]
+    public void Thinned_NoSpans_ReturnsNoRowsAndTheLastRow()
+    {
+        _store.Append([Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met)]);
+
+        var read = _store.Thinned([], 96);
+
+        Assert.Empty(read.Rows);
+        Assert.Equal(1, read.LastRow);
+    }
+
+    [Fact]
     public void Append_TwoCalls_AccumulateRows()
     {
         _store.Append([Evaluation("frontend", "p95", T0, 2.4, 1.92, KpiStatus.AtRisk)]);
@@ -243,5 +338,24 @@ public abstract class EvaluationStoreTests : IDisposable
 
         Assert.Equal(2.4, _store.Baseline("frontend", "p95", October1, October31, "avg")!.Value);
         Assert.Equal(3.7, _store.Baseline("frontend", "p95", October1, October31, "max")!.Value);
+    }
+
+    /// <summary>The store with <see cref="IEvaluationStore.Thinned"/> left to the interface's default: the in-memory path.</summary>
+    private sealed class DefaultThinning(IEvaluationStore inner) : IEvaluationStore
+    {
+        public void Append(IReadOnlyCollection<KpiEvaluation> evaluations) => inner.Append(evaluations);
+
+        public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to) => inner.Values(initiative, kpi, from, to);
+
+        public IReadOnlyList<StoredEvaluation> History(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to) => inner.History(initiative, kpi, from, to);
+
+        public EvaluationRows Since(long afterRow, DateTimeOffset from, IReadOnlyCollection<(string Initiative, string Kpi)> kpis) => inner.Since(afterRow, from, kpis);
+
+        public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest() => inner.Latest();
+
+        public StoredBaseline? Baseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition) => inner.Baseline(initiative, kpi, from, to, definition);
+
+        public void SaveBaseline(string initiative, string kpi, DateOnly from, DateOnly to, string definition, double value, long samples, DateTimeOffset at) =>
+            inner.SaveBaseline(initiative, kpi, from, to, definition, value, samples, at);
     }
 }

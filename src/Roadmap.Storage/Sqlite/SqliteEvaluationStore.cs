@@ -88,18 +88,93 @@ internal sealed class SqliteEvaluationStore(RoadmapDatabase database) : IEvaluat
         return new EvaluationRows(last, rows);
     });
 
+    /// <summary>
+    /// <see cref="IEvaluationStore.Thinned"/> in one statement that reads only the rows it returns, never the rows it
+    /// thins away: for each span, a recursive step from the previous kept row (at first, just before From) seeks the
+    /// next row in time, whose bucket is the next one with rows, then that bucket's newest row. Both are seeks in the
+    /// (initiative, kpi, ts) index, whose entries end with the rowid, so "the newest, the last stored of an instant" is
+    /// the index's last entry in the bucket. Grouping the rows instead would read and sort every row of the spans.
+    /// Rows stored after @last are left out, so <see cref="Since"/> from @last gets them.
+    /// </summary>
+    internal const string ThinnedSql = """
+        WITH RECURSIVE
+        spans(n, initiative, kpi, from_ts, grain) AS (
+            SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]')
+            FROM json_each(@spans)
+        ),
+        kept(n, initiative, kpi, grain, next, row, ts, value, target, status, rules) AS (
+            SELECT n, initiative, kpi, grain, from_ts / grain, NULL, from_ts - 1, NULL, NULL, NULL, NULL FROM spans
+            UNION ALL
+            SELECT k.n, k.initiative, k.kpi, k.grain, e.ts / k.grain + 1, e.rowid, e.ts, e.value, e.target, e.status, e.rules
+            FROM kept k
+            JOIN evaluations e ON e.rowid = coalesce(
+                (SELECT b.rowid FROM evaluations b
+                 WHERE b.initiative = k.initiative AND b.kpi = k.kpi AND b.rowid <= @last AND b.ts > k.ts AND b.ts < (k.next + 1) * k.grain
+                 ORDER BY b.ts DESC, b.rowid DESC LIMIT 1),
+                (SELECT b.rowid FROM evaluations b
+                 WHERE b.initiative = k.initiative AND b.kpi = k.kpi AND b.rowid <= @last AND b.ts > k.ts
+                   AND b.ts < ((SELECT f.ts FROM evaluations f
+                                WHERE f.initiative = k.initiative AND f.kpi = k.kpi AND f.rowid <= @last AND f.ts > k.ts
+                                ORDER BY f.ts LIMIT 1) / k.grain + 1) * k.grain
+                 ORDER BY b.ts DESC, b.rowid DESC LIMIT 1))
+        )
+        SELECT row AS Row, initiative AS Initiative, kpi AS Kpi, ts AS TimestampMs, value AS Value, target AS Target, status AS Status, rules AS Rules
+        FROM kept WHERE row IS NOT NULL
+        ORDER BY n, ts;
+        """;
+
+    public EvaluationRows Thinned(IReadOnlyCollection<ThinnedSpan> spans, int maxPoints)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 1);
+        return SqliteFailures.Run(() =>
+        {
+            using var c = database.OpenConnection();
+            var last = c.QuerySingle<long>("SELECT coalesce(max(rowid), 0) FROM evaluations;");
+            var distinct = spans.DistinctBy(s => (s.Initiative, s.Kpi)).ToList();
+            // The recursion takes a step for every span in turn, each in another leaf of the index: with the default
+            // page cache every step reads its leaf again from the file. A larger cache for this one read keeps them.
+            var cache = c.QuerySingle<long>("PRAGMA cache_size;");
+            c.Execute("PRAGMA cache_size = -16384;");
+            try
+            {
+                var rows = c.Query<StoredKpiEvaluation>(ThinnedSql, new { spans = SpansJson(distinct, maxPoints), last }).AsList();
+                return new EvaluationRows(last, rows);
+            }
+            finally
+            {
+                // The connection goes back to the pool: the other reads keep their cache (and its memory bound).
+                c.Execute(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"PRAGMA cache_size = {cache};"));
+            }
+        });
+    }
+
     /// <summary>[["initiative","kpi"], ...], written without reflection.</summary>
-    private static string KeysJson(IReadOnlyCollection<(string Initiative, string Kpi)> kpis)
+    private static string KeysJson(IReadOnlyCollection<(string Initiative, string Kpi)> kpis) => Json(kpis, static (json, k) =>
+    {
+        json.WriteStringValue(k.Initiative);
+        json.WriteStringValue(k.Kpi);
+    });
+
+    /// <summary>[["initiative","kpi",fromMs,grainMs], ...], written without reflection.</summary>
+    private static string SpansJson(IReadOnlyCollection<ThinnedSpan> spans, int maxPoints) => Json(spans, (json, s) =>
+    {
+        json.WriteStringValue(s.Initiative);
+        json.WriteStringValue(s.Kpi);
+        json.WriteNumberValue(s.FromMs);
+        json.WriteNumberValue(s.GrainMs(maxPoints));
+    });
+
+    /// <summary>A JSON array of arrays, one per item, each written by <paramref name="write"/>.</summary>
+    private static string Json<T>(IEnumerable<T> items, Action<System.Text.Json.Utf8JsonWriter, T> write)
     {
         using var buffer = new MemoryStream();
         using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
         {
             json.WriteStartArray();
-            foreach (var (initiative, kpi) in kpis)
+            foreach (var item in items)
             {
                 json.WriteStartArray();
-                json.WriteStringValue(initiative);
-                json.WriteStringValue(kpi);
+                write(json, item);
                 json.WriteEndArray();
             }
 

@@ -112,6 +112,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Readiness>();
         // The board's sparklines: the stored evaluations kept in memory, read incrementally.
         services.AddSingleton<KpiTrails>();
+        // Loaded in the background once storage is open (after the bind), so no board request waits for them.
+        services.AddSingleton<KpiTrailsWarmUp>();
+        services.AddHostedService<AfterApplicationStarted<KpiTrailsWarmUp>>();
         return services;
     }
 

@@ -9,7 +9,9 @@ using Roadmap.Core.Evaluation;
 using Roadmap.Sources;
 using Roadmap.Storage;
 using Roadmap.Storage.Sqlite;
+using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Hosting;
+using Roadmap.Worker.Reporting;
 
 namespace Roadmap.EndToEnd.Tests.Board;
 
@@ -61,6 +63,10 @@ internal sealed class BoardHost : IAsyncDisposable
 
         var app = RoadmapApp.Build(new RunOptions { Urls = "http://127.0.0.1:0", DatabasePath = path }, loaded.Config!, database);
         await app.StartAsync();
+        // The host loads the board's trails in the background at start; the tests look at the board once they are in
+        // memory (before, it says "trend loading" instead of drawing the sparklines).
+        var config = app.Services.GetRequiredService<CurrentConfig>().Value;
+        await app.Services.GetRequiredService<KpiTrails>().Load(config, TimeProvider.System.GetUtcNow()).WaitAsync(TimeSpan.FromMinutes(1));
         return new BoardHost(app, database, dir);
     }
 

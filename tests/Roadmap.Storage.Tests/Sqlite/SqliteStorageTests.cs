@@ -183,6 +183,22 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
     private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
 
     [Fact]
+    public void ThinnedSql_QueryPlan_SeeksTheEvaluationsIndexAndScansNoTable()
+    {
+        Store.Append([Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met)]);
+
+        using var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection();
+        var plan = c.Query<(long Id, long Parent, long NotUsed, string Detail)>(
+            "EXPLAIN QUERY PLAN " + SqliteEvaluationStore.ThinnedSql, new { spans = """[["cloud","uptime",0,1000]]""", last = 1 }).Select(r => r.Detail).ToList();
+
+        // Only the spans (the JSON argument and the recursion's queue) are scanned; every read of evaluations is a
+        // seek, by rowid or in the (initiative, kpi, ts) index.
+        Assert.All(plan.Where(d => d.StartsWith("SCAN ", StringComparison.Ordinal)), d => Assert.Matches("^SCAN (json_each|k|kept)\\b", d));
+        Assert.All(plan.Where(d => d.StartsWith("SEARCH ", StringComparison.Ordinal)), d => Assert.Matches("USING (COVERING INDEX evaluations_by_kpi_ts \\(initiative=\\? AND kpi=\\? AND ts>\\?|INTEGER PRIMARY KEY \\(rowid=\\?\\))", d));
+        Assert.Contains(plan, d => d.Contains("INDEX evaluations_by_kpi_ts (initiative=? AND kpi=? AND ts>? AND ts<?)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void SaveBaseline_Dates_AreStoredAsIsoText()
     {
         Store.SaveBaseline("frontend", "p95", October1, October31, "avg", 2.4, 100, T0);

@@ -36,7 +36,10 @@ internal sealed class ApiHost : IAsyncDisposable
 
     public IEvaluationStore Store => _app.Services.GetRequiredService<IEvaluationStore>();
 
-    public static async Task<ApiHost> StartAsync(ReportFixture f, RoadmapDatabase database)
+    public IServiceProvider Services => _app.Services;
+
+    /// <param name="configure">Registrations after the host's own (a later registration of a service wins).</param>
+    public static async Task<ApiHost> StartAsync(ReportFixture f, RoadmapDatabase database, Action<IServiceCollection>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -50,6 +53,7 @@ internal sealed class ApiHost : IAsyncDisposable
         builder.Services.AddSingleton<IRoadmapEvents>(sp => sp.GetRequiredService<RoadmapMetrics>());
         builder.Services.AddSingleton<EvaluationService>();
         builder.Services.AddSingleton<KpiTrails>();
+        configure?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapRoadmapApi();
         app.MapRoadmapBoard();

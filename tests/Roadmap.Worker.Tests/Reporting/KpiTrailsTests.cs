@@ -71,4 +71,47 @@ public sealed class KpiTrailsTests : IDisposable
 
         Assert.Equal([7.0], trail.Points.Select(p => p.Value!.Value));
     }
+
+    [Fact]
+    public void Read_FirstRead_AsksStorageForTheThinnedHistoryThenOnlyForWhatWasStoredSince()
+    {
+        var database = RoadmapDatabase.Open(_f.DatabasePath);
+        using var store = new GatedEvaluationStore(database.Evaluations);
+        store.Append(Enumerable.Range(0, 600).Select(s => At("db-perf", "query-time", Now.AddSeconds(-6 * s), s)).ToList());
+        var trails = new KpiTrails(store);
+
+        var first = trails.Read(_f.Config, Now)[("db-perf", "query-time")];
+        store.Append([At("db-perf", "query-time", Now.AddSeconds(1), -1)]);
+        var second = trails.Read(_f.Config, Now.AddSeconds(1))[("db-perf", "query-time")];
+
+        // One thinned read, never every row of the history; the second read continues from the first's last row.
+        Assert.Equal((1, 0), (store.ThinnedCalls, store.SinceFromZeroCalls));
+        Assert.InRange(first.Points.Count, KpiTrails.MaxPoints / 2, KpiTrails.MaxPoints + 1);
+        Assert.Equal(0, first.Points[^1].Value);
+        Assert.Equal(-1, second.Points[^1].Value);
+    }
+
+    [Fact]
+    public async Task ReadIfLoaded_WhileTheLoadWaitsForStorage_IsNullAtOnceThenTheTrailsOnceLoaded()
+    {
+        var database = RoadmapDatabase.Open(_f.DatabasePath);
+        using var store = new GatedEvaluationStore(database.Evaluations);
+        store.Append([At("db-perf", "query-time", Now.AddMinutes(-5), 3)]);
+        store.Close();
+        var trails = new KpiTrails(store);
+
+        // The first call starts the load and returns; the load waits at the gate, which opens only after the second.
+        var before = trails.ReadIfLoaded(_f.Config, Now);
+        await store.Entered.WaitAsync(TimeSpan.FromMinutes(1));
+        var during = trails.ReadIfLoaded(_f.Config, Now);
+        store.Open();
+        await trails.Load(_f.Config, Now).WaitAsync(TimeSpan.FromMinutes(1));
+        var after = trails.ReadIfLoaded(_f.Config, Now);
+
+        Assert.Null(before);
+        Assert.Null(during);
+        Assert.Equal(1, store.ThinnedCalls);
+        Assert.NotNull(after);
+        Assert.Equal([3.0], after[("db-perf", "query-time")].Points.Select(p => p.Value!.Value));
+    }
 }
