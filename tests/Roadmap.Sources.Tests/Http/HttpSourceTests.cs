@@ -226,20 +226,54 @@ public sealed class HttpSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
     }
 
     [Fact]
-    public async Task PollAsync_TwoProbesToAKeepAliveServer_OpenTwoConnections()
+    public async Task PollAsync_ThreeProbesToAKeepAliveServer_OpenThreeConnectionsEachTimed()
     {
-        // The server would serve both requests on one connection: two connections mean the probe opened a fresh one.
+        // The server would serve every request on one connection: one accepted connection per probe means each probe
+        // opened a fresh one, though the source keeps one handler for its life; each probe timed its own connect.
         await using var server = RawTcpServer.KeepAlive();
         await using var probe = TestConfigs.Create(Probe(server.Url.ToString()));
 
-        var first = await probe.PollAsync(CancellationToken.None);
-        var second = await probe.PollAsync(CancellationToken.None);
+        var results = new List<PollResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            results.Add(await probe.PollAsync(CancellationToken.None));
+        }
 
-        Assert.True(first.Success, first.Failure);
-        Assert.True(second.Success, second.Failure);
-        var ports = server.ClientPorts;
-        Assert.Equal(2, ports.Count);
-        Assert.NotEqual(ports[0], ports[1]);
+        Assert.All(results, r => Assert.True(r.Success, r.Failure));
+        Assert.All(results, r => Assert.NotNull(r.Value(HttpSourceKind.ConnectSeconds)));
+        Assert.Equal(3, server.ClientPorts.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task PollAsync_KeepAliveTrue_ThreeProbesShareOneConnection()
+    {
+        await using var server = RawTcpServer.KeepAlive();
+        await using var probe = TestConfigs.Create(Probe(server.Url.ToString(), "keepAlive: true"));
+
+        var results = new List<PollResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            results.Add(await probe.PollAsync(CancellationToken.None));
+        }
+
+        Assert.All(results, r => Assert.True(r.Success, r.Failure));
+        Assert.Single(server.ClientPorts);
+        // Only the probe that opened the connection measured a connect; the others found it open.
+        Assert.NotNull(results[0].Value(HttpSourceKind.ConnectSeconds));
+        Assert.Null(results[1].Value(HttpSourceKind.ConnectSeconds));
+        Assert.Null(results[2].Value(HttpSourceKind.ConnectSeconds));
+    }
+
+    [Fact]
+    public async Task PollAsync_KeepAliveTrue_AsksNotToCloseTheConnection()
+    {
+        Answer(200, "ok");
+        await using var probe = TestConfigs.Create(Probe(Url, "keepAlive: true"));
+
+        var result = await probe.PollAsync(CancellationToken.None);
+
+        Assert.True(result.Success, result.Failure);
+        Assert.NotEqual("close", Header(Assert.Single(Requests()), "Connection"), StringComparer.OrdinalIgnoreCase);
     }
 
     [Fact]
