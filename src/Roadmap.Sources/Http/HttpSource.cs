@@ -52,7 +52,11 @@ public sealed class HttpSource : ISource
             AllowAutoRedirect = false,
             PooledConnectionLifetime = _options.KeepAlive ? Timeout.InfiniteTimeSpan : TimeSpan.Zero,
             PooledConnectionIdleTimeout = KeepIdle(config.Schedule),
-            ConnectTimeout = config.Timeout,
+            // No connect timeout of the handler's own: the probe's timeout covers the connect. When it cancels the
+            // request, the pool cancels the connection attempt it started for it (within seconds), as a cancellation;
+            // a handler timeout shorter than that delay fired instead, and the pool built a timeout exception with a
+            // formatted stack trace for every probe of a target that does not answer: under load most of the CPU.
+            ConnectTimeout = Timeout.InfiniteTimeSpan,
             ConnectCallback = ConnectAsync,
         };
 

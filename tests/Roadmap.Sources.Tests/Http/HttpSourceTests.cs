@@ -226,6 +226,47 @@ public sealed class HttpSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
     }
 
     [Fact]
+    public async Task PollAsync_ConnectNeverCompletes_FailsWithTheProbeTimeoutBeforeAnyConnect()
+    {
+        // A listener that never accepts, its accept queue filled: the kernel drops further SYNs, so a connect hangs.
+        // The handler has no connect timeout of its own; the probe's timeout must still end the probe.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endPoint = (IPEndPoint)listener.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await filler.ConnectAsync(endPoint, wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            var clock = Stopwatch.StartNew();
+            var result = await PollOnceAsync(Probe($"http://127.0.0.1:{endPoint.Port}/", timeout: "300ms"));
+
+            Assert.Equal("timeout after 300ms", result.Failure);
+            // The connect never completed: the probe ended in it, not in a request on an open connection.
+            Assert.Null(result.Value(HttpSourceKind.ConnectSeconds));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the poll took {clock.Elapsed}");
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task PollAsync_ThreeProbesToAKeepAliveServer_OpenThreeConnectionsEachTimed()
     {
         // The server would serve every request on one connection: one accepted connection per probe means each probe
