@@ -112,11 +112,13 @@ public sealed class HttpSourceKind : ISourceKind
 
                 await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), ct);
             },
-            (port, local) =>
+            async (port, local) =>
             {
                 var options = new HttpProbeOptions(new Uri($"http://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), [], "ok");
                 var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
-                return new HttpSource(config, local).PollAsync(cancellationToken);
+                // Disposed after its one probe: the source owns a handler.
+                await using var source = new HttpSource(config, local);
+                return await source.PollAsync(cancellationToken);
             },
             cancellationToken);
 }
