@@ -25,6 +25,14 @@ start_nginx() {
   cat "$run/nginx.pidfile"
 }
 
+# Starts blackbox_exporter (bench/load/blackbox.yml) on 127.0.0.1:19115 as a job of the calling shell, logging into
+# the run dir $1; sets BB to its pid and returns once it answers.
+start_blackbox() {
+  prometheus-blackbox-exporter --config.file="$BENCH_DIR/load/blackbox.yml" --web.listen-address=127.0.0.1:19115 --log.level=error >"$1/bb.log" 2>&1 &
+  BB=$!
+  wait_for "http://127.0.0.1:19115/metrics" 10
+}
+
 # Median of numbers on stdin.
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes docs/PERFORMANCE.md (to stdout) from one bench/run.sh results file (JSON lines).
 Usage: report.py bench/results/<date>.jsonl"""
-import json, re, statistics, sys
+import glob, json, os, re, statistics, sys
 
 path = sys.argv[1]
 rows = [json.loads(l) for l in open(path) if l.strip()]
@@ -194,5 +194,12 @@ if micro:
         shown = "n/a" if mean is None else (f"{mean / 1e6:,.3f} ms" if mean >= 1e6 else f"{mean / 1e3:,.3f} us" if mean >= 1e3 else f"{mean:,.1f} ns")
         out += [f"| {r['name']} | {r['params']} | {shown} | {fmt(r['allocated_bytes'], ' B', 0)} |"]
     out += ["", "Command:", "", commands(micro[:1]), ""]
+
+# Issue 23's side-by-side run (bench/probe-compare.sh) has its own results file; the newest one is shown.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+probe_runs = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "*-probe.jsonl")))
+if probe_runs:
+    from probe_report import section
+    out += [section(probe_runs[-1])]
 
 print("\n".join(out))

@@ -4,7 +4,7 @@
 # from roadmap_poll_lateness_seconds, RSS over time, and (optionally) /metrics scrape latency under wrk.
 # Prints JSON lines. Usage:
 #   bench/load/roadmap-load.sh [--sources 2000] [--kpis 1000] [--interval 1s] [--warmup 20] [--seconds 60]
-#                              [--scrape-seconds 0] [--rss-every 10] [--endpoint-rps 0] [--label ""]
+#                              [--scrape-seconds 0] [--rss-every 10] [--endpoint-rps 0] [--label ""] [--keep-alive 0]
 # ROADMAP_WORKER=path runs another build (default: bench/.out/worker, published on first use); every JSON line
 # carries the label, so variants of one run (before/after, GC modes) can be told apart.
 . "$(dirname "$0")/../lib.sh"
@@ -13,7 +13,7 @@ while (($#)); do
   case "$1" in
     --sources) SOURCES="$2" ;; --kpis) KPIS="$2" ;; --interval) INTERVAL="$2" ;; --warmup) WARMUP="$2" ;;
     --seconds) DURATION="$2" ;; --scrape-seconds) SCRAPE="$2" ;; --rss-every) RSS_EVERY="$2" ;;
-    --endpoint-rps) ENDPOINT_RPS="$2" ;; --label) LABEL="$2" ;;
+    --endpoint-rps) ENDPOINT_RPS="$2" ;; --label) LABEL="$2" ;; --keep-alive) export GEN_KEEPALIVE="$2" ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2

@@ -20,10 +20,18 @@ public sealed record HttpProbeOptions(
     /// <summary>The <c>tls</c> block: how an https target (and an https redirect hop) is checked; null: the system's defaults.</summary>
     public TlsSettings? Tls { get; init; }
 
+    /// <summary>
+    /// The <c>keepAlive</c> key: true keeps the connection open for the source's next probe (the connect is then
+    /// measured only when a new one is opened); false (the default) opens a fresh connection per probe, as
+    /// blackbox_exporter does.
+    /// </summary>
+    public bool KeepAlive { get; init; }
+
     /// <summary>Value equality, headers and expected statuses included (a reload keeps an unchanged source).</summary>
     public bool Equals(HttpProbeOptions? other) =>
         other is not null && Url == other.Url && Method == other.Method && ConfigEquality.Same(Headers, other.Headers)
-        && ConfigEquality.Same(ExpectStatus, other.ExpectStatus) && BodyContains == other.BodyContains && Equals(Tls, other.Tls);
+        && ConfigEquality.Same(ExpectStatus, other.ExpectStatus) && BodyContains == other.BodyContains && Equals(Tls, other.Tls)
+        && KeepAlive == other.KeepAlive;
 
-    public override int GetHashCode() => HashCode.Combine(Url, Method, ConfigEquality.Hash(Headers), ConfigEquality.Hash(ExpectStatus), BodyContains, Tls);
+    public override int GetHashCode() => HashCode.Combine(Url, Method, ConfigEquality.Hash(Headers), ConfigEquality.Hash(ExpectStatus), BodyContains, Tls, KeepAlive);
 }

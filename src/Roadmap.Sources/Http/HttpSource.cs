@@ -7,51 +7,90 @@ using Roadmap.Sources.Network;
 namespace Roadmap.Sources.Http;
 
 /// <summary>One http probe target. See <see cref="HttpSourceKind"/>.</summary>
-public sealed class HttpSource(SourceConfig config, SourceContext context) : ISource
+public sealed class HttpSource : ISource
 {
-    private readonly HttpProbeOptions _options = (HttpProbeOptions)config.Options;
-    private readonly TlsClient _tls = new(
-        ((HttpProbeOptions)config.Options).Tls ?? TlsSettings.Default, config.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), context.Time);
+    // The probe a request belongs to, for the connect callback of the source's one handler: the callback sees only the
+    // request that asked for the connection.
+    private static readonly HttpRequestOptionsKey<Trip> TripKey = new("Roadmap.HttpSource.Trip");
 
-    public SourceConfig Config => config;
+    private readonly SourceConfig _config;
+    private readonly SourceContext _context;
+    private readonly HttpProbeOptions _options;
+    private readonly TlsClient _tls;
+    private readonly SocketsHttpHandler _handler;
+    private readonly HttpMessageInvoker _client;
+    private readonly List<System.Net.Security.SslApplicationProtocol> _protocols = TracedConnect.Http11;
+    private readonly HttpMethod _method;
+    private readonly Func<HttpRequestMessage> _request;
 
-    public string? Target => SourceTarget.Of(_options.Url, config);
+    // With keepAlive, the connection the last answer came over: a probe on a kept connection opens none, and takes
+    // its TLS version and certificate expiry from this one.
+    private volatile ConnectionTrace? _kept;
+
+    public HttpSource(SourceConfig config, SourceContext context)
+    {
+        _config = config;
+        _context = context;
+        _options = (HttpProbeOptions)config.Options;
+        _method = HttpMethod.Parse(_options.Method);
+        _request = Request;
+        _tls = new(_options.Tls ?? TlsSettings.Default, config.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), context.Time);
+
+        // One handler for the source's life, not one per probe: building a handler and its pool cost more than the
+        // probe. Every probe still opens a fresh connection and pays (and measures) the connect, as blackbox_exporter
+        // does: the request says Connection: close and a connection lives no longer than its request, so none is ever
+        // pooled. With keepAlive the pool keeps it for the next probe. Proxies and cookies would make the probe
+        // measure something else. The connect goes through the network policy, so the first request and every redirect
+        // hop connect only to addresses it allows; the TLS handshake is ours too (TracedConnect), so it is timed, its
+        // certificates seen, and the tls block applies to every https hop. Redirects are followed by RedirectPolicy,
+        // not the handler: the handler forwarded every header but Authorization (Cookie, X-Api-Key, ...) to any host,
+        // and followed a Location of any scheme.
+        _handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = _options.KeepAlive ? Timeout.InfiniteTimeSpan : TimeSpan.Zero,
+            PooledConnectionIdleTimeout = KeepIdle(config.Schedule),
+            // No connect timeout of the handler's own: the probe's timeout covers the connect. When it cancels the
+            // request, the pool cancels the connection attempt it started for it (within seconds), as a cancellation;
+            // a handler timeout shorter than that delay fired instead, and the pool built a timeout exception with a
+            // formatted stack trace for every probe of a target that does not answer: under load most of the CPU.
+            ConnectTimeout = Timeout.InfiniteTimeSpan,
+            ConnectCallback = ConnectAsync,
+        };
+
+        // An invoker, not an HttpClient: the probe has its own timeout, and HttpClient would add a linked token source
+        // and pending-request bookkeeping per call. The handler hands back the response at its headers either way.
+        _client = new HttpMessageInvoker(_handler, disposeHandler: true);
+    }
+
+    public SourceConfig Config => _config;
+
+    public string? Target => SourceTarget.Of(_options.Url, _config);
 
     public async ValueTask<PollResult> PollAsync(CancellationToken cancellationToken)
     {
-        var time = context.Time;
+        var config = _config;
+        var time = _context.Time;
         var started = time.GetTimestamp();
         using var timeout = new CancellationTokenSource(config.Timeout, time);
         // The linked pair only when the caller can cancel at all.
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
         var token = linked?.Token ?? timeout.Token;
 
-        // A new handler per probe: no pooled connection survives it, so every probe pays (and measures) the
-        // connect, as blackbox_exporter does. Proxies and cookies would make the probe measure something else.
-        // The connect goes through the network policy, so the first request and every redirect hop connect only to
-        // addresses it allows; the TLS handshake is ours too (TracedConnect), so it is timed, its certificates seen,
-        // and the tls block applies to every https hop. Redirects are followed by RedirectPolicy, not the handler:
-        // the handler forwarded every header but Authorization (Cookie, X-Api-Key, ...) to any host, and followed a
-        // Location of any scheme.
-        var trip = new Trip(time);
-        using var handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            PooledConnectionLifetime = TimeSpan.Zero,
-            ConnectTimeout = config.Timeout,
-        }.Traced(context.Network, time, _tls, trip.Connected);
-        // An invoker, not an HttpClient: the probe has its own timeout, and HttpClient would add a linked token source
-        // and pending-request bookkeeping per call. The handler hands back the response at its headers either way.
-        using var client = new HttpMessageInvoker(handler, disposeHandler: false);
+        var trip = new Trip(time, _client, _options.KeepAlive ? _kept : null);
 
         int? status = null;
         try
         {
-            var end = await RedirectPolicy.SendAsync(Request, (request, ct) => trip.SendAsync(client, request, ct), context.Network.MaxRedirects, token);
+            var end = await RedirectPolicy.SendAsync(_request, trip.SendAsync, _context.Network.MaxRedirects, token);
             using var response = end.Response;
             status = (int)response.StatusCode;
+            if (_options.KeepAlive)
+            {
+                _kept = trip.Last;
+            }
             var headersAt = time.GetTimestamp();
             var (body, read) = await ReadBodyAsync(response, keep: _options.BodyContains is not null, token);
             trip.Transfer = time.GetElapsedTime(headersAt);
@@ -75,7 +114,9 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
                 return PollResult.Failed($"body does not contain \"{needle}\"", latency, samples);
             }
 
-            return PollResult.Ok(trip.Samples(up: true, latency, status), latency);
+            // The samples already taken, now up: taking them again would redo the phase sums.
+            samples[0] = new(HttpSourceKind.Up, 1);
+            return PollResult.Ok(samples, latency);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -95,13 +136,41 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// How long a kept-alive connection may wait idle in the pool: two intervals, at least a minute (the handler's
+    /// default), so a source polling every few minutes still finds its connection. Without keepAlive nothing is pooled.
+    /// </summary>
+    private static TimeSpan KeepIdle(PollSchedule schedule) =>
+        schedule.Every is { } every && every * 2 > TimeSpan.FromMinutes(1) ? every * 2 : TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The handler's connect step: through the network policy, with our TLS for https, traced into the probe whose
+    /// request (first request or redirect hop) asked for the connection.
+    /// </summary>
+    private ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var trace = new ConnectionTrace();
+        var request = context.InitialRequestMessage;
+        if (request.Options.TryGetValue(TripKey, out var trip))
+        {
+            trip.Connected(trace);
+        }
+
+        var https = request.RequestUri?.Scheme == Uri.UriSchemeHttps;
+        return TracedConnect.ConnectAsync(_context.Network, _context.Time, context.DnsEndPoint, https ? _tls : null, trace, _protocols, cancellationToken);
+    }
 
     /// <summary>The request as configured; each redirect hop starts from a new one (<see cref="RedirectPolicy"/>).</summary>
     private HttpRequestMessage Request()
     {
-        var request = new HttpRequestMessage(new HttpMethod(_options.Method), _options.Url);
-        request.Headers.ConnectionClose = true;
+        var request = new HttpRequestMessage(_method, _options.Url);
+        request.Headers.ConnectionClose = !_options.KeepAlive;
         request.Headers.UserAgent.ParseAdd("Roadmap-probe/1.0");
         foreach (var (name, value) in _options.Headers)
         {
@@ -151,14 +220,26 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
     /// over the chain, as blackbox_exporter does; the TLS version and certificate expiry are those of the connection
     /// that gave the last answer.
     /// </summary>
-    private sealed class Trip(TimeProvider time)
+    private sealed class Trip(TimeProvider time, HttpMessageInvoker client, ConnectionTrace? kept)
     {
         private readonly Lock _gate = new();
         private readonly List<ConnectionTrace> _connections = [];
-        private ConnectionTrace? _last;
+        private ConnectionTrace? _last = kept;
         private int _sent;
 
         public TimeSpan Processing { get; private set; }
+
+        /// <summary>The connection the last answer came over (a kept one when none was opened); null before any answer.</summary>
+        public ConnectionTrace? Last
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _last;
+                }
+            }
+        }
 
         public TimeSpan? Transfer { get; set; }
 
@@ -173,8 +254,10 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
             }
         }
 
-        public async Task<HttpResponseMessage> SendAsync(HttpMessageInvoker client, HttpRequestMessage request, CancellationToken ct)
+        /// <summary>Sends one hop of the probe, marked as this trip's so its connection is traced here.</summary>
+        public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
         {
+            request.Options.Set(TripKey, this);
             int before;
             lock (_gate)
             {
@@ -211,9 +294,9 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
             lock (_gate)
             {
                 // Only phases that completed: a refused connect has a lookup time but no connect time.
-                Phase(samples, HttpSourceKind.DnsSeconds, _connections.Select(c => c.Resolve));
-                Phase(samples, HttpSourceKind.ConnectSeconds, _connections.Select(c => c.Connect));
-                Phase(samples, HttpSourceKind.TlsSeconds, _connections.Select(c => c.Handshake));
+                Phase(samples, HttpSourceKind.DnsSeconds, static c => c.Resolve);
+                Phase(samples, HttpSourceKind.ConnectSeconds, static c => c.Connect);
+                Phase(samples, HttpSourceKind.TlsSeconds, static c => c.Handshake);
 
                 if (status is not null)
                 {
@@ -244,12 +327,23 @@ public sealed class HttpSource(SourceConfig config, SourceContext context) : ISo
             return samples;
         }
 
-        private static void Phase(List<Sample> samples, string signal, IEnumerable<TimeSpan?> times)
+        /// <summary>The sum of one phase over the connections where it completed; nothing when it completed on none.</summary>
+        private void Phase(List<Sample> samples, string signal, Func<ConnectionTrace, TimeSpan?> phase)
         {
-            var done = times.OfType<TimeSpan>().ToList();
-            if (done.Count > 0)
+            var sum = 0.0;
+            var done = false;
+            foreach (var connection in _connections)
             {
-                samples.Add(new(signal, done.Sum(t => t.TotalSeconds)));
+                if (phase(connection) is { } t)
+                {
+                    sum += t.TotalSeconds;
+                    done = true;
+                }
+            }
+
+            if (done)
+            {
+                samples.Add(new(signal, sum));
             }
         }
     }

@@ -51,6 +51,7 @@ public sealed class HttpSourceKind : ISourceKind
                 new("bodyContains", KeyType.Text, "text the body (first 1 MiB) must contain to count as up") { Default = "—", Sample = "ok" },
             ],
         },
+        new("keepAlive", KeyType.Boolean, "keep the connection open for the next probe instead of a fresh connection per probe (connect and TLS then measured only when a connection is opened)") { Default = "`false`", Sample = "true" },
         TlsSettings.Key("how an `https://` target and every https redirect hop are checked: see **TLS settings**"),
     ];
 
@@ -82,7 +83,8 @@ public sealed class HttpSourceKind : ISourceKind
         }
 
         var tls = TlsSettings.Bind(section);
-        return new HttpProbeOptions(url ?? new Uri("http://invalid"), method, headers, statuses, bodyContains) { Tls = tls };
+        var keepAlive = section.Bool("keepAlive") ?? false;
+        return new HttpProbeOptions(url ?? new Uri("http://invalid"), method, headers, statuses, bodyContains) { Tls = tls, KeepAlive = keepAlive };
     }
 
     public IReadOnlyList<string> Signals(object options) => SignalNames;
@@ -110,11 +112,13 @@ public sealed class HttpSourceKind : ISourceKind
 
                 await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"u8.ToArray(), ct);
             },
-            (port, local) =>
+            async (port, local) =>
             {
                 var options = new HttpProbeOptions(new Uri($"http://127.0.0.1:{port}/"), "GET", new Dictionary<string, string>(), [], "ok");
                 var config = new SourceConfig("warm-up", Kind, new PollSchedule(TimeSpan.FromMinutes(1), null), TimeSpan.FromSeconds(10), options, SignalNames);
-                return new HttpSource(config, local).PollAsync(cancellationToken);
+                // Disposed after its one probe: the source owns a handler.
+                await using var source = new HttpSource(config, local);
+                return await source.PollAsync(cancellationToken);
             },
             cancellationToken);
 }

@@ -41,6 +41,13 @@ public class HttpSourceKindTests
     }
 
     [Theory]
+    [InlineData("", false)]
+    [InlineData("keepAlive: true", true)]
+    [InlineData("keepAlive: false", false)]
+    public void Bind_KeepAlive_OffUnlessSetTrue(string extra, bool expected) =>
+        Assert.Equal(expected, Options(extra).KeepAlive);
+
+    [Theory]
     [InlineData("get", "GET")]
     [InlineData("head", "HEAD")]
     [InlineData("Post", "POST")]
@@ -117,7 +124,7 @@ public class HttpSourceKindTests
         },
         {
             "expected: {status: [200]}",
-            ["test.yaml:6:5: sources[web].expected: unknown key \"expected\" (known keys here: cron, every, expect, headers, id, kind, method, timeout, tls, url)"]
+            ["test.yaml:6:5: sources[web].expected: unknown key \"expected\" (known keys here: cron, every, expect, headers, id, keepAlive, kind, method, timeout, tls, url)"]
         },
     };
 

@@ -226,20 +226,95 @@ public sealed class HttpSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
     }
 
     [Fact]
-    public async Task PollAsync_TwoProbesToAKeepAliveServer_OpenTwoConnections()
+    public async Task PollAsync_ConnectNeverCompletes_FailsWithTheProbeTimeoutBeforeAnyConnect()
     {
-        // The server would serve both requests on one connection: two connections mean the probe opened a fresh one.
+        // A listener that never accepts, its accept queue filled: the kernel drops further SYNs, so a connect hangs.
+        // The handler has no connect timeout of its own; the probe's timeout must still end the probe.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endPoint = (IPEndPoint)listener.LocalEndPoint!;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await filler.ConnectAsync(endPoint, wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            var clock = Stopwatch.StartNew();
+            var result = await PollOnceAsync(Probe($"http://127.0.0.1:{endPoint.Port}/", timeout: "300ms"));
+
+            Assert.Equal("timeout after 300ms", result.Failure);
+            // The connect never completed: the probe ended in it, not in a request on an open connection.
+            Assert.Null(result.Value(HttpSourceKind.ConnectSeconds));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the poll took {clock.Elapsed}");
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task PollAsync_ThreeProbesToAKeepAliveServer_OpenThreeConnectionsEachTimed()
+    {
+        // The server would serve every request on one connection: one accepted connection per probe means each probe
+        // opened a fresh one, though the source keeps one handler for its life; each probe timed its own connect.
         await using var server = RawTcpServer.KeepAlive();
         await using var probe = TestConfigs.Create(Probe(server.Url.ToString()));
 
-        var first = await probe.PollAsync(CancellationToken.None);
-        var second = await probe.PollAsync(CancellationToken.None);
+        var results = new List<PollResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            results.Add(await probe.PollAsync(CancellationToken.None));
+        }
 
-        Assert.True(first.Success, first.Failure);
-        Assert.True(second.Success, second.Failure);
-        var ports = server.ClientPorts;
-        Assert.Equal(2, ports.Count);
-        Assert.NotEqual(ports[0], ports[1]);
+        Assert.All(results, r => Assert.True(r.Success, r.Failure));
+        Assert.All(results, r => Assert.NotNull(r.Value(HttpSourceKind.ConnectSeconds)));
+        Assert.Equal(3, server.ClientPorts.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task PollAsync_KeepAliveTrue_ThreeProbesShareOneConnection()
+    {
+        await using var server = RawTcpServer.KeepAlive();
+        await using var probe = TestConfigs.Create(Probe(server.Url.ToString(), "keepAlive: true"));
+
+        var results = new List<PollResult>();
+        for (var i = 0; i < 3; i++)
+        {
+            results.Add(await probe.PollAsync(CancellationToken.None));
+        }
+
+        Assert.All(results, r => Assert.True(r.Success, r.Failure));
+        Assert.Single(server.ClientPorts);
+        // Only the probe that opened the connection measured a connect; the others found it open.
+        Assert.NotNull(results[0].Value(HttpSourceKind.ConnectSeconds));
+        Assert.Null(results[1].Value(HttpSourceKind.ConnectSeconds));
+        Assert.Null(results[2].Value(HttpSourceKind.ConnectSeconds));
+    }
+
+    [Fact]
+    public async Task PollAsync_KeepAliveTrue_AsksNotToCloseTheConnection()
+    {
+        Answer(200, "ok");
+        await using var probe = TestConfigs.Create(Probe(Url, "keepAlive: true"));
+
+        var result = await probe.PollAsync(CancellationToken.None);
+
+        Assert.True(result.Success, result.Failure);
+        Assert.NotEqual("close", Header(Assert.Single(Requests()), "Connection"), StringComparer.OrdinalIgnoreCase);
     }
 
     [Fact]
