@@ -85,7 +85,8 @@ public sealed class CopyStorageProcessTests : IDisposable
     private static async Task WriteSource(string path)
     {
         var storage = StorageBackends.Open(new StorageOptions { Path = path });
-        var start = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        // Recent, so the writer's retention (35 days of raw samples on the system clock) never sweeps it away.
+        var start = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-7), TimeSpan.Zero);
         await using (var writer = new BatchedWriter(storage, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance))
         {
             writer.Start();

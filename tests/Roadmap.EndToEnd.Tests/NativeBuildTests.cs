@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Roadmap.Sources.Tests.Sql;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
@@ -15,11 +16,16 @@ namespace Roadmap.EndToEnd.Tests;
 /// <c>report</c>, the reflective config comparison of a reload, and a clean stop.
 /// </summary>
 [Collection(NativeBuildGroup.Name)]
-public sealed class NativeBuildTests(NativeBuild build) : IClassFixture<NativeBuild>, IDisposable
+public sealed class NativeBuildTests(NativeBuild build, PostgresServer postgres) : IClassFixture<NativeBuild>, IClassFixture<PostgresServer>, IDisposable
 {
     private readonly string _dir = Support.TempFolder();
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public Task Publish_NativeExecutableOnPostgres_StoresEvaluatesServesReloadsReportsAndRestarts() =>
+        // Npgsql's and the PostgreSQL backend's paths (COPY, batches, partitions) without a JIT.
+        Storage.PostgresEndToEndTests.ServiceScenarioAsync(postgres, _dir, (environment, args) => WorkerProcess.StartCommand(build.Executable, args, _dir, environment));
 
     [Fact]
     public async Task Publish_NativeExecutable_PollsStoresEvaluatesServesAndReloads()

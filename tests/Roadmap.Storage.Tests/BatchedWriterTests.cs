@@ -5,7 +5,7 @@ namespace Roadmap.Storage.Tests;
 /// <summary>The shared writer over a backend's write session; one concrete subclass per backend.</summary>
 public abstract class BatchedWriterTests : IDisposable
 {
-    protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
     private readonly IRoadmapStorage _db;
 
     protected BatchedWriterTests(StorageTestBackend backend)

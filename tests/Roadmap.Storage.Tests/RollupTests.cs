@@ -6,7 +6,7 @@ namespace Roadmap.Storage.Tests;
 /// <summary>The shared hour and day rollups and the window summaries read from them; one concrete subclass per backend.</summary>
 public abstract class RollupTests(StorageTestBackend backend) : IDisposable
 {
-    protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
 
     protected StorageTestBackend Backend { get; } = backend;
 

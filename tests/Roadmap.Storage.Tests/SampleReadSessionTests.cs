@@ -6,7 +6,7 @@ namespace Roadmap.Storage.Tests;
 /// <summary>What the stored polls say about a source, for the reason of a KPI not met; one concrete subclass per backend.</summary>
 public abstract class SampleReadSessionTests(StorageTestBackend backend) : IDisposable
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
 
     public void Dispose()
     {

@@ -5,7 +5,7 @@ namespace Roadmap.Worker.Endpoints;
 
 /// <summary>
 /// Ready means: the database is open and its writer running (and its file still where it was opened, or opened there
-/// again), and the scheduler is started.
+/// again, or its server answering), and the scheduler is started.
 /// </summary>
 public sealed class Readiness(IPollWriter writer, ISchedulerFactory schedulers)
 {
@@ -20,6 +20,12 @@ public sealed class Readiness(IPollWriter writer, ISchedulerFactory schedulers)
         if (writer.Health == StorageHealth.FileLost)
         {
             return $"the database file is lost and cannot be opened again yet: {writer.LastError}";
+        }
+
+        if (writer.Health == StorageHealth.Unreachable)
+        {
+            // Polls go on and wait in the queue; a load balancer should still know this replica stores nothing now.
+            return $"the database server is unreachable; polls wait in the queue: {writer.LastError}";
         }
 
         var scheduler = await schedulers.GetScheduler(cancellationToken);

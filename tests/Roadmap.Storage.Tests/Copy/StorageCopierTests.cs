@@ -12,7 +12,7 @@ namespace Roadmap.Storage.Tests.Copy;
 /// </summary>
 public abstract class StorageCopierTests : IDisposable
 {
-    protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    protected static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
 
     // Small pages, so every stream spans several batches and pages end inside runs of rows that share a key.
     private const int Batch = 7;

@@ -11,7 +11,7 @@ namespace Roadmap.Storage.Tests.Sqlite;
 /// </summary>
 public sealed class DatabaseFileLossTests : IDisposable
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
     private readonly TempDatabase _temp = new();
 
     public void Dispose() => _temp.Dispose();
