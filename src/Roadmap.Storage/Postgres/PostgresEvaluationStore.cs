@@ -117,6 +117,60 @@ internal sealed class PostgresEvaluationStore(PostgresStorage storage) : IEvalua
         return new EvaluationRows(last, rows);
     });
 
+    /// <remarks>
+    /// One statement for the whole board: per span, the buckets from its start to its newest row, and in each bucket
+    /// the newest row found by a backward seek in the (initiative, kpi, ts) index; only the rows returned are read.
+    /// </remarks>
+    public EvaluationRows Thinned(IReadOnlyCollection<ThinnedSpan> spans, int maxPoints) => storage.Run(c =>
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPoints, 1);
+        long last;
+        using (var max = new NpgsqlCommand("SELECT coalesce(max(id), 0) FROM evaluations;", c))
+        {
+            last = max.ExecuteScalar() is long n ? n : 0;
+        }
+
+        if (spans.Count == 0 || last == 0)
+        {
+            return new EvaluationRows(last, []);
+        }
+
+        // Bounded by the last row number read above, as Since is: what is stored meanwhile comes with the next Since.
+        using var cmd = new NpgsqlCommand(
+            """
+            SELECT e.id, k.initiative, k.kpi, e.ts, e.value, e.target, e.status, e.rules
+            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS k(initiative, kpi, from_ts, grain, ord)
+            CROSS JOIN LATERAL (
+                SELECT max(m.ts) AS top FROM evaluations m
+                WHERE m.initiative = k.initiative AND m.kpi = k.kpi AND m.ts >= k.from_ts AND m.id <= $1
+            ) t
+            CROSS JOIN LATERAL generate_series(floor(k.from_ts::numeric / k.grain)::bigint, floor(t.top::numeric / k.grain)::bigint) AS b(n)
+            CROSS JOIN LATERAL (
+                SELECT x.id, x.ts, x.value, x.target, x.status, x.rules FROM evaluations x
+                WHERE x.initiative = k.initiative AND x.kpi = k.kpi AND x.id <= $1
+                  AND x.ts >= greatest(k.from_ts, b.n * k.grain) AND x.ts < (b.n + 1) * k.grain
+                ORDER BY x.ts DESC, x.id DESC
+                LIMIT 1
+            ) e
+            ORDER BY k.ord, e.ts, e.id;
+            """,
+            c);
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = spans.Select(s => s.Initiative).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = spans.Select(s => s.Kpi).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = spans.Select(s => s.FromMs).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = spans.Select(s => s.GrainMs(maxPoints)).ToArray() });
+        var rows = new List<StoredKpiEvaluation>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var e = Evaluation(r, 3);
+            rows.Add(new StoredKpiEvaluation(r.GetInt64(0), r.GetString(1), r.GetString(2), e.TimestampMs, e.Value, e.Target, e.Status, e.Rules));
+        }
+
+        return new EvaluationRows(last, rows);
+    });
+
     public IReadOnlyDictionary<(string Initiative, string Kpi), StoredEvaluation> Latest() => storage.Run(c =>
     {
         using var cmd = new NpgsqlCommand($"SELECT DISTINCT ON (initiative, kpi) initiative, kpi, {Columns} FROM evaluations ORDER BY initiative, kpi, ts DESC, id DESC;", c);
