@@ -111,11 +111,6 @@ public static class CopyStorageCommand
             await Report(outcome, source, target, (copying, time.GetElapsedTime(started, ended)), stdout, stderr);
             return outcome.Verified ? RoadmapCli.Ok : RoadmapCli.RuntimeFailure;
         }
-        catch (NotSupportedException e)
-        {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return RoadmapCli.BadConfigOrUsage;
-        }
         catch (StorageException e)
         {
             await stderr.WriteLineAsync($"error: {e.Message}");

@@ -203,6 +203,35 @@ public abstract class StorageCopierTests : IDisposable
         Assert.False(outcome.Verified);
     }
 
+    [Theory]
+    [InlineData(HistoryTable.Samples, "web", "up")]
+    [InlineData(HistoryTable.RollupsHour, "web", "up")]
+    [InlineData(HistoryTable.RollupsDay, "web", "up")]
+    [InlineData(HistoryTable.Baselines, "checkout", "availability")]
+    [InlineData(HistoryTable.UpdateDeliveries, "weekly", "")]
+    public void Insert_RowsWhoseKeyIsStored_LeavesTheStoredOnesAndAddsTheOthers(HistoryTable table, string name, string part)
+    {
+        var stream = new HistoryStreamId(table, name, part);
+        using var source = HistoryStores.OpenSqliteExport(_source.DatabasePath);
+        using var import = Destination.OpenImport(source);
+        var rows = source.Read(stream, StreamPosition.Start, 3);
+        Assert.True(rows.Count >= 2, $"{stream}: {rows.Count} rows");
+        // The first row stored already, with other values under the same key.
+        HistoryRow stored = rows[0] switch
+        {
+            HistorySampleRow r => r with { Value = r.Value + 42 },
+            HistoryRollupRow r => r with { Count = r.Count + 42 },
+            HistoryBaselineRow r => r with { Value = r.Value + 42 },
+            HistoryDeliveryRow r => r with { Attempts = r.Attempts + 42 },
+            var r => r,
+        };
+        import.Insert(stream, [stored]);
+
+        import.Insert(stream, rows);
+
+        Assert.Equal(Digest([stored, .. rows.Skip(1)]), Digest([.. import.Read(stream, StreamPosition.Start, 100)]));
+    }
+
     [Fact]
     public void Verify_SameRowsInAnotherOrderWithinAKey_Match()
     {
