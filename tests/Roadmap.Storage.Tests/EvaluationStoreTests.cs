@@ -227,6 +227,26 @@ public abstract class EvaluationStoreTests : IDisposable
     }
 
     [Fact]
+    public void Thinned_ARowFarInTheFuture_CostsOneBucketAndKeepsTheRule()
+    {
+        // A clock that jumped stored a row centuries ahead: a read that visits every bucket up to the newest row would
+        // walk tens of millions of empty 15-minute buckets before the board could draw anything.
+        var span = new ThinnedSpan("cloud", "uptime", T0.AddDays(-1), T0);
+        _store.Append(
+        [
+            Evaluation("cloud", "uptime", T0.AddHours(-2), 1, 0.9, KpiStatus.Met),
+            Evaluation("cloud", "uptime", T0.AddHours(-1), 2, 0.9, KpiStatus.Met),
+            Evaluation("cloud", "uptime", new DateTimeOffset(2999, 1, 1, 0, 0, 0, TimeSpan.Zero), 3, 0.9, KpiStatus.Met),
+        ]);
+
+        var stored = _store.Thinned([span], 96);
+        var inMemory = ((IEvaluationStore)new DefaultThinning(_store)).Thinned([span], 96);
+
+        Assert.Equal(inMemory.Rows, stored.Rows);
+        Assert.Equal([(double?)1, 2, 3], stored.Rows.Select(r => r.Value));
+    }
+
+    [Fact]
     public void Thinned_ThenSinceItsLastRow_ReturnsOnlyRowsStoredAfter()
     {
         _store.Append([Evaluation("cloud", "uptime", T0, 0.99, 0.9, KpiStatus.Met)]);

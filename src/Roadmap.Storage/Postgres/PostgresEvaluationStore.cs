@@ -118,8 +118,10 @@ internal sealed class PostgresEvaluationStore(PostgresStorage storage) : IEvalua
     });
 
     /// <remarks>
-    /// One statement for the whole board: per span, the buckets from its start to its newest row, and in each bucket
-    /// the newest row found by a backward seek in the (initiative, kpi, ts) index; only the rows returned are read.
+    /// One statement for the whole board: per span, a walk back from its newest row, each step a backward seek in the
+    /// (initiative, kpi, ts) index to the newest row before the bucket of the row just found. Only buckets that hold a
+    /// row are visited, so a stray row far in the future (a clock that jumped) costs one step, not a bucket per grain
+    /// up to it.
     /// </remarks>
     public EvaluationRows Thinned(IReadOnlyCollection<ThinnedSpan> spans, int maxPoints) => storage.Run(c =>
     {
@@ -138,21 +140,28 @@ internal sealed class PostgresEvaluationStore(PostgresStorage storage) : IEvalua
         // Bounded by the last row number read above, as Since is: what is stored meanwhile comes with the next Since.
         using var cmd = new NpgsqlCommand(
             """
-            SELECT e.id, k.initiative, k.kpi, e.ts, e.value, e.target, e.status, e.rules
-            FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS k(initiative, kpi, from_ts, grain, ord)
-            CROSS JOIN LATERAL (
-                SELECT max(m.ts) AS top FROM evaluations m
-                WHERE m.initiative = k.initiative AND m.kpi = k.kpi AND m.ts >= k.from_ts AND m.id <= $1
-            ) t
-            CROSS JOIN LATERAL generate_series(floor(k.from_ts::numeric / k.grain)::bigint, floor(t.top::numeric / k.grain)::bigint) AS b(n)
-            CROSS JOIN LATERAL (
-                SELECT x.id, x.ts, x.value, x.target, x.status, x.rules FROM evaluations x
-                WHERE x.initiative = k.initiative AND x.kpi = k.kpi AND x.id <= $1
-                  AND x.ts >= greatest(k.from_ts, b.n * k.grain) AND x.ts < (b.n + 1) * k.grain
-                ORDER BY x.ts DESC, x.id DESC
-                LIMIT 1
-            ) e
-            ORDER BY k.ord, e.ts, e.id;
+            WITH RECURSIVE k AS (
+                SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS k(initiative, kpi, from_ts, grain, ord)
+            ),
+            walk AS (
+                SELECT k.ord, k.initiative, k.kpi, k.from_ts, k.grain, e.id, e.ts, e.value, e.target, e.status, e.rules
+                FROM k CROSS JOIN LATERAL (
+                    SELECT x.id, x.ts, x.value, x.target, x.status, x.rules FROM evaluations x
+                    WHERE x.initiative = k.initiative AND x.kpi = k.kpi AND x.ts >= k.from_ts AND x.id <= $1
+                    ORDER BY x.ts DESC, x.id DESC
+                    LIMIT 1
+                ) e
+                UNION ALL
+                SELECT w.ord, w.initiative, w.kpi, w.from_ts, w.grain, e.id, e.ts, e.value, e.target, e.status, e.rules
+                FROM walk w CROSS JOIN LATERAL (
+                    SELECT x.id, x.ts, x.value, x.target, x.status, x.rules FROM evaluations x
+                    WHERE x.initiative = w.initiative AND x.kpi = w.kpi AND x.ts >= w.from_ts AND x.id <= $1
+                      AND x.ts < floor(w.ts::numeric / w.grain)::bigint * w.grain
+                    ORDER BY x.ts DESC, x.id DESC
+                    LIMIT 1
+                ) e
+            )
+            SELECT id, initiative, kpi, ts, value, target, status, rules FROM walk ORDER BY ord, ts, id;
             """,
             c);
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });

@@ -83,7 +83,18 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
         builder.MaxAutoPrepare = Math.Max(builder.MaxAutoPrepare, 64);
         builder.AutoPrepareMinUsages = 2;
         var location = $"postgresql://{builder.Username ?? "(default user)"}@{builder.Host ?? "localhost"}:{builder.Port}/{builder.Database ?? builder.Username ?? "(default database)"}";
-        var storage = new PostgresStorage(NpgsqlDataSource.Create(builder), location, options.Node);
+        NpgsqlDataSource dataSource;
+        try
+        {
+            dataSource = NpgsqlDataSource.Create(builder);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or InvalidOperationException)
+        {
+            // Keywords that parse but do not go together; the message may quote a value, so it is not passed on.
+            throw new StorageException($"the PostgreSQL connection string for {location} is not usable ({e.GetType().Name}): check its keywords against Npgsql's documented ones");
+        }
+
+        var storage = new PostgresStorage(dataSource, location, options.Node);
         try
         {
             storage.Initialize(time ?? TimeProvider.System);

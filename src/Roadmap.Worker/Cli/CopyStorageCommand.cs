@@ -16,7 +16,7 @@ namespace Roadmap.Worker.Cli;
 /// <remarks>
 /// Exit codes: 0 copied and verified; 1 a missing, foreign or same source, a conflict in the destination (data that
 /// is not the source's: nothing is written), a difference after the copy, a storage failure, or an interruption;
-/// 2 usage (a missing option, a PostgreSQL destination this build cannot write).
+/// 2 usage (a missing option, no connection string for a PostgreSQL destination).
 /// </remarks>
 public static class CopyStorageCommand
 {
