@@ -14,7 +14,7 @@ namespace Roadmap.Storage.Postgres;
 /// </remarks>
 internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisposable
 {
-    private const string RollupColumns = "start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
+    private const string RollupColumns = "start_ts, " + PostgresRows.RollupColumns;
 
     // (source, signal) -> series id in this database. Cleared by the import when a transaction that created one fails.
     private readonly Dictionary<(string Source, string Signal), long> _series = [];

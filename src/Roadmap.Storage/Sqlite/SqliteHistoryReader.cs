@@ -10,7 +10,7 @@ namespace Roadmap.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDisposable
 {
-    private const string RollupColumns = "start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
+    private const string RollupColumns = "start_ts, " + RollupsTable.Columns;
 
     // (source, signal) -> series id in this file. Cleared by the import when a transaction that created one fails.
     private readonly Dictionary<(string Source, string Signal), long> _series = [];

@@ -69,7 +69,8 @@ internal static class PollsTable
 /// <summary>All SQL on the rollups_hour and rollups_day tables.</summary>
 internal static class RollupsTable
 {
-    private const string Columns = "count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
+    /// <summary>A rollup row's columns after its key, in the order readers take them.</summary>
+    internal const string Columns = "count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
 
     public static string Upsert(RollupLevel level) =>
         $"INSERT OR REPLACE INTO {level.Table} (series_id, start_ts, {Columns}) VALUES ($series, $start, $count, $sum, $min, $max, $first_ts, $first_value, $last_ts, $last_value, $increase, $sketch);";
