@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Roadmap.Worker.Cluster;
 using YamlDotNet.RepresentationModel;
 
 namespace Roadmap.EndToEnd.Tests.Grafana;
@@ -121,11 +122,20 @@ public sealed class ComposeFileTests
             var dependsOn = (YamlMappingNode)service.Children[new YamlScalarNode("depends_on")];
             Assert.Equal("service_healthy", GrafanaFiles.Scalar(dependsOn.Children[new YamlScalarNode(host)], "condition"));
 
-            // A graceful stop polls until its last window ends (window + 2 s at most): Docker must wait that long
-            // before it kills the replica.
+            // A graceful stop polls the windows the replica owns to their end: up to two windows and the lead a window
+            // is claimed ahead by. Docker must wait that long before it kills the replica.
             var window = Seconds(GrafanaFiles.Scalar(cluster, "window") ?? "");
             var grace = Seconds(GrafanaFiles.Scalar(service, "stop_grace_period") ?? "10s");
-            Assert.True(grace > window + 2, $"{name}: stop_grace_period {grace} s is not more than the window ({window} s) + 2 s");
+            var handOver = (2 * window) + ClusterMembership.Lead.TotalSeconds;
+            Assert.True(grace > handOver, $"{name}: stop_grace_period {grace} s is not more than a hand-over ({handOver} s)");
+
+            // A replica frozen inside a transaction must not hold Quartz's lock, and so stall every replica's claims,
+            // longer than the windows are claimed ahead.
+            var postgres = GrafanaFiles.Sequence(ClusterServices().Children[new YamlScalarNode(host)], "command").OfType<YamlScalarNode>().Select(c => c.Value ?? "");
+            var idle = postgres.Select(c => Regex.Match(c, @"^idle_in_transaction_session_timeout=(\S+)$")).SingleOrDefault(m => m.Success);
+            Assert.True(idle is not null, $"{host}: no idle_in_transaction_session_timeout");
+            var horizon = ClusterMembership.Lead.TotalSeconds + (3 * window / ClusterService.ClaimTriggers);
+            Assert.True(Seconds(idle.Groups[1].Value) < horizon, $"{host}: idle_in_transaction_session_timeout is not below the claim horizon ({horizon} s)");
         }
 
         static double Seconds(string duration)
@@ -134,6 +144,26 @@ public sealed class ComposeFileTests
             Assert.True(m.Success, $"not a duration this test reads: {duration}");
             var n = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             return m.Groups[2].Value switch { "ms" => n / 1000, "m" => n * 60, _ => n };
+        }
+    }
+
+    [Fact]
+    public async Task ClusterCompose_ReplicasConfig_IsValidWithTheConnectionStringTheComposeFileGives()
+    {
+        var (_, service, command) = ClusterReplicas()[0];
+        var environment = ((YamlMappingNode)service.Children[new YamlScalarNode("environment")]).Children
+            .ToDictionary(kv => ((YamlScalarNode)kv.Key).Value ?? "", kv => (string?)((YamlScalarNode)kv.Value).Value);
+        var config = Path.Combine(Support.RepositoryRoot(), Option(command, "--config"));
+        var dir = Support.TempFolder();
+        try
+        {
+            await using var validate = await WorkerProcess.RunAsync(dir, TimeSpan.FromSeconds(60), environment, "validate", "--config", config);
+
+            Assert.True(validate.ExitCode == 0, validate.Stdout + validate.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
         }
     }
 
