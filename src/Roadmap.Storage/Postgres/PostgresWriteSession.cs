@@ -305,6 +305,8 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
         return Guard(() => _retention.Step(Connection()));
     }
 
+    public Chunks.CompactionStep Compact() => default;
+
     public void Dispose()
     {
         Rollback();

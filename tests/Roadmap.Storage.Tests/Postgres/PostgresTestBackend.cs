@@ -54,6 +54,8 @@ public sealed class PostgresTestBackend : StorageTestBackend
 
     public override long Count(string table) => Scalar<long>($"SELECT count(*) FROM {table};");
 
+    public override long HotSamples() => Scalar<long>("SELECT count(*) FROM samples;");
+
     public override IReadOnlyList<(long Series, long Ts, double Value)> Samples()
     {
         using var c = Connection();
