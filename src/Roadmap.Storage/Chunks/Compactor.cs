@@ -139,16 +139,21 @@ internal sealed class Compactor(StorageOptions options, TimeProvider time)
     /// </summary>
     private int Seal(IChunkStore store, long series, long from, long to, ref int moved)
     {
-        var hot = store.Hot(series, from, to);
-        var points = ChunkedSamples.MergeToList(store.Chunks(series, from, to), hot, from, to);
-        if (points.Count > ChunkCodec.MaxSamples)
+        if (store.CountAtMost(series, from, to) > ChunkCodec.MaxSamples)
         {
             _tooLarge.Add((series, RollupLevel.Day.StartOf(from)));
             return -1;
         }
 
-        var chunk = ChunkCodec.Encode(CollectionsMarshal.AsSpan(points));
-        store.Replace(series, from, to, chunk, ChunkCodec.ReadHeader(chunk));
+        var chunks = store.TakeChunks(series, from, to);
+        var hot = store.TakeHot(series, from, to);
+        var points = ChunkedSamples.MergeToList(chunks, hot, from, to);
+        if (points.Count > 0)
+        {
+            var chunk = ChunkCodec.Encode(CollectionsMarshal.AsSpan(points));
+            store.InsertChunk(series, from, to, chunk, ChunkCodec.ReadHeader(chunk));
+        }
+
         moved += hot.Count;
         return points.Count;
     }

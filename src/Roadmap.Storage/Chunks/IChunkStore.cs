@@ -28,13 +28,17 @@ internal interface IChunkStore
     /// <paramref name="endMs"/>: (series, the start of their UTC day), at most <paramref name="limit"/>.</summary>
     IReadOnlyList<(long Series, long DayStart)> PartialChunks(long endMs, int limit);
 
-    /// <summary>The chunks of one series whose range starts in [from, to), oldest first.</summary>
-    IReadOnlyList<byte[]> Chunks(long series, long fromMs, long toMs);
+    /// <summary>At least as many samples as the range [from, to) of one series holds: its hot rows there plus the
+    /// counts of its chunks starting there (a hot row replacing a sealed point is counted twice).</summary>
+    long CountAtMost(long series, long fromMs, long toMs);
 
-    /// <summary>The hot samples of one series with from &lt;= ts &lt; to, oldest first.</summary>
-    IReadOnlyList<Point> Hot(long series, long fromMs, long toMs);
+    /// <summary>Deletes the chunks of one series whose range starts in [from, to) and returns them, oldest first.</summary>
+    IReadOnlyList<byte[]> TakeChunks(long series, long fromMs, long toMs);
 
-    /// <summary>Deletes the chunks whose range starts in [from, to) and the hot samples with from &lt;= ts &lt; to of
-    /// one series, and stores <paramref name="chunk"/> for the range [from, to) in their place.</summary>
-    void Replace(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header);
+    /// <summary>Deletes the hot samples of one series with from &lt;= ts &lt; to and returns them, oldest first: exactly
+    /// the rows deleted, so a sample another process inserts meanwhile is never lost.</summary>
+    IReadOnlyList<Point> TakeHot(long series, long fromMs, long toMs);
+
+    /// <summary>Stores <paramref name="chunk"/> as the series' chunk of the range [from, to).</summary>
+    void InsertChunk(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header);
 }

@@ -22,6 +22,8 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     private sqlite3_stmt HotRange => field ??= Prepare(ChunksTable.HotRaw);
 
+    private sqlite3_stmt CountStmt => field ??= Prepare(ChunksTable.CountAtMostRaw);
+
     private sqlite3_stmt FromStmt => field ??= Prepare(ChunksTable.FromRaw);
 
     private sqlite3_stmt HotFromStmt => field ??= Prepare(ChunksTable.HotFromRaw);
@@ -200,9 +202,47 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         return found;
     }
 
-    public IReadOnlyList<byte[]> Chunks(long series, long fromMs, long toMs) => Blobs(StartingIn, series, fromMs, toMs);
+    public long CountAtMost(long series, long fromMs, long toMs)
+    {
+        var s = CountStmt;
+        Bind(s, series, fromMs, toMs);
+        try
+        {
+            return Row(s) ? raw.sqlite3_column_int64(s, 0) : 0;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
 
-    public IReadOnlyList<Point> Hot(long series, long fromMs, long toMs)
+    /// <remarks>Read, then deleted: the compactor's transaction holds SQLite's write lock, so nothing changes between.</remarks>
+    public IReadOnlyList<byte[]> TakeChunks(long series, long fromMs, long toMs)
+    {
+        var chunks = Blobs(StartingIn, series, fromMs, toMs);
+        Execute(ChunksTable.DeleteStartingInRaw, s => Bind(s, series, fromMs, toMs));
+        return chunks;
+    }
+
+    /// <remarks>Read, then deleted, under the compactor's write lock.</remarks>
+    public IReadOnlyList<Point> TakeHot(long series, long fromMs, long toMs)
+    {
+        var points = Hot(series, fromMs, toMs);
+        Execute(ChunksTable.DeleteHotRaw, s => Bind(s, series, fromMs, toMs));
+        return points;
+    }
+
+    public void InsertChunk(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header) =>
+        Execute(ChunksTable.InsertRaw, s =>
+        {
+            Bind(s, series, fromMs, toMs);
+            raw.sqlite3_bind_int64(s, 4, header.Count);
+            raw.sqlite3_bind_int64(s, 5, header.MinTs);
+            raw.sqlite3_bind_int64(s, 6, header.MaxTs);
+            raw.sqlite3_bind_blob(s, 7, chunk);
+        });
+
+    private List<Point> Hot(long series, long fromMs, long toMs)
     {
         var s = HotRange;
         Bind(s, series, fromMs, toMs);
@@ -220,20 +260,6 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         }
 
         return points;
-    }
-
-    public void Replace(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header)
-    {
-        Execute(ChunksTable.DeleteHotRaw, s => Bind(s, series, fromMs, toMs));
-        Execute(ChunksTable.DeleteStartingInRaw, s => Bind(s, series, fromMs, toMs));
-        Execute(ChunksTable.InsertRaw, s =>
-        {
-            Bind(s, series, fromMs, toMs);
-            raw.sqlite3_bind_int64(s, 4, header.Count);
-            raw.sqlite3_bind_int64(s, 5, header.MinTs);
-            raw.sqlite3_bind_int64(s, 6, header.MaxTs);
-            raw.sqlite3_bind_blob(s, 7, chunk);
-        });
     }
 
     public void Dispose()

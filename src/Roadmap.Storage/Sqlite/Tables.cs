@@ -199,6 +199,12 @@ internal static class ChunksTable
     /// <summary>Positional (?1 series, ?2 from, ?3 to): the chunks whose range starts in [from, to), oldest first.</summary>
     public const string StartingInRaw = "SELECT data FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY start_ts;";
 
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot rows in [from, to) plus the counts of the chunks starting there.</summary>
+    public const string CountAtMostRaw = """
+        SELECT (SELECT count(*) FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3)
+            + (SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3);
+        """;
+
     /// <summary>Positional (?1 series, ?2 from, ?3 to): deletes the chunks whose range starts in [from, to).</summary>
     public const string DeleteStartingInRaw = "DELETE FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3;";
 
