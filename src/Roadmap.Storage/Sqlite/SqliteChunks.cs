@@ -52,7 +52,8 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
     {
         var s = FromStmt;
         raw.sqlite3_bind_int64(s, 1, series);
-        raw.sqlite3_bind_int64(s, 2, fromMs);
+        // A stream's start is long.MinValue: the seek a day before it must not overflow.
+        raw.sqlite3_bind_int64(s, 2, Math.Max(fromMs, long.MinValue + ChunkedSamples.MaxRangeMs));
         var sealedPoints = new List<Point>();
         try
         {
