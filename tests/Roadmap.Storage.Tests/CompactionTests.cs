@@ -209,6 +209,69 @@ public abstract class CompactionTests(StorageTestBackend backend) : IDisposable
         Assert.Equal(before, Answers(db));
     }
 
+    [Fact]
+    public async Task Writer_LongConversion_LogsItsProgressAndWhenItIsDone()
+    {
+        var db = backend.Open();
+        await WriteAsync(db, Workload(3 * 24 * 60), NeverCompact);
+        var log = new LinesLog();
+
+        // Steps of 1,000 samples on a clock 11 s further on at every look: a progress line is due at every step.
+        var options = new StorageOptions { CompactBatchSamples = 1_000 };
+        await using (var writer = new BatchedWriter(db, options, new SteppingTime(DateTimeOffset.UtcNow, TimeSpan.FromSeconds(11)), log))
+        {
+            writer.Start();
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!log.Lines.Any(l => l.StartsWith("Compacting history done", StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        var progress = log.Lines.Where(l => l.StartsWith("Compacting history: ", StringComparison.Ordinal)).ToList();
+        Assert.True(progress.Count >= 2, string.Join('\n', log.Lines));
+        Assert.Contains(log.Lines, l => l.StartsWith($"Compacting history done: {3 * 3 * 24 * 60} samples sealed into 9 chunks", StringComparison.Ordinal));
+        Assert.Equal(0, backend.HotSamples());
+    }
+
+    /// <summary>The formatted lines of a logger.</summary>
+    private sealed class LinesLog : Microsoft.Extensions.Logging.ILogger<BatchedWriter>
+    {
+        private readonly List<string> _lines = [];
+
+        public IReadOnlyList<string> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines)
+            {
+                _lines.Add(formatter(state, exception));
+            }
+        }
+    }
+
+    /// <summary>A clock a step further on at every look (timers are the system's).</summary>
+    private sealed class SteppingTime(DateTimeOffset start, TimeSpan step) : TimeProvider
+    {
+        private long _looks;
+
+        public override DateTimeOffset GetUtcNow() => start + (step * Interlocked.Increment(ref _looks));
+    }
+
     /// <summary>A clock standing at one instant.</summary>
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
     {
