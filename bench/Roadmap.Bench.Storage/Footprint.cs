@@ -78,10 +78,15 @@ internal static class Footprint
             await writer.DisposeAsync();
             Emit(new { bench = "footprint-compact", target, loadAverage = WriterRun.LoadAverage(), secondsAfterIngest = Math.Round(compactSeconds, 1), chunks = writer.ChunksSealed, hotLeft = Hot(db, connection) });
 
-            var sizes = connection is null ? SqliteSizes(Path.Combine(folder, "footprint.db")) : PostgresSizes(PostgresBench.Database(connection, "roadmap_bench_footprint"));
-            var polls = sizes.GetValueOrDefault("polls");
-            var samplesBytes = sizes.Where(kv => kv.Key != "polls").Sum(kv => kv.Value);
-            Emit(new { bench = "footprint-size", target, samples = total, bytesPerSample = Math.Round((double)samplesBytes / total, 3), bytesWithoutPolls = samplesBytes, pollsBytes = polls, pollsBytesPerPoll = Math.Round((double)polls / total, 1), tables = sizes.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => new { bytes = kv.Value, perSample = Math.Round((double)kv.Value / total, 3) }) });
+            // PostgreSQL twice: after a plain VACUUM (dead row versions of the upserted rollups still take their
+            // pages, as on a running server), then after VACUUM FULL (the live rows alone).
+            foreach (var vacuum in connection is null ? ["VACUUM"] : new[] { "VACUUM", "VACUUM FULL" })
+            {
+                var sizes = connection is null ? SqliteSizes(Path.Combine(folder, "footprint.db")) : PostgresSizes(PostgresBench.Database(connection, "roadmap_bench_footprint"), vacuum);
+                var polls = sizes.GetValueOrDefault("polls");
+                var samplesBytes = sizes.Where(kv => kv.Key != "polls").Sum(kv => kv.Value);
+                Emit(new { bench = "footprint-size", target, vacuum, samples = total, bytesPerSample = Math.Round((double)samplesBytes / total, 3), bytesWithoutPolls = samplesBytes, pollsBytes = polls, pollsBytesPerPoll = Math.Round((double)polls / total, 1), tables = sizes.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => new { bytes = kv.Value, perSample = Math.Round((double)kv.Value / total, 3) }) });
+            }
         }
         finally
         {
@@ -222,14 +227,15 @@ internal static class Footprint
         cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Bytes per table (partitions, TOAST and indexes counted with their table), after a plain VACUUM.</summary>
-    private static Dictionary<string, long> PostgresSizes(string connection)
+    /// <summary>Bytes per table (partitions, TOAST and indexes counted with their table), after
+    /// <paramref name="vacuum"/>.</summary>
+    private static Dictionary<string, long> PostgresSizes(string connection, string vacuum)
     {
         using var c = new NpgsqlConnection(connection);
         c.Open();
-        using (var vacuum = new NpgsqlCommand("VACUUM;", c))
+        using (var command = new NpgsqlCommand(vacuum + ";", c))
         {
-            vacuum.ExecuteNonQuery();
+            command.ExecuteNonQuery();
         }
 
         var sizes = new Dictionary<string, long>();
