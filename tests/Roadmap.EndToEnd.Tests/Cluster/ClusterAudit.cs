@@ -217,15 +217,15 @@ internal sealed record AuditReport(
         var label = "audited start";
         foreach (var e in marks)
         {
-            yield return (from, e.At, $"{label} {Rel(from)}");
+            yield return (from, e.At, label);
             from = e.At;
             label = Describe(e);
         }
 
-        yield return (from, audited.To, $"{label} {Rel(from)}");
+        yield return (from, audited.To, label);
     }
 
-    private string Rel(long t) => string.Create(CultureInfo.InvariantCulture, $"+{(t - Input.Audited.From) / 1000.0:0.0}s");
+    private string Rel(long t) => string.Create(CultureInfo.InvariantCulture, $"{(t - Input.Audited.From) / 1000.0:+0.0;-0.0}s");
 
     private string Describe(ReplicaEvent e) => $"{e.Kind.ToString().ToLowerInvariant()} {e.Node} at {Rel(e.At)}";
 
@@ -279,7 +279,7 @@ internal static class ClusterAudit
         var hitTicks = new Dictionary<string, HashSet<long>>();
         foreach (var source in input.Sources)
         {
-            var (ticks, dups, late) = AttributeHits(source, hits.GetValueOrDefault(source.Id) ?? []);
+            var (ticks, dups, late) = AttributeHits(source, hits.GetValueOrDefault(source.Id) ?? [], polls.GetValueOrDefault(source.Id) ?? []);
             hitTicks[source.Id] = [.. ticks.Keys];
             duplicateHits.AddRange(dups);
             lateHits += late;
@@ -340,21 +340,40 @@ internal static class ClusterAudit
     }
 
     /// <summary>
-    /// Each hit counts for the source's latest tick at or before its arrival (a little early allowed for timer
-    /// slack). A poll that arrived a whole interval late lands in the next tick's slot beside that tick's own poll;
-    /// when the slot before is empty, the earlier of the two is counted for it (a late hit, not a duplicate).
+    /// Counts the target's hits per tick. A hit that arrived just after a stored poll of the source started is that
+    /// poll's and counts for its tick, however late the poll ran. Any other hit (a poll that was never stored, such as
+    /// a killed replica's last ones, or one that should not have happened) counts for the source's latest tick at or
+    /// before its arrival (a little early allowed for timer slack); when it lands on a tick already counted and the tick before
+    /// has none, the later is counted for that one (a poll a whole interval late, not a duplicate).
     /// </summary>
-    private static (Dictionary<long, int> Ticks, List<Duplicate> Duplicates, int Late) AttributeHits(AuditedSource source, List<TargetHit> hits)
+    private static (Dictionary<long, int> Ticks, List<Duplicate> Duplicates, int Late) AttributeHits(AuditedSource source, List<TargetHit> hits, List<StoredPoll> polls)
     {
         var early = Math.Min(100, source.EveryMs / 10);
+        var pairing = Math.Min(source.EveryMs / 2, 2000);
         var ticks = new Dictionary<long, int>();
+        var unpaired = new List<TargetHit>();
+        var h = 0;
+        foreach (var poll in polls.OrderBy(p => p.Ts))
+        {
+            while (h < hits.Count && hits[h].At < poll.Ts - early)
+            {
+                unpaired.Add(hits[h++]);
+            }
+
+            if (h < hits.Count && hits[h].At <= poll.Ts + pairing)
+            {
+                ticks[poll.ScheduledTs] = ticks.GetValueOrDefault(poll.ScheduledTs) + 1;
+                h++;
+            }
+        }
+
+        unpaired.AddRange(hits.Skip(h));
         var late = 0;
-        long? previous = null;
-        foreach (var hit in hits)
+        foreach (var hit in unpaired)
         {
             var tick = TickAtOrBefore(source, hit.At + early);
             var before = tick - source.EveryMs;
-            if (previous == tick && ticks[tick] == 1 && !ticks.ContainsKey(before))
+            if (ticks.ContainsKey(tick) && !ticks.ContainsKey(before))
             {
                 ticks[before] = 1;
                 late++;
@@ -363,8 +382,6 @@ internal static class ClusterAudit
             {
                 ticks[tick] = ticks.GetValueOrDefault(tick) + 1;
             }
-
-            previous = tick;
         }
 
         return (ticks, [.. ticks.Where(t => t.Value > 1).Select(t => new Duplicate(source.Id, t.Key, t.Value))], late);
