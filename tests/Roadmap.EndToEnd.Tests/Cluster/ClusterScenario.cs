@@ -173,13 +173,11 @@ internal static class ClusterScenario
         var end = rig.Now - 1000;
         var commits = await rig.CommitsAsync() - commitsBefore;
         log("stopping all");
-        foreach (var node in nodes.Where(rig.IsRunning))
+        var running = nodes.Where(rig.IsRunning).ToArray();
+        var codes = await Task.WhenAll(running.Select(n => rig.TerminateAsync(n, StopPatience)));
+        foreach (var (node, code) in running.Zip(codes).Where(x => x.Second != 0))
         {
-            var code = await rig.TerminateAsync(node, StopPatience);
-            if (code != 0)
-            {
-                failures.Add($"replica {node} at the end, after SIGTERM: exit {code?.ToString(CultureInfo.InvariantCulture) ?? $"none within {StopPatience.TotalSeconds} s"}");
-            }
+            failures.Add($"replica {node} at the end, after SIGTERM: exit {code?.ToString(CultureInfo.InvariantCulture) ?? $"none within {StopPatience.TotalSeconds} s"}");
         }
 
         var input = new AuditInput(
