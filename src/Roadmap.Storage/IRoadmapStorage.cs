@@ -26,6 +26,9 @@ public interface IRoadmapStorage
     /// <summary>What the scheduled updates covered and how each ended. Thread-safe.</summary>
     IUpdateStore Updates { get; }
 
+    /// <summary>What cluster replicas agree on through this store; null for a backend that cannot be shared (SQLite).</summary>
+    IClusterStore? Cluster => null;
+
     /// <summary>The bytes the store takes on disk (for SQLite: the main file and its write-ahead log); 0 when unknown.</summary>
     long SizeBytes();
 

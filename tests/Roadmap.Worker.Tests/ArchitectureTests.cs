@@ -19,6 +19,7 @@ public sealed partial class ArchitectureTests
         ["Configuration", "Events", "Telemetry"],
         ["Exporting"],
         ["Evaluation"],
+        ["Cluster"],
         ["Reporting", "Scheduling"],
         ["Endpoints", "Updates"],
         ["Hosting"],

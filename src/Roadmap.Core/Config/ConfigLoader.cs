@@ -192,8 +192,9 @@ public sealed partial class ConfigLoader
         var retention = ReadRetention(s);
         var storage = ReadStorage(s);
         var updates = UpdatesConfig.Read(s);
+        var cluster = ReadCluster(s, storage);
         s.RejectUnknownKeys();
-        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention, Storage = storage, Updates = updates };
+        return new SettingsConfig(every, zone, auth) { Network = network, Retention = retention, Storage = storage, Updates = updates, Cluster = cluster };
     }
 
     private static AuthConfig? ReadAuth(ConfigSection settings)
@@ -300,6 +301,46 @@ public sealed partial class ConfigLoader
 
         s.RejectUnknownKeys();
         return kind == StorageConfig.Postgres ? new StorageConfig(kind, connection) : StorageConfig.Default;
+    }
+
+    /// <summary>settings.cluster: replicas on one PostgreSQL, so it needs <c>storage.kind: postgres</c>.</summary>
+    private static ClusterConfig ReadCluster(ConfigSection settings, StorageConfig storage)
+    {
+        var c = settings.Section("cluster");
+        if (c is null)
+        {
+            return ClusterConfig.Off;
+        }
+
+        var enabled = c.Bool("enabled") ?? false;
+        var shards = c.WholeNumber("shards") ?? ClusterConfig.DefaultShards;
+        var window = c.Duration("window") ?? ClusterConfig.DefaultWindow;
+        var checkin = c.Duration("checkinInterval") ?? ClusterConfig.DefaultCheckinInterval;
+        var failover = c.Duration("failoverAfter") ?? ClusterConfig.DefaultFailoverAfter;
+        if (enabled && storage.Kind != StorageConfig.Postgres && !settings.Failed("storage"))
+        {
+            // Replicas agree through the database: a SQLite file cannot be shared by processes on several machines.
+            c.Error("enabled", "cluster mode needs settings.storage.kind: postgres (every replica on the same PostgreSQL)");
+        }
+
+        if (c.Has("window") && !c.Failed("window") && (window < ClusterConfig.MinWindow || window > ClusterConfig.MaxWindow))
+        {
+            c.Error("window", $"must be from {Durations.Format(ClusterConfig.MinWindow)} to {Durations.Format(ClusterConfig.MaxWindow)}");
+        }
+
+        if (c.Has("checkinInterval") && !c.Failed("checkinInterval") && checkin < TimeSpan.FromMilliseconds(500))
+        {
+            c.Error("checkinInterval", "must be at least 500ms: each check-in is a write to the database");
+        }
+
+        if (c.Has("failoverAfter") && !c.Failed("failoverAfter") && failover < checkin)
+        {
+            // Shorter than one check-in, a healthy replica would be declared failed between two of its check-ins.
+            c.Error("failoverAfter", $"must be at least checkinInterval ({Durations.Format(checkin)})");
+        }
+
+        c.RejectUnknownKeys();
+        return new ClusterConfig(enabled, shards, window, checkin, failover);
     }
 
     private static RetentionConfig ReadRetention(ConfigSection settings)

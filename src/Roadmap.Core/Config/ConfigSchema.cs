@@ -83,6 +83,22 @@ public static class ConfigSchema
         },
     ];
 
+    /// <summary>settings.cluster.</summary>
+    public static readonly IReadOnlyList<KeySpec> Cluster =
+    [
+        new("enabled", KeyType.Boolean, "run as one of several replicas sharing the sources through Quartz clustering on the same PostgreSQL (`storage.kind: postgres`); each replica needs its own `--instance-id`; changing it needs a restart")
+        {
+            Default = "`false`", Sample = "true",
+        },
+        new("shards", KeyType.WholeNumber, "how many shards the sources are hashed into; the shard is the unit a replica holds and hands over")
+        {
+            Default = $"`{ClusterConfig.DefaultShards}`", Min = 1, Max = ClusterConfig.MaxShards, Sample = "128",
+        },
+        new("window", KeyType.Duration, "how long a replica holds a shard once it has claimed it (its window), and how often each shard is claimed again; from `2s` to `10m`") { Default = "`5s`", Sample = "5s" },
+        new("checkinInterval", KeyType.Duration, "how often each replica tells the cluster it is alive") { Default = "`2s`", Sample = "2s" },
+        new("failoverAfter", KeyType.Duration, "how long past a missed check-in a silent replica is declared failed and its shards taken over; raise it above the longest pause (GC, VM migration) a replica may see") { Default = "`6s`", Sample = "6s" },
+    ];
+
     /// <summary>settings.</summary>
     public static readonly IReadOnlyList<KeySpec> Settings =
     [
@@ -92,6 +108,7 @@ public static class ConfigSchema
         new("network", KeyType.Mapping, "where sources may connect, and how many redirects they follow") { Default = "see `settings.network`", Keys = Network },
         new("retention", KeyType.Mapping, "how long samples and rollups are kept") { Keys = Retention },
         new("storage", KeyType.Mapping, "the storage backend: the embedded SQLite file (the default) or PostgreSQL") { Default = "`{ kind: sqlite }`", Keys = Storage },
+        new("cluster", KeyType.Mapping, "several replicas sharing the sources (see docs/SCALING.md)") { Default = "`{ enabled: false }`", Keys = Cluster },
         new("updates", KeyType.MappingList, "scheduled updates to stakeholders: what changed, and the current table, to a webhook or a file") { Default = "`[]`", Keys = UpdatesConfig.Keys },
     ];
 

@@ -123,6 +123,34 @@ public sealed record SettingsConfig(TimeSpan EvaluateEvery, TimeZoneInfo TimeZon
 
     /// <summary><c>settings.updates</c>: the scheduled updates to stakeholders. Default none.</summary>
     public UpdatesConfig Updates { get; init; } = UpdatesConfig.None;
+
+    /// <summary><c>settings.cluster</c>: one replica of several. Default off (one process).</summary>
+    public ClusterConfig Cluster { get; init; } = ClusterConfig.Off;
+}
+
+/// <summary><c>settings.cluster</c>: how replicas share the sources. Read once at start; a change needs a restart.</summary>
+/// <param name="Enabled">Whether this process is one of several replicas on one PostgreSQL.</param>
+/// <param name="Shards">How many shards the sources hash into. Default 128.</param>
+/// <param name="Window">How long a claimed shard window lasts, and the period of each shard's claim. Default 5 s.</param>
+/// <param name="CheckinInterval">How often a replica checks in with the cluster. Default 2 s.</param>
+/// <param name="FailoverAfter">How long past a missed check-in before a replica is declared failed. Default 6 s.</param>
+public sealed record ClusterConfig(bool Enabled, int Shards, TimeSpan Window, TimeSpan CheckinInterval, TimeSpan FailoverAfter)
+{
+    public const int DefaultShards = 128;
+
+    public const int MaxShards = 4096;
+
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromSeconds(5);
+
+    public static readonly TimeSpan MinWindow = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromMinutes(10);
+
+    public static readonly TimeSpan DefaultCheckinInterval = TimeSpan.FromSeconds(2);
+
+    public static readonly TimeSpan DefaultFailoverAfter = TimeSpan.FromSeconds(6);
+
+    public static readonly ClusterConfig Off = new(false, DefaultShards, DefaultWindow, DefaultCheckinInterval, DefaultFailoverAfter);
 }
 
 /// <summary>

@@ -26,6 +26,7 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
     private PostgresStorage(NpgsqlDataSource dataSource, string location, string node)
     {
         _dataSource = dataSource;
+        Cluster = new PostgresClusterStore(this);
         Location = location;
         Node = node;
         Samples = new PostgresSampleReader(this);
@@ -46,6 +47,8 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
     public IEvaluationStore Evaluations { get; }
 
     public IUpdateStore Updates { get; }
+
+    public IClusterStore Cluster { get; }
 
     /// <summary>The partitions known to exist, shared by the writer and the evaluation store.</summary>
     internal Partitions Partitions { get; } = new();
@@ -222,6 +225,25 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
             throw;
         }
     });
+
+    /// <summary>
+    /// The ADO.NET provider and connection string Quartz's clustered job store reaches the same database with; its
+    /// connections are named apart (<c>roadmap-quartz</c>) so pg_stat_activity tells them from the store's.
+    /// </summary>
+    /// <exception cref="StorageException">The connection string does not parse (the message never quotes it).</exception>
+    internal static (System.Data.Common.DbProviderFactory Provider, string ConnectionString) JobStore(string connectionString)
+    {
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? "roadmap-quartz" : builder.ApplicationName + "-quartz";
+            return (NpgsqlFactory.Instance, builder.ConnectionString);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)
+        {
+            throw new StorageException("the PostgreSQL connection string is not valid: write it as Key=Value pairs separated by ';' (Host, Port, Database, Username, Password, ...)");
+        }
+    }
 
     public void Dispose() => _dataSource.Dispose();
 }

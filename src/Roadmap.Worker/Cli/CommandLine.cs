@@ -5,7 +5,7 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
 {
     public static readonly IReadOnlyDictionary<string, string[]> VerbOptions = new Dictionary<string, string[]>
     {
-        ["run"] = ["config", "database", "urls"],
+        ["run"] = ["config", "database", "urls", "instance-id"],
         ["validate"] = ["config"],
         ["check"] = ["config"],
         ["report"] = ["config", "database", "format", "since"],
@@ -19,7 +19,8 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
     public const string Usage = """
         usage: Roadmap.Worker [VERB] [OPTIONS]
 
-          run       [--config PATH] [--database PATH] [--urls URLS]   the service (the default verb)
+          run       [--config PATH] [--database PATH] [--urls URLS] [--instance-id ID]
+                                                                      the service (the default verb)
           validate  [--config PATH]                                   check the config; exit 0, or 2 with every error
           check     [--config PATH]                                   poll every source once; exit 1 if any failed
           report    [--config PATH] [--database PATH] [--format FORMAT] [--since DATE]
@@ -33,6 +34,7 @@ public sealed record CommandLine(string Verb, IReadOnlyDictionary<string, string
           --config PATH    the roadmap file (default config/roadmap.yaml)
           --database PATH  the SQLite file (default data/roadmap.db); not with settings.storage.kind postgres
           --urls URLS      where to listen, e.g. http://127.0.0.1:9810 (default; or ASPNETCORE_URLS)
+          --instance-id ID this replica's name, unique in a cluster (default ROADMAP_INSTANCE_ID, else the host name)
           --format FORMAT  markdown (default), html or json
           --since DATE     YYYY-MM-DD (from the start of that day in settings.timezone) or an ISO-8601 instant
                            (schema: json, the default, or markdown)

@@ -1,6 +1,7 @@
 using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Hosting;
 
 namespace Roadmap.Worker.Cli;
@@ -94,7 +95,14 @@ public static class RoadmapCli
             ConfigPath = command.Options.GetValueOrDefault("config", ConfigLoader.DefaultPath),
             DatabasePath = command.Options.GetValueOrDefault("database", StorageOptions.DefaultPath),
             Urls = command.Options.GetValueOrDefault("urls"),
+            InstanceId = command.Options.GetValueOrDefault("instance-id") ?? RunOptions.DefaultInstanceId(),
         };
+
+        if (!InstanceIds.IsValid(options.InstanceId))
+        {
+            await stderr.WriteLineAsync($"error: --instance-id \"{options.InstanceId}\": {InstanceIds.Rule}");
+            return BadConfigOrUsage;
+        }
 
         var storage = StorageChoice.Options(config, command.Options.GetValueOrDefault("database"), out var problem);
         if (problem is not null)
@@ -102,6 +110,9 @@ public static class RoadmapCli
             await stderr.WriteLineAsync($"error: {problem}");
             return BadConfigOrUsage;
         }
+
+        // The node stored with each poll: which replica ran it.
+        storage.Node = options.InstanceId;
 
         try
         {

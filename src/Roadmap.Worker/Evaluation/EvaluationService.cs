@@ -44,6 +44,21 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
 
     public RoadmapSnapshot Latest => _latest;
 
+    /// <summary>
+    /// Takes another replica's round as the latest judgement (cluster mode: only the evaluator evaluates, the others
+    /// serve its rounds). Ignored when it is not newer than the one held.
+    /// </summary>
+    public void Adopt(RoadmapSnapshot snapshot)
+    {
+        lock (_lock)
+        {
+            if (snapshot.At > _latest.At)
+            {
+                _latest = snapshot;
+            }
+        }
+    }
+
     /// <param name="storeHistory">False for a read-only look (the report verb): judge, but store no history.</param>
     public RoadmapSnapshot EvaluateAll(bool storeHistory = true)
     {

@@ -58,6 +58,10 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Counter _reloads;
     private readonly Counter _updateDeliveries;
     private long _pollCount;
+    private Func<bool>? _judges;
+    private Func<string, bool>? _holdsSource;
+    private RoadmapConfig? _described;
+    private bool _judgementShown = true;
 
     // The labelled children RecordPoll touches, per source id: 2,000 polls a second would otherwise pay a label
     // array and a dictionary lookup per series per poll. ForgetSource drops an entry before it removes the series, so
@@ -134,8 +138,14 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     /// </summary>
     public void Describe(RoadmapConfig config)
     {
+        _described = config;
         foreach (var s in config.Sources)
         {
+            if (_holdsSource is { } holds && !holds(s.Id))
+            {
+                continue;
+            }
+
             _polls.WithLabels(s.Id, s.Kind, "success").IncTo(0);
             _polls.WithLabels(s.Id, s.Kind, "failure").IncTo(0);
         }
@@ -146,6 +156,17 @@ public sealed class RoadmapMetrics : IRoadmapEvents
             _updateDeliveries.WithLabels(u.Name, "failure").IncTo(0);
         }
 
+        if (_judges is { } judges && !judges())
+        {
+            return;
+        }
+
+        DescribeJudgement(config);
+    }
+
+    /// <summary>The described series of initiatives and KPIs: info, KPI counts, timelines.</summary>
+    private void DescribeJudgement(RoadmapConfig config)
+    {
         var initiativeInfo = new HashSet<string>(StringComparer.Ordinal);
         var kpiInfo = new HashSet<string>(StringComparer.Ordinal);
         var timelines = new HashSet<string>(StringComparer.Ordinal);
@@ -177,6 +198,53 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         RemoveWhere(_initiativeStart, l => !timelines.Contains(l[0]));
         RemoveWhere(_initiativeDue, l => !timelines.Contains(l[0]));
     }
+
+    /// <summary>
+    /// Limits what this process exports to its share of a cluster: the KPI and initiative series only while
+    /// <paramref name="judges"/> says this replica is the evaluator, and a source's series only while
+    /// <paramref name="holdsSource"/> says it polls that source. Applied each time /metrics is collected, so a series
+    /// leaves the moment its ownership moves and Prometheus never holds two replicas' copies of one series.
+    /// </summary>
+    public void Scope(Func<bool> judges, Func<string, bool> holdsSource)
+    {
+        _judges = judges;
+        _holdsSource = holdsSource;
+        Registry.AddBeforeCollectCallback(ApplyScope);
+    }
+
+    private void ApplyScope()
+    {
+        var judges = _judges!();
+        // Every time, not only on the change: a round that was running when the role moved may have set series since.
+        if (!judges)
+        {
+            foreach (var gauge in JudgementGauges())
+            {
+                RemoveWhere(gauge, static _ => true);
+            }
+        }
+        else if (judges && !_judgementShown && _described is { } config)
+        {
+            DescribeJudgement(config);
+        }
+
+        _judgementShown = judges;
+        var holds = _holdsSource!;
+        foreach (var id in _sourceUp.GetAllLabelValues().Concat(_polls.GetAllLabelValues()).Select(l => l[0]).Distinct(StringComparer.Ordinal).ToList())
+        {
+            if (!holds(id))
+            {
+                ForgetSource(id, null);
+            }
+        }
+    }
+
+    private IEnumerable<Gauge> JudgementGauges() =>
+    [
+        _kpiValue, _kpiTarget, _kpiMet, _kpiStatus, _kpiDeadline, _kpiForecast, _kpiErrorBudget, _kpiBaseline, _kpiCoverage, _kpiBurnRate,
+        _kpiForecastLower, _kpiForecastUpper, _kpiForecastProbability, _kpiInfo, _initiativeHealth, _initiativeBlocked, _initiativeKpis,
+        _initiativeKpisMet, _initiativeStart, _initiativeDue, _initiativeInfo,
+    ];
 
     /// <summary>
     /// After a reload took a source out (or replaced it): drops its series that no longer describe a configured

@@ -168,11 +168,11 @@ public sealed partial class ConfigReloader(
         {
             // A poll running on the replaced source finishes on it; the next one uses this.
             await sources.Swap(source.Config.Id, source, Forget);
-            await ScheduleRegistrar.SchedulePollAsync(scheduler, source.Config, next.Settings.TimeZone, now, cancellationToken);
+            await ScheduleRegistrar.SchedulePollAsync(scheduler, source.Config, next.Settings.TimeZone, now, !next.Settings.Cluster.Enabled, cancellationToken);
         }
 
         // Judge the new initiatives and KPIs a second from now, then on the (possibly new) interval.
-        await ScheduleRegistrar.ScheduleEvaluationAsync(scheduler, next.Settings.EvaluateEvery, now, cancellationToken);
+        await ScheduleRegistrar.ScheduleEvaluationAsync(scheduler, next.Settings.EvaluateEvery, now, !next.Settings.Cluster.Enabled, cancellationToken);
     }
 
     /// <summary>A replaced or removed source is disposed: drop what its series say that the config no longer does.</summary>

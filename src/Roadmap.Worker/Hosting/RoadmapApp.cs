@@ -72,9 +72,10 @@ public static class RoadmapApp
             {
                 RawRetention = config.Settings.Retention.Raw,
                 RollupRetention = config.Settings.Retention.Rollups,
+                Node = options.InstanceId,
             })
             .AddRoadmapSources(kinds)
-            .AddRoadmapScheduling(config, time)
+            .AddRoadmapScheduling(config, time, options.InstanceId)
             .AddRoadmapMetrics()
             .AddRoadmapTelemetry()
             .AddRoadmapUpdates()

@@ -13,6 +13,16 @@ public sealed class RunOptions
 
     public string DatabasePath { get; set; } = StorageOptions.DefaultPath;
 
+    /// <summary>
+    /// This process's name among replicas (<c>--instance-id</c>, else <c>ROADMAP_INSTANCE_ID</c>, else the host name):
+    /// the node stored with each poll, and in cluster mode its Quartz instance id, unique among live replicas.
+    /// </summary>
+    public string InstanceId { get; set; } = DefaultInstanceId();
+
+    /// <summary>ROADMAP_INSTANCE_ID when set, else the host name.</summary>
+    public static string DefaultInstanceId() =>
+        Environment.GetEnvironmentVariable("ROADMAP_INSTANCE_ID") is { Length: > 0 } id ? id : Environment.MachineName;
+
     /// <summary>Semicolon-separated listen URLs; null: ASPNETCORE_URLS, else <see cref="DefaultUrls"/>.</summary>
     public string? Urls { get; set; }
 

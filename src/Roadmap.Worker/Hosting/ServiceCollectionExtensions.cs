@@ -10,6 +10,7 @@ using Roadmap.Core.Config;
 using Roadmap.Sources;
 using Roadmap.Sources.Network;
 using Roadmap.Storage;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Endpoints;
 using Roadmap.Worker.Events;
@@ -89,8 +90,22 @@ public static class ServiceCollectionExtensions
     }
 
     /// <summary>Scheduling: Quartz with one poll job per source and the evaluation job, on the injected clock.</summary>
-    public static IServiceCollection AddRoadmapScheduling(this IServiceCollection services, RoadmapConfig config, TimeProvider time)
+    /// <param name="node">This process's instance id (<see cref="RunOptions.InstanceId"/>).</param>
+    public static IServiceCollection AddRoadmapScheduling(this IServiceCollection services, RoadmapConfig config, TimeProvider time, string node)
     {
+        // Asked by every poll and evaluation round; outside cluster mode it answers that this process does everything.
+        services.AddSingleton(sp => new ClusterMembership(
+            sp.GetRequiredService<CurrentConfig>(),
+            node,
+            () => sp.GetRequiredService<IRoadmapStorage>().Cluster,
+            time,
+            sp.GetRequiredService<ILogger<ClusterMembership>>()));
+        services.AddSingleton(sp => new SnapshotSharing(
+            sp.GetRequiredService<EvaluationService>(),
+            sp.GetRequiredService<ClusterMembership>(),
+            () => sp.GetRequiredService<IRoadmapStorage>().Cluster,
+            sp.GetRequiredService<ILogger<SnapshotSharing>>()));
+
         services.AddQuartz(q =>
         {
             q.UseTimeProvider(time);
@@ -109,12 +124,49 @@ public static class ServiceCollectionExtensions
             o.AwaitApplicationStarted = true;
         });
         services.AddHostedService<ScheduleRegistrar>();
+        if (config.Settings.Cluster.Enabled)
+        {
+            services.AddRoadmapCluster(config, time, node);
+        }
+
         services.AddSingleton<Readiness>();
         // The board's sparklines: the stored evaluations kept in memory, read incrementally.
         services.AddSingleton<KpiTrails>();
         // Loaded in the background once storage is open (after the bind), so no board request waits for them.
         services.AddSingleton<KpiTrailsWarmUp>();
         services.AddHostedService<AfterApplicationStarted<KpiTrailsWarmUp>>();
+        return services;
+    }
+
+    /// <summary>
+    /// Cluster mode: a second, clustered Quartz scheduler on the same PostgreSQL carrying only the claim triggers (the
+    /// per-source polls stay on the in-memory scheduler: Quartz's database store fires about a hundred triggers a
+    /// second, not thousands), the membership's metrics and the service that joins, refreshes and hands over.
+    /// Configured in code with the provider factory and the job type registered, so the native build needs no reflection.
+    /// </summary>
+    private static IServiceCollection AddRoadmapCluster(this IServiceCollection services, RoadmapConfig config, TimeProvider time, string node)
+    {
+        var cluster = config.Settings.Cluster;
+        var (provider, connection) = StorageBackends.ClusterJobStore(new StorageOptions { Kind = StorageKind.Postgres, ConnectionString = config.Settings.Storage.ConnectionString });
+        services.AddQuartz(ClusterService.SchedulerName, q =>
+        {
+            q.UseTimeProvider(time);
+            q.ConfigureScheduler(s => s.InstanceId = node);
+            q.UseDefaultThreadPool(tp => tp.MaxConcurrency = 4);
+            q.UsePersistentStore(s =>
+            {
+                s.UsePostgres(provider, connection);
+                s.UseClustering(c =>
+                {
+                    c.CheckinInterval = cluster.CheckinInterval;
+                    c.CheckinMisfireThreshold = cluster.FailoverAfter;
+                });
+                s.ProvisionSchema();
+            });
+            q.AddJobType<ClaimJob>();
+        });
+        services.AddSingleton<ClusterMetrics>();
+        services.AddHostedService<ClusterService>();
         return services;
     }
 

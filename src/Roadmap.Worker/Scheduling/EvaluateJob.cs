@@ -1,4 +1,5 @@
 using Quartz;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Telemetry;
 
@@ -6,17 +7,29 @@ namespace Roadmap.Worker.Scheduling;
 
 /// <summary>Re-judges every KPI, every <c>settings.evaluateEvery</c>.</summary>
 [DisallowConcurrentExecution]
-public sealed class EvaluateJob(EvaluationService evaluation, RoadmapTelemetry telemetry) : IJob
+public sealed class EvaluateJob(EvaluationService evaluation, RoadmapTelemetry telemetry, ClusterMembership membership, SnapshotSharing sharing, TimeProvider time) : IJob
 {
     public static readonly JobKey Key = new("evaluate", "roadmap");
 
     public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
+        // In a cluster one replica evaluates (the owner of this round's window); the others take its stored round.
+        if (membership.Enabled && !membership.Evaluates((context.ScheduledFireTimeUtc ?? time.GetUtcNow()).ToUnixTimeMilliseconds()))
+        {
+            sharing.Follow();
+            return ValueTask.CompletedTask;
+        }
+
         using var span = telemetry.Source.StartActivity("evaluate", System.Diagnostics.ActivityKind.Internal);
         var snapshot = evaluation.EvaluateAll();
         span?.SetTag("roadmap.kpis", snapshot.Kpis.Count);
         span?.SetTag("roadmap.kpis.met", snapshot.Kpis.Count(k => k.Status == Roadmap.Core.Evaluation.KpiStatus.Met));
         telemetry.RecordEvaluation();
+        if (membership.Enabled)
+        {
+            sharing.Publish(snapshot);
+        }
+
         return ValueTask.CompletedTask;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Quartz;
 using Roadmap.Sources;
 using Roadmap.Storage;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Events;
 using Roadmap.Worker.Telemetry;
 
@@ -13,13 +14,19 @@ namespace Roadmap.Worker.Scheduling;
 /// One Quartz job per source with concurrent execution disallowed: runs of one source never overlap.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWriter writer, IRoadmapEvents events, RoadmapTelemetry telemetry, TimeProvider time, ILogger<PollJob> log) : IJob
+public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWriter writer, IRoadmapEvents events, RoadmapTelemetry telemetry, ClusterMembership membership, TimeProvider time, ILogger<PollJob> log) : IJob
 {
     public const string Group = "poll";
 
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var id = context.JobDetail.Key.Name;
+        // In a cluster, the replica that owns this tick's shard window polls it; every other replica lets it pass.
+        if (!membership.Polls(id, (context.ScheduledFireTimeUtc ?? time.GetUtcNow()).ToUnixTimeMilliseconds()))
+        {
+            return;
+        }
+
         // Held until the result is recorded: a reload that removes or replaces the source disposes it after that.
         await using var lease = sources.Acquire(id);
         if (lease is null)

@@ -17,6 +17,9 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
     // Replace: a reload re-schedules an id that already has a job.
     private static readonly ScheduleJobOptions Replace = new() { Replace = true };
 
+    /// <summary>The trigger group of the one-off polls and round a single process runs right after its start.</summary>
+    public const string StartGroup = "start";
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var config = current.Value;
@@ -26,10 +29,10 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
         var now = time.GetUtcNow();
         foreach (var source in config.Sources)
         {
-            await SchedulePollAsync(scheduler, source, config.Settings.TimeZone, now, cancellationToken);
+            await SchedulePollAsync(scheduler, source, config.Settings.TimeZone, now, !config.Settings.Cluster.Enabled, cancellationToken);
         }
 
-        await ScheduleEvaluationAsync(scheduler, config.Settings.EvaluateEvery, now, cancellationToken);
+        await ScheduleEvaluationAsync(scheduler, config.Settings.EvaluateEvery, now, !config.Settings.Cluster.Enabled, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -39,35 +42,79 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
         PollGuard.WarmUpAsync(kindNames.Distinct().Select(kinds.Get), context, cancellationToken);
 
     /// <summary>
-    /// Schedules (or, for an id already scheduled, replaces) the source's poll job: first poll at
-    /// <paramref name="start"/>, then on its interval or cron (in <paramref name="zone"/>).
+    /// Schedules (or, for an id already scheduled, replaces) the source's poll job on its interval or cron (in
+    /// <paramref name="zone"/>). Interval ticks lie on a grid every replica agrees on, whenever it started:
+    /// <c>n × every + Spread(id)</c> unix milliseconds (see <see cref="NextTick"/>).
     /// </summary>
-    public static async Task SchedulePollAsync(IScheduler scheduler, SourceConfig source, TimeZoneInfo zone, DateTimeOffset start, CancellationToken cancellationToken)
+    /// <param name="pollAtStart">Also poll once a moment after <paramref name="start"/> when the first tick is more than
+    /// a second away (a single process: data at once rather than after up to one interval). Never in a cluster, where
+    /// only ticks are owned.</param>
+    public static async Task SchedulePollAsync(IScheduler scheduler, SourceConfig source, TimeZoneInfo zone, DateTimeOffset start, bool pollAtStart, CancellationToken cancellationToken)
     {
         var job = JobBuilder.Create<PollJob>().WithIdentity(PollKey(source.Id)).Build();
         var trigger = TriggerBuilder.Create().WithIdentity(source.Id, PollJob.Group).ForJob(job);
-        trigger = source.Schedule.Every is { } every
+        var triggers = new List<ITrigger>(2);
+        if (source.Schedule.Every is { } every)
+        {
             // A missed tick is skipped, not replayed: a burst of catch-up polls would measure nothing new. A tick is
             // missed once it is a whole interval late, but never sooner than 1 s (at most Quartz's 60 s): the default
             // 60 s would let a 1 s source that fell behind fire up to 60 catch-up polls, while a tighter threshold would
             // silently skip polls that are merely late on a busy machine (and hide them from the lateness histogram).
-            ? trigger.StartAt(start + Spread(source.Id, every))
+            var first = NextTick(source.Id, every, start);
+            triggers.Add(trigger.StartAt(first)
                 .WithMisfireThreshold(TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds, 1_000, 60_000)))
                 .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-            : trigger.StartAt(start).WithCronSchedule(source.Schedule.Cron!, c => c.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing));
-        await scheduler.ScheduleJob(job, trigger.Build(), Replace, cancellationToken);
+                .Build());
+            if (pollAtStart && first - start > TimeSpan.FromSeconds(1))
+            {
+                triggers.Add(TriggerBuilder.Create().WithIdentity(source.Id, StartGroup).ForJob(job).StartAt(start + Spread(source.Id, every)).Build());
+            }
+        }
+        else
+        {
+            triggers.Add(trigger.StartAt(start).WithCronSchedule(source.Schedule.Cron!, c => c.InTimeZone(zone).WithMisfireInstruction(CronTriggerMisfireInstruction.DoNothing)).Build());
+        }
+
+        await scheduler.ScheduleJob(job, triggers, Replace, cancellationToken);
     }
 
-    /// <summary>Schedules (or replaces) the evaluation job: first round a second after <paramref name="start"/>, then every <paramref name="every"/>.</summary>
-    public static async Task ScheduleEvaluationAsync(IScheduler scheduler, TimeSpan every, DateTimeOffset start, CancellationToken cancellationToken)
+    /// <summary>
+    /// Schedules (or replaces) the evaluation job every <paramref name="every"/> on the same kind of grid as the polls
+    /// (<c>n × every</c>), so the replicas of a cluster agree on each round; in a single process also once a second
+    /// after <paramref name="start"/> when the first round is further away.
+    /// </summary>
+    public static async Task ScheduleEvaluationAsync(IScheduler scheduler, TimeSpan every, DateTimeOffset start, bool evaluateAtStart, CancellationToken cancellationToken)
     {
         var evaluate = JobBuilder.Create<EvaluateJob>().WithIdentity(EvaluateJob.Key).Build();
-        var trigger = TriggerBuilder.Create()
-            .WithIdentity(EvaluateJob.Key.Name, EvaluateJob.Key.Group)
-            .StartAt(start + TimeSpan.FromSeconds(1))
-            .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
-            .Build();
-        await scheduler.ScheduleJob(evaluate, trigger, Replace, cancellationToken);
+        var first = NextTick(string.Empty, every, start, spread: false);
+        var triggers = new List<ITrigger>(2)
+        {
+            TriggerBuilder.Create()
+                .WithIdentity(EvaluateJob.Key.Name, EvaluateJob.Key.Group)
+                .StartAt(first)
+                .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                .Build(),
+        };
+        if (evaluateAtStart && first - start > TimeSpan.FromSeconds(1))
+        {
+            triggers.Add(TriggerBuilder.Create().WithIdentity(EvaluateJob.Key.Name, StartGroup).ForJob(evaluate).StartAt(start + TimeSpan.FromSeconds(1)).Build());
+        }
+
+        await scheduler.ScheduleJob(evaluate, triggers, Replace, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first tick of a source at or after <paramref name="after"/>: ticks are <c>n × every + Spread(id, every)</c>
+    /// unix milliseconds, the same on every replica and across restarts (like Prometheus' scrape offsets).
+    /// </summary>
+    /// <param name="spread">False for a grid with no offset (the evaluation rounds).</param>
+    public static DateTimeOffset NextTick(string sourceId, TimeSpan every, DateTimeOffset after, bool spread = true)
+    {
+        var e = Math.Max(1, (long)every.TotalMilliseconds);
+        var offset = spread ? (long)Spread(sourceId, every).TotalMilliseconds : 0;
+        var t = after.ToUnixTimeMilliseconds();
+        var r = (((t - offset) % e) + e) % e;
+        return DateTimeOffset.FromUnixTimeMilliseconds(r == 0 ? t : t + (e - r));
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
 using Roadmap.Storage;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Events;
@@ -29,11 +30,15 @@ public sealed partial class UpdateScheduler(
     IUpdateStore store,
     UpdateSender sender,
     IRoadmapEvents events,
+    ClusterMembership membership,
     TimeProvider time,
     ILogger<UpdateScheduler> log) : BackgroundService
 {
     /// <summary>The longest sleep between checks: a reload's new updates are picked up within it. 30 s.</summary>
     public static readonly TimeSpan MaxSleep = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a replica that is not the evaluator looks again whether it has become it: 5 s.</summary>
+    private static readonly TimeSpan ClusterCheck = TimeSpan.FromSeconds(5);
 
     /// <summary>How far back a due fire is looked for after downtime: 400 days (a fire older than that is not sent).</summary>
     public static readonly TimeSpan LookBack = TimeSpan.FromDays(400);
@@ -72,6 +77,12 @@ public sealed partial class UpdateScheduler(
         var config = current.Value;
         var zone = config.Settings.TimeZone;
         var sleep = MaxSleep;
+        if (!membership.IsEvaluatorNow())
+        {
+            // In a cluster the evaluator sends the updates (the record of what went out is shared): one message per fire.
+            return ClusterCheck;
+        }
+
         foreach (var update in config.Settings.Updates.Items)
         {
             var now = time.GetUtcNow();

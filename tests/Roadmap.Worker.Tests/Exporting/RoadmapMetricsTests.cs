@@ -179,4 +179,44 @@ public sealed class RoadmapMetricsTests
         Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"tcp\",outcome=\"success\"} 1\n", text);
         Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"success\"} 1\n", text);
     }
+
+    [Fact]
+    public async Task Scope_NotTheEvaluatorNorTheSourcesOwner_ExportsNeitherAndTakesThemBackWhenItIs()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        var judges = false;
+        var holds = false;
+        metrics.Scope(() => judges, id => holds && id == "web");
+        var config = new ConfigLoader(SourceKinds.All).Load(
+            """
+            roadmap: { name: R }
+            sources:
+              - { id: web, kind: http, url: "http://127.0.0.1:1/" }
+            initiatives:
+              - id: cloud-migration
+                name: Cloud
+                kpis:
+                  - { id: uptime, name: Uptime, source: web, signal: up, aggregate: avg, window: 1d, target: ">= 0.99" }
+            """,
+            "r.yaml").Config!;
+        var source = config.Sources[0];
+        metrics.Describe(config);
+        metrics.RecordEvaluation(Evaluation(0.5, KpiStatus.AtRisk, false));
+        metrics.RecordPoll(source, new PollResult([new Sample("up", 1)], null, TimeSpan.FromMilliseconds(5)), Now);
+
+        var away = await ScrapeAsync(metrics.Registry);
+        Assert.DoesNotContain("roadmap_kpi_value{", away, StringComparison.Ordinal);
+        Assert.DoesNotContain("roadmap_kpi_info{", away, StringComparison.Ordinal);
+        Assert.DoesNotContain("roadmap_initiative_info{", away, StringComparison.Ordinal);
+        Assert.DoesNotContain("source=\"web\"", away, StringComparison.Ordinal);
+
+        (judges, holds) = (true, true);
+        metrics.RecordEvaluation(Evaluation(0.5, KpiStatus.AtRisk, false));
+        metrics.RecordPoll(source, new PollResult([new Sample("up", 1)], null, TimeSpan.FromMilliseconds(5)), Now);
+
+        var back = await ScrapeAsync(metrics.Registry);
+        Assert.Contains(Uptime("roadmap_kpi_value", 0.5), back);
+        Assert.Contains("roadmap_initiative_info{initiative=\"cloud-migration\"", back, StringComparison.Ordinal);
+        Assert.Contains("roadmap_source_up{source=\"web\",kind=\"http\"} 1", back, StringComparison.Ordinal);
+    }
 }

@@ -35,4 +35,34 @@ public sealed class ScheduleRegistrarTests
     [InlineData(0)]
     public void Spread_IntervalOfAMillisecondOrLess_IsZero(int everyMs) =>
         Assert.Equal(TimeSpan.Zero, ScheduleRegistrar.Spread("web", TimeSpan.FromMilliseconds(everyMs)));
+
+    [Theory]
+    [InlineData(1_000)]
+    [InlineData(15_000)]
+    [InlineData(3_600_000)]
+    public void NextTick_TwoProcessesStartedApart_AgreeOnTheGrid(int everyMs)
+    {
+        var every = TimeSpan.FromMilliseconds(everyMs);
+        var offset = ScheduleRegistrar.Spread("web", every).TotalMilliseconds;
+        var first = new DateTimeOffset(2026, 12, 5, 12, 0, 0, 123, TimeSpan.Zero);
+        var second = first + TimeSpan.FromMilliseconds(7_777_777);
+
+        var a = ScheduleRegistrar.NextTick("web", every, first);
+        var b = ScheduleRegistrar.NextTick("web", every, second);
+
+        // Both on n × every + Spread, at or after their start and less than one interval later.
+        Assert.Equal(offset, ((a.ToUnixTimeMilliseconds() % everyMs) + everyMs) % everyMs);
+        Assert.Equal(offset, ((b.ToUnixTimeMilliseconds() % everyMs) + everyMs) % everyMs);
+        Assert.InRange((a - first).TotalMilliseconds, 0, everyMs - 1);
+        Assert.InRange((b - second).TotalMilliseconds, 0, everyMs - 1);
+    }
+
+    [Fact]
+    public void NextTick_StartOnATick_IsThatTick()
+    {
+        var every = TimeSpan.FromSeconds(1);
+        var tick = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000 + (long)ScheduleRegistrar.Spread("web", every).TotalMilliseconds);
+
+        Assert.Equal(tick, ScheduleRegistrar.NextTick("web", every, tick));
+    }
 }

@@ -1,0 +1,122 @@
+using Roadmap.Sources.Tests.Sql;
+
+namespace Roadmap.Storage.Tests.Postgres;
+
+/// <summary>
+/// The cluster's tables on a real PostgreSQL: a window has one owner, written once by whoever claims it first (the
+/// fence that keeps two replicas from polling one tick), read back per node; the leaving marks; the shared snapshot;
+/// the database clock; the Quartz tables not mistaken for someone else's.
+/// </summary>
+public sealed class PostgresClusterStoreTests(PostgresServer server) : IClassFixture<PostgresServer>
+{
+    [Fact]
+    public void Claim_SameWindowForTwoNodes_TheFirstWinsAndKeepsIt()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+        cluster.Prepare();
+
+        var first = cluster.Claim([new ShardWindow(3, 5000, "a"), new ShardWindow(4, 5000, "a")], "a", 1);
+        var second = cluster.Claim([new ShardWindow(3, 5000, "b"), new ShardWindow(3, 10000, "b")], "b", 2);
+
+        Assert.Equal([new ShardWindow(3, 5000, "a"), new ShardWindow(4, 5000, "a")], first);
+        Assert.Equal([new ShardWindow(3, 10000, "b")], second);
+        Assert.Equal([new ShardWindow(3, 5000, "a"), new ShardWindow(4, 5000, "a")], cluster.Owned("a", 0).OrderBy(w => w.Shard).ToList());
+        Assert.Equal([new ShardWindow(3, 10000, "b")], cluster.Owned("b", 0));
+    }
+
+    [Fact]
+    public async Task Claim_ManyReplicasAtOnce_EveryWindowHasExactlyOneOwner()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+        cluster.Prepare();
+        var windows = Enumerable.Range(0, 64).SelectMany(s => new[] { 0L, 5000L }.Select(t => (Shard: s, Start: t))).ToList();
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(n => Task.Run(() =>
+            cluster.Claim(windows.Select(w => new ShardWindow(w.Shard, w.Start, $"n{n}")).ToList(), $"n{n}", n))));
+
+        var written = claims.SelectMany(c => c).ToList();
+        Assert.Equal(windows.Count, written.Count);
+        Assert.Equal(windows.Count, written.Select(w => (w.Shard, w.Start)).Distinct().Count());
+        Assert.Equal(windows.Count, backend.Count("shard_windows"));
+    }
+
+    [Fact]
+    public void Owned_EvaluationWindows_AreListedWhoeverOwnsThem()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+        cluster.Prepare();
+        cluster.Claim([new ShardWindow(IClusterStore.EvaluationShard, 15000, "b"), new ShardWindow(1, 15000, "b")], "b", 1);
+
+        Assert.Equal([new ShardWindow(IClusterStore.EvaluationShard, 15000, "b")], cluster.Owned("a", 0));
+        Assert.Empty(cluster.Owned("a", 15001));
+    }
+
+    [Fact]
+    public void SetLeaving_MarkAndClear_IsWhatLeavingLists()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+        cluster.Prepare();
+
+        cluster.SetLeaving("a", 10);
+        cluster.SetLeaving("b", 11);
+        cluster.SetLeaving("a", null);
+
+        Assert.Equal(["b"], cluster.Leaving());
+    }
+
+    [Fact]
+    public void SaveSnapshot_NewerReplacesOlder_AndAnOlderOneNeverOverwrites()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+        cluster.Prepare();
+
+        cluster.SaveSnapshot(new StoredSnapshot(2000, "a", [1, 2]));
+        cluster.SaveSnapshot(new StoredSnapshot(1000, "b", [9]));
+
+        var stored = cluster.LoadSnapshot(0)!;
+        Assert.Equal((2000L, "a"), (stored.At, stored.Node));
+        Assert.Equal([1, 2], stored.Body);
+        Assert.Null(cluster.LoadSnapshot(2000));
+    }
+
+    [Fact]
+    public void ReadClock_LocalServer_AgreesWithThisClockWithinASecond()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+
+        var (database, roundTrip) = cluster.ReadClock();
+
+        Assert.InRange(database - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), -1000, 1000);
+        Assert.True(roundTrip < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void Prune_OldWindows_AreDeletedAndNewOnesKept()
+    {
+        using var backend = new PostgresTestBackend(server);
+        var cluster = backend.Open().Cluster!;
+        cluster.Prepare();
+        cluster.Claim([new ShardWindow(1, 1000, "a"), new ShardWindow(1, 9000, "a")], "a", 1);
+
+        Assert.Equal(1, cluster.Prune(5000));
+        Assert.Equal([new ShardWindow(1, 9000, "a")], cluster.Owned("a", 0));
+    }
+
+    [Fact]
+    public void Open_DatabaseHoldingOnlyQuartzTables_IsTakenAsEmpty()
+    {
+        // Another replica's Quartz scheduler may create its qrtz_* tables before this replica migrates.
+        using var backend = new PostgresTestBackend(server);
+        backend.Execute("CREATE TABLE qrtz_locks (sched_name text, lock_name text)");
+
+        backend.Open();
+
+        Assert.Equal(0, backend.Count("samples"));
+    }
+}
