@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Scheduling;
 
 namespace Roadmap.EndToEnd.Tests.Cluster;
@@ -63,6 +64,7 @@ internal sealed record AuditGoals(TimeSpan TakeoverMedian, TimeSpan TakeoverMax,
 /// <param name="Audited">Ticks in this span must each be polled (those in a lost replica's takeover gap excepted).</param>
 /// <param name="Calm">Spans with no fault or start in or just before them: no source may change replica there.</param>
 /// <param name="Replicas">How many replicas share the sources when all are up.</param>
+/// <param name="Ownership">The cluster's own record of window owners; null for a single process.</param>
 internal sealed record AuditInput(
     IReadOnlyList<AuditedSource> Sources,
     IReadOnlyList<StoredPoll> Polls,
@@ -71,7 +73,19 @@ internal sealed record AuditInput(
     IReadOnlyList<Scrape> Scrapes,
     TimeSpanMs Audited,
     IReadOnlyList<TimeSpanMs> Calm,
-    int Replicas);
+    int Replicas,
+    Ownership? Ownership = null);
+
+/// <summary>
+/// The shard_windows table: the one owner of each (shard, window start), sources hashed into <paramref name="Shards"/>
+/// shards, windows <paramref name="WindowMs"/> long on the Unix-ms grid.
+/// </summary>
+internal sealed record Ownership(IReadOnlyDictionary<(int Shard, long WindowStart), string> Owners, int Shards, long WindowMs)
+{
+    /// <summary>Who owned the window of the source's shard that holds <paramref name="t"/> (null: nobody claimed it).</summary>
+    public string? OwnerOf(string sourceId, long t) =>
+        Owners.GetValueOrDefault((ClusterShards.Of(sourceId, Shards), ClusterShards.WindowStart(t, WindowMs)));
+}
 
 /// <summary>A tick polled more than once.</summary>
 internal sealed record Duplicate(string Source, long Tick, int Count);
@@ -112,6 +126,7 @@ internal sealed record AuditReport(
     IReadOnlyList<Duplicate> DuplicateHits,
     int LateHits,
     IReadOnlyList<StoredPoll> OffGridPolls,
+    IReadOnlyList<StoredPoll> NonOwnerPolls,
     long AuditedTicks,
     IReadOnlyList<Miss> Missed,
     IReadOnlyList<Miss> Excused,
@@ -136,6 +151,7 @@ internal sealed record AuditReport(
 
         Fail(DuplicatePolls.Count > 0, $"{DuplicatePolls.Count} ticks stored more than once, e.g. {First(DuplicatePolls)}");
         Fail(DuplicateHits.Count > 0, $"{DuplicateHits.Count} ticks polled more than once at the target, e.g. {First(DuplicateHits)}");
+        Fail(NonOwnerPolls.Count > 0, $"{NonOwnerPolls.Count} polls by a replica that did not own the tick's shard window, e.g. {First(NonOwnerPolls)}");
         Fail(OffGridPolls.Count > 0, $"{OffGridPolls.Count} polls stored with a scheduled_ts off the source's tick grid, e.g. {First(OffGridPolls)}");
         Fail(Missed.Count > 0, $"{Missed.Count} ticks missed outside a takeover gap, e.g. {string.Join(", ", Missed.Take(5).Select(m => $"{m.Source}@{Rel(m.Tick)}"))}");
         foreach (var t in Takeovers)
@@ -173,7 +189,7 @@ internal sealed record AuditReport(
         var audited = Input.Audited;
         s.AppendLine(CultureInfo.InvariantCulture, $"cluster audit: {Input.Sources.Count} sources, {Input.Replicas} replicas, audited {audited.Length / 1000.0:0.0} s ({AuditedTicks:N0} ticks), {Input.Polls.Count:N0} polls stored, {Input.Hits.Count:N0} hits at the target, {Input.Scrapes.Count} scrape rounds");
         s.AppendLine(CultureInfo.InvariantCulture, $"  duplicate polls of one tick: stored {DuplicatePolls.Count}, at the target {DuplicateHits.Count} (late hits counted for the tick before: {LateHits})");
-        s.AppendLine(CultureInfo.InvariantCulture, $"  polls off the tick grid: {OffGridPolls.Count}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"  polls off the tick grid (audited span): {OffGridPolls.Count}; by a replica not owning the window: {(Input.Ownership is null ? "n/a" : NonOwnerPolls.Count)}");
         var late = Input.Polls.Where(p => audited.Contains(p.ScheduledTs)).Select(p => p.Ts - p.ScheduledTs).Order().ToArray();
         if (late.Length > 0)
         {
@@ -241,22 +257,21 @@ internal sealed record AuditReport(
 /// </summary>
 internal static class ClusterAudit
 {
-    /// <summary>The tick offset of a source: what every replica agrees on.</summary>
-    public static long Offset(string sourceId, long everyMs) =>
-        (long)ScheduleRegistrar.Spread(sourceId, TimeSpan.FromMilliseconds(everyMs)).TotalMilliseconds;
-
-    /// <summary>The latest tick of the source at or before <paramref name="t"/>.</summary>
+    /// <summary>The latest tick of the source at or before <paramref name="t"/>, by the worker's own tick function.</summary>
     public static long TickAtOrBefore(AuditedSource source, long t)
     {
-        var offset = Offset(source.Id, source.EveryMs);
-        var n = (t - offset) / source.EveryMs;
-        if ((t - offset) % source.EveryMs < 0)
-        {
-            n--;
-        }
-
-        return (n * source.EveryMs) + offset;
+        var next = ScheduleRegistrar.NextTick(source.Id, TimeSpan.FromMilliseconds(source.EveryMs), DateTimeOffset.FromUnixTimeMilliseconds(t)).ToUnixTimeMilliseconds();
+        return next == t ? t : next - source.EveryMs;
     }
+
+    /// <summary>
+    /// The tick a stored poll stands for: its scheduled_ts, or for one off the grid (a failure of its own) the latest
+    /// tick at or before it, so that it is neither a miss too nor hides a second poll of that tick.
+    /// </summary>
+    private static long GridTick(AuditedSource source, long scheduledTs) => TickAtOrBefore(source, scheduledTs + Early(source));
+
+    // Timer slack: a poll may start, and reach the target, this much before its tick.
+    private static long Early(AuditedSource source) => Math.Min(100, source.EveryMs / 10);
 
     public static bool IsTick(AuditedSource source, long t) => TickAtOrBefore(source, t) == t;
 
@@ -272,7 +287,8 @@ internal static class ClusterAudit
             .Select(g => new Duplicate(g.Key.Source, g.Key.ScheduledTs, g.Count()))
             .OrderBy(d => d.Tick)
             .ToList();
-        var offGrid = input.Polls.Where(p => sources.TryGetValue(p.Source, out var s) && !IsTick(s, p.ScheduledTs)).ToList();
+        // In the audited span: a single process also polls each source once right at its start, off the grid.
+        var offGrid = input.Polls.Where(p => input.Audited.Contains(p.Ts) && sources.TryGetValue(p.Source, out var s) && !IsTick(s, p.ScheduledTs)).ToList();
 
         var duplicateHits = new List<Duplicate>();
         var lateHits = 0;
@@ -289,15 +305,20 @@ internal static class ClusterAudit
         var gaps = new Dictionary<string, List<(long After, long Before)>>();
         foreach (var loss in input.Events.Where(e => e.Kind is ReplicaEventKind.Killed or ReplicaEventKind.Frozen && input.Audited.Contains(e.At)).OrderBy(e => e.At))
         {
-            takeovers.Add(TakeoverAfter(loss, input.Sources, polls, gaps));
+            takeovers.Add(TakeoverAfter(loss, input.Sources, polls, gaps, input.Ownership));
         }
+
+        var down = DownSpans(input.Events);
+        var nonOwner = input.Ownership is not { } ownership
+            ? []
+            : input.Polls.Where(p => input.Audited.Contains(p.Ts) && ownership.OwnerOf(p.Source, p.ScheduledTs) != p.Node).ToList();
 
         var missed = new List<Miss>();
         var excused = new List<Miss>();
         long audited = 0;
         foreach (var source in input.Sources)
         {
-            var stored = polls.GetValueOrDefault(source.Id)?.Select(p => p.ScheduledTs).ToHashSet() ?? [];
+            var stored = polls.GetValueOrDefault(source.Id)?.Select(p => GridTick(source, p.ScheduledTs)).ToHashSet() ?? [];
             var seen = hitTicks[source.Id];
             var sourceGaps = gaps.GetValueOrDefault(source.Id) ?? [];
             var first = TickAtOrBefore(source, input.Audited.From);
@@ -310,7 +331,9 @@ internal static class ClusterAudit
                 }
 
                 var tick = t;
-                if (sourceGaps.Any(g => tick > g.After && tick < g.Before))
+                if (input.Ownership is { } owners
+                    ? owners.OwnerOf(source.Id, tick) is { } owner && down.Any(d => d.Node == owner && d.Span.Contains(tick))
+                    : sourceGaps.Any(g => tick > g.After && tick < g.Before))
                 {
                     excused.Add(new Miss(source.Id, t));
                 }
@@ -328,6 +351,7 @@ internal static class ClusterAudit
             [.. duplicateHits.OrderBy(d => d.Tick)],
             lateHits,
             offGrid,
+            nonOwner,
             audited,
             [.. missed.OrderBy(m => m.Tick)],
             excused,
@@ -348,7 +372,7 @@ internal static class ClusterAudit
     /// </summary>
     private static (Dictionary<long, int> Ticks, List<Duplicate> Duplicates, int Late) AttributeHits(AuditedSource source, List<TargetHit> hits, List<StoredPoll> polls)
     {
-        var early = Math.Min(100, source.EveryMs / 10);
+        var early = Early(source);
         var pairing = Math.Min(source.EveryMs / 2, 2000);
         var ticks = new Dictionary<long, int>();
         var unpaired = new List<TargetHit>();
@@ -362,7 +386,8 @@ internal static class ClusterAudit
 
             if (h < hits.Count && hits[h].At <= poll.Ts + pairing)
             {
-                ticks[poll.ScheduledTs] = ticks.GetValueOrDefault(poll.ScheduledTs) + 1;
+                var tick = GridTick(source, poll.ScheduledTs);
+                ticks[tick] = ticks.GetValueOrDefault(tick) + 1;
                 h++;
             }
         }
@@ -388,11 +413,12 @@ internal static class ClusterAudit
     }
 
     /// <summary>
-    /// The sources whose last stored poll before the loss was by the lost replica, and per source the time to the
-    /// next stored poll by anyone (the lost replica cannot poll before it is back); the ticks in between are its
-    /// takeover gap, judged by the takeover goals rather than as misses.
+    /// The sources the lost replica held (its shard windows at the loss, by the cluster's record; without one, the
+    /// sources whose last stored poll before the loss was its), and per source the time to the next stored poll by
+    /// anyone (the lost replica cannot poll before it is back). Without the record, the ticks in between are the
+    /// source's takeover gap; with it, a missed tick is excused only when its window's owner was down at the tick.
     /// </summary>
-    private static Takeover TakeoverAfter(ReplicaEvent loss, IReadOnlyList<AuditedSource> sources, Dictionary<string, List<StoredPoll>> polls, Dictionary<string, List<(long After, long Before)>> gaps)
+    private static Takeover TakeoverAfter(ReplicaEvent loss, IReadOnlyList<AuditedSource> sources, Dictionary<string, List<StoredPoll>> polls, Dictionary<string, List<(long After, long Before)>> gaps, Ownership? ownership)
     {
         var perSource = new List<long>();
         var never = new List<string>();
@@ -400,7 +426,8 @@ internal static class ClusterAudit
         {
             var list = polls.GetValueOrDefault(source.Id);
             var last = list?.Where(p => p.Ts <= loss.At).MaxBy(p => p.Ts);
-            if (last is null || last.Node != loss.Node)
+            // With the cluster's record: the sources whose window at the loss was the lost replica's, polled yet or not.
+            if (ownership is not null ? ownership.OwnerOf(source.Id, loss.At) != loss.Node : last is null || last.Node != loss.Node)
             {
                 continue;
             }
@@ -411,7 +438,7 @@ internal static class ClusterAudit
                 gaps[source.Id] = sourceGaps = [];
             }
 
-            sourceGaps.Add((last.ScheduledTs, next?.ScheduledTs ?? long.MaxValue));
+            sourceGaps.Add((last?.ScheduledTs ?? long.MinValue, next?.ScheduledTs ?? long.MaxValue));
             if (next is null)
             {
                 never.Add(source.Id);
@@ -423,6 +450,19 @@ internal static class ClusterAudit
         }
 
         return new Takeover(loss, perSource, never);
+    }
+
+    /// <summary>When each replica could not poll: from a SIGKILL or SIGSTOP to its next start or SIGCONT.</summary>
+    private static List<(string Node, TimeSpanMs Span)> DownSpans(IReadOnlyList<ReplicaEvent> events)
+    {
+        var spans = new List<(string, TimeSpanMs)>();
+        foreach (var loss in events.Where(e => e.Kind is ReplicaEventKind.Killed or ReplicaEventKind.Frozen))
+        {
+            var back = events.Where(e => e.Node == loss.Node && e.At > loss.At && e.Kind is ReplicaEventKind.Started or ReplicaEventKind.Thawed).MinBy(e => e.At);
+            spans.Add((loss.Node, new TimeSpanMs(loss.At, back?.At ?? long.MaxValue)));
+        }
+
+        return spans;
     }
 
     private static List<Rejoin> Rejoins(AuditInput input, double fraction)

@@ -1,3 +1,5 @@
+using Roadmap.Worker.Cluster;
+
 namespace Roadmap.EndToEnd.Tests.Cluster;
 
 /// <summary>
@@ -63,12 +65,31 @@ public sealed class ClusterAuditTests
         List<TargetHit>? hits = null,
         List<ReplicaEvent>? events = null,
         List<Scrape>? scrapes = null,
-        List<TimeSpanMs>? calm = null)
+        List<TimeSpanMs>? calm = null,
+        Ownership? ownership = null)
     {
         polls ??= Polls();
         return ClusterAudit.Run(
-            new AuditInput(Sources, polls, hits ?? HitsOf(polls), events ?? [], scrapes ?? Scrapes(), new TimeSpanMs(From, To), calm ?? [new TimeSpanMs(From, To)], 2),
+            new AuditInput(Sources, polls, hits ?? HitsOf(polls), events ?? [], scrapes ?? Scrapes(), new TimeSpanMs(From, To), calm ?? [new TimeSpanMs(From, To)], 2, ownership),
             AuditGoals.Issue);
+    }
+
+    /// <summary>The cluster's record: each source's windows (5 s) from a minute before to the end, owned as <paramref name="owner"/> says.</summary>
+    private static Ownership Owners(Func<string, long, string> owner)
+    {
+        const int shards = 128;
+        const long window = 5_000;
+        Assert.Equal(Sources.Length, Sources.Select(s => ClusterShards.Of(s.Id, shards)).Distinct().Count());
+        var owners = new Dictionary<(int, long), string>();
+        foreach (var s in Sources)
+        {
+            for (var w = From - 60_000; w < To; w += window)
+            {
+                owners[(ClusterShards.Of(s.Id, shards), w)] = owner(s.Id, w);
+            }
+        }
+
+        return new Ownership(owners, shards, window);
     }
 
     private static long TickOf(string source, long near) => ClusterAudit.TickAtOrBefore(Sources.Single(s => s.Id == source), near);
@@ -211,6 +232,52 @@ public sealed class ClusterAuditTests
     }
 
     [Fact]
+    public void Run_WindowPassedToTheFrozenReplicaAsItFroze_ExcusedAndTakenOverByTheClustersRecordOnly()
+    {
+        // s002 moves to a with the window that opens as a freezes; b takes it back after 10 s, a's own after 20 s.
+        const long freeze = From + 20_000;
+        static bool Frozen(long t, long length) => t >= freeze && t < freeze + length;
+        var owners = Owners((id, w) => id == "s002" && Frozen(w, 10_000) ? "a" : HomeOf(id));
+        var polls = Polls((id, t) => HomeOf(id) == "a" ? (Frozen(t, 20_000) ? null : "a") : id == "s002" && Frozen(t, 10_000) ? null : "b");
+        List<ReplicaEvent> events = [new(freeze, "a", ReplicaEventKind.Frozen), new(freeze + 20_000, "a", ReplicaEventKind.Thawed)];
+
+        var withRecord = Audit(polls, events: events, calm: [], ownership: owners);
+        var withoutRecord = Audit(polls, events: events, calm: []);
+
+        Assert.Empty(withRecord.Missed);
+        Assert.Empty(withRecord.NonOwnerPolls);
+        Assert.Equal(20 + 20 + 10, withRecord.Excused.Count);
+        var takeover = Assert.Single(withRecord.Takeovers);
+        Assert.Equal(3, takeover.PerSourceMs.Count);
+        Assert.Equal(10, withoutRecord.Missed.Count(m => m.Source == "s002"));
+    }
+
+    [Fact]
+    public void Run_TickOfALiveOwnerNotPolledWhileAnotherIsFrozen_IsAMiss()
+    {
+        const long freeze = From + 20_000;
+        var tick = TickOf("s003", freeze + 3_000);
+        var polls = Polls((id, t) => HomeOf(id) == "a" ? (t >= freeze && t < freeze + 10_000 ? null : "a") : id == "s003" && t == tick ? null : "b");
+
+        var report = Audit(polls, events: [new(freeze, "a", ReplicaEventKind.Frozen), new(freeze + 10_000, "a", ReplicaEventKind.Thawed)], calm: [], ownership: Owners((id, _) => HomeOf(id)));
+
+        Assert.Equal(new Miss("s003", tick), Assert.Single(report.Missed));
+        Assert.Equal(20, report.Excused.Count);
+    }
+
+    [Fact]
+    public void Run_PollByAReplicaThatDidNotOwnTheWindow_Fails()
+    {
+        var tick = TickOf("s000", From + 12_000);
+        var polls = Polls((id, t) => id == "s000" && t == tick ? "b" : HomeOf(id));
+
+        var report = Audit(polls, calm: [], ownership: Owners((id, _) => HomeOf(id)));
+
+        Assert.Equal(("s000", tick, "b"), (Assert.Single(report.NonOwnerPolls).Source, report.NonOwnerPolls[0].ScheduledTs, report.NonOwnerPolls[0].Node));
+        Assert.Contains(report.Failures(AuditGoals.Issue), f => f.Contains("did not own", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Run_PollStoredOffTheTickGrid_Fails()
     {
         var polls = Polls();
@@ -222,6 +289,21 @@ public sealed class ClusterAuditTests
 
         Assert.Equal(tick + 1, Assert.Single(report.OffGridPolls).ScheduledTs);
         Assert.Contains(report.Failures(AuditGoals.Issue), f => f.Contains("off the source's tick grid", StringComparison.Ordinal));
+        Assert.Empty(report.Missed);
+    }
+
+    [Fact]
+    public void Run_PollOffTheGridBesideTheTicksOwnPoll_IsADuplicateAtTheTargetThoughSqlSeesTwoTicks()
+    {
+        // A replica whose timer runs 60 ms off the grid polls the tick another replica polls on it.
+        var polls = Polls();
+        var tick = TickOf("s002", From + 15_000);
+        polls.Add(new StoredPoll("s002", tick + 60, "a", tick + 60 + Late));
+
+        var report = Audit(polls);
+
+        Assert.Empty(report.DuplicatePolls);
+        Assert.Equal(new Duplicate("s002", tick, 2), Assert.Single(report.DuplicateHits));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Npgsql;
+using Roadmap.Core.Config;
 using Roadmap.Sources.Tests.Sql;
 
 namespace Roadmap.EndToEnd.Tests.Cluster;
@@ -258,6 +259,21 @@ internal sealed class ClusterRig : IAsyncDisposable
         }
 
         return polls;
+    }
+
+    /// <summary>The shard_windows table (the evaluation windows left out), with the cluster's default shards and window.</summary>
+    public async Task<Ownership> ReadOwnershipAsync()
+    {
+        await using var c = await OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT shard, window_start, node FROM shard_windows WHERE shard >= 0", c);
+        await using var reader = await command.ExecuteReaderAsync();
+        var owners = new Dictionary<(int, long), string>();
+        while (await reader.ReadAsync())
+        {
+            owners[(reader.GetInt32(0), reader.GetInt64(1))] = reader.GetString(2);
+        }
+
+        return new Ownership(owners, ClusterConfig.DefaultShards, (long)ClusterConfig.DefaultWindow.TotalMilliseconds);
     }
 
     /// <summary>Ticks stored more than once, as SQL counts them (the audit counts them again from the rows).</summary>

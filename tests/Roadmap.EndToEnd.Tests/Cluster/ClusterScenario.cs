@@ -37,7 +37,7 @@ internal static class ClusterScenario
     private static readonly TimeSpan SettlePatience = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopPatience = TimeSpan.FromSeconds(60);
 
-    // settings.cluster.window's default: after a rejoin the shards move at window boundaries.
+    // Two of settings.cluster.window's default: after a rejoin the shards move at window boundaries.
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
 
     private static readonly string[] Nodes = ["a", "b", "c"];
@@ -143,7 +143,7 @@ internal static class ClusterScenario
         var lastCalm = rig.Now;
         await Task.Delay(timings.Calm);
         calm.Add(new TimeSpanMs(lastCalm, rig.Now));
-        return await FinishAsync(rig, Nodes, audited, commits, calm, failures, Log);
+        return await FinishAsync(rig, cluster: true, Nodes, audited, commits, calm, failures, Log);
     }
 
     /// <summary>One replica, no fault: every tick of <paramref name="span"/> polled once on the grid, with the KPIs exported.</summary>
@@ -164,10 +164,10 @@ internal static class ClusterScenario
         await Task.Delay(span);
         var failures = new List<string>();
         CheckAlive(rig, failures);
-        return await FinishAsync(rig, nodes, audited, commits, [new TimeSpanMs(audited, rig.Now)], failures, Log);
+        return await FinishAsync(rig, cluster: false, nodes, audited, commits, [new TimeSpanMs(audited, rig.Now)], failures, Log);
     }
 
-    private static async Task<ScenarioResult> FinishAsync(ClusterRig rig, string[] nodes, long audited, long commitsBefore, List<TimeSpanMs> calm, List<string> failures, Action<string> log)
+    private static async Task<ScenarioResult> FinishAsync(ClusterRig rig, bool cluster, string[] nodes, long audited, long commitsBefore, List<TimeSpanMs> calm, List<string> failures, Action<string> log)
     {
         // Ticks just before the final stop are left out: the replicas stop together and none is left to hand over to.
         var end = rig.Now - 1000;
@@ -188,7 +188,8 @@ internal static class ClusterScenario
             rig.Scrapes,
             new TimeSpanMs(audited, end),
             calm,
-            nodes.Length);
+            nodes.Length,
+            cluster ? await rig.ReadOwnershipAsync() : null);
         var report = ClusterAudit.Run(input, AuditGoals.Issue);
         return new ScenarioResult(report, await rig.StoredDuplicateTicksAsync(), commits / ((end + 1000 - audited) / 1000.0), failures, rig.Output());
     }
