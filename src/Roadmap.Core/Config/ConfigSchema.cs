@@ -132,7 +132,7 @@ public static class ConfigSchema
     [
         new("id", KeyType.Id, "referenced by KPIs; a label value in metrics") { Required = true, Pattern = IdPattern, Sample = "shop" },
         new("kind", KeyType.Enum, "the source kind: one of those below (`http`, `sql`, ...)") { Required = true },
-        new("every", KeyType.Duration, "poll interval") { Default = "`15s`", Sample = "15s" },
+        new("every", KeyType.Duration, "poll interval; ticks fall on a fixed grid (multiples of the interval from the Unix epoch, each source offset by up to a second), the same on every replica and across restarts; a single process also polls once right after start") { Default = "`15s`", Sample = "15s" },
         new("cron", KeyType.Text, "instead of `every`: a Quartz cron expression (`sec min hour day month weekday [year]`, e.g. `\"0 0/5 * * * ?\"`), in `settings.timezone`")
         {
             Default = "—", Sample = "\"0 0/5 * * * ?\"",

@@ -237,6 +237,12 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
         {
             var builder = new NpgsqlConnectionStringBuilder(connectionString);
             builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? "roadmap-quartz" : builder.ApplicationName + "-quartz";
+            // A replica frozen (SIGSTOP, a VM paused) inside one of Quartz's transactions would hold its lock row, and
+            // every replica's claims would wait behind it: the server ends such a session after 2 s, so the others go
+            // on well inside the claim horizon. Quartz's own transactions are a few statements long.
+            builder.Options = string.IsNullOrEmpty(builder.Options)
+                ? "-c idle_in_transaction_session_timeout=2000"
+                : builder.Options + " -c idle_in_transaction_session_timeout=2000";
             return (NpgsqlFactory.Instance, builder.ConnectionString);
         }
         catch (Exception e) when (e is ArgumentException or FormatException or InvalidCastException or OverflowException)

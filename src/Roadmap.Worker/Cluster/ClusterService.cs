@@ -16,6 +16,7 @@ namespace Roadmap.Worker.Cluster;
 public sealed partial class ClusterService(
     ClusterMembership membership,
     ClusterMetrics metrics,
+    SnapshotSharing sharing,
     IServiceProvider services,
     TimeProvider time,
     ILogger<ClusterService> log) : IHostedLifecycleService, IDisposable
@@ -111,6 +112,12 @@ public sealed partial class ClusterService(
             {
                 await Task.Delay(RefreshEvery, time, cancellationToken);
                 membership.Refresh(await scheduler.QueryClusterNodes(cancellationToken));
+                // The evaluator's round reaches the others' board and API within a second, not at their next tick.
+                if (!membership.IsEvaluatorNow())
+                {
+                    sharing.Follow();
+                }
+
                 PruneNowAndThen();
             }
             catch (OperationCanceledException)

@@ -82,10 +82,7 @@ public sealed partial class DashboardFileTests
     [Fact]
     public void DashboardsAndRules_EveryRoadmapMetricTheyName_IsInTheReadmeMetricsContract()
     {
-        var readme = File.ReadAllText(Path.Combine(Support.RepositoryRoot(), "README.md"));
-        var section = readme[readme.IndexOf("## Metrics", StringComparison.Ordinal)..];
-        section = section[..section.IndexOf("\n## ", 3, StringComparison.Ordinal)];
-        var contract = MetricName().Matches(section).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+        var contract = MetricName().Matches(MetricsSection()).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
         Assert.Contains("roadmap_kpi_value", contract);
 
         var files = GrafanaFiles.Dashboards().Concat(GrafanaFiles.RuleFiles()).Concat(GrafanaFiles.RuleTestFiles());
@@ -97,6 +94,27 @@ public sealed partial class DashboardFileTests
             .ToList();
 
         Assert.True(unknown.Count == 0, "not in README.md's Metrics:\n" + string.Join("\n", unknown));
+    }
+
+    [Fact]
+    public void SourcesDashboard_ClusterRow_ShowsEveryClusterMetricOfTheReadmeContract()
+    {
+        // The cluster row of "Roadmap sources": every roadmap_cluster_* metric README.md documents is on a panel
+        // below the row titled "Cluster" (and above any later row), so an operator sees each one.
+        var contract = MetricName().Matches(MetricsSection()).Select(m => m.Value)
+            .Where(n => n.StartsWith("roadmap_cluster_", StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        Assert.NotEmpty(contract);
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(GrafanaFiles.Folder, "dashboards", "roadmap-sources.json")));
+        var panels = doc.RootElement.GetProperty("panels").EnumerateArray().ToList();
+        var row = panels.FindIndex(p => p.GetProperty("type").GetString() == "row" && p.GetProperty("title").GetString() == "Cluster");
+        Assert.True(row >= 0, "no row titled Cluster");
+        var shown = panels.Skip(row + 1).TakeWhile(p => p.GetProperty("type").GetString() != "row")
+            .SelectMany(p => p.TryGetProperty("targets", out var t) ? t.EnumerateArray().Select(q => q.GetProperty("expr").GetString() ?? "") : [])
+            .SelectMany(expr => MetricName().Matches(expr).Select(m => m.Value))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Empty(contract.Except(shown).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -119,6 +137,14 @@ public sealed partial class DashboardFileTests
         var prometheus = File.ReadAllText(Path.Combine(GrafanaFiles.PrometheusFolder, "prometheus.yml"));
         Assert.Contains("job_name: roadmap", prometheus, StringComparison.Ordinal);
         Assert.Contains("roadmap:9810", prometheus, StringComparison.Ordinal);
+    }
+
+    /// <summary>README.md's "## Metrics" section: the metrics contract.</summary>
+    private static string MetricsSection()
+    {
+        var readme = File.ReadAllText(Path.Combine(Support.RepositoryRoot(), "README.md"));
+        var section = readme[readme.IndexOf("## Metrics", StringComparison.Ordinal)..];
+        return section[..section.IndexOf("\n## ", 3, StringComparison.Ordinal)];
     }
 
     private static string? DatasourceUid(JsonElement e) =>

@@ -80,6 +80,9 @@ internal static partial class GrafanaFiles
         return panels;
     }
 
+    /// <summary>Whether a query reads cluster-mode series (roadmap_cluster_*), which only a cluster's replicas export.</summary>
+    public static bool IsClusterQuery(string expr) => expr.Contains("roadmap_cluster_", StringComparison.Ordinal);
+
     public static IReadOnlyList<DashboardVariable> Variables(string dashboardPath)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(dashboardPath));

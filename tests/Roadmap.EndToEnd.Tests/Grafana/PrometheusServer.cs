@@ -43,12 +43,28 @@ internal sealed class PrometheusServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts Prometheus with <paramref name="configYaml"/> as its config file and waits until it is ready.</summary>
-    public static async Task<PrometheusServer> StartAsync(string configYaml, TimeSpan timeout)
+    /// <summary>
+    /// Starts Prometheus with <paramref name="configYaml"/> as its config file and waits until it is ready. With
+    /// <paramref name="openMetricsHistory"/> (OpenMetrics text with timestamps, ending in <c># EOF</c>) its storage
+    /// starts with that history, written into blocks by <c>promtool tsdb create-blocks-from openmetrics</c>.
+    /// </summary>
+    public static async Task<PrometheusServer> StartAsync(string configYaml, TimeSpan timeout, string? openMetricsHistory = null)
     {
         var dir = Support.TempFolder();
         var config = Path.Combine(dir, "prometheus.yml");
         await File.WriteAllTextAsync(config, configYaml);
+        if (openMetricsHistory is not null)
+        {
+            var history = Path.Combine(dir, "history.om");
+            await File.WriteAllTextAsync(history, openMetricsHistory);
+            var (exit, output) = await Tools.RunAsync("promtool", dir, "tsdb", "create-blocks-from", "openmetrics", history, Path.Combine(dir, "data"));
+            if (exit != 0)
+            {
+                Directory.Delete(dir, recursive: true);
+                throw new InvalidOperationException("promtool could not write the history into blocks:\n" + output);
+            }
+        }
+
         var port = Support.FreePort();
         var info = new ProcessStartInfo(Tools.Find("prometheus"))
         {
@@ -94,8 +110,10 @@ internal sealed class PrometheusServer : IAsyncDisposable
         return doc.RootElement.Clone();
     }
 
-    /// <summary>An instant query: /api/v1/query.</summary>
-    public Task<JsonElement> QueryAsync(string expr) => GetJsonAsync("/api/v1/query?query=" + Uri.EscapeDataString(expr));
+    /// <summary>An instant query: /api/v1/query, now or at <paramref name="at"/>.</summary>
+    public Task<JsonElement> QueryAsync(string expr, DateTimeOffset? at = null) =>
+        GetJsonAsync("/api/v1/query?query=" + Uri.EscapeDataString(expr)
+            + (at is { } t ? "&time=" + t.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) : ""));
 
     public async ValueTask DisposeAsync()
     {

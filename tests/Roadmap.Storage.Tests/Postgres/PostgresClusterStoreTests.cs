@@ -119,4 +119,20 @@ public sealed class PostgresClusterStoreTests(PostgresServer server) : IClassFix
 
         Assert.Equal(0, backend.Count("samples"));
     }
+
+    [Fact]
+    public void ClusterJobStore_QuartzConnections_EndAFrozenTransactionAfterTwoSeconds()
+    {
+        using var backend = new PostgresTestBackend(server);
+        backend.Open();
+        var (provider, connectionString) = StorageBackends.ClusterJobStore(backend.Options());
+
+        using var connection = provider.CreateConnection()!;
+        connection.ConnectionString = connectionString;
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT current_setting('idle_in_transaction_session_timeout') || ' ' || current_setting('application_name')";
+
+        Assert.Equal("2s roadmap-quartz", command.ExecuteScalar());
+    }
 }
