@@ -217,14 +217,14 @@ internal static class PostgresBench
         Emit(new { bench = "pg-copy-dataset", rows, seconds = Math.Round(clock.Elapsed.TotalSeconds, 1) });
     }
 
-    private static PostgresStorage Fresh(string connection, string name)
+    internal static PostgresStorage Fresh(string connection, string name)
     {
         Drop(connection, name);
         Execute(connection, $"CREATE DATABASE {name};");
         return PostgresStorage.Open(new StorageOptions { Kind = StorageKind.Postgres, ConnectionString = Database(connection, name), Node = "bench" });
     }
 
-    private static string Database(string connection, string name) =>
+    internal static string Database(string connection, string name) =>
         new NpgsqlConnectionStringBuilder(connection) { Database = name, CommandTimeout = 0 }.ConnectionString;
 
     private static bool Exists(string connection, string name)
@@ -236,7 +236,7 @@ internal static class PostgresBench
         return q.ExecuteScalar() is long n && n > 0;
     }
 
-    private static void Drop(string connection, string name)
+    internal static void Drop(string connection, string name)
     {
         Execute(connection, $"DROP DATABASE IF EXISTS {name} WITH (FORCE);");
         // Pooled connections to it are dead now; the next run's database of the same name needs fresh ones.

@@ -3,6 +3,9 @@
 //   build-dataset --days 30 --series 1000 --interval 60s --db PATH
 //   evaluate      --db PATH --kpis 1000 [--days 30] [--check 100]
 //   codec         --series 200 --days 2 [--seconds 1]   (the chunk codec candidates, ChunkBench)
+//   footprint     --series 1000 --days 3 [--connection CS]   (compact history: realistic series through the writer,
+//                 sealed, bytes per sample per table; SQLite, or PostgreSQL with --connection; Footprint.cs)
+//   compact       --db PATH   (a database written before chunks converted by the writer's compactor; Footprint.cs)
 //   pg-ingest     --connection CS --series 1000 --seconds 20 [--runs 3]      (PostgresBench.cs; bench/postgres.sh starts a server)
 //   pg-evaluate   --connection CS --db PATH --kpis 1000 [--days 30]         (the SQLite dataset copied in, both evaluated, compared)
 using System.Diagnostics;
@@ -41,6 +44,12 @@ switch (verb)
         break;
     case "codec":
         Roadmap.Bench.Storage.ChunkBench.Run(Int("series", 200), Int("days", 2), double.Parse(Opt("seconds", "1"), CultureInfo.InvariantCulture));
+        break;
+    case "footprint":
+        await Roadmap.Bench.Storage.Footprint.Run(Int("series", 1000), Int("days", 3), options.GetValueOrDefault("connection"));
+        break;
+    case "compact":
+        await Roadmap.Bench.Storage.Footprint.Compact(Opt("db", "bench-data/roadmap-30d.db"));
         break;
     case "pg-ingest":
         await PostgresBench.Ingest(Opt("connection", ""), Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10), Int("runs", 3));

@@ -92,6 +92,18 @@ public sealed partial class BatchedWriter : IPollWriter
 
     private long _rowsPruned;
 
+    /// <summary>Chunks written by compaction so far (each seals a closed hour or day of one series).</summary>
+    public long ChunksSealed => Interlocked.Read(ref _chunksSealed);
+
+    private static readonly TimeSpan CompactProgressInterval = TimeSpan.FromSeconds(10);
+    private long _chunksSealed;
+    private bool _compactBacklog;
+    private DateTimeOffset? _sweepStarted;
+    private DateTimeOffset? _lastProgress;
+    private bool _sweepLogged;
+    private long _sweepChunks;
+    private long _sweepSamples;
+
     /// <summary>Whether the write loop runs (started and not stopped).</summary>
     public bool IsRunning => _loop is { IsCompleted: false };
 
@@ -163,11 +175,14 @@ public sealed partial class BatchedWriter : IPollWriter
             // Idle: wake for new polls, or for retention now and then.
             if (!waitForData.IsCompleted)
             {
-                await Task.WhenAny(waitForData, Task.Delay(_options.FlushInterval, _time));
+                // While compaction has a backlog (the conversion of a database written before chunks), idle time is
+                // spent on it at once: every step is a short transaction of its own, and a poll waits for one at most.
+                await Task.WhenAny(waitForData, Task.Delay(_compactBacklog ? TimeSpan.Zero : _options.FlushInterval, _time));
                 if (!waitForData.IsCompleted)
                 {
                     CheckStoreWhileIdle();
                     Prune();
+                    Compact();
                     continue;
                 }
             }
@@ -218,6 +233,7 @@ public sealed partial class BatchedWriter : IPollWriter
             if (!_stopping)
             {
                 Prune();
+                Compact();
             }
 
             waitForData = _queue.Reader.WaitToReadAsync().AsTask();
@@ -256,6 +272,54 @@ public sealed partial class BatchedWriter : IPollWriter
         catch (StorageException e)
         {
             LogPruneFailed(_log, e);
+        }
+    }
+
+    /// <summary>
+    /// One short compaction step when one is due (closed ranges of hot samples sealed into chunks); a failure waits for
+    /// the next sweep. A long sweep (the first after start, over a database written before chunks) says how far it got
+    /// every <see cref="CompactProgressInterval"/>, and when it is done.
+    /// </summary>
+    private void Compact()
+    {
+        if (Health != StorageHealth.Ok)
+        {
+            return;
+        }
+
+        try
+        {
+            var step = _session!.Compact();
+            _compactBacklog = step.Chunks > 0;
+            var now = _time.GetUtcNow();
+            if (step.Chunks > 0)
+            {
+                Interlocked.Add(ref _chunksSealed, step.Chunks);
+                _sweepStarted ??= now;
+                _sweepChunks += step.Chunks;
+                _sweepSamples += step.Samples;
+                _lastProgress ??= now;
+                if (now - _lastProgress >= CompactProgressInterval)
+                {
+                    _lastProgress = now;
+                    _sweepLogged = true;
+                    LogCompacting(_log, _sweepSamples, _sweepChunks, step.SeriesLeft);
+                }
+            }
+            else if (_sweepStarted is { } started)
+            {
+                if (_sweepLogged)
+                {
+                    LogCompacted(_log, _sweepSamples, _sweepChunks, (now - started).TotalSeconds);
+                }
+
+                (_sweepStarted, _lastProgress, _sweepLogged, _sweepChunks, _sweepSamples) = (null, null, false, 0, 0);
+            }
+        }
+        catch (StorageException e)
+        {
+            _compactBacklog = false;
+            LogCompactFailed(_log, e);
         }
     }
 
@@ -490,6 +554,15 @@ public sealed partial class BatchedWriter : IPollWriter
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage recovered from the lost file ({Problem}): {Outcome}; writing continues there")]
     private static partial void LogFileRecovered(ILogger log, string problem, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Compacting history: {Samples} samples sealed into {Chunks} chunks so far in this sweep, {SeriesLeft} series left to look at; polls are written in between")]
+    private static partial void LogCompacting(ILogger log, long samples, long chunks, int seriesLeft);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Compacting history done: {Samples} samples sealed into {Chunks} chunks in {Seconds:F0} s")]
+    private static partial void LogCompacted(ILogger log, long samples, long chunks, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A compaction step failed; nothing was lost (its transaction rolled back) and it is tried again at the next sweep")]
+    private static partial void LogCompactFailed(ILogger log, Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A retention step failed; it is tried again later")]
     private static partial void LogPruneFailed(ILogger log, Exception e);

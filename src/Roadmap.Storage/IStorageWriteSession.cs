@@ -1,4 +1,5 @@
 using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Chunks;
 
 namespace Roadmap.Storage;
 
@@ -64,6 +65,12 @@ public interface IStorageWriteSession : IDisposable
 
     /// <summary>One short retention step if one is due, in its own transaction; the rows it removed (0: nothing due).</summary>
     int Prune();
+
+    /// <summary>
+    /// One short compaction step if one is due, in its own transaction: closed ranges of the hot samples sealed into
+    /// chunks (<see cref="Chunks.Compactor"/>). <see cref="CompactionStep.Chunks"/> 0: nothing due or left.
+    /// </summary>
+    CompactionStep Compact();
 }
 
 /// <summary>A poll to store.</summary>

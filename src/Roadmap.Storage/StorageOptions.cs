@@ -62,6 +62,22 @@ public sealed class StorageOptions
 
     /// <summary>The pause between retention sweeps once one has found everything. Default 10 minutes.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long after its end an hour or a UTC day is sealed into a chunk (compact history): polls that arrive later
+    /// than this still count (they wait in the hot table and the range is sealed again), but cost a second seal.
+    /// Default 5 minutes.
+    /// </summary>
+    public TimeSpan CompactGrace { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The pause between compaction sweeps once one has sealed everything closed. Default 5 minutes.</summary>
+    public TimeSpan CompactInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Samples one compaction transaction reads and seals at most (plus the one range that crosses the mark), so the
+    /// writer is never held long. Default 50,000.
+    /// </summary>
+    public int CompactBatchSamples { get; set; } = 50_000;
 }
 
 /// <summary>The storage backends.</summary>

@@ -13,11 +13,15 @@ public abstract class StorageTestBackend : IDisposable
     /// <summary>Opens (the first time: creates and migrates) this test's store.</summary>
     public abstract IRoadmapStorage Open();
 
-    /// <summary>The rows of a table (by its name in the schema: samples, polls, series, evaluations, ...).</summary>
+    /// <summary>The rows of a table (by its name in the schema: polls, series, evaluations, ...); for samples, every
+    /// stored sample, hot or sealed in a chunk.</summary>
     public abstract long Count(string table);
 
-    /// <summary>Every stored sample as (series id, ts, value), ordered by series and ts.</summary>
+    /// <summary>Every stored sample as (series id, ts, value), ordered by series and ts: the chunks' and the hot rows' merged.</summary>
     public abstract IReadOnlyList<(long Series, long Ts, double Value)> Samples();
+
+    /// <summary>The rows of the hot samples table alone (not sealed in a chunk yet).</summary>
+    public abstract long HotSamples();
 
     /// <summary>Every stored rollup bucket of one level, by (series id, start).</summary>
     public abstract Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level);

@@ -333,10 +333,10 @@ public sealed partial class ConfigLoader
             c.Error("checkinInterval", "must be at least 500ms: each check-in is a write to the database");
         }
 
-        if (c.Has("failoverAfter") && !c.Failed("failoverAfter") && failover < checkin)
+        if (c.Has("failoverAfter") && !c.Failed("failoverAfter") && failover < 2 * checkin)
         {
-            // Shorter than one check-in, a healthy replica would be declared failed between two of its check-ins.
-            c.Error("failoverAfter", $"must be at least checkinInterval ({Durations.Format(checkin)})");
+            // Shorter, a healthy replica whose check-in is a little late (a loaded host) would lose its shards.
+            c.Error("failoverAfter", $"must be at least twice checkinInterval ({Durations.Format(2 * checkin)})");
         }
 
         c.RejectUnknownKeys();

@@ -94,9 +94,9 @@ public static class ConfigSchema
         {
             Default = $"`{ClusterConfig.DefaultShards}`", Min = 1, Max = ClusterConfig.MaxShards, Sample = "128",
         },
-        new("window", KeyType.Duration, "how long a replica holds a shard once it has claimed it (its window), and how often each shard is claimed again; from `2s` to `10m`") { Default = "`5s`", Sample = "5s" },
+        new("window", KeyType.Duration, "how long a replica holds a shard once it has claimed it (its window), and how often each shard is claimed again; from `2s` to `1m` (a graceful stop polls its windows to their end, so it takes up to two windows)") { Default = "`5s`", Sample = "5s" },
         new("checkinInterval", KeyType.Duration, "how often each replica tells the cluster it is alive") { Default = "`2s`", Sample = "2s" },
-        new("failoverAfter", KeyType.Duration, "how long past a missed check-in a silent replica is declared failed and its shards taken over; raise it above the longest pause (GC, VM migration) a replica may see") { Default = "`6s`", Sample = "6s" },
+        new("failoverAfter", KeyType.Duration, "how long past a missed check-in a silent replica is declared failed by Quartz; a replica whose heartbeat is older than `checkinInterval` + half of this gets no new window; at least twice `checkinInterval`; raise it above the longest pause (GC, VM migration) a replica may see") { Default = "`6s`", Sample = "6s" },
     ];
 
     /// <summary>settings.</summary>

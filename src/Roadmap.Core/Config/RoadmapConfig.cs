@@ -144,7 +144,7 @@ public sealed record ClusterConfig(bool Enabled, int Shards, TimeSpan Window, Ti
 
     public static readonly TimeSpan MinWindow = TimeSpan.FromSeconds(2);
 
-    public static readonly TimeSpan MaxWindow = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromMinutes(1);
 
     public static readonly TimeSpan DefaultCheckinInterval = TimeSpan.FromSeconds(2);
 

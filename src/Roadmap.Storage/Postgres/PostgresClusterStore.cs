@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -7,7 +6,7 @@ namespace Roadmap.Storage.Postgres;
 /// <summary>
 /// The cluster's tables beside the data: <c>shard_windows</c> (the one owner of each window of each shard, written
 /// once: <c>INSERT ... ON CONFLICT DO NOTHING</c> is the fence that keeps two replicas from polling one tick),
-/// <c>cluster_leaving</c> and <c>cluster_snapshot</c>. Created by <see cref="Prepare"/> when a replica starts in
+/// <c>cluster_nodes</c> (a heartbeat per replica, stamped with the database's clock) and <c>cluster_snapshot</c>. Created by <see cref="Prepare"/> when a replica starts in
 /// cluster mode, so a single-process database never has them.
 /// </summary>
 internal sealed class PostgresClusterStore(PostgresStorage storage) : IClusterStore
@@ -33,9 +32,14 @@ internal sealed class PostgresClusterStore(PostgresStorage storage) : IClusterSt
                 PRIMARY KEY (shard, window_start)
             );
             CREATE INDEX IF NOT EXISTS shard_windows_by_node ON shard_windows (node, window_start);
-            CREATE TABLE IF NOT EXISTS cluster_leaving (
-                node  text   PRIMARY KEY,
-                since bigint NOT NULL
+            CREATE TABLE IF NOT EXISTS cluster_nodes (
+                node        text    PRIMARY KEY,
+                nonce       text    NOT NULL,  -- which start of the replica wrote the row
+                heartbeat   bigint  NOT NULL,  -- unix milliseconds UTC on the database's clock
+                leaving     boolean NOT NULL DEFAULT false,
+                shards      integer NOT NULL,
+                window_ms   bigint  NOT NULL,
+                evaluate_ms bigint  NOT NULL
             );
             CREATE TABLE IF NOT EXISTS cluster_snapshot (
                 id   integer PRIMARY KEY CHECK (id = 1),
@@ -115,37 +119,65 @@ internal sealed class PostgresClusterStore(PostgresStorage storage) : IClusterSt
         return (IReadOnlyList<ShardWindow>)owned;
     });
 
-    public void SetLeaving(string node, long? at) => storage.Run(c =>
+    private const string DatabaseNow = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+    public void Join(string node, string nonce, ClusterShape shape) => storage.Run(c =>
     {
         using var cmd = new NpgsqlCommand(
-            at is null
-                ? "DELETE FROM cluster_leaving WHERE node = @node"
-                : "INSERT INTO cluster_leaving (node, since) VALUES (@node, @at) ON CONFLICT (node) DO UPDATE SET since = excluded.since",
+            $"""
+            INSERT INTO cluster_nodes (node, nonce, heartbeat, leaving, shards, window_ms, evaluate_ms)
+            VALUES (@node, @nonce, {DatabaseNow}, false, @shards, @window, @evaluate)
+            ON CONFLICT (node) DO UPDATE SET nonce = excluded.nonce, heartbeat = excluded.heartbeat, leaving = false,
+                shards = excluded.shards, window_ms = excluded.window_ms, evaluate_ms = excluded.evaluate_ms
+            """,
             c) { CommandTimeout = CommandTimeoutSeconds };
         cmd.Parameters.Add(new NpgsqlParameter<string>("node", NpgsqlDbType.Text) { TypedValue = node });
-        cmd.Parameters.Add(new NpgsqlParameter<long>("at", NpgsqlDbType.Bigint) { TypedValue = at ?? 0 });
+        cmd.Parameters.Add(new NpgsqlParameter<string>("nonce", NpgsqlDbType.Text) { TypedValue = nonce });
+        cmd.Parameters.Add(new NpgsqlParameter<int>("shards", NpgsqlDbType.Integer) { TypedValue = shape.Shards });
+        cmd.Parameters.Add(new NpgsqlParameter<long>("window", NpgsqlDbType.Bigint) { TypedValue = shape.WindowMs });
+        cmd.Parameters.Add(new NpgsqlParameter<long>("evaluate", NpgsqlDbType.Bigint) { TypedValue = shape.EvaluateMs });
         return cmd.ExecuteNonQuery();
     });
 
-    public IReadOnlySet<string> Leaving() => storage.Run(c =>
+    public bool Heartbeat(string node, string nonce) => storage.Run(c =>
     {
-        using var cmd = new NpgsqlCommand("SELECT node FROM cluster_leaving", c) { CommandTimeout = CommandTimeoutSeconds };
-        var leaving = new HashSet<string>(StringComparer.Ordinal);
+        using var cmd = new NpgsqlCommand($"UPDATE cluster_nodes SET heartbeat = {DatabaseNow} WHERE node = @node AND nonce = @nonce", c) { CommandTimeout = CommandTimeoutSeconds };
+        cmd.Parameters.Add(new NpgsqlParameter<string>("node", NpgsqlDbType.Text) { TypedValue = node });
+        cmd.Parameters.Add(new NpgsqlParameter<string>("nonce", NpgsqlDbType.Text) { TypedValue = nonce });
+        return cmd.ExecuteNonQuery() == 1;
+    });
+
+    public void SetLeaving(string node, string nonce) => storage.Run(c =>
+    {
+        using var cmd = new NpgsqlCommand("UPDATE cluster_nodes SET leaving = true WHERE node = @node AND nonce = @nonce", c) { CommandTimeout = CommandTimeoutSeconds };
+        cmd.Parameters.Add(new NpgsqlParameter<string>("node", NpgsqlDbType.Text) { TypedValue = node });
+        cmd.Parameters.Add(new NpgsqlParameter<string>("nonce", NpgsqlDbType.Text) { TypedValue = nonce });
+        return cmd.ExecuteNonQuery();
+    });
+
+    public IReadOnlyList<ClusterNodeRecord> Nodes() => storage.Run(c =>
+    {
+        using var cmd = new NpgsqlCommand(
+            $"SELECT node, nonce, heartbeat, {DatabaseNow} - heartbeat, leaving, shards, window_ms, evaluate_ms FROM cluster_nodes ORDER BY node",
+            c) { CommandTimeout = CommandTimeoutSeconds };
+        var nodes = new List<ClusterNodeRecord>();
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
-            leaving.Add(r.GetString(0));
+            nodes.Add(new ClusterNodeRecord(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetBoolean(4), new ClusterShape(r.GetInt32(5), r.GetInt64(6), r.GetInt64(7))));
         }
 
-        return (IReadOnlySet<string>)leaving;
+        return (IReadOnlyList<ClusterNodeRecord>)nodes;
     });
 
-    public (long DatabaseNow, TimeSpan RoundTrip) ReadClock() => storage.Run(c =>
+    public (long DatabaseNow, long LocalMidpoint) ReadClock(Func<long> localNow) => storage.Run(c =>
     {
-        using var cmd = new NpgsqlCommand("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint", c) { CommandTimeout = CommandTimeoutSeconds };
-        var started = Stopwatch.GetTimestamp();
+        // Timed around the query alone: the wait for a pooled connection is no part of the round trip.
+        using var cmd = new NpgsqlCommand($"SELECT {DatabaseNow}", c) { CommandTimeout = CommandTimeoutSeconds };
+        var before = localNow();
         var now = (long)cmd.ExecuteScalar()!;
-        return (now, Stopwatch.GetElapsedTime(started));
+        var after = localNow();
+        return (now, before + ((after - before) / 2));
     });
 
     public void SaveSnapshot(StoredSnapshot snapshot) => storage.Run(c =>
@@ -173,7 +205,8 @@ internal sealed class PostgresClusterStore(PostgresStorage storage) : IClusterSt
 
     public int Prune(long before) => storage.Run(c =>
     {
-        using var cmd = new NpgsqlCommand("DELETE FROM shard_windows WHERE window_start < @before", c) { CommandTimeout = 60 };
+        // In batches, each a short statement: a day of windows is millions of rows.
+        using var cmd = new NpgsqlCommand("DELETE FROM shard_windows WHERE ctid = ANY (ARRAY(SELECT ctid FROM shard_windows WHERE window_start < @before LIMIT 20000))", c) { CommandTimeout = CommandTimeoutSeconds };
         cmd.Parameters.Add(new NpgsqlParameter<long>("before", NpgsqlDbType.Bigint) { TypedValue = before });
         return cmd.ExecuteNonQuery();
     });

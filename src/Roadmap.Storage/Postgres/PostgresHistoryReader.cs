@@ -26,6 +26,9 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
         var series = table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay;
         var sql = table switch
         {
+            // A series' samples are its hot rows and its chunks.
+            HistoryTable.Samples =>
+                "SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = s.id) OR EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id);",
             _ when series => $"SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM {TableOf(table)} WHERE series_id = s.id);",
             HistoryTable.Polls => "SELECT DISTINCT source, '', 0::bigint FROM polls;",
             HistoryTable.Evaluations => "SELECT DISTINCT initiative, kpi, 0::bigint FROM evaluations;",
@@ -49,6 +52,11 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
 
     public long Count(HistoryTable table) => PostgresFailures.Run(() =>
     {
+        if (table == HistoryTable.Samples)
+        {
+            return new PostgresChunks(connection).CountAll();
+        }
+
         using var cmd = Command($"SELECT count(*) FROM {TableOf(table)};");
         return (long)cmd.ExecuteScalar()!;
     });
@@ -70,6 +78,25 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
                 "SELECT from_date, to_date, definition, value, samples, computed_at FROM baselines WHERE initiative = $1 AND computed_at >= $2 AND kpi = $5 ORDER BY computed_at, from_date, to_date, definition",
             _ => "SELECT fire_ts, ended_ts, outcome, attempts, blocked FROM update_deliveries WHERE name = $1 AND fire_ts >= $2 ORDER BY fire_ts",
         };
+        if (table == HistoryTable.Samples)
+        {
+            if (SeriesId(stream.Name, stream.Part) is { } series)
+            {
+                // A page of the series' chunks and hot rows merged, in ts order (one per ts).
+                var skip = (int)Math.Min(after.RowsAtKey, int.MaxValue - limit);
+                var seen = 0;
+                new PostgresChunks(connection).ReadFrom(series, after.Key, limit + skip, p =>
+                {
+                    if (seen++ >= skip)
+                    {
+                        rows.Add(new HistorySampleRow(p.TimestampMs, p.Value));
+                    }
+                });
+            }
+
+            return rows;
+        }
+
         using var cmd = Command(sql + " LIMIT $3 OFFSET $4;");
         if (table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay)
         {

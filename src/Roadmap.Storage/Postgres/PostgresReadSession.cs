@@ -1,5 +1,6 @@
 using Npgsql;
 using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Chunks;
 
 namespace Roadmap.Storage.Postgres;
 
@@ -33,28 +34,57 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         ORDER BY part, start_ts
         """;
 
-    /// <summary>The raw edges, oldest first: the head [$3, $4) and the tail [$5, $6); last, one row with a null ts when
-    /// a raw sample at or before $3 remains (retention has not reached the window's start).</summary>
+    /// <summary>The hot rows of the raw edges, oldest first: the head [$3, $4) and the tail [$5, $6); last, one row with
+    /// a null ts when a sample at or before $3 remains, hot or sealed (retention has not reached the window's start).</summary>
     private const string EdgesSql = $"""
         SELECT ts, value FROM (
             SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4
             UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $5 AND ts < $6
-            UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = {Series} AND ts <= $3)) e
+            UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = {Series} AND ts <= $3)
+                OR EXISTS (SELECT 1 FROM chunks WHERE series_id = {Series} AND start_ts <= $3 AND min_ts <= $3)) e
         ORDER BY ts NULLS LAST
         """;
 
+    /// <summary>The chunks overlapping [$3, $4) or [$5, $6), oldest first (a chunk covers at most a day).</summary>
+    private static readonly string EdgeChunksSql = FormattableString.Invariant($"""
+        SELECT data FROM chunks WHERE series_id = {Series} AND (
+            (start_ts > $3 - {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < $4 AND end_ts > $3)
+            OR (start_ts > $5 - {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < $6 AND end_ts > $5))
+        ORDER BY start_ts
+        """);
+
     public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
     {
-        var batch = Bind(_raw ??= Prepare((RawSql, 2)), source, signal, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1);
         var points = new List<Point>();
-        using var r = batch.ExecuteReader();
-        while (r.Read())
-        {
-            points.Add(new Point(r.GetInt64(0), r.GetDouble(1)));
-        }
-
+        ReadRaw(source, signal, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
         return points;
     });
+
+    /// <summary>The samples with from &lt;= ts &lt; to: the hot rows and the chunks overlapping the range, merged.</summary>
+    private void ReadRaw(string source, string signal, long from, long end, Action<Point> add)
+    {
+        var batch = Bind(_raw ??= Prepare((RawSql, 2), (EdgeChunksSql, 4)), source, signal, from, end, from, end, from, end);
+        using var r = batch.ExecuteReader();
+        var hot = new List<Point>();
+        while (r.Read())
+        {
+            hot.Add(new Point(r.GetInt64(0), r.GetDouble(1)));
+        }
+
+        r.NextResult();
+        ChunkedSamples.Merge(Blobs(r), hot, from, end, add);
+    }
+
+    private static List<byte[]> Blobs(NpgsqlDataReader r)
+    {
+        var blobs = new List<byte[]>();
+        while (r.Read())
+        {
+            blobs.Add(r.GetFieldValue<byte[]>(0));
+        }
+
+        return blobs;
+    }
 
     public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
     {
@@ -67,21 +97,22 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
 
         if (plan.Raw)
         {
-            using var raw = Bind(_raw ??= Prepare((RawSql, 2)), source, signal, plan.From, plan.End).ExecuteReader();
-            while (raw.Read())
-            {
-                total.Add(new Point(raw.GetInt64(0), raw.GetDouble(1)));
-            }
-
+            ReadRaw(source, signal, plan.From, plan.End, total.Add);
             return total;
         }
 
         // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
         var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
-        var batch = Bind(_window ??= Prepare((EdgesSql, 4), (RollupsSql, 5)), source, signal, plan.From, plan.FirstHour, plan.LastHour, plan.End, edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
+        var batch = Bind(
+            _window ??= Prepare((EdgesSql, 4), (EdgeChunksSql, 4), (RollupsSql, 5)),
+            source,
+            signal,
+            plan.From, plan.FirstHour, plan.LastHour, plan.End,
+            plan.From, plan.FirstHour, plan.LastHour, plan.End,
+            edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
         using var r = batch.ExecuteReader();
-        var head = new List<Point>();
-        var tail = SeriesSummary.Empty();
+        var hotHead = new List<Point>();
+        var hotTail = new List<Point>();
         var rawRemains = false;
         while (r.Read())
         {
@@ -92,16 +123,16 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
 
             var p = new Point(r.GetInt64(0), r.GetDouble(1));
-            if (p.TimestampMs < plan.FirstHour)
-            {
-                head.Add(p);
-            }
-            else
-            {
-                tail.Add(p);
-            }
+            (p.TimestampMs < plan.FirstHour ? hotHead : hotTail).Add(p);
         }
 
+        // The edges' sealed samples: the chunks overlapping them, decoded once for both.
+        r.NextResult();
+        var sealedPoints = Blobs(r).SelectMany(ChunkedSamples.Decode).ToList();
+        var head = new List<Point>();
+        ChunkedSamples.Merge(sealedPoints, hotHead, plan.From, plan.FirstHour, head.Add);
+        var tail = SeriesSummary.Empty();
+        ChunkedSamples.Merge(sealedPoints, hotTail, plan.LastHour, plan.End, tail.Add);
         r.NextResult();
         // A ragged start reads its raw samples while some at or before it remain; once retention removed them, the
         // edge hour's whole rollup stands in (the documented approximation). Rows of part 0 come first.

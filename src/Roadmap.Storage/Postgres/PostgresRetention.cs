@@ -7,12 +7,14 @@ namespace Roadmap.Storage.Postgres;
 /// (raw samples and polls after <see cref="StorageOptions.RawRetention"/>, hour and day rollups after
 /// <see cref="StorageOptions.RollupRetention"/>), never rows deleted: a drop is instant, leaves nothing to vacuum and
 /// never competes with ingest for the table. Data is therefore kept up to one partition longer than the period (a day
-/// for raw data, a month for rollups). Evaluations are kept, as on SQLite. Each sweep also creates the partitions due
+/// for raw data, a month for rollups). Chunks (compact history) are deleted whole once all of their range is older
+/// than raw retention, in one statement per sweep. Evaluations are kept, as on SQLite. Each sweep also creates the partitions due
 /// ahead. Each <see cref="Step"/> is one short transaction dropping one partition.
 /// </summary>
 internal sealed class PostgresRetention(Partitions partitions, StorageOptions options, TimeProvider time)
 {
-    private readonly Queue<(string Name, PartitionedTable Table)> _work = new();
+    /// <summary>Partitions to drop; an item without a table deletes the chunks past raw retention.</summary>
+    private readonly Queue<(string Name, PartitionedTable? Table)> _work = new();
     private long? _nextSweep;
 
     /// <summary>Whether a step is due: a sweep is under way, or the pause after the last one has passed.</summary>
@@ -45,6 +47,21 @@ internal sealed class PostgresRetention(Partitions partitions, StorageOptions op
         {
             _nextSweep = now + (long)options.PruneInterval.TotalMilliseconds;
             return 0;
+        }
+
+        if (item.Table is null)
+        {
+            // Whole chunks whose range lies before the raw cut, in one statement (a chunk is many samples).
+            using var delete = new NpgsqlCommand("DELETE FROM chunks WHERE start_ts < $1 AND end_ts <= $1;", c);
+            delete.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now - (long)options.RawRetention.TotalMilliseconds });
+            var chunks = delete.ExecuteNonQuery();
+            RowsDeleted += chunks;
+            if (_work.Count == 0)
+            {
+                _nextSweep = now + (long)options.PruneInterval.TotalMilliseconds;
+            }
+
+            return chunks;
         }
 
         using var tx = c.BeginTransaction();
@@ -107,5 +124,8 @@ internal sealed class PostgresRetention(Partitions partitions, StorageOptions op
                 }
             }
         }
+
+        // Last: a step that deletes nothing ends a caller's loop over the steps.
+        _work.Enqueue(("chunks", null));
     }
 }

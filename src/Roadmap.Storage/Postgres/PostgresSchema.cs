@@ -100,6 +100,24 @@ internal static class PostgresSchema
                 PRIMARY KEY (name, fire_ts)
             );
             """),
+        // v2: compact history, as SQLite's v6. A chunk is one series' samples over an hour or a UTC day
+        // (Chunks/ChunkCodec), sealed from the samples table (now the hot part) by the writer's compactor; its
+        // summary is in the chunk's header. Not partitioned: retention deletes whole chunks, and their space is
+        // reused by new ones. The bytes are compressed already, so PostgreSQL is told not to try again (EXTERNAL).
+        (2, """
+            CREATE TABLE chunks (
+                series_id bigint NOT NULL,
+                start_ts  bigint NOT NULL,  -- unix milliseconds UTC: the start of the hour or day the chunk covers
+                end_ts    bigint NOT NULL,  -- one past its end
+                count     bigint NOT NULL,  -- samples in the chunk
+                min_ts    bigint NOT NULL,  -- its oldest sample's ts
+                max_ts    bigint NOT NULL,  -- its newest sample's ts
+                data      bytea  NOT NULL,  -- ChunkCodec
+                PRIMARY KEY (series_id, start_ts)
+            );
+            ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+            CREATE INDEX chunks_partial ON chunks (start_ts) WHERE end_ts - start_ts < 86400000;
+            """),
     ];
 
     public static int Latest => Steps[^1].Version;

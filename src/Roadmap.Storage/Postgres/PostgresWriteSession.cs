@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Chunks;
 
 namespace Roadmap.Storage.Postgres;
 
@@ -18,6 +19,9 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
     private readonly PostgresStorage _storage;
     private readonly StorageOptions _options;
     private readonly PostgresRetention _retention;
+    private readonly Compactor _compactor;
+    private readonly TimeProvider _time;
+    private PostgresChunks? _chunks;
     private readonly List<string> _created = [];
     private readonly HashSet<long> _starts = [];
     private NpgsqlConnection? _connection;
@@ -28,6 +32,8 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
         _storage = storage;
         _options = options;
         _retention = new PostgresRetention(storage.Partitions, options, time);
+        _compactor = new Compactor(options, time);
+        _time = time;
     }
 
     private NpgsqlConnection C => _connection ?? throw new InvalidOperationException("no connection: Begin first");
@@ -218,15 +224,8 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
 
     public IReadOnlyList<Point> ReadSamples(long series, long fromMs, long toMs) => Guard(() =>
     {
-        using var cmd = new NpgsqlCommand("SELECT ts, value FROM samples WHERE series_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts;", C, _tx);
-        Bind(cmd, series, fromMs, toMs);
         var points = new List<Point>();
-        using var r = cmd.ExecuteReader();
-        while (r.Read())
-        {
-            points.Add(new Point(r.GetInt64(0), r.GetDouble(1)));
-        }
-
+        (_chunks ??= new PostgresChunks(C)).Read(series, fromMs, toMs + 1, points.Add, _tx);
         return points;
     });
 
@@ -305,6 +304,75 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
         return Guard(() => _retention.Step(Connection()));
     }
 
+    public CompactionStep Compact()
+    {
+        if (!_compactor.Due)
+        {
+            return default;
+        }
+
+        return Guard(() =>
+        {
+            var step = _compactor.Step(_chunks ??= new PostgresChunks(Connection()));
+            if (step.Chunks == 0)
+            {
+                ReleaseSealedPartitions();
+            }
+
+            return step;
+        });
+    }
+
+    /// <summary>
+    /// Once a sweep has sealed every closed day, the day partitions of the samples table before it hold nothing but
+    /// the dead rows that were sealed, whose space PostgreSQL would keep until retention drops the partition: each such
+    /// partition is emptied (under its lock, checked empty first, so a late sample inserted meanwhile is kept), which
+    /// gives its space back at once.
+    /// </summary>
+    private void ReleaseSealedPartitions()
+    {
+        var closed = RollupLevel.Day.StartOf(_time.GetUtcNow().ToUnixTimeMilliseconds() - (long)_options.CompactGrace.TotalMilliseconds);
+        var c = Connection();
+        foreach (var (name, _, to) in Partitions.List(c, null, PartitionedTable.Samples))
+        {
+            if (to > closed)
+            {
+                continue;
+            }
+
+            using (var size = new NpgsqlCommand("SELECT pg_relation_size(to_regclass($1));", c))
+            {
+                size.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+                if (size.ExecuteScalar() is not long bytes || bytes == 0)
+                {
+                    continue;
+                }
+            }
+
+            using var tx = c.BeginTransaction();
+            using (var lockIt = new NpgsqlCommand($"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE;", c, tx))
+            {
+                lockIt.ExecuteNonQuery();
+            }
+
+            using (var any = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM {name});", c, tx))
+            {
+                if (any.ExecuteScalar() is true)
+                {
+                    tx.Rollback();
+                    continue;
+                }
+            }
+
+            using (var truncate = new NpgsqlCommand($"TRUNCATE {name};", c, tx))
+            {
+                truncate.ExecuteNonQuery();
+            }
+
+            tx.Commit();
+        }
+    }
+
     public void Dispose()
     {
         Rollback();
@@ -339,6 +407,7 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
     private void DropConnection()
     {
         _tx = null;
+        _chunks = null;
         _connection?.Dispose();
         _connection = null;
     }

@@ -119,6 +119,25 @@ internal static class Migrations
                 PRIMARY KEY (name, fire_ts)
             );
             """, null),
+        // v6: compact history. A chunk is one series' samples over an hour or a UTC day (Chunks/ChunkCodec), sealed
+        // from the samples table (now the hot part: the newest rows, and late ones) by the writer's compactor; the
+        // summary numbers are in the chunk's header, read without decompressing, so they are not repeated as columns.
+        // A rowid table: a chunk of a day is kilobytes, and SQLite keeps that much of a row in a table's leaf page,
+        // not in an index's. The partial index finds the hour chunks left to merge into their day, and is nearly empty.
+        // Nothing moves here: the compactor seals the stored samples after start, batch by batch (the conversion).
+        (6, """
+            CREATE TABLE chunks (
+                series_id INTEGER NOT NULL,
+                start_ts  INTEGER NOT NULL,  -- unix milliseconds UTC: the start of the hour or day the chunk covers
+                end_ts    INTEGER NOT NULL,  -- one past its end
+                count     INTEGER NOT NULL,  -- samples in the chunk
+                min_ts    INTEGER NOT NULL,  -- its oldest sample's ts
+                max_ts    INTEGER NOT NULL,  -- its newest sample's ts
+                data      BLOB    NOT NULL,  -- ChunkCodec
+                PRIMARY KEY (series_id, start_ts)
+            );
+            CREATE INDEX chunks_partial ON chunks (start_ts) WHERE end_ts - start_ts < 86400000;
+            """, null),
     ];
 
     public static int Latest => Steps[^1].Version;

@@ -6,7 +6,8 @@ namespace Roadmap.Storage.Sqlite;
 /// <summary>
 /// Deletes what is older than the retention periods, a little at a time: each <see cref="Step"/> is one short
 /// transaction of at most <see cref="StorageOptions.PruneBatchRows"/> rows, so the writer runs it between flushes and
-/// ingest never waits long behind it. Raw samples and polls are kept for <see cref="StorageOptions.RawRetention"/>;
+/// ingest never waits long behind it. Raw samples (hot rows, and whole chunks once all of their range is older) and
+/// polls are kept for <see cref="StorageOptions.RawRetention"/>;
 /// hour and day rollups for <see cref="StorageOptions.RollupRetention"/> (a bucket goes once all of it is older).
 /// One sweep walks every source and series; a finished sweep starts again after <see cref="StorageOptions.PruneInterval"/>.
 /// </summary>
@@ -50,6 +51,10 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                     "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE source = @source AND ts < @cut ORDER BY ts LIMIT @budget);",
                     new { source = item.Source, cut = rawCut, budget }, tx),
                 "samples" => DeleteOldest(c, tx, "samples", "ts", item.Series, rawCut, budget),
+                // Whole chunks only: one whose range ends after the cut stays until all of it is older.
+                "chunks" => c.Execute(
+                    "DELETE FROM chunks WHERE series_id = @series AND start_ts IN (SELECT start_ts FROM chunks WHERE series_id = @series AND start_ts < @cut AND end_ts <= @cut ORDER BY start_ts LIMIT @budget);",
+                    new { series = item.Series, cut = rawCut, budget }, tx),
                 "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, rollupCut - RollupLevel.Hour.SizeMs + 1, budget),
                 _ => DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget),
             };
@@ -88,7 +93,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         }
 
         var series = c.Query<long>("SELECT id FROM series ORDER BY id;").AsList();
-        foreach (var what in new[] { "samples", "hour", "day" })
+        foreach (var what in new[] { "samples", "chunks", "hour", "day" })
         {
             foreach (var id in series)
             {

@@ -15,16 +15,21 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
     // (source, signal) -> series id in this file. Cleared by the import when a transaction that created one fails.
     private readonly Dictionary<(string Source, string Signal), long> _series = [];
 
-    // Samples are nearly every row read: one statement, prepared once, read through SQLite's own API.
-    private sqlite3_stmt? _samples;
+    // Samples are nearly every row read: statements prepared once, read through SQLite's own API.
+    private SqliteChunks? _chunked;
 
     public SqliteConnection Connection => connection;
+
+    private SqliteChunks Chunked => _chunked ??= new SqliteChunks(connection.Handle!);
 
     public IReadOnlyList<HistoryStreamId> Streams(HistoryTable table) => SqliteFailures.Run(() =>
     {
         var sql = table switch
         {
-            HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
+            // A series' samples are its hot rows and its chunks.
+            HistoryTable.Samples =>
+                "SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = s.id) OR EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id);",
+            HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
                 $"SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM {TableOf(table)} WHERE series_id = s.id);",
             HistoryTable.Polls => "SELECT DISTINCT source, '', 0 FROM polls;",
             HistoryTable.Evaluations => "SELECT DISTINCT initiative, kpi, 0 FROM evaluations;",
@@ -48,6 +53,11 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
 
     public long Count(HistoryTable table) => SqliteFailures.Run(() =>
     {
+        if (table == HistoryTable.Samples)
+        {
+            return Chunked.CountAll();
+        }
+
         using var cmd = Command($"SELECT count(*) FROM {TableOf(table)};");
         return (long)cmd.ExecuteScalar()!;
     });
@@ -116,31 +126,18 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         return rows;
     });
 
+    /// <summary>A page of one series' samples, its chunks' and hot rows' merged, in ts order (one per ts).</summary>
     private void ReadSamples(long series, StreamPosition after, int limit, List<HistoryRow> rows)
     {
-        var db = connection.Handle!;
-        _samples ??= Prepare(db, "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3 OFFSET ?4;");
-        raw.sqlite3_bind_int64(_samples, 1, series);
-        raw.sqlite3_bind_int64(_samples, 2, after.Key);
-        raw.sqlite3_bind_int64(_samples, 3, limit);
-        raw.sqlite3_bind_int64(_samples, 4, after.RowsAtKey);
-        try
+        var skip = (int)Math.Min(after.RowsAtKey, int.MaxValue - limit);
+        var seen = 0;
+        Chunked.ReadFrom(series, after.Key, limit + skip, p =>
         {
-            int rc;
-            while ((rc = raw.sqlite3_step(_samples)) == raw.SQLITE_ROW)
+            if (seen++ >= skip)
             {
-                rows.Add(new HistorySampleRow(raw.sqlite3_column_int64(_samples, 0), raw.sqlite3_column_double(_samples, 1)));
+                rows.Add(new HistorySampleRow(p.TimestampMs, p.Value));
             }
-
-            if (rc != raw.SQLITE_DONE)
-            {
-                SqliteException.ThrowExceptionForRC(rc, db);
-            }
-        }
-        finally
-        {
-            raw.sqlite3_reset(_samples);
-        }
+        });
     }
 
     /// <summary>A statement prepared on SQLite's own API; disposed by its owner before the connection closes.</summary>
@@ -158,7 +155,7 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
     /// <summary>Finalizes the prepared statements, then closes the connection.</summary>
     public void Dispose()
     {
-        _samples?.Dispose();
+        _chunked?.Dispose();
         connection.Dispose();
     }
 

@@ -13,8 +13,7 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private readonly SqliteConnection _connection;
     private readonly Dictionary<(string, string), long?> _series = [];
     private readonly SqliteCommand _findSeries;
-    private readonly SqliteCommand _raw;
-    private readonly SqliteCommand _oldest;
+    private readonly SqliteChunks _samples;
     private readonly SqliteCommand _hours;
     private readonly SqliteCommand _days;
     private readonly SqliteCommand _lastPoll;
@@ -28,8 +27,7 @@ internal sealed class SqliteReadSession : ISampleReadSession
         try
         {
             _findSeries = Prepare("SELECT id FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
-            _raw = Prepare("SELECT ts, value FROM samples WHERE series_id = $series AND ts >= $from AND ts < $to ORDER BY ts;", ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
-            _oldest = Prepare("SELECT ts FROM samples WHERE series_id = $series ORDER BY ts LIMIT 1;", ("$series", SqliteType.Integer));
+            _samples = new SqliteChunks(connection.Handle!);
             _hours = Prepare(RollupsTable.SelectRange(RollupLevel.Hour), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
             _days = Prepare(RollupsTable.SelectRange(RollupLevel.Day), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
             _lastPoll = Prepare(PollsTable.SelectLast, ("$source", SqliteType.Text));
@@ -138,8 +136,7 @@ internal sealed class SqliteReadSession : ISampleReadSession
         _lastSuccess.Dispose();
         _firstPollAfter.Dispose();
         _findSeries.Dispose();
-        _raw.Dispose();
-        _oldest.Dispose();
+        _samples.Dispose();
         _hours.Dispose();
         _days.Dispose();
         _connection.Dispose();
@@ -169,28 +166,10 @@ internal sealed class SqliteReadSession : ISampleReadSession
         return command.ExecuteScalar() is long ts ? ts : null;
     }
 
-    private long? Oldest(long id)
-    {
-        _oldest.Parameters[0].Value = id;
-        return _oldest.ExecuteScalar() is long ts ? ts : null;
-    }
+    private long? Oldest(long id) => _samples.Oldest(id);
 
-    private void ReadRaw(long id, long from, long to, Action<Point> add)
-    {
-        if (to <= from)
-        {
-            return;
-        }
-
-        _raw.Parameters[0].Value = id;
-        _raw.Parameters[1].Value = from;
-        _raw.Parameters[2].Value = to;
-        using var r = _raw.ExecuteReader();
-        while (r.Read())
-        {
-            add(new Point(r.GetInt64(0), r.GetDouble(1)));
-        }
-    }
+    /// <summary>The samples with from &lt;= ts &lt; to: the chunks' and the hot rows' merged.</summary>
+    private void ReadRaw(long id, long from, long to, Action<Point> add) => _samples.Read(id, from, to, add);
 
     private static void Rollups(SqliteCommand command, long id, long from, long to, SeriesSummary total)
     {

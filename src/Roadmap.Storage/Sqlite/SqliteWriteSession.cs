@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Chunks;
 using SQLitePCL;
 
 namespace Roadmap.Storage.Sqlite;
@@ -16,8 +17,10 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     private readonly StorageOptions _options;
     private readonly TimeProvider _time;
     private readonly Retention _retention;
+    private readonly Compactor _compactor;
     private SqliteConnection _connection;
     private Statements? _statements;
+    private SqliteChunks? _chunks;
     private DatabaseFileLoss? _loss;
     private bool _open;
 
@@ -27,12 +30,15 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         _options = options;
         _time = time;
         _retention = new Retention(options, time);
+        _compactor = new Compactor(options, time);
         _connection = SqliteFailures.Run(Open);
     }
 
     private sqlite3 Db => _connection.Handle!;
 
     private Statements S => _statements ??= new Statements(Db);
+
+    private SqliteChunks Samples => _chunks ??= new SqliteChunks(Db);
 
     public void Begin()
     {
@@ -137,23 +143,8 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     {
         try
         {
-            var range = S.SamplesRange;
-            raw.sqlite3_bind_int64(range, 1, series);
-            raw.sqlite3_bind_int64(range, 2, fromMs);
-            raw.sqlite3_bind_int64(range, 3, toMs);
             var points = new List<Point>();
-            try
-            {
-                while (Row(range, Db))
-                {
-                    points.Add(new Point(raw.sqlite3_column_int64(range, 0), raw.sqlite3_column_double(range, 1)));
-                }
-            }
-            finally
-            {
-                raw.sqlite3_reset(range);
-            }
-
+            Samples.Read(series, fromMs, toMs + 1, points.Add);
             return points;
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
@@ -276,6 +267,23 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         }
     }
 
+    public CompactionStep Compact()
+    {
+        if (!_compactor.Due)
+        {
+            return default;
+        }
+
+        try
+        {
+            return _compactor.Step(Samples);
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
     public void Dispose()
     {
         Rollback();
@@ -287,6 +295,8 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         // Statements first: a connection closed with statements still prepared lingers as a zombie until they are.
         _statements?.Dispose();
         _statements = null;
+        _chunks?.Dispose();
+        _chunks = null;
         _connection.Dispose();
     }
 
@@ -382,8 +392,6 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         public sqlite3_stmt InsertOne => field ??= Prepare(SamplesTable.InsertOneRaw);
 
         public sqlite3_stmt InsertMany => field ??= Prepare(SamplesTable.InsertManyRaw);
-
-        public sqlite3_stmt SamplesRange => field ??= Prepare(SamplesTable.RangeRaw);
 
         public sqlite3_stmt SelectHour => field ??= Prepare(RollupsTable.SelectOne(RollupLevel.Hour));
 

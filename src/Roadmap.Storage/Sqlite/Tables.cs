@@ -34,9 +34,6 @@ internal static class SamplesTable
     /// </summary>
     private static string InsertRaw(int rows) => "INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES "
         + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
-
-    /// <summary>Positional (?1 series, ?2 from, ?3 to, both inclusive) for the raw API: ts and value, oldest first.</summary>
-    public const string RangeRaw = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts <= ?3 ORDER BY ts;";
 }
 
 /// <summary>All SQL on the polls table.</summary>
@@ -173,4 +170,64 @@ internal static class RollupsTable
 
         builder.Complete();
     }
+}
+
+/// <summary>All SQL on the chunks table (compact history: <see cref="Chunks.ChunkCodec"/>).</summary>
+internal static class ChunksTable
+{
+    /// <summary>
+    /// Positional (?1 series, ?2 from, ?3 to) for the raw API: the chunks whose range overlaps [from, to), oldest first.
+    /// A range is at most a day long, so the key seek starts a day before <c>from</c>.
+    /// </summary>
+    public static readonly string OverlappingRaw = FormattableString.Invariant(
+        $"SELECT data FROM chunks WHERE series_id = ?1 AND start_ts > ?2 - {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < ?3 AND end_ts > ?2 ORDER BY start_ts;");
+
+    /// <summary>Positional (?1 series, ?2 from): the chunks whose range ends after from, oldest first.</summary>
+    public static readonly string FromRaw = FormattableString.Invariant(
+        $"SELECT data FROM chunks WHERE series_id = ?1 AND start_ts > ?2 - {Chunks.ChunkedSamples.MaxRangeMs} AND end_ts > ?2 ORDER BY start_ts;");
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 limit): the first hot samples with ts &gt;= from.</summary>
+    public const string HotFromRaw = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3;";
+
+    /// <summary>The chunks whose range holds hot samples (late arrivals not sealed yet): (series, start, end, data); a
+    /// seek into the samples table per chunk.</summary>
+    public const string WithHotRaw = """
+        SELECT series_id, start_ts, end_ts, data FROM chunks c
+        WHERE EXISTS (SELECT 1 FROM samples s WHERE s.series_id = c.series_id AND s.ts >= c.start_ts AND s.ts < c.end_ts);
+        """;
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): the chunks whose range starts in [from, to), oldest first.</summary>
+    public const string StartingInRaw = "SELECT data FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY start_ts;";
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot rows in [from, to) plus the counts of the chunks starting there.</summary>
+    public const string CountAtMostRaw = """
+        SELECT (SELECT count(*) FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3)
+            + (SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3);
+        """;
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): deletes the chunks whose range starts in [from, to).</summary>
+    public const string DeleteStartingInRaw = "DELETE FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3;";
+
+    /// <summary>Positional (?1 series, ?2 start, ?3 end, ?4 count, ?5 min ts, ?6 max ts, ?7 data).</summary>
+    public const string InsertRaw = "INSERT INTO chunks (series_id, start_ts, end_ts, count, min_ts, max_ts, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7);";
+
+    /// <summary>Positional (?1 day start): chunks shorter than a day starting before it, as (series, start).</summary>
+    public static readonly string PartialRaw = FormattableString.Invariant(
+        $"SELECT series_id, start_ts FROM chunks WHERE end_ts - start_ts < {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < ?1 ORDER BY start_ts LIMIT ?2;");
+
+    /// <summary>Positional (?1 series): the oldest sample's ts, hot or sealed; null when the series has none.</summary>
+    public const string OldestRaw = """
+        SELECT min(t) FROM (
+            SELECT (SELECT ts FROM samples WHERE series_id = ?1 ORDER BY ts LIMIT 1) AS t
+            UNION ALL SELECT (SELECT min_ts FROM chunks WHERE series_id = ?1 ORDER BY start_ts LIMIT 1));
+        """;
+
+    /// <summary>Positional (?1 series, ?2 from): the oldest hot sample's ts at or after from.</summary>
+    public const string OldestHotRaw = "SELECT ts FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1;";
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): deletes the hot samples with from &lt;= ts &lt; to.</summary>
+    public const string DeleteHotRaw = "DELETE FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3;";
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot samples with from &lt;= ts &lt; to, oldest first.</summary>
+    public const string HotRaw = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts;";
 }

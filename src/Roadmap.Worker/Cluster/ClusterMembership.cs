@@ -26,11 +26,11 @@ public sealed partial class ClusterMembership
     private readonly ILogger<ClusterMembership> _log;
     private readonly Func<IClusterStore?> _store;
     private volatile IReadOnlyList<NodeView> _nodes = [];
-    private volatile IReadOnlySet<string> _leaving = new HashSet<string>();
+    private volatile IReadOnlyList<ClusterNodeRecord> _members = [];
     private volatile bool _isLeaving;
     private long _skewMs;
     private long _skewReadAt;
-    private volatile bool _refreshed;
+    private long _refreshedAt = long.MinValue;
 
     public ClusterMembership(CurrentConfig config, string node, Func<IClusterStore?> store, TimeProvider time, ILogger<ClusterMembership> log)
     {
@@ -39,7 +39,8 @@ public sealed partial class ClusterMembership
         _log = log;
         _store = store;
         Settings = config.Value.Settings.Cluster;
-        Ledger = new WindowLedger(node);
+        EvaluationMs = Math.Max(1000, (long)config.Value.Settings.EvaluateEvery.TotalMilliseconds);
+        Ledger = new WindowLedger(node, EvaluationMs);
     }
 
     /// <summary>
@@ -74,9 +75,29 @@ public sealed partial class ClusterMembership
     /// <summary>Whether this replica is stopping and handing its shards over.</summary>
     public bool IsLeaving => _isLeaving;
 
+    /// <summary>Which start of this replica this is: its row in <c>cluster_nodes</c> carries it, so a second process under the same id is noticed.</summary>
+    public string Nonce { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>The shape every replica must share (shards, window, evaluation period).</summary>
+    public ClusterShape Shape => new(Settings.Shards, WindowMs, EvaluationMs);
+
+    /// <summary>The replicas as <c>cluster_nodes</c> listed them at the last refresh.</summary>
+    public IReadOnlyList<ClusterNodeRecord> Members => _members;
+
+    /// <summary>
+    /// A replica whose heartbeat (or whose own last refresh) is older than this gets no new window: the check-in
+    /// interval plus half of <c>failoverAfter</c>.
+    /// </summary>
+    public TimeSpan Grace => Settings.CheckinInterval + (Settings.FailoverAfter / 2);
+
+    /// <summary>Whether this replica's view of the cluster is recent enough to claim on: refreshed within 1.5 s.</summary>
+    public bool ViewIsFresh => _time.GetTimestamp() is var now && Interlocked.Read(ref _refreshedAt) is var at && at != long.MinValue
+        && _time.GetElapsedTime(at, now) <= TimeSpan.FromMilliseconds(1500);
+
     private long WindowMs => (long)Settings.Window.TotalMilliseconds;
 
-    private long EvaluationMs => Math.Max(1000, (long)_config.Value.Settings.EvaluateEvery.TotalMilliseconds);
+    // Fixed at start: every replica must cut the evaluation windows alike (a reload does not change it in a cluster).
+    private long EvaluationMs { get; }
 
     /// <summary>Whether this replica polls the tick of <paramref name="sourceId"/> scheduled at <paramref name="scheduledMs"/> (unix ms).</summary>
     public bool Polls(string sourceId, long scheduledMs) =>
@@ -113,8 +134,9 @@ public sealed partial class ClusterMembership
     {
         var store = _store() ?? throw new StorageException("cluster storage is not open yet");
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        // Before the first read of the node list this replica would see only itself, and claim every shard.
-        var candidates = _refreshed ? Candidates(now) : [];
+        // On a stale view (before the first refresh, after a pause or a database outage) every other replica would look
+        // gone, and this one would take every shard: no claim until the view is fresh again.
+        var candidates = ViewIsFresh ? Candidates() : [];
         if (candidates.Count == 0)
         {
             return (0, 0);
@@ -150,47 +172,59 @@ public sealed partial class ClusterMembership
     }
 
     /// <summary>
-    /// Reads back what this replica owns, the leaving marks and the database's clock; takes the node list Quartz
-    /// reports. Called every second by <see cref="ClusterService"/>.
+    /// Stamps this replica's heartbeat, reads the replicas' rows, what this replica owns and the database's clock. Called
+    /// every second by <see cref="ClusterService"/>.
     /// </summary>
+    /// <returns>False when this replica's row carries another start's nonce: another process took its instance id.</returns>
     /// <exception cref="StorageException">The database could not be read.</exception>
-    public void Refresh(IReadOnlyCollection<ClusterNode> nodes)
+    public bool Refresh()
     {
         var store = _store() ?? throw new StorageException("cluster storage is not open yet");
-        _nodes = nodes.Select(n => new NodeView(n.InstanceId, n.State, n.LastCheckInUtc)).ToList();
-        _leaving = store.Leaving();
+        if (!store.Heartbeat(Node, Nonce))
+        {
+            // Another process joined under this id: nothing this replica believes it owns is its own any more.
+            Ledger.Replace([], WindowMs, Ledger.Version);
+            return false;
+        }
+
+        _members = store.Nodes();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var version = Ledger.Version;
         // From two windows back: a poll that starts late still finds the window its tick belongs to.
-        Ledger.Replace(store.Owned(Node, Math.Min(ClusterShards.WindowStart(now, WindowMs) - 2 * WindowMs, ClusterShards.WindowStart(now, EvaluationMs) - 2 * EvaluationMs)), WindowMs);
-        var before = _time.GetUtcNow();
-        var (database, roundTrip) = store.ReadClock();
-        var local = before + (roundTrip / 2);
-        Interlocked.Exchange(ref _skewMs, local.ToUnixTimeMilliseconds() - database);
+        Ledger.Replace(store.Owned(Node, Math.Min(ClusterShards.WindowStart(now, WindowMs) - 2 * WindowMs, ClusterShards.WindowStart(now, EvaluationMs) - 2 * EvaluationMs)), WindowMs, version);
+        var (database, local) = store.ReadClock(() => _time.GetUtcNow().ToUnixTimeMilliseconds());
+        Interlocked.Exchange(ref _skewMs, local - database);
         Interlocked.Exchange(ref _skewReadAt, now);
-        _refreshed = true;
+        Interlocked.Exchange(ref _refreshedAt, _time.GetTimestamp());
+        return true;
     }
 
+    /// <summary>Takes the node list Quartz's cluster table gives (for the metrics, and to pass over nodes Quartz has failed).</summary>
+    public void SeeQuartzNodes(IReadOnlyCollection<ClusterNode> nodes) =>
+        _nodes = nodes.Select(n => new NodeView(n.InstanceId, n.State, n.LastCheckInUtc)).ToList();
+
     /// <summary>
-    /// The replicas a window may be claimed for: alive by their check-ins and not leaving, this one included unless it
-    /// is leaving. A replica that missed a check-in by more than half of <c>failoverAfter</c> gets no new window: its
-    /// shards move on before Quartz declares it failed, and nothing is lost if it was only slow (the windows it still
-    /// owns it polls; the next ones go elsewhere).
+    /// The replicas a window may be claimed for: those whose heartbeat (stamped each second by the database's clock) is
+    /// within <see cref="Grace"/>, that are not leaving, that started with this cluster's shape and that Quartz has not
+    /// failed; this one included unless it is leaving or its clock is more than a second off the database's. A replica
+    /// that went quiet gets no new window well before Quartz declares it failed, and nothing is lost if it was only
+    /// slow: the windows it owns it polls, the next ones go elsewhere.
     /// </summary>
-    public List<string> Candidates(long nowMs)
+    public List<string> Candidates()
     {
-        var leaving = _leaving;
-        var grace = Settings.CheckinInterval + (Settings.FailoverAfter / 2);
+        var failed = _nodes.Where(n => n.State == ClusterNodeState.Failed).Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        var grace = (long)Grace.TotalMilliseconds;
+        var shape = Shape;
         var candidates = new List<string>();
-        foreach (var n in _nodes)
+        foreach (var m in _members)
         {
-            var fresh = n.LastCheckIn is not { } last || nowMs - last.ToUnixTimeMilliseconds() <= grace.TotalMilliseconds;
-            if (n.State != ClusterNodeState.Failed && fresh && !leaving.Contains(n.Id) && n.Id != Node)
+            if (m.Node != Node && m.AgeMs <= grace && !m.Leaving && m.Shape == shape && !failed.Contains(m.Node))
             {
-                candidates.Add(n.Id);
+                candidates.Add(m.Node);
             }
         }
 
-        if (!_isLeaving && !leaving.Contains(Node))
+        if (!_isLeaving && !(ClockSkewKnown && ClockSkew.Duration() > TimeSpan.FromSeconds(1)))
         {
             candidates.Add(Node);
         }

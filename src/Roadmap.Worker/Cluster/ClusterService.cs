@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quartz;
+using Roadmap.Core.Config;
 using Roadmap.Storage;
 
 namespace Roadmap.Worker.Cluster;
@@ -36,6 +37,7 @@ public sealed partial class ClusterService(
     private Task? _loop;
     private IScheduler? _scheduler;
     private long _prunedAt;
+    private int _pruning;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -46,10 +48,12 @@ public sealed partial class ClusterService(
         var store = Store() ?? throw new StorageException("cluster mode needs the PostgreSQL store");
         store.Prepare();
         _scheduler = services.GetRequiredKeyedService<IScheduler>(SchedulerName);
-        await RefuseDuplicateIdAsync(_scheduler, cancellationToken);
-        store.SetLeaving(membership.Node, null);
+        await RefuseDuplicateIdAsync(store, cancellationToken);
+        RefuseOtherShape(store);
+        store.Join(membership.Node, membership.Nonce, membership.Shape);
         await EnsureClaimTriggersAsync(_scheduler, cancellationToken);
-        membership.Refresh(await _scheduler.QueryClusterNodes(cancellationToken));
+        membership.SeeQuartzNodes(await _scheduler.QueryClusterNodes(cancellationToken));
+        membership.Refresh();
         ClaimJob.Run(membership, metrics, log);
         LogJoined(log, membership.Node, membership.Settings.Shards, membership.Settings.Window.TotalSeconds);
         _loop = Task.Run(() => LoopAsync(_scheduler, _stop.Token), CancellationToken.None);
@@ -65,20 +69,30 @@ public sealed partial class ClusterService(
         // The others stop giving this replica windows as soon as they read the mark (within a second); the windows it
         // owns by then it polls to their end, while the others claim the ones after.
         membership.StartLeaving();
-        try
+        var marked = false;
+        for (var attempt = 0; attempt < 3 && !marked; attempt++)
         {
-            Store()?.SetLeaving(membership.Node, time.GetUtcNow().ToUnixTimeMilliseconds());
-        }
-        catch (StorageException e)
-        {
-            LogRefreshFailed(log, e.Message);
+            try
+            {
+                Store()?.SetLeaving(membership.Node, membership.Nonce);
+                marked = true;
+            }
+            catch (StorageException e)
+            {
+                LogRefreshFailed(log, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(300), time, CancellationToken.None);
+            }
         }
 
-        var window = membership.Settings.Window;
-        var deadline = time.GetUtcNow() + window + window + ClusterMembership.Lead;
+        // The last owned window (an evaluation window too) ends, and a second more for a tick whose firing is late;
+        // with the mark unwritten the others pass this replica over only once its heartbeat is old.
+        var deadline = time.GetUtcNow() + HandOverAtMost(membership.Settings, TimeSpan.FromMilliseconds(membership.Shape.EvaluateMs));
+        var settled = marked ? TimeSpan.Zero : membership.Grace + membership.Horizon;
+        var started = time.GetUtcNow();
         while (time.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
         {
-            if (membership.Ledger.LastEnd <= time.GetUtcNow().ToUnixTimeMilliseconds())
+            var now = time.GetUtcNow();
+            if (membership.Ledger.LastEnd + 1000 <= now.ToUnixTimeMilliseconds() && now - started >= settled)
             {
                 break;
             }
@@ -104,6 +118,10 @@ public sealed partial class ClusterService(
 
     private IClusterStore? Store() => services.GetRequiredService<IRoadmapStorage>().Cluster;
 
+    /// <summary>The longest a graceful stop waits for its windows to end: two data windows, an evaluation window, the lead and a second.</summary>
+    public static TimeSpan HandOverAtMost(ClusterConfig cluster, TimeSpan evaluateEvery) =>
+        (2 * cluster.Window) + evaluateEvery + ClusterMembership.Lead + TimeSpan.FromSeconds(1);
+
     private async Task LoopAsync(IScheduler scheduler, CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -111,21 +129,31 @@ public sealed partial class ClusterService(
             try
             {
                 await Task.Delay(RefreshEvery, time, cancellationToken);
-                membership.Refresh(await scheduler.QueryClusterNodes(cancellationToken));
+                if (!membership.Refresh())
+                {
+                    LogIdTaken(log, membership.Node);
+                    Environment.ExitCode = 1;
+                    services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+                    return;
+                }
+
                 // The evaluator's round reaches the others' board and API within a second, not at their next tick.
                 if (!membership.IsEvaluatorNow())
                 {
                     sharing.Follow();
                 }
 
+                membership.SeeQuartzNodes(await scheduler.QueryClusterNodes(cancellationToken));
                 PruneNowAndThen();
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (e is StorageException or SchedulerException)
+            catch (Exception e)
             {
+                // Whatever failed, the loop goes on: a replica that stops refreshing stops heartbeating, and the others
+                // pass it over; one whose loop died while its heartbeat went on would lose its share of the ticks.
                 LogRefreshFailed(log, e.Message);
             }
         }
@@ -134,13 +162,45 @@ public sealed partial class ClusterService(
     private void PruneNowAndThen()
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (now - _prunedAt < TimeSpan.FromHours(1).TotalMilliseconds)
+        if (now - _prunedAt < TimeSpan.FromHours(1).TotalMilliseconds || Interlocked.CompareExchange(ref _pruning, 1, 0) != 0)
         {
             return;
         }
 
         _prunedAt = now;
-        Store()?.Prune(now - (long)WindowsKept.TotalMilliseconds);
+        // Off the refresh loop: a long delete must not hold up the heartbeat and the read-back of owned windows.
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                while (Store()?.Prune(now - (long)WindowsKept.TotalMilliseconds) > 0)
+                {
+                }
+            }
+            catch (StorageException e)
+            {
+                LogRefreshFailed(log, e.Message);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _pruning, 0);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Every replica must cut shards and windows alike: a start whose shard count, window or evaluation period differs
+    /// from a live replica's is refused (change them by stopping every replica first).
+    /// </summary>
+    private void RefuseOtherShape(IClusterStore store)
+    {
+        var shape = membership.Shape;
+        var grace = (long)membership.Grace.TotalMilliseconds;
+        if (store.Nodes().FirstOrDefault(n => n.Node != membership.Node && n.AgeMs <= grace && !n.Leaving && n.Shape != shape) is { } other)
+        {
+            throw new StorageException(
+                $"live replica \"{other.Node}\" runs with shards {other.Shape.Shards}, window {other.Shape.WindowMs} ms, evaluateEvery {other.Shape.EvaluateMs} ms; this one with {shape.Shards}, {shape.WindowMs} ms, {shape.EvaluateMs} ms: every replica must agree (stop them all to change these)");
+        }
     }
 
     /// <summary>
@@ -148,21 +208,19 @@ public sealed partial class ClusterService(
     /// is recent may be this replica's own previous life (killed and restarted): it is watched for one check-in
     /// interval, and only a check-in that moves on is another live replica.
     /// </summary>
-    private async Task RefuseDuplicateIdAsync(IScheduler scheduler, CancellationToken cancellationToken)
+    private async Task RefuseDuplicateIdAsync(IClusterStore store, CancellationToken cancellationToken)
     {
-        var settings = membership.Settings;
-        var first = (await scheduler.QueryClusterNodes(cancellationToken)).FirstOrDefault(n => n.IsCurrentNode)?.LastCheckInUtc;
-        if (first is not { } seen || time.GetUtcNow() - seen > settings.CheckinInterval + settings.FailoverAfter)
+        var grace = (long)membership.Grace.TotalMilliseconds;
+        if (store.Nodes().FirstOrDefault(n => n.Node == membership.Node) is not { } first || first.AgeMs > grace)
         {
             return;
         }
 
         LogWaitingForOldSelf(log, membership.Node);
-        await Task.Delay(settings.CheckinInterval + TimeSpan.FromSeconds(1), time, cancellationToken);
-        var again = (await scheduler.QueryClusterNodes(cancellationToken)).FirstOrDefault(n => n.IsCurrentNode)?.LastCheckInUtc;
-        if (again is { } later && later > seen)
+        await Task.Delay(RefreshEvery + RefreshEvery + TimeSpan.FromMilliseconds(500), time, cancellationToken);
+        if (store.Nodes().FirstOrDefault(n => n.Node == membership.Node) is { } again && (again.Heartbeat > first.Heartbeat || again.Nonce != first.Nonce))
         {
-            throw new StorageException($"another live replica uses the instance id \"{membership.Node}\" (it checked in at {later:u}): give each replica its own --instance-id");
+            throw new StorageException($"another live replica uses the instance id \"{membership.Node}\" (its heartbeat is {again.AgeMs} ms old): give each replica its own --instance-id");
         }
     }
 
@@ -227,8 +285,11 @@ public sealed partial class ClusterService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster: replica {Node} handed its shards over")]
     private static partial void LogHandedOver(ILogger log, string node);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: a check-in under instance id {Node} is recent; waiting one check-in interval to see whether it is this replica's previous run or another live replica")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: a heartbeat under instance id {Node} is recent; waiting two heartbeats to see whether it is this replica's previous run or another live replica")]
     private static partial void LogWaitingForOldSelf(ILogger log, string node);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Cluster: another process joined under this replica's instance id {Node}; this one stops polling and exits")]
+    private static partial void LogIdTaken(ILogger log, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster: reading the cluster's state failed: {Reason}")]
     private static partial void LogRefreshFailed(ILogger log, string reason);

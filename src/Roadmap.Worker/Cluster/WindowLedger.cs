@@ -7,9 +7,15 @@ namespace Roadmap.Worker.Cluster;
 /// the owners of the evaluation windows. Read on every poll, so a lookup takes no lock: each refresh swaps in a new
 /// immutable view.
 /// </summary>
-public sealed class WindowLedger(string node)
+public sealed class WindowLedger(string node, long evaluationMs = 0)
 {
+    private readonly Lock _write = new();
+    private readonly List<(long Version, IReadOnlyList<ShardWindow> Windows)> _added = [];
     private volatile View _view = new(new HashSet<(int, long)>(), new Dictionary<long, string>(), 0);
+    private long _version;
+
+    /// <summary>The evaluation windows' length: an owned one counts in <see cref="LastEnd"/>. 0: not counted.</summary>
+    public long EvaluationMs { get; } = evaluationMs;
 
     /// <summary>This replica's instance id.</summary>
     public string Node { get; } = node;
@@ -20,7 +26,7 @@ public sealed class WindowLedger(string node)
     /// <summary>The owner of the evaluation window starting at <paramref name="windowStart"/>, if it is known.</summary>
     public string? EvaluatorOf(long windowStart) => _view.Evaluators.GetValueOrDefault(windowStart);
 
-    /// <summary>The end (unix ms) of the last data window this replica owns; 0 when it owns none.</summary>
+    /// <summary>The end (unix ms) of the last window (data, or evaluation when <see cref="EvaluationMs"/> is set) this replica owns; 0 when it owns none.</summary>
     public long LastEnd => _view.LastEnd;
 
     /// <summary>How many distinct shards this replica owns a window of that holds <paramref name="ms"/>.</summary>
@@ -39,19 +45,57 @@ public sealed class WindowLedger(string node)
         return held;
     }
 
+    /// <summary>Counts the <see cref="Add"/> calls: a read-back started at one version keeps what was added after it.</summary>
+    public long Version
+    {
+        get
+        {
+            lock (_write)
+            {
+                return _version;
+            }
+        }
+    }
+
     /// <summary>Replaces the view with what the database says from some time on.</summary>
     /// <param name="owned">This replica's windows and every evaluation window's owner (<see cref="IClusterStore.Owned"/>).</param>
     /// <param name="windowMs">The data windows' length, for <see cref="LastEnd"/>.</param>
-    public void Replace(IReadOnlyList<ShardWindow> owned, long windowMs)
+    /// <param name="readSince">The <see cref="Version"/> taken before the database was read: windows added after it
+    /// (claimed and committed while the read ran) are kept, not dropped until the next read-back.</param>
+    public void Replace(IReadOnlyList<ShardWindow> owned, long windowMs, long readSince)
     {
-        var mine = new HashSet<(int, long)>();
-        var evaluators = new Dictionary<long, string>();
-        long lastEnd = 0;
-        foreach (var w in owned)
+        lock (_write)
+        {
+            _added.RemoveAll(a => a.Version <= readSince);
+            _view = Build(new View([], [], 0), owned.Concat(_added.SelectMany(a => a.Windows)), windowMs);
+        }
+    }
+
+    /// <summary>Adds windows this replica just claimed for itself, before the next read-back.</summary>
+    public void Add(IReadOnlyList<ShardWindow> claimed, long windowMs)
+    {
+        lock (_write)
+        {
+            _version++;
+            _added.Add((_version, claimed));
+            _view = Build(_view, claimed, windowMs);
+        }
+    }
+
+    private View Build(View from, IEnumerable<ShardWindow> windows, long windowMs)
+    {
+        var mine = new HashSet<(int, long)>(from.Mine);
+        var evaluators = new Dictionary<long, string>(from.Evaluators);
+        var lastEnd = from.LastEnd;
+        foreach (var w in windows)
         {
             if (w.Shard == IClusterStore.EvaluationShard)
             {
                 evaluators[w.Start] = w.Node;
+                if (w.Node == Node)
+                {
+                    lastEnd = Math.Max(lastEnd, w.Start + EvaluationMs);
+                }
             }
             else if (w.Node == Node)
             {
@@ -60,30 +104,7 @@ public sealed class WindowLedger(string node)
             }
         }
 
-        _view = new View(mine, evaluators, lastEnd);
-    }
-
-    /// <summary>Adds windows this replica just claimed for itself, before the next read-back.</summary>
-    public void Add(IEnumerable<ShardWindow> claimed, long windowMs)
-    {
-        var view = _view;
-        var mine = new HashSet<(int, long)>(view.Mine);
-        var evaluators = new Dictionary<long, string>(view.Evaluators);
-        var lastEnd = view.LastEnd;
-        foreach (var w in claimed)
-        {
-            if (w.Shard == IClusterStore.EvaluationShard)
-            {
-                evaluators.TryAdd(w.Start, w.Node);
-            }
-            else if (w.Node == Node)
-            {
-                mine.Add((w.Shard, w.Start));
-                lastEnd = Math.Max(lastEnd, w.Start + windowMs);
-            }
-        }
-
-        _view = new View(mine, evaluators, lastEnd);
+        return new View(mine, evaluators, lastEnd);
     }
 
     private sealed record View(HashSet<(int Shard, long Start)> Mine, Dictionary<long, string> Evaluators, long LastEnd);

@@ -12,6 +12,13 @@ namespace Roadmap.Worker.Configuration;
 /// </summary>
 public sealed class ConfigDiff
 {
+    /// <summary>In cluster mode: the same less <c>evaluateEvery</c>, which cuts the evaluation windows every replica shares.</summary>
+    public static readonly IReadOnlySet<string> ClusterReloadableSettings = new HashSet<string>(StringComparer.Ordinal)
+    {
+        nameof(SettingsConfig.TimeZone),
+        nameof(SettingsConfig.Updates),
+    };
+
     /// <summary>The settings a running service applies on reload; every other setting needs a restart.</summary>
     public static readonly IReadOnlySet<string> ReloadableSettings = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -33,8 +40,11 @@ public sealed class ConfigDiff
             .Select(s => (before[s.Id], s))
             .ToList();
         Unchanged = next.Sources.Where(s => before.ContainsKey(s.Id) && !Changed.Any(c => c.Next.Id == s.Id)).Select(s => s.Id).ToList();
-        NeedRestart = RestartOnlyChanges(previous.Settings, next.Settings, ReloadableSettings);
-        EvaluateEveryChanged = previous.Settings.EvaluateEvery != next.Settings.EvaluateEvery;
+        // In a cluster every replica cuts the evaluation windows by evaluateEvery: replicas reloading at different
+        // moments would disagree on them, so there it takes a restart of every replica.
+        var reloadable = previous.Settings.Cluster.Enabled ? ClusterReloadableSettings : ReloadableSettings;
+        NeedRestart = RestartOnlyChanges(previous.Settings, next.Settings, reloadable);
+        EvaluateEveryChanged = !previous.Settings.Cluster.Enabled && previous.Settings.EvaluateEvery != next.Settings.EvaluateEvery;
     }
 
     public IReadOnlyList<SourceConfig> Added { get; }
@@ -60,7 +70,8 @@ public sealed class ConfigDiff
     /// </summary>
     public static RoadmapConfig Effective(RoadmapConfig previous, RoadmapConfig next)
     {
-        var settings = previous.Settings with { EvaluateEvery = next.Settings.EvaluateEvery, TimeZone = next.Settings.TimeZone, Updates = next.Settings.Updates };
+        var every = previous.Settings.Cluster.Enabled ? previous.Settings.EvaluateEvery : next.Settings.EvaluateEvery;
+        var settings = previous.Settings with { EvaluateEvery = every, TimeZone = next.Settings.TimeZone, Updates = next.Settings.Updates };
         return next with { Settings = settings };
     }
 

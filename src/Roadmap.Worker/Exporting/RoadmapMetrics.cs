@@ -230,13 +230,32 @@ public sealed class RoadmapMetrics : IRoadmapEvents
 
         _judgementShown = judges;
         var holds = _holdsSource!;
-        foreach (var id in _sourceUp.GetAllLabelValues().Concat(_polls.GetAllLabelValues()).Select(l => l[0]).Distinct(StringComparer.Ordinal).ToList())
+        var away = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in _sourceSeries.Keys.Concat(_polls.GetAllLabelValues().Select(l => l[0])))
         {
-            if (!holds(id))
+            if (!away.Contains(id) && !holds(id))
             {
-                ForgetSource(id, null);
+                away.Add(id);
             }
         }
+
+        if (away.Count == 0)
+        {
+            return;
+        }
+
+        // One pass per metric for all of them: a shard moving takes thousands of sources at once.
+        foreach (var id in away)
+        {
+            _sourceSeries.TryRemove(id, out _);
+        }
+
+        bool Away(string[] l) => away.Contains(l[0]);
+        RemoveWhere(_sourceUp, Away);
+        RemoveWhere(_polls, Away);
+        RemoveWhere(_pollDuration, Away);
+        RemoveWhere(_lastSuccess, Away);
+        RemoveWhere(_signalValue, Away);
     }
 
     private IEnumerable<Gauge> JudgementGauges() =>

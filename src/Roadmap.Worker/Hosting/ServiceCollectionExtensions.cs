@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using OpenTelemetry;
@@ -164,6 +165,13 @@ public static class ServiceCollectionExtensions
                 s.ProvisionSchema();
             });
             q.AddJobType<ClaimJob>();
+        });
+        // A graceful stop polls the windows it owns to their end (an evaluation window too) before Quartz and the writer
+        // stop: the host's default 30 s could cut it short.
+        services.Configure<HostOptions>(o =>
+        {
+            var handOver = ClusterService.HandOverAtMost(cluster, config.Settings.EvaluateEvery);
+            o.ShutdownTimeout = handOver + TimeSpan.FromSeconds(20) > o.ShutdownTimeout ? handOver + TimeSpan.FromSeconds(20) : o.ShutdownTimeout;
         });
         services.AddSingleton<ClusterMetrics>();
         services.AddHostedService<ClusterService>();

@@ -14,7 +14,10 @@ public sealed class EvaluateJob(EvaluationService evaluation, RoadmapTelemetry t
     public ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         // In a cluster one replica evaluates (the owner of this round's window); the others take its stored round.
-        if (membership.Enabled && !membership.Evaluates((context.ScheduledFireTimeUtc ?? time.GetUtcNow()).ToUnixTimeMilliseconds()))
+        // The round is the grid's nearest to the scheduled time (Quartz may shift a trigger's phase a little).
+        var scheduled = context.ScheduledFireTimeUtc ?? time.GetUtcNow();
+        var every = TimeSpan.FromMilliseconds(membership.Shape.EvaluateMs);
+        if (membership.Enabled && !membership.Evaluates(ScheduleRegistrar.NextTick(string.Empty, every, scheduled - (every / 2), spread: false).ToUnixTimeMilliseconds()))
         {
             sharing.Follow();
             return ValueTask.CompletedTask;

@@ -21,12 +21,6 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
     {
         var id = context.JobDetail.Key.Name;
-        // In a cluster, the replica that owns this tick's shard window polls it; every other replica lets it pass.
-        if (!membership.Polls(id, (context.ScheduledFireTimeUtc ?? time.GetUtcNow()).ToUnixTimeMilliseconds()))
-        {
-            return;
-        }
-
         // Held until the result is recorded: a reload that removes or replaces the source disposes it after that.
         await using var lease = sources.Acquire(id);
         if (lease is null)
@@ -35,16 +29,20 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
         }
 
         var source = lease.Source;
+        var tick = TickOf(context, source.Config);
+        // In a cluster, the replica that owns this tick's shard window polls it; every other replica lets it pass. And
+        // a tick is polled once here, whatever Quartz fires for it.
+        if (!membership.Polls(id, tick.ToUnixTimeMilliseconds()) || (context.Trigger.Key.Group != ScheduleRegistrar.StartGroup && !lease.TryTakeTick(tick.ToUnixTimeMilliseconds())))
+        {
+            return;
+        }
 
         // The span's name is formatted only when someone listens: thousands of polls a second would format it for nobody.
         using var span = telemetry.Source.HasListeners() ? telemetry.Source.StartActivity($"poll {id}", ActivityKind.Internal) : null;
         span?.SetTag("roadmap.source", id);
         span?.SetTag("roadmap.source.kind", source.Config.Kind);
         var at = time.GetUtcNow();
-        if (context.ScheduledFireTimeUtc is { } scheduled)
-        {
-            events.PollStarted(at - scheduled);
-        }
+        events.PollStarted(at - tick);
 
         // Through the poll boundary: a source that throws still yields a failed poll, counted and stored below.
         var result = await guard.PollAsync(source, cancellationToken);
@@ -72,7 +70,20 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
             result.Success,
             result.Failure,
             ToStored(result.Samples),
-            context.ScheduledFireTimeUtc?.ToUnixTimeMilliseconds()));
+            tick.ToUnixTimeMilliseconds()));
+    }
+
+    /// <summary>
+    /// The tick this firing stands for: for an interval source the grid tick nearest to Quartz's scheduled fire time
+    /// (Quartz may shift a trigger's phase by some milliseconds, after a misfire for one; the tick is the grid's, the
+    /// same on every replica); for a cron source, or the single process's start poll, the scheduled time itself.
+    /// </summary>
+    private DateTimeOffset TickOf(IJobExecutionContext context, Roadmap.Core.Config.SourceConfig config)
+    {
+        var scheduled = context.ScheduledFireTimeUtc ?? time.GetUtcNow();
+        return config.Schedule.Every is { } every && context.Trigger.Key.Group != ScheduleRegistrar.StartGroup
+            ? ScheduleRegistrar.NextTick(config.Id, every, scheduled - (every / 2))
+            : scheduled;
     }
 
     /// <summary>The samples as storage takes them, in a list of the right size (no LINQ iterator per poll).</summary>

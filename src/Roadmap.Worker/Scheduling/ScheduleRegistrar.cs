@@ -47,8 +47,8 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
     /// <c>n × every + Spread(id)</c> unix milliseconds (see <see cref="NextTick"/>).
     /// </summary>
     /// <param name="pollAtStart">Also poll once a moment after <paramref name="start"/> when the first tick is more than
-    /// a second away (a single process: data at once rather than after up to one interval). Never in a cluster, where
-    /// only ticks are owned.</param>
+    /// half an interval (at least 1 s, at most 5 s) after that (a single process: data at once rather than after up to
+    /// one interval). Never in a cluster, where only ticks are owned.</param>
     public static async Task SchedulePollAsync(IScheduler scheduler, SourceConfig source, TimeZoneInfo zone, DateTimeOffset start, bool pollAtStart, CancellationToken cancellationToken)
     {
         var job = JobBuilder.Create<PollJob>().WithIdentity(PollKey(source.Id)).Build();
@@ -65,9 +65,11 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
                 .WithMisfireThreshold(TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds, 1_000, 60_000)))
                 .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build());
-            if (pollAtStart && first - start > TimeSpan.FromSeconds(1))
+            // Not when the first tick follows soon after: two polls back to back would measure one moment twice.
+            var early = start + Spread(source.Id, every);
+            if (pollAtStart && first - early > StartPollGap(every))
             {
-                triggers.Add(TriggerBuilder.Create().WithIdentity(source.Id, StartGroup).ForJob(job).StartAt(start + Spread(source.Id, every)).Build());
+                triggers.Add(TriggerBuilder.Create().WithIdentity(source.Id, StartGroup).ForJob(job).StartAt(early).Build());
             }
         }
         else
@@ -95,13 +97,20 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
                 .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build(),
         };
-        if (evaluateAtStart && first - start > TimeSpan.FromSeconds(1))
+        if (evaluateAtStart && first - (start + TimeSpan.FromSeconds(1)) > StartPollGap(every))
         {
             triggers.Add(TriggerBuilder.Create().WithIdentity(EvaluateJob.Key.Name, StartGroup).ForJob(evaluate).StartAt(start + TimeSpan.FromSeconds(1)).Build());
         }
 
         await scheduler.ScheduleJob(evaluate, triggers, Replace, cancellationToken);
     }
+
+    /// <summary>
+    /// How far the first tick must be from the start poll for the start poll to be worth it: half the interval, but at
+    /// least 1 s and at most 5 s (an hourly source still polls at once, and then on its grid).
+    /// </summary>
+    private static TimeSpan StartPollGap(TimeSpan every) =>
+        TimeSpan.FromTicks(Math.Clamp(every.Ticks / 2, TimeSpan.TicksPerSecond, 5 * TimeSpan.TicksPerSecond));
 
     /// <summary>
     /// The first tick of a source at or after <paramref name="after"/>: ticks are <c>n × every + Spread(id, every)</c>

@@ -126,6 +126,9 @@ public sealed class SourcePool : IAsyncDisposable
 
         public int Leases { get; set; }
 
+        /// <summary>The last tick (unix ms) polled, so that a tick is polled once however often its trigger fires.</summary>
+        public long LastTick = long.MinValue;
+
         /// <summary>Set when a reload took the source out: it is disposed, then this is called, after the last lease.</summary>
         public Action<ISource>? Retired { get; set; }
     }
@@ -144,6 +147,27 @@ public sealed class SourcePool : IAsyncDisposable
         }
 
         public ISource Source => _entry.Source;
+
+        /// <summary>
+        /// Takes the tick at <paramref name="tickMs"/> for this poll: false when that tick (or a later one) was polled
+        /// already, by a trigger that fired twice for it or one whose phase drifted.
+        /// </summary>
+        public bool TryTakeTick(long tickMs)
+        {
+            var last = Interlocked.Read(ref _entry.LastTick);
+            while (tickMs > last)
+            {
+                var seen = Interlocked.CompareExchange(ref _entry.LastTick, tickMs, last);
+                if (seen == last)
+                {
+                    return true;
+                }
+
+                last = seen;
+            }
+
+            return false;
+        }
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _released, 1) == 0 ? _pool.ReleaseAsync(_entry) : ValueTask.CompletedTask;

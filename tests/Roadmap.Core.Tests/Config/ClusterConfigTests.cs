@@ -28,10 +28,10 @@ public sealed class ClusterConfigTests
     [Fact]
     public void Load_EnabledOnPostgres_TakesEveryKey()
     {
-        var result = Load($"{Postgres}\n  cluster: {{ enabled: true, shards: 64, window: 7s, checkinInterval: 1s, failoverAfter: 4s }}");
+        var result = Load($"{Postgres}\n  cluster: {{ enabled: true, shards: 64, window: 7s, checkinInterval: 1s, failoverAfter: 2s }}");
 
         Assert.True(result.IsValid, string.Join('\n', result.Errors));
-        Assert.Equal(new ClusterConfig(true, 64, TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(4)), result.Config!.Settings.Cluster);
+        Assert.Equal(new ClusterConfig(true, 64, TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)), result.Config!.Settings.Cluster);
     }
 
     [Fact]
@@ -46,9 +46,9 @@ public sealed class ClusterConfigTests
 
     [Theory]
     [InlineData("window: 1s", "settings.cluster.window")]
-    [InlineData("window: 11m", "settings.cluster.window")]
+    [InlineData("window: 2m", "settings.cluster.window")]
     [InlineData("checkinInterval: 100ms", "settings.cluster.checkinInterval")]
-    [InlineData("failoverAfter: 1s", "settings.cluster.failoverAfter")]
+    [InlineData("failoverAfter: 3s", "settings.cluster.failoverAfter")]
     [InlineData("shards: 0", "settings.cluster.shards")]
     [InlineData("shards: 5000", "settings.cluster.shards")]
     [InlineData("leader: a", "settings.cluster.leader")]

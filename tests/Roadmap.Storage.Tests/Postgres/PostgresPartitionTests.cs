@@ -164,17 +164,7 @@ public sealed class PostgresPartitionTests(PostgresServer server) : IClassFixtur
         var time = new FakeTimeProvider(t0);
         using var backend = new PostgresTestBackend(server, time);
         var db = backend.Open();
-        await using (var writer = Writer(db, new StorageOptions()))
-        {
-            writer.Start();
-            // One sample a minute for the 5 days before t0: Oct 27 to Oct 31.
-            for (var m = 5 * 24 * 60; m > 0; m--)
-            {
-                writer.TryEnqueue(Poll(t0.AddMinutes(-m), 1));
-            }
-
-            await writer.FlushAsync();
-        }
+        await WriteFiveDaysAsync(db, t0);
 
         var options = new StorageOptions { RawRetention = TimeSpan.FromDays(2), RollupRetention = TimeSpan.FromDays(30), PruneInterval = TimeSpan.FromHours(1) };
         using var session = db.OpenWriteSession(options, time);
@@ -203,7 +193,7 @@ public sealed class PostgresPartitionTests(PostgresServer server) : IClassFixtur
         Assert.Contains("samples_p20261211", backend.PartitionsOf("samples")); // and the days ahead of the new now
 
         // A late sample for a dropped day finds its partition created again.
-        await using (var writer = Writer(db, new StorageOptions()))
+        await using (var writer = Writer(db, Hot))
         {
             writer.Start();
             writer.TryEnqueue(Poll(t0.AddDays(-4), 5));
@@ -211,6 +201,51 @@ public sealed class PostgresPartitionTests(PostgresServer server) : IClassFixtur
         }
 
         Assert.Equal([new Point(t0.AddDays(-4).ToUnixTimeMilliseconds(), 5)], db.Samples.Read("web", "up", t0.AddDays(-5), t0));
+    }
+
+    /// <summary>A writer's options under which nothing is ever closed for compaction: the samples stay hot rows.</summary>
+    private static readonly StorageOptions Hot = new() { CompactGrace = TimeSpan.FromDays(3650) };
+
+    [Fact]
+    public async Task Compact_SealedDays_TruncatesTheirPartitionsAndRetentionDeletesWholeChunks()
+    {
+        var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+        var time = new FakeTimeProvider(t0.AddHours(1));
+        using var backend = new PostgresTestBackend(server, time);
+        var db = backend.Open();
+        await WriteFiveDaysAsync(db, t0);
+
+        var partitionBytes = backend.Scalar<long>("SELECT pg_relation_size('samples_p20261028');");
+        var options = new StorageOptions { RawRetention = TimeSpan.FromDays(2.5), PruneInterval = TimeSpan.FromHours(1) };
+        using var session = db.OpenWriteSession(options, time);
+        while (session.Compact().Chunks > 0)
+        {
+        }
+
+        // Sealed: a chunk per day, no hot row left, and the sealed days' partitions hold no pages any more.
+        Assert.Equal(5, backend.Count("chunks"));
+        Assert.Equal(0, backend.HotSamples());
+        Assert.True(partitionBytes > 0);
+        Assert.Equal(0, backend.Scalar<long>("SELECT pg_relation_size('samples_p20261028');"));
+        Assert.Equal(5 * 24 * 60, db.Samples.Read("web", "up", t0.AddDays(-6), t0).Count);
+
+        // The raw cut falls at noon on Oct 29: Oct 27 and 28 go whole, Oct 29 stays whole.
+        PruneAll(session);
+        Assert.Equal(3, backend.Count("chunks"));
+        Assert.Equal(3 * 24 * 60, db.Samples.Read("web", "up", t0.AddDays(-6), t0).Count);
+    }
+
+    /// <summary>One sample a minute for the 5 days before <paramref name="t0"/>, left hot.</summary>
+    private static async Task WriteFiveDaysAsync(IRoadmapStorage db, DateTimeOffset t0)
+    {
+        await using var writer = Writer(db, Hot);
+        writer.Start();
+        for (var m = 5 * 24 * 60; m > 0; m--)
+        {
+            writer.TryEnqueue(Poll(t0.AddMinutes(-m), 1));
+        }
+
+        await writer.FlushAsync();
     }
 
     private static long PruneAll(IStorageWriteSession session)

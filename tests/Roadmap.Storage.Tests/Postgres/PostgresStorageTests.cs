@@ -8,6 +8,8 @@ public sealed class PostgresSampleReadSessionTests(PostgresServer server) : Samp
 
 public sealed class PostgresBatchedWriterTests(PostgresServer server) : BatchedWriterTests(new PostgresTestBackend(server)), IClassFixture<PostgresServer>;
 
+public sealed class PostgresCompactionTests(PostgresServer server) : CompactionTests(new PostgresTestBackend(server)), IClassFixture<PostgresServer>;
+
 public sealed class PostgresRollupTests(PostgresServer server) : RollupTests(new PostgresTestBackend(server)), IClassFixture<PostgresServer>;
 
 public sealed class PostgresEvaluationStoreTests(PostgresServer server) : EvaluationStoreTests(new PostgresTestBackend(server)), IClassFixture<PostgresServer>;

@@ -52,17 +52,28 @@ public sealed class PostgresTestBackend : StorageTestBackend
         return storage;
     }
 
-    public override long Count(string table) => Scalar<long>($"SELECT count(*) FROM {table};");
+    public override long Count(string table) => table == "samples" ? Samples().Count : Scalar<long>($"SELECT count(*) FROM {table};");
+
+    public override long HotSamples() => Scalar<long>("SELECT count(*) FROM samples;");
 
     public override IReadOnlyList<(long Series, long Ts, double Value)> Samples()
     {
         using var c = Connection();
-        using var cmd = new NpgsqlCommand("SELECT series_id, ts, value FROM samples ORDER BY series_id, ts;", c);
-        using var r = cmd.ExecuteReader();
-        var rows = new List<(long, long, double)>();
-        while (r.Read())
+        var ids = new List<long>();
+        using (var cmd = new NpgsqlCommand("SELECT series_id FROM samples UNION SELECT series_id FROM chunks ORDER BY 1;", c))
+        using (var r = cmd.ExecuteReader())
         {
-            rows.Add((r.GetInt64(0), r.GetInt64(1), r.GetDouble(2)));
+            while (r.Read())
+            {
+                ids.Add(r.GetInt64(0));
+            }
+        }
+
+        var rows = new List<(long, long, double)>();
+        var chunks = new PostgresChunks(c);
+        foreach (var id in ids)
+        {
+            chunks.Read(id, long.MinValue / 4, long.MaxValue / 4, p => rows.Add((id, p.TimestampMs, p.Value)));
         }
 
         return rows;

@@ -15,12 +15,12 @@ public sealed class RoadmapDatabaseTests : IDisposable
         var db = RoadmapDatabase.Open(_temp.DatabasePath);
 
         Assert.True(File.Exists(_temp.DatabasePath));
-        Assert.Equal(5, db.SchemaVersion);
+        Assert.Equal(6, db.SchemaVersion);
         using var c = db.OpenConnection();
         Assert.Equal("wal", c.ExecuteScalar<string>("PRAGMA journal_mode;"));
         Assert.Equal(1, c.ExecuteScalar<int>("PRAGMA synchronous;")); // NORMAL
         var tables = c.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;").ToList();
-        Assert.Equal(["baselines", "evaluations", "polls", "rollups_day", "rollups_hour", "samples", "schema_version", "series", "update_deliveries"], tables);
+        Assert.Equal(["baselines", "chunks", "evaluations", "polls", "rollups_day", "rollups_hour", "samples", "schema_version", "series", "update_deliveries"], tables);
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class RoadmapDatabaseTests : IDisposable
 
         using var c2 = second.OpenConnection();
         Assert.Equal(1, c2.ExecuteScalar<long>("SELECT count(*) FROM polls;"));
-        Assert.Equal(5, c2.ExecuteScalar<long>("SELECT count(*) FROM schema_version;"));
+        Assert.Equal(6, c2.ExecuteScalar<long>("SELECT count(*) FROM schema_version;"));
     }
 
     [Fact]

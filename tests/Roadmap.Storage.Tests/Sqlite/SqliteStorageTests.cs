@@ -38,6 +38,8 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
     }
 }
 
+public sealed class SqliteCompactionTests() : CompactionTests(new SqliteTestBackend());
+
 public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
 {
     private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
@@ -80,7 +82,7 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
 
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
 
-        Assert.Equal(5, db.SchemaVersion);
+        Assert.Equal(6, db.SchemaVersion);
         var reader = db.Samples;
         var up = reader.Read("web", "up", T0, T0.AddDays(1));
         Assert.Equal(200, up.Count);
@@ -102,7 +104,8 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         var time = new FakeTimeProvider(T0);
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
         var options = new StorageOptions { RawRetention = TimeSpan.FromDays(2), RollupRetention = TimeSpan.FromDays(3), PruneBatchRows = 100, PruneInterval = TimeSpan.FromDays(365) };
-        await using (var writer = NewWriter(db, new StorageOptions()))
+        // The samples stay hot (nothing is ever closed for this writer's compactor): this is about rows.
+        await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
         {
             writer.Start();
             // One sample a minute for 5 days before "now".
@@ -138,6 +141,41 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         // hour counts, including the 30 minutes before the window (the documented approximation).
         var summary = db.Samples.Summarize("web", "up", T0.AddDays(-2.5).AddMinutes(30), T0);
         Assert.Equal((long)(2.5 * 24 * 60), summary.Count);
+    }
+
+    [Fact]
+    public async Task RetentionStep_CompactedData_DeletesWholeChunksOnceAllOfTheirRangeIsOlder()
+    {
+        var time = new FakeTimeProvider(T0);
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
+        {
+            writer.Start();
+            // One sample a minute for 5 days before "now", then sealed: a chunk per day.
+            for (var m = 5 * 24 * 60; m > 0; m--)
+            {
+                writer.TryEnqueue(Poll(T0.AddMinutes(-m).ToUnixTimeMilliseconds(), ("up", 1)));
+            }
+        }
+
+        using (var session = db.OpenWriteSession(new StorageOptions(), new FakeTimeProvider(T0.AddHours(1))))
+        {
+            while (session.Compact().Chunks > 0)
+            {
+            }
+        }
+
+        // The cut falls at noon: the day chunk it falls in is kept whole.
+        var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(2.5), PruneInterval = TimeSpan.FromDays(365) }, time);
+        using var c = db.OpenConnection();
+        Assert.Equal(5, c.ExecuteScalar<long>("SELECT count(*) FROM chunks;"));
+        while (retention.Step(c) > 0)
+        {
+        }
+
+        Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM chunks;"));
+        Assert.Equal(T0.AddDays(-3).ToUnixTimeMilliseconds(), c.ExecuteScalar<long>("SELECT min(start_ts) FROM chunks;"));
+        Assert.Equal(3 * 24 * 60, db.Samples.Read("web", "up", T0.AddDays(-10), T0).Count);
     }
 
     [Fact]
@@ -216,7 +254,7 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         Store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
         using (var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection())
         {
-            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DELETE FROM schema_version WHERE version >= 4;");
+            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DROP TABLE chunks; DELETE FROM schema_version WHERE version >= 4;");
             c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
         }
 
@@ -224,7 +262,7 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         var store = reopened.Evaluations;
         store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
 
-        Assert.Equal(5, reopened.SchemaVersion);
+        Assert.Equal(6, reopened.SchemaVersion);
         Assert.Equal([1L, 1L, IEvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
         Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }

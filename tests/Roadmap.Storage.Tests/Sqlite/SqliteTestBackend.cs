@@ -14,14 +14,32 @@ public sealed class SqliteTestBackend : StorageTestBackend
 
     public override long Count(string table)
     {
+        if (table == "samples")
+        {
+            return Samples().Count;
+        }
+
         using var c = Connection();
         return c.ExecuteScalar<long>($"SELECT count(*) FROM {table};");
+    }
+
+    public override long HotSamples()
+    {
+        using var c = Connection();
+        return c.ExecuteScalar<long>("SELECT count(*) FROM samples;");
     }
 
     public override IReadOnlyList<(long Series, long Ts, double Value)> Samples()
     {
         using var c = Connection();
-        return c.Query<(long, long, double)>("SELECT series_id, ts, value FROM samples ORDER BY series_id, ts;").ToList();
+        var rows = new List<(long, long, double)>();
+        using var chunks = new SqliteChunks(c.Handle!);
+        foreach (var id in c.Query<long>("SELECT series_id FROM samples UNION SELECT series_id FROM chunks ORDER BY 1;"))
+        {
+            chunks.Read(id, long.MinValue / 4, long.MaxValue / 4, p => rows.Add((id, p.TimestampMs, p.Value)));
+        }
+
+        return rows;
     }
 
     public override Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level)

@@ -73,4 +73,20 @@ public sealed class SourcePoolTests
 
         Assert.Equal(1, source.Disposals);
     }
+
+    [Fact]
+    public async Task TryTakeTick_SameOrEarlierTickAgain_IsRefusedAcrossLeases()
+    {
+        var pool = new SourcePool([new FakeSource("a")]);
+
+        await using (var first = pool.Acquire("a")!)
+        {
+            Assert.True(first.TryTakeTick(2000));
+            Assert.False(first.TryTakeTick(2000));
+        }
+
+        await using var second = pool.Acquire("a")!;
+        Assert.False(second.TryTakeTick(1000));
+        Assert.True(second.TryTakeTick(3000));
+    }
 }

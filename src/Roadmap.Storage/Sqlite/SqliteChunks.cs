@@ -1,0 +1,358 @@
+using Microsoft.Data.Sqlite;
+using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Chunks;
+using SQLitePCL;
+
+namespace Roadmap.Storage.Sqlite;
+
+/// <summary>
+/// The samples of a series as stored on one connection: its chunks and its hot rows (<see cref="ChunkedSamples"/>), read
+/// and sealed through SQLite's own API with statements prepared once. Used by every reader of samples (window reads,
+/// the writer's rollup recompute, copies) and, as <see cref="IChunkStore"/>, by the compactor on the writer's
+/// connection. Not thread-safe; dispose before the connection.
+/// </summary>
+internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
+{
+    private readonly List<sqlite3_stmt> _all = [];
+    private bool _open;
+
+    private sqlite3_stmt Overlapping => field ??= Prepare(ChunksTable.OverlappingRaw);
+
+    private sqlite3_stmt StartingIn => field ??= Prepare(ChunksTable.StartingInRaw);
+
+    private sqlite3_stmt HotRange => field ??= Prepare(ChunksTable.HotRaw);
+
+    private sqlite3_stmt CountStmt => field ??= Prepare(ChunksTable.CountAtMostRaw);
+
+    private sqlite3_stmt FromStmt => field ??= Prepare(ChunksTable.FromRaw);
+
+    private sqlite3_stmt HotFromStmt => field ??= Prepare(ChunksTable.HotFromRaw);
+
+    private sqlite3_stmt OldestStmt => field ??= Prepare(ChunksTable.OldestRaw);
+
+    private sqlite3_stmt OldestHotStmt => field ??= Prepare(ChunksTable.OldestHotRaw);
+
+    /// <summary>Calls <paramref name="add"/> with the series' samples with from &lt;= ts &lt; to, oldest first.</summary>
+    public void Read(long series, long fromMs, long toMs, Action<Point> add)
+    {
+        if (toMs <= fromMs)
+        {
+            return;
+        }
+
+        ChunkedSamples.Merge(Blobs(Overlapping, series, fromMs, toMs), Hot(series, fromMs, toMs), fromMs, toMs, add);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="add"/> with the series' first <paramref name="count"/> samples with ts &gt;= from, oldest
+    /// first (a copy's page). The first <paramref name="count"/> of the chunks' points and of the hot rows are enough:
+    /// merging only ever drops a point for one at the same ts.
+    /// </summary>
+    public void ReadFrom(long series, long fromMs, int count, Action<Point> add)
+    {
+        var s = FromStmt;
+        raw.sqlite3_bind_int64(s, 1, series);
+        // A stream's start is long.MinValue: the seek a day before it must not overflow.
+        raw.sqlite3_bind_int64(s, 2, Math.Max(fromMs, long.MinValue + ChunkedSamples.MaxRangeMs));
+        var sealedPoints = new List<Point>();
+        try
+        {
+            while (sealedPoints.Count < count && Row(s))
+            {
+                foreach (var p in ChunkedSamples.Decode(raw.sqlite3_column_blob(s, 0).ToArray()))
+                {
+                    if (p.TimestampMs >= fromMs)
+                    {
+                        sealedPoints.Add(p);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+
+        var hot = new List<Point>();
+        var h = HotFromStmt;
+        raw.sqlite3_bind_int64(h, 1, series);
+        raw.sqlite3_bind_int64(h, 2, fromMs);
+        raw.sqlite3_bind_int64(h, 3, count);
+        try
+        {
+            while (Row(h))
+            {
+                hot.Add(new Point(raw.sqlite3_column_int64(h, 0), raw.sqlite3_column_double(h, 1)));
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(h);
+        }
+
+        var taken = 0;
+        ChunkedSamples.Merge(sealedPoints.Take(count), hot, fromMs, long.MaxValue, p =>
+        {
+            if (taken++ < count)
+            {
+                add(p);
+            }
+        });
+    }
+
+    /// <summary>Every stored sample, counted once: the chunks' counts and the hot rows, less the hot rows that replace
+    /// a sealed point at their ts (late repeats not sealed again yet: few, so their chunks are decoded).</summary>
+    public long CountAll()
+    {
+        long total = 0;
+        var s = Prepare("SELECT (SELECT coalesce(sum(count), 0) FROM chunks) + (SELECT count(*) FROM samples);");
+        if (Row(s))
+        {
+            total = raw.sqlite3_column_int64(s, 0);
+        }
+
+        Forget(s);
+        var inside = Prepare(ChunksTable.WithHotRaw);
+        while (Row(inside))
+        {
+            var series = raw.sqlite3_column_int64(inside, 0);
+            var stamps = ChunkedSamples.Decode(raw.sqlite3_column_blob(inside, 3).ToArray()).Select(p => p.TimestampMs).ToHashSet();
+            total -= Hot(series, raw.sqlite3_column_int64(inside, 1), raw.sqlite3_column_int64(inside, 2)).Count(p => stamps.Contains(p.TimestampMs));
+        }
+
+        Forget(inside);
+        return total;
+    }
+
+    /// <summary>The series' oldest sample's ts, hot or sealed; null when it has none.</summary>
+    public long? Oldest(long series)
+    {
+        var s = OldestStmt;
+        raw.sqlite3_bind_int64(s, 1, series);
+        try
+        {
+            return Row(s) && raw.sqlite3_column_type(s, 0) != raw.SQLITE_NULL ? raw.sqlite3_column_int64(s, 0) : null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
+
+    public void Begin()
+    {
+        Check(raw.sqlite3_exec(db, "BEGIN IMMEDIATE;"));
+        _open = true;
+    }
+
+    public void Commit()
+    {
+        Check(raw.sqlite3_exec(db, "COMMIT;"));
+        _open = false;
+    }
+
+    public void Rollback()
+    {
+        if (_open)
+        {
+            raw.sqlite3_exec(db, "ROLLBACK;");
+            _open = false;
+        }
+    }
+
+    public IReadOnlyList<long> SeriesIds()
+    {
+        var ids = new List<long>();
+        var s = Prepare("SELECT id FROM series ORDER BY id;");
+        while (Row(s))
+        {
+            ids.Add(raw.sqlite3_column_int64(s, 0));
+        }
+
+        Forget(s);
+        return ids;
+    }
+
+    public long? OldestHot(long series, long fromMs)
+    {
+        var s = OldestHotStmt;
+        raw.sqlite3_bind_int64(s, 1, series);
+        raw.sqlite3_bind_int64(s, 2, fromMs);
+        try
+        {
+            return Row(s) ? raw.sqlite3_column_int64(s, 0) : null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
+
+    public IReadOnlyList<(long Series, long DayStart)> PartialChunks(long beforeMs, int limit)
+    {
+        var found = new List<(long, long)>();
+        var s = Prepare(ChunksTable.PartialRaw);
+        raw.sqlite3_bind_int64(s, 1, beforeMs);
+        raw.sqlite3_bind_int64(s, 2, limit);
+        while (Row(s))
+        {
+            found.Add((raw.sqlite3_column_int64(s, 0), raw.sqlite3_column_int64(s, 1)));
+        }
+
+        Forget(s);
+        return found;
+    }
+
+    public long CountAtMost(long series, long fromMs, long toMs)
+    {
+        var s = CountStmt;
+        Bind(s, series, fromMs, toMs);
+        try
+        {
+            return Row(s) ? raw.sqlite3_column_int64(s, 0) : 0;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
+
+    /// <remarks>Read, then deleted: the compactor's transaction holds SQLite's write lock, so nothing changes between.</remarks>
+    public IReadOnlyList<byte[]> TakeChunks(long series, long fromMs, long toMs)
+    {
+        var chunks = Blobs(StartingIn, series, fromMs, toMs);
+        Execute(ChunksTable.DeleteStartingInRaw, s => Bind(s, series, fromMs, toMs));
+        return chunks;
+    }
+
+    /// <remarks>Read, then deleted, under the compactor's write lock.</remarks>
+    public IReadOnlyList<Point> TakeHot(long series, long fromMs, long toMs)
+    {
+        var points = Hot(series, fromMs, toMs);
+        Execute(ChunksTable.DeleteHotRaw, s => Bind(s, series, fromMs, toMs));
+        return points;
+    }
+
+    public void InsertChunk(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header) =>
+        Execute(ChunksTable.InsertRaw, s =>
+        {
+            Bind(s, series, fromMs, toMs);
+            raw.sqlite3_bind_int64(s, 4, header.Count);
+            raw.sqlite3_bind_int64(s, 5, header.MinTs);
+            raw.sqlite3_bind_int64(s, 6, header.MaxTs);
+            raw.sqlite3_bind_blob(s, 7, chunk);
+        });
+
+    private List<Point> Hot(long series, long fromMs, long toMs)
+    {
+        var s = HotRange;
+        Bind(s, series, fromMs, toMs);
+        var points = new List<Point>();
+        try
+        {
+            while (Row(s))
+            {
+                points.Add(new Point(raw.sqlite3_column_int64(s, 0), raw.sqlite3_column_double(s, 1)));
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+
+        return points;
+    }
+
+    public void Dispose()
+    {
+        Rollback();
+        foreach (var s in _all)
+        {
+            s.Dispose();
+        }
+
+        _all.Clear();
+    }
+
+    private List<byte[]> Blobs(sqlite3_stmt s, long series, long fromMs, long toMs)
+    {
+        Bind(s, series, fromMs, toMs);
+        var blobs = new List<byte[]>();
+        try
+        {
+            while (Row(s))
+            {
+                blobs.Add(raw.sqlite3_column_blob(s, 0).ToArray());
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+
+        return blobs;
+    }
+
+    private readonly Dictionary<string, sqlite3_stmt> _writes = [];
+
+    private void Execute(string sql, Action<sqlite3_stmt> bind)
+    {
+        if (!_writes.TryGetValue(sql, out var s))
+        {
+            s = _writes[sql] = Prepare(sql);
+        }
+
+        bind(s);
+        var rc = raw.sqlite3_step(s);
+        raw.sqlite3_reset(s);
+        if (rc != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+
+    private static void Bind(sqlite3_stmt s, long series, long fromMs, long toMs)
+    {
+        raw.sqlite3_bind_int64(s, 1, series);
+        raw.sqlite3_bind_int64(s, 2, fromMs);
+        raw.sqlite3_bind_int64(s, 3, toMs);
+    }
+
+    private bool Row(sqlite3_stmt s)
+    {
+        var rc = raw.sqlite3_step(s);
+        if (rc == raw.SQLITE_ROW)
+        {
+            return true;
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            raw.sqlite3_reset(s);
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        return false;
+    }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+    }
+
+    private sqlite3_stmt Prepare(string sql)
+    {
+        Check(raw.sqlite3_prepare_v2(db, sql, out var s));
+        _all.Add(s);
+        return s;
+    }
+
+    private void Forget(sqlite3_stmt s)
+    {
+        _all.Remove(s);
+        s.Dispose();
+    }
+}
