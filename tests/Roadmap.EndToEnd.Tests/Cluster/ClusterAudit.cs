@@ -332,7 +332,7 @@ internal static class ClusterAudit
 
                 var tick = t;
                 if (input.Ownership is { } owners
-                    ? owners.OwnerOf(source.Id, tick) is { } owner && down.Any(d => d.Node == owner && d.Span.Contains(tick))
+                    ? owners.OwnerOf(source.Id, tick) is { } owner && down.Any(d => d.Node == owner && tick >= d.Span.From - LostWith(source) && tick < d.Span.To)
                     : sourceGaps.Any(g => tick > g.After && tick < g.Before))
                 {
                     excused.Add(new Miss(source.Id, t));
@@ -416,7 +416,8 @@ internal static class ClusterAudit
     /// The sources the lost replica held (its shard windows at the loss, by the cluster's record; without one, the
     /// sources whose last stored poll before the loss was its), and per source the time to the next stored poll by
     /// anyone (the lost replica cannot poll before it is back). Without the record, the ticks in between are the
-    /// source's takeover gap; with it, a missed tick is excused only when its window's owner was down at the tick.
+    /// source's takeover gap; with it, a missed tick is excused only when its window's owner was down at the tick (or went
+    /// down within <see cref="LostWith"/> after it).
     /// </summary>
     private static Takeover TakeoverAfter(ReplicaEvent loss, IReadOnlyList<AuditedSource> sources, Dictionary<string, List<StoredPoll>> polls, Dictionary<string, List<(long After, long Before)>> gaps, Ownership? ownership)
     {
@@ -451,6 +452,12 @@ internal static class ClusterAudit
 
         return new Takeover(loss, perSource, never);
     }
+
+    /// <summary>
+    /// A tick due this little before its owner was killed or frozen, and polled by nobody, went down with it: a poll
+    /// may start up to a second after its tick (the misfire threshold) and needs a moment more to reach the target.
+    /// </summary>
+    private static long LostWith(AuditedSource source) => Math.Min(source.EveryMs, 1000);
 
     /// <summary>When each replica could not poll: from a SIGKILL or SIGSTOP to its next start or SIGCONT.</summary>
     private static List<(string Node, TimeSpanMs Span)> DownSpans(IReadOnlyList<ReplicaEvent> events)

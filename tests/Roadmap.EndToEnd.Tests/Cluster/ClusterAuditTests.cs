@@ -266,6 +266,21 @@ public sealed class ClusterAuditTests
     }
 
     [Fact]
+    public void Run_TickDueJustBeforeItsOwnerWasKilled_WentDownWithItButOneDueEarlierIsAMiss()
+    {
+        // a is killed 50 ms after a tick of s000, before it polled it; a tick of s001 two seconds earlier was skipped.
+        var kill = TickOf("s000", From + 20_000) + 50;
+        var skipped = TickOf("s001", kill - 2_000);
+        var handover = ClusterShards.WindowStart(kill + 8_000, 5_000);
+        var polls = Polls((id, t) => HomeOf(id) == "b" ? "b" : t < kill - 50 && !(id == "s001" && t == skipped) ? "a" : t >= handover ? "b" : null);
+
+        var report = Audit(polls, events: [new(kill, "a", ReplicaEventKind.Killed)], calm: [], ownership: Owners((id, w) => HomeOf(id) == "a" && w >= handover ? "b" : HomeOf(id)));
+
+        Assert.Equal(new Miss("s001", skipped), Assert.Single(report.Missed));
+        Assert.Contains(new Miss("s000", kill - 50), report.Excused);
+    }
+
+    [Fact]
     public void Run_PollByAReplicaThatDidNotOwnTheWindow_Fails()
     {
         var tick = TickOf("s000", From + 12_000);
