@@ -6,6 +6,7 @@ using Roadmap.Sources.Tests.Sql;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
+using Xunit.Abstractions;
 
 namespace Roadmap.EndToEnd.Tests;
 
@@ -16,7 +17,7 @@ namespace Roadmap.EndToEnd.Tests;
 /// <c>report</c>, the reflective config comparison of a reload, and a clean stop.
 /// </summary>
 [Collection(NativeBuildGroup.Name)]
-public sealed class NativeBuildTests(NativeBuild build, PostgresServer postgres) : IClassFixture<NativeBuild>, IClassFixture<PostgresServer>, IDisposable
+public sealed class NativeBuildTests(NativeBuild build, PostgresServer postgres, ITestOutputHelper output) : IClassFixture<NativeBuild>, IClassFixture<PostgresServer>, IDisposable
 {
     private readonly string _dir = Support.TempFolder();
 
@@ -26,6 +27,11 @@ public sealed class NativeBuildTests(NativeBuild build, PostgresServer postgres)
     public Task Publish_NativeExecutableOnPostgres_StoresEvaluatesServesReloadsReportsAndRestarts() =>
         // Npgsql's and the PostgreSQL backend's paths (COPY, batches, partitions) without a JIT.
         Storage.PostgresEndToEndTests.ServiceScenarioAsync(postgres, _dir, (environment, args) => WorkerProcess.StartCommand(build.Executable, args, _dir, environment));
+
+    [Fact]
+    public Task Publish_NativeExecutableInACluster_EachTickPolledOnceAndTakenOverInTime() =>
+        // Quartz's clustered job store, the window claims and the snapshot sharing without a JIT, audited as on the JIT.
+        Cluster.ClusterFailoverTests.FailoverAuditAsync(postgres, (environment, args) => WorkerProcess.StartCommand(build.Executable, args, _dir, environment), output);
 
     [Fact]
     public async Task Publish_NativeExecutable_PollsStoresEvaluatesServesAndReloads()

@@ -114,16 +114,15 @@ internal sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGTERM, as systemd and Kubernetes do to stop a service.</summary>
-    public void Terminate()
-    {
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-    }
+    public void Terminate() => Signal("TERM");
 
     /// <summary>Sends SIGHUP, as `systemctl reload` or `kill -HUP` do to ask for a config reload.</summary>
-    public void Hangup()
+    public void Hangup() => Signal("HUP");
+
+    /// <summary>Sends the signal of this name (TERM, HUP, STOP, CONT) with kill(1); returns once it is sent.</summary>
+    public void Signal(string name)
     {
-        using var kill = Process.Start("kill", ["-HUP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        using var kill = Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
     }
 
