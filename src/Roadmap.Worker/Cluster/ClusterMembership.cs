@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Quartz;
 using Roadmap.Core.Config;
 using Roadmap.Storage;
@@ -23,7 +22,6 @@ public sealed partial class ClusterMembership
 
     private readonly CurrentConfig _config;
     private readonly TimeProvider _time;
-    private readonly ILogger<ClusterMembership> _log;
     private readonly Func<IClusterStore?> _store;
     private volatile IReadOnlyList<NodeView> _nodes = [];
     private volatile IReadOnlyList<ClusterNodeRecord> _members = [];
@@ -32,11 +30,10 @@ public sealed partial class ClusterMembership
     private long _skewReadAt;
     private long _refreshedAt = long.MinValue;
 
-    public ClusterMembership(CurrentConfig config, string node, Func<IClusterStore?> store, TimeProvider time, ILogger<ClusterMembership> log)
+    public ClusterMembership(CurrentConfig config, string node, Func<IClusterStore?> store, TimeProvider time)
     {
         _config = config;
         _time = time;
-        _log = log;
         _store = store;
         Settings = config.Value.Settings.Cluster;
         EvaluationMs = Math.Max(1000, (long)config.Value.Settings.EvaluateEvery.TotalMilliseconds);
@@ -72,17 +69,11 @@ public sealed partial class ClusterMembership
     /// <summary>Whether the clock skew was read at all (a replica that cannot reach the database has none to report).</summary>
     public bool ClockSkewKnown => Interlocked.Read(ref _skewReadAt) != 0;
 
-    /// <summary>Whether this replica is stopping and handing its shards over.</summary>
-    public bool IsLeaving => _isLeaving;
-
     /// <summary>Which start of this replica this is: its row in <c>cluster_nodes</c> carries it, so a second process under the same id is noticed.</summary>
     public string Nonce { get; } = Guid.NewGuid().ToString("N");
 
     /// <summary>The shape every replica must share (shards, window, evaluation period).</summary>
     public ClusterShape Shape => new(Settings.Shards, WindowMs, EvaluationMs);
-
-    /// <summary>The replicas as <c>cluster_nodes</c> listed them at the last refresh.</summary>
-    public IReadOnlyList<ClusterNodeRecord> Members => _members;
 
     /// <summary>
     /// A replica whose heartbeat (or whose own last refresh) is older than this gets no new window: the check-in

@@ -99,8 +99,7 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<CurrentConfig>(),
             node,
             () => sp.GetRequiredService<IRoadmapStorage>().Cluster,
-            time,
-            sp.GetRequiredService<ILogger<ClusterMembership>>()));
+            time));
         services.AddSingleton(sp => new SnapshotSharing(
             sp.GetRequiredService<EvaluationService>(),
             sp.GetRequiredService<ClusterMembership>(),

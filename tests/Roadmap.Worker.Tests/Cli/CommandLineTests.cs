@@ -107,6 +107,27 @@ public class CommandLineTests
     }
 
     [Theory]
+    [InlineData("has space")]
+    [InlineData("semi;colon")]
+    [InlineData("a-name-much-longer-than-sixty-four-characters-which-no-metric-label-or-table-should-carry")]
+    public async Task RunAsync_BadInstanceId_ExitsTwoBeforeOpeningAnything(string id)
+    {
+        // The id lands in the polls table, in Quartz's cluster table and as a metric label: it is checked at the door.
+        using var folder = new TempFolder();
+        var config = Path.Combine(folder.Path, "roadmap.yaml");
+        var database = Path.Combine(folder.Path, "r.db");
+        File.WriteAllText(config, "roadmap: { name: R }\n");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = await RoadmapCli.RunAsync(["run", "--config", config, "--database", database, "--instance-id", id], stdout, stderr);
+
+        Assert.Equal(RoadmapCli.BadConfigOrUsage, exit);
+        Assert.Contains("an instance id is 1 to 64 letters, digits", stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(database));
+    }
+
+    [Theory]
     [InlineData("run")]
     [InlineData("report")]
     public async Task RunAsync_DatabaseWithPostgresStorage_ExitsTwoAndCreatesNothing(string verb)

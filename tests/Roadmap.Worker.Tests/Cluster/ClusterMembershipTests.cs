@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Roadmap.Core.Config;
 using Roadmap.Sources;
@@ -28,7 +27,7 @@ public sealed class ClusterMembershipTests
               - { id: web, kind: http, every: 1s, url: "http://127.0.0.1:1/" }
             """,
             "r.yaml").Config!;
-        return new ClusterMembership(new CurrentConfig(config), node, () => _store, _time, NullLogger<ClusterMembership>.Instance);
+        return new ClusterMembership(new CurrentConfig(config), node, () => _store, _time);
     }
 
     private void Member(string node, long ageMs, bool leaving = false, ClusterShape? shape = null) =>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Roadmap.Worker.Cluster;
 using System.Collections.Concurrent;
 using Dapper;
 using Microsoft.Extensions.Logging;
@@ -10,6 +8,7 @@ using Roadmap.Sources;
 using Roadmap.Sources.Network;
 using Roadmap.Storage;
 using Roadmap.Storage.Sqlite;
+using Roadmap.Worker.Cluster;
 using Roadmap.Worker.Configuration;
 using Roadmap.Worker.Evaluation;
 using Roadmap.Worker.Exporting;
@@ -103,7 +102,7 @@ public sealed class UpdateRig : IDisposable
         var current = config is null ? Current : new CurrentConfig(config);
         Evaluation = new EvaluationService(current, Database!.Samples, Database!.Evaluations, Metrics, Time);
         var sender = new UpdateSender(new NetworkPolicy(current.Value.Settings.Network), options ?? Fast, TimeProvider.System);
-        return (new UpdateScheduler(current, Evaluation, Database!.Updates, sender, Metrics, new ClusterMembership(current, "test", () => null, Time, NullLogger<ClusterMembership>.Instance), Time, new Recorder<UpdateScheduler>(_logs)), sender);
+        return (new UpdateScheduler(current, Evaluation, Database!.Updates, sender, Metrics, new ClusterMembership(current, "test", () => null, Time), Time, new Recorder<UpdateScheduler>(_logs)), sender);
     }
 
     /// <summary>
