@@ -97,7 +97,9 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
                 .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build(),
         };
-        if (evaluateAtStart && first - (start + TimeSpan.FromSeconds(1)) > StartPollGap(every))
+        // A round a second after start whenever the grid's first is further: the board and /metrics show a judgement at
+        // once (a second round close after it costs one evaluation, not a second sample of anything).
+        if (evaluateAtStart && first - start > TimeSpan.FromSeconds(1))
         {
             triggers.Add(TriggerBuilder.Create().WithIdentity(EvaluateJob.Key.Name, StartGroup).ForJob(evaluate).StartAt(start + TimeSpan.FromSeconds(1)).Build());
         }
