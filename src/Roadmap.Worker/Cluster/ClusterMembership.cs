@@ -90,12 +90,13 @@ public sealed partial class ClusterMembership
     // Fixed at start: every replica must cut the evaluation windows alike (a reload does not change it in a cluster).
     private long EvaluationMs { get; }
 
-    /// <summary>Whether this replica polls the tick of <paramref name="sourceId"/> scheduled at <paramref name="scheduledMs"/> (unix ms).</summary>
+    /// <summary>
+    /// Whether this replica polls the tick of <paramref name="sourceId"/> scheduled at <paramref name="scheduledMs"/>
+    /// (unix ms): it owns the source's shard window that holds that moment, so the source's per-source series are
+    /// this replica's to export then too.
+    /// </summary>
     public bool Polls(string sourceId, long scheduledMs) =>
         !Enabled || Ledger.Owns(ClusterShards.Of(sourceId, Settings.Shards), ClusterShards.WindowStart(scheduledMs, WindowMs));
-
-    /// <summary>Whether this replica owns the source's shard window that holds <paramref name="ms"/>: its per-source series are this replica's to export.</summary>
-    public bool Holds(string sourceId, long ms) => Polls(sourceId, ms);
 
     /// <summary>Whether this replica runs the evaluation round scheduled at <paramref name="ms"/> (unix ms).</summary>
     public bool Evaluates(long ms) => !Enabled || Ledger.EvaluatorOf(ClusterShards.WindowStart(ms, EvaluationMs)) == Node;
@@ -107,7 +108,7 @@ public sealed partial class ClusterMembership
     public int SourcesHeld()
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        return _config.Value.Sources.Count(s => Holds(s.Id, now));
+        return _config.Value.Sources.Count(s => Polls(s.Id, now));
     }
 
     /// <summary>Stops claiming for this replica: from now on every window goes to the others.</summary>

@@ -15,7 +15,7 @@ public sealed class ClusterMetrics
     public ClusterMetrics(RoadmapMetrics metrics, ClusterMembership membership, TimeProvider time)
     {
         // Prometheus must never hold two replicas' copies of one series.
-        metrics.Scope(membership.IsEvaluatorNow, id => membership.Holds(id, time.GetUtcNow().ToUnixTimeMilliseconds()));
+        metrics.Scope(membership.IsEvaluatorNow, id => membership.Polls(id, time.GetUtcNow().ToUnixTimeMilliseconds()));
         var f = Metrics.WithCustomRegistry(metrics.Registry);
         var nodes = f.CreateGauge("roadmap_cluster_nodes", "Replicas in Quartz's cluster table as this replica sees them, by state (alive, overdue: missed a check-in, failed: its work is taken over).", ["state"]);
         var shards = f.CreateGauge("roadmap_cluster_shards", "The shards the sources are hashed into (settings.cluster.shards).");

@@ -17,7 +17,7 @@ public sealed class EvaluateJob(EvaluationService evaluation, RoadmapTelemetry t
         // The round is the grid's nearest to the scheduled time (Quartz may shift a trigger's phase a little).
         var scheduled = context.ScheduledFireTimeUtc ?? time.GetUtcNow();
         var every = TimeSpan.FromMilliseconds(membership.Shape.EvaluateMs);
-        if (membership.Enabled && !membership.Evaluates(ScheduleRegistrar.NextTick(string.Empty, every, scheduled - (every / 2), spread: false).ToUnixTimeMilliseconds()))
+        if (membership.Enabled && !membership.Evaluates(ScheduleRegistrar.NearestTick(string.Empty, every, scheduled, spread: false).ToUnixTimeMilliseconds()))
         {
             sharing.Follow();
             return ValueTask.CompletedTask;

@@ -74,15 +74,14 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
     }
 
     /// <summary>
-    /// The tick this firing stands for: for an interval source the grid tick nearest to Quartz's scheduled fire time
-    /// (Quartz may shift a trigger's phase by some milliseconds, after a misfire for one; the tick is the grid's, the
-    /// same on every replica); for a cron source, or the single process's start poll, the scheduled time itself.
+    /// The tick this firing stands for: for an interval source the grid tick nearest to Quartz's scheduled fire time;
+    /// for a cron source, or the single process's start poll, the scheduled time itself.
     /// </summary>
     private DateTimeOffset TickOf(IJobExecutionContext context, Roadmap.Core.Config.SourceConfig config)
     {
         var scheduled = context.ScheduledFireTimeUtc ?? time.GetUtcNow();
         return config.Schedule.Every is { } every && context.Trigger.Key.Group != ScheduleRegistrar.StartGroup
-            ? ScheduleRegistrar.NextTick(config.Id, every, scheduled - (every / 2))
+            ? ScheduleRegistrar.NearestTick(config.Id, every, scheduled)
             : scheduled;
     }
 
