@@ -15,8 +15,11 @@ public sealed class ScheduleRegistrarTests
         var offsets = Enumerable.Range(0, 2000).Select(i => ScheduleRegistrar.Spread($"p{i:05d}", every)).ToList();
 
         Assert.All(offsets, o => Assert.InRange(o.TotalMilliseconds, 0, capMs - 1));
+        // Whole slots, so the sources of a slot fire (and are handed to the pool) together.
+        Assert.All(offsets, o => Assert.Equal(0, o.TotalMilliseconds % ScheduleRegistrar.SpreadSlotMs));
         // 2,000 ids over the range: far from all at one instant (the herd this exists to break up).
-        Assert.True(offsets.Distinct().Count() >= Math.Min(capMs, 2000) / 2, $"only {offsets.Distinct().Count()} distinct offsets");
+        var slots = capMs / ScheduleRegistrar.SpreadSlotMs;
+        Assert.True(offsets.Distinct().Count() >= slots * 9 / 10, $"only {offsets.Distinct().Count()} distinct offsets of {slots} slots");
         var busiest = offsets.GroupBy(o => (int)(o.TotalMilliseconds * 10 / capMs)).Max(g => g.Count());
         Assert.True(busiest < 400, $"{busiest} of 2,000 sources in one tenth of the range");
     }
@@ -25,9 +28,20 @@ public sealed class ScheduleRegistrarTests
     public void Spread_SameId_SameOffsetEveryTime()
     {
         // Not string.GetHashCode (randomized per process): FNV-1a of "web" is 265927825, worked out by hand, so the
-        // offset is the same in every process.
-        Assert.Equal(TimeSpan.FromMilliseconds(265927825 % 1000), ScheduleRegistrar.Spread("web", TimeSpan.FromSeconds(1)));
+        // offset is the same in every process: slot 265927825 mod 100 of the second's 10-ms slots.
+        Assert.Equal(TimeSpan.FromMilliseconds(265927825 % 100 * 10), ScheduleRegistrar.Spread("web", TimeSpan.FromSeconds(1)));
         Assert.NotEqual(ScheduleRegistrar.Spread("web", TimeSpan.FromSeconds(1)), ScheduleRegistrar.Spread("api", TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Spread_IntervalShorterThanTwoSlots_SpreadsByTheMillisecond()
+    {
+        var every = TimeSpan.FromMilliseconds(15);
+
+        var offsets = Enumerable.Range(0, 200).Select(i => ScheduleRegistrar.Spread($"p{i:05d}", every).TotalMilliseconds).ToList();
+
+        Assert.All(offsets, o => Assert.InRange(o, 0, 14));
+        Assert.Contains(offsets, o => o % ScheduleRegistrar.SpreadSlotMs != 0);
     }
 
     [Theory]
@@ -55,6 +69,20 @@ public sealed class ScheduleRegistrarTests
         Assert.Equal(offset, ((b.ToUnixTimeMilliseconds() % everyMs) + everyMs) % everyMs);
         Assert.InRange((a - first).TotalMilliseconds, 0, everyMs - 1);
         Assert.InRange((b - second).TotalMilliseconds, 0, everyMs - 1);
+    }
+
+    [Theory]
+    [InlineData(-499)]
+    [InlineData(-3)]
+    [InlineData(0)]
+    [InlineData(7)]
+    [InlineData(499)]
+    public void NearestTick_FiringOffItsPhaseByLessThanHalfAnInterval_IsThatTick(int offMs)
+    {
+        var every = TimeSpan.FromSeconds(1);
+        var tick = DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000 + (long)ScheduleRegistrar.Spread("web", every).TotalMilliseconds);
+
+        Assert.Equal(tick, ScheduleRegistrar.NearestTick("web", every, tick + TimeSpan.FromMilliseconds(offMs)));
     }
 
     [Fact]
