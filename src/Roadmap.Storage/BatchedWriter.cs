@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Roadmap.Storage.Chunks;
 
 namespace Roadmap.Storage;
 
@@ -95,8 +96,16 @@ public sealed partial class BatchedWriter : IPollWriter
     /// <summary>Chunks written by compaction so far (each seals a closed hour or day of one series).</summary>
     public long ChunksSealed => Interlocked.Read(ref _chunksSealed);
 
+    /// <summary>Hot samples moved into chunks by compaction so far.</summary>
+    public long SamplesSealed => Interlocked.Read(ref _samplesSealed);
+
+    /// <summary>The last compaction sweep that sealed anything, once it ended; null before one has.</summary>
+    public CompactionSweep? LastSweep => _lastSweep;
+
     private static readonly TimeSpan CompactProgressInterval = TimeSpan.FromSeconds(10);
     private long _chunksSealed;
+    private long _samplesSealed;
+    private volatile CompactionSweep? _lastSweep;
     private bool _compactBacklog;
     private DateTimeOffset? _sweepStarted;
     private DateTimeOffset? _lastProgress;
@@ -295,6 +304,7 @@ public sealed partial class BatchedWriter : IPollWriter
             if (step.Chunks > 0)
             {
                 Interlocked.Add(ref _chunksSealed, step.Chunks);
+                Interlocked.Add(ref _samplesSealed, step.Samples);
                 _sweepStarted ??= now;
                 _sweepChunks += step.Chunks;
                 _sweepSamples += step.Samples;
@@ -308,6 +318,7 @@ public sealed partial class BatchedWriter : IPollWriter
             }
             else if (_sweepStarted is { } started)
             {
+                _lastSweep = new CompactionSweep(_sweepSamples, _sweepChunks, now - started);
                 if (_sweepLogged)
                 {
                     LogCompacted(_log, _sweepSamples, _sweepChunks, (now - started).TotalSeconds);

@@ -1,3 +1,5 @@
+using Roadmap.Storage.Chunks;
+
 namespace Roadmap.Storage;
 
 /// <summary>
@@ -40,6 +42,15 @@ public interface IPollWriter : IAsyncDisposable
 
     /// <summary>Rows removed by retention so far.</summary>
     long RowsPruned { get; }
+
+    /// <summary>Chunks written by compaction so far (each seals a closed hour or UTC day of one series).</summary>
+    long ChunksSealed { get; }
+
+    /// <summary>Hot samples moved into chunks by compaction so far.</summary>
+    long SamplesSealed { get; }
+
+    /// <summary>The last compaction sweep that sealed anything, once it ended; null before one has.</summary>
+    CompactionSweep? LastSweep { get; }
 
     /// <summary>Whether the write loop runs (started and not stopped).</summary>
     bool IsRunning { get; }

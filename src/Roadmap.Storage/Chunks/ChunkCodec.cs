@@ -32,6 +32,13 @@ public static class ChunkCodec
     /// <summary>The most samples one chunk may hold: a day at one sample a second fits, with room.</summary>
     public const int MaxSamples = 131_072;
 
+    /// <summary>
+    /// The most bytes a chunk can take, 4 MiB: above the header, the largest body <see cref="MaxSamples"/> samples make,
+    /// zstd's worst-case growth of it and the checksum. A stored value longer than this is no chunk (damaged or
+    /// foreign), so a reader may refuse it without loading it.
+    /// </summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
     /// <summary>The zstd level: higher levels measured a few percent smaller at a fraction of the speed.</summary>
     internal const int ZstdLevel = 3;
 

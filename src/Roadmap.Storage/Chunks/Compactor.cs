@@ -165,3 +165,10 @@ internal sealed class Compactor(StorageOptions options, TimeProvider time)
 /// <param name="Samples">Hot rows moved into chunks.</param>
 /// <param name="SeriesLeft">Series still to look at in this sweep.</param>
 public readonly record struct CompactionStep(int Chunks, int Samples, int SeriesLeft);
+
+/// <summary>A compaction sweep that sealed anything, once it ended (the first after start of a database written before
+/// chunks is its conversion).</summary>
+/// <param name="Samples">Hot rows it moved into chunks.</param>
+/// <param name="Chunks">Chunks it wrote.</param>
+/// <param name="Duration">Wall time from its first step that sealed something to its end, polls written in between.</param>
+public sealed record CompactionSweep(long Samples, long Chunks, TimeSpan Duration);

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
+using System.Data.Common;
+using System.Globalization;
 using System.Numerics;
+using Roadmap.Storage.Chunks;
 
 namespace Roadmap.Storage.Copy;
 
@@ -14,6 +17,10 @@ public abstract record HistoryRow
 
     /// <summary>Every column the copy carries, folded into <paramref name="hash"/> (what the checksums are made of).</summary>
     internal abstract void Fold(ref RowHash hash);
+
+    /// <summary>Why the row cannot be copied as it is (its stored bytes are damaged), or null: it can.</summary>
+    /// <param name="stream">The stream it was read from, for the message.</param>
+    internal virtual string? Damage(HistoryStreamId stream) => null;
 }
 
 /// <summary>A raw sample of a series.</summary>
@@ -28,6 +35,109 @@ public sealed record HistorySampleRow(long Ts, double Value) : HistoryRow
         hash.Add(Ts);
         hash.Add(Value);
     }
+}
+
+/// <summary>
+/// A sealed chunk of a series exactly as stored: the range it covers, the columns stored beside it, and its bytes
+/// (<see cref="ChunkCodec"/>), which a copy moves as they are: decoded once to check them (<see cref="Damage"/>),
+/// never turned into sample rows nor encoded again.
+/// </summary>
+/// <param name="StartTs">The start of the hour or UTC day it covers, unix milliseconds UTC; unique within the series.</param>
+/// <param name="EndTs">One past the range's end, unix milliseconds UTC.</param>
+/// <param name="Count">Samples in the chunk, as its row says.</param>
+/// <param name="MinTs">Its oldest sample's ts, as its row says.</param>
+/// <param name="MaxTs">Its newest sample's ts, as its row says.</param>
+/// <param name="Data">The chunk's bytes as stored.</param>
+public sealed record HistoryChunkRow(long StartTs, long EndTs, long Count, long MinTs, long MaxTs, ReadOnlyMemory<byte> Data) : HistoryRow
+{
+    /// <summary>The bytes of chunks a page holds at most, 16 MiB: a page ends after the row that reaches it.</summary>
+    public const int PageBytes = 16 * 1024 * 1024;
+
+    /// <inheritdoc/>
+    public override long Key => StartTs;
+
+    /// <summary>What a chunk of <paramref name="stream"/>'s series over [<paramref name="startTs"/>,
+    /// <paramref name="endTs"/>) that cannot be copied is called in messages, with why.</summary>
+    public static string Damaged(HistoryStreamId stream, long startTs, long endTs, string why)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return $"the chunk of {stream.Name}/{stream.Part} for {Instant(startTs)} to {Instant(endTs)} (start_ts {startTs.ToString(CultureInfo.InvariantCulture)}) is damaged: {why}";
+    }
+
+    /// <summary>
+    /// The chunk at a reader's current row, whose columns are start, end, count, min ts, max ts, the stored length of
+    /// its bytes (a bigint) and its bytes, which the query gives only when that length is at most
+    /// <see cref="ChunkCodec.MaxBytes"/>; <paramref name="bytes"/> grows by the length.
+    /// </summary>
+    /// <exception cref="StorageException">Longer than any chunk can be: refused without being loaded.</exception>
+    public static HistoryChunkRow Read(HistoryStreamId stream, DbDataReader reader, ref long bytes)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var length = reader.GetInt64(5);
+        if (length > ChunkCodec.MaxBytes)
+        {
+            throw new StorageException(Damaged(stream, reader.GetInt64(0), reader.GetInt64(1), TooLongWhy(length)), null, StorageHealth.Failing, "damaged chunk");
+        }
+
+        bytes += length;
+        return new HistoryChunkRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetFieldValue<byte[]>(6));
+    }
+
+    private static string TooLongWhy(long bytes) => $"it is {bytes} bytes, more than a chunk can be ({ChunkCodec.MaxBytes})";
+
+    internal override void Fold(ref RowHash hash)
+    {
+        hash.Add(StartTs);
+        hash.Add(EndTs);
+        hash.Add(Count);
+        hash.Add(MinTs);
+        hash.Add(MaxTs);
+        hash.Add(Data.Span);
+    }
+
+    /// <summary>
+    /// Decodes the chunk once (its checksum, then every sample) and checks it against its row: as many samples as the
+    /// row says, its oldest and newest ts as the row says, all inside its range. Bytes that pass are copied as they are.
+    /// </summary>
+    internal override string? Damage(HistoryStreamId stream)
+    {
+        string? why = null;
+        if (Data.Length > ChunkCodec.MaxBytes)
+        {
+            why = TooLongWhy(Data.Length);
+        }
+        else
+        {
+            try
+            {
+                var points = ChunkCodec.Decode(Data.Span);
+                var (min, max) = points.Length == 0 ? (0L, 0L) : (points.Min(p => p.TimestampMs), points.Max(p => p.TimestampMs));
+                if (points.Length == 0 || points.Length != Count)
+                {
+                    why = $"it holds {points.Length} samples, its row says {Count}";
+                }
+                else if (min != MinTs || max != MaxTs)
+                {
+                    why = $"its samples span {min} to {max}, its row says {MinTs} to {MaxTs}";
+                }
+                else if (min < StartTs || max >= EndTs)
+                {
+                    why = $"its samples span {min} to {max}, outside its range";
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                why = e.Message;
+            }
+        }
+
+        return why is null ? null : Damaged(stream, StartTs, EndTs, why);
+    }
+
+    private static string Instant(long ms) =>
+        ms is >= -62_135_596_800_000 and <= 253_402_300_799_999
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)
+            : ms.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>A rollup bucket of a series (hour or UTC day) exactly as stored, its sketch as its stored bytes.</summary>

@@ -3,8 +3,17 @@ namespace Roadmap.Storage.Copy;
 /// <summary>The tables a copy between stores carries, in the order <see cref="StorageCopier"/> copies them.</summary>
 public enum HistoryTable
 {
-    /// <summary>Raw samples: one stream per series (source, signal), keyed by the sample's time.</summary>
+    /// <summary>
+    /// The hot raw samples (the samples table: those not sealed into a chunk yet, and late ones for a sealed range): one
+    /// stream per series (source, signal), keyed by the sample's time.
+    /// </summary>
     Samples,
+
+    /// <summary>
+    /// Sealed chunks exactly as stored (their bytes never decoded into rows nor encoded again): one stream per series,
+    /// keyed by the start of the range a chunk covers. A series' samples are its chunks' merged with its hot rows.
+    /// </summary>
+    Chunks,
 
     /// <summary>Hour rollups as stored (never rebuilt): one stream per series, keyed by the bucket's start.</summary>
     RollupsHour,
@@ -30,16 +39,17 @@ public enum HistoryTable
 /// baselines, an update's deliveries. Streams are what a copy resumes and what its checksums are computed over.
 /// </summary>
 /// <param name="Table">The table.</param>
-/// <param name="Name">The first part of the stream's identity: the source (samples, rollups, polls), the initiative
-/// (evaluations, baselines) or the update's name (deliveries).</param>
-/// <param name="Part">The second part: the signal (samples, rollups) or the KPI (evaluations, baselines); empty for
-/// polls and deliveries.</param>
+/// <param name="Name">The first part of the stream's identity: the source (samples, chunks, rollups, polls), the
+/// initiative (evaluations, baselines) or the update's name (deliveries).</param>
+/// <param name="Part">The second part: the signal (samples, chunks, rollups) or the KPI (evaluations, baselines); empty
+/// for polls and deliveries.</param>
 public sealed record HistoryStreamId(HistoryTable Table, string Name, string Part)
 {
-    /// <summary>The table's name in messages: samples, rollups_hour, rollups_day, polls, evaluations, baselines, update_deliveries.</summary>
+    /// <summary>The table's name in messages: samples, chunks, rollups_hour, rollups_day, polls, evaluations, baselines, update_deliveries.</summary>
     public static string TableName(HistoryTable table) => table switch
     {
         HistoryTable.Samples => "samples",
+        HistoryTable.Chunks => "chunks",
         HistoryTable.RollupsHour => "rollups_hour",
         HistoryTable.RollupsDay => "rollups_day",
         HistoryTable.Polls => "polls",
@@ -47,6 +57,11 @@ public sealed record HistoryStreamId(HistoryTable Table, string Name, string Par
         HistoryTable.Baselines => "baselines",
         _ => "update_deliveries",
     };
+
+    /// <summary>Whether the table's streams are series' (samples, chunks, rollups): named by (source, signal), stored
+    /// under a series id of each store's own.</summary>
+    public static bool OfSeries(HistoryTable table) =>
+        table is HistoryTable.Samples or HistoryTable.Chunks or HistoryTable.RollupsHour or HistoryTable.RollupsDay;
 
     /// <summary>E.g. <c>samples web/latency_seconds</c>, <c>polls web</c>.</summary>
     public override string ToString() => Part.Length == 0 ? $"{TableName(Table)} {Name}" : $"{TableName(Table)} {Name}/{Part}";

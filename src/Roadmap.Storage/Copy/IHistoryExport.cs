@@ -25,7 +25,7 @@ public interface IHistoryExport : IDisposable
 
     /// <summary>
     /// Every stream of <paramref name="table"/> that holds at least one row, each once, in any order. A series with
-    /// no samples has no samples stream (it may still have rollup streams).
+    /// no hot samples has no samples stream (it may still have chunk and rollup streams).
     /// </summary>
     IReadOnlyList<HistoryStreamId> Streams(HistoryTable table);
 
@@ -36,10 +36,13 @@ public interface IHistoryExport : IDisposable
     /// At most <paramref name="limit"/> rows of <paramref name="stream"/> after <paramref name="after"/>, in stream
     /// order: rows whose key is greater than <c>after.Key</c>, preceded by those whose key equals it past the first
     /// <c>after.RowsAtKey</c> of them (in SQL: <c>WHERE key &gt;= @key ORDER BY key, tie LIMIT @limit OFFSET
-    /// @rowsAtKey</c>). Fewer than <paramref name="limit"/> rows means the stream's end; a stream the store does not
-    /// hold has no rows. Each row's type is the table's: <see cref="HistorySampleRow"/>, <see cref="HistoryRollupRow"/> (hour and
-    /// day), <see cref="HistoryPollRow"/>, <see cref="HistoryEvaluationRow"/>, <see cref="HistoryBaselineRow"/>,
-    /// <see cref="HistoryDeliveryRow"/>.
+    /// @rowsAtKey</c>). No rows means the stream's end; a stream the store does not hold has none. A page of chunks
+    /// ends early, after the row that brings its bytes to <see cref="HistoryChunkRow.PageBytes"/> (chunks are kilobytes
+    /// to megabytes each, so a row count alone does not bound a page's memory). Each row's type is the table's:
+    /// <see cref="HistorySampleRow"/>, <see cref="HistoryChunkRow"/>, <see cref="HistoryRollupRow"/> (hour and day),
+    /// <see cref="HistoryPollRow"/>, <see cref="HistoryEvaluationRow"/>, <see cref="HistoryBaselineRow"/>,
+    /// <see cref="HistoryDeliveryRow"/>. A chunk longer than <see cref="Chunks.ChunkCodec.MaxBytes"/> is not loaded: it
+    /// is a <see cref="StorageException"/> naming its series and range (<see cref="HistoryChunkRow.Damaged"/>).
     /// </summary>
     /// <param name="stream">The stream.</param>
     /// <param name="after">Where to continue; <see cref="StreamPosition.Start"/> for the first page.</param>
@@ -57,13 +60,14 @@ public interface IHistoryExport : IDisposable
 /// <item><see cref="Insert"/> is one transaction: after a crash or a kill the destination holds every row of a batch
 /// or none. A resumed copy continues from what the destination holds (its streams read back), so it never inserts a
 /// row twice and never skips one.</item>
-/// <item>Idempotent by key where a table has a unique key: a sample or rollup row whose (series, key), a baseline whose
+/// <item>Idempotent by key where a table has a unique key: a sample, chunk or rollup row whose (series, key), a baseline whose
 /// (initiative, KPI, from, to, definition) or a delivery whose (name, fire) is already stored is left as it is (the
 /// final verification reports any difference). Polls and evaluations have no unique key: every row given is
 /// inserted, and the copier never gives one twice.</item>
 /// <item>The parent rows a stream needs (a series row for samples and rollups) are created as needed, with the
 /// destination's own ids.</item>
-/// <item>Rollups are stored as given, never rebuilt from the samples, so windows read the same on both sides.</item>
+/// <item>Rollups and chunks are stored as given, never rebuilt from the samples nor sealed again, so windows read the
+/// same on both sides.</item>
 /// </list>
 /// </remarks>
 public interface IHistoryImport : IHistoryExport

@@ -1,8 +1,10 @@
 namespace Roadmap.Storage.Copy;
 
 /// <summary>
-/// Copies a store's history into another (samples, rollups as stored, polls, evaluations, baselines, update
-/// deliveries), resumably, and verifies it: row counts per table and a checksum per stream on both sides.
+/// Copies a store's history into another (hot samples and sealed chunks, rollups as stored, polls, evaluations,
+/// baselines, update deliveries), resumably, and verifies it: row counts per table and a checksum per stream on both
+/// sides. Chunks are copied as their bytes, each checked first (<see cref="HistoryChunkRow"/>): a damaged one stops
+/// the copy with an error naming its series and range.
 /// </summary>
 /// <remarks>
 /// Three phases. <b>Checking</b>: every stream the destination already holds must be exactly the first rows of the
@@ -90,15 +92,12 @@ public sealed class StorageCopier
                         break;
                     }
 
+                    Check(stream, rows);
                     _destination.Insert(stream, rows);
                     position = position.After(rows);
                     done += rows.Count;
                     count += rows.Count;
                     progress?.Invoke(new CopyProgress(CopyPhase.Copying, table, done, total));
-                    if (rows.Count < _batchRows)
-                    {
-                        break;
-                    }
                 }
             }
 
@@ -136,6 +135,25 @@ public sealed class StorageCopier
         return new CopyOutcome([], tables, differences);
     }
 
+    /// <summary>Refuses a page that holds a row whose stored bytes are damaged (a chunk that does not decode, or does
+    /// not match its row), before any of it is written: a copy never carries damage over silently.</summary>
+    /// <exception cref="StorageException">The first damaged row, named by its stream and range.</exception>
+    private void Check(HistoryStreamId stream, IReadOnlyList<HistoryRow> rows)
+    {
+        foreach (var row in rows)
+        {
+            if (row.Damage(stream) is { } damage)
+            {
+                throw new StorageException(
+                    $"{damage}, in {_source.Location}. Nothing of it was copied (what was copied before it is kept): restore the file "
+                    + "from a backup, or delete that row of its chunks table (its samples are lost) and run the copy again",
+                    null,
+                    StorageHealth.Failing,
+                    "damaged chunk");
+            }
+        }
+    }
+
     private static List<HistoryStreamId> Sorted(IEnumerable<HistoryStreamId> streams) =>
         [.. streams.Distinct().OrderBy(s => s.Name, StringComparer.Ordinal).ThenBy(s => s.Part, StringComparer.Ordinal)];
 
@@ -162,13 +180,14 @@ public sealed class StorageCopier
                 builder.Add(row);
             }
 
-            position = position.After(page);
-            rows += page.Count;
-            onPage?.Invoke(page.Count);
-            if (page.Count < limit)
+            if (page.Count == 0)
             {
                 break;
             }
+
+            position = position.After(page);
+            rows += page.Count;
+            onPage?.Invoke(page.Count);
         }
 
         return (builder.Result(), position);

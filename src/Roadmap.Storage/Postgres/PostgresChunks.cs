@@ -44,63 +44,6 @@ internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
             add);
     }
 
-    /// <summary>The series' first <paramref name="count"/> samples with ts &gt;= from, oldest first (a copy's page). The
-    /// first <paramref name="count"/> of the chunks' points and of the hot rows are enough: merging only ever drops a
-    /// point for one at the same ts.</summary>
-    public void ReadFrom(long series, long fromMs, int count, Action<Point> add)
-    {
-        var sealedPoints = new List<Point>();
-        // A stream's start is long.MinValue: the seek a day before it must not overflow.
-        var seek = Math.Max(fromMs, long.MinValue + ChunkedSamples.MaxRangeMs);
-        using (var cmd = Command($"SELECT data FROM chunks WHERE series_id = $1 AND start_ts > $2 - {Day} AND end_ts > $2 ORDER BY start_ts", null, series, seek))
-        using (var r = cmd.ExecuteReader())
-        {
-            while (sealedPoints.Count < count && r.Read())
-            {
-                sealedPoints.AddRange(ChunkedSamples.Decode(r.GetFieldValue<byte[]>(0)).Where(p => p.TimestampMs >= fromMs));
-            }
-        }
-
-        var hot = Points("SELECT ts, value FROM samples WHERE series_id = $1 AND ts >= $2 ORDER BY ts LIMIT $3", null, series, fromMs, count);
-        var taken = 0;
-        ChunkedSamples.Merge(sealedPoints.Take(count), hot, fromMs, long.MaxValue, p =>
-        {
-            if (taken++ < count)
-            {
-                add(p);
-            }
-        });
-    }
-
-    /// <summary>Every stored sample, counted once: the chunks' counts and the hot rows, less the hot rows that replace
-    /// a sealed point at their ts (late repeats not sealed again yet: few, so their chunks are decoded).</summary>
-    public long CountAll()
-    {
-        long total;
-        using (var cmd = Command("SELECT (SELECT coalesce(sum(count), 0) FROM chunks) + (SELECT count(*) FROM samples);", null))
-        {
-            total = Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        var late = new List<(long Series, long Start, long End, byte[] Data)>();
-        using (var cmd = Command("SELECT series_id, start_ts, end_ts, data FROM chunks c WHERE EXISTS (SELECT 1 FROM samples s WHERE s.series_id = c.series_id AND s.ts >= c.start_ts AND s.ts < c.end_ts);", null))
-        using (var r = cmd.ExecuteReader())
-        {
-            while (r.Read())
-            {
-                late.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetFieldValue<byte[]>(3)));
-            }
-        }
-
-        foreach (var (series, start, end, data) in late)
-        {
-            var stamps = ChunkedSamples.Decode(data).Select(p => p.TimestampMs).ToHashSet();
-            total -= Points("SELECT ts, value FROM samples WHERE series_id = $1 AND ts >= $2 AND ts < $3", null, series, start, end).Count(p => stamps.Contains(p.TimestampMs));
-        }
-
-        return total;
-    }
-
     public void Begin()
     {
         _tx = connection.BeginTransaction();

@@ -12,9 +12,10 @@ namespace Roadmap.Storage.Postgres;
 /// </summary>
 /// <remarks>
 /// Samples, rollups, polls and evaluations go in by binary COPY into the partitioned table, the partitions of the
-/// batch's days or months created first in the same transaction. COPY cannot skip a row already stored, so for samples
-/// and rollups it runs under a savepoint: on a duplicate key the batch is copied into a temporary table instead and
-/// moved over with <c>ON CONFLICT DO NOTHING</c> (a resumed copy never gives a stored row again, so that path is rare).
+/// batch's days or months created first in the same transaction; chunks by binary COPY into their table (not
+/// partitioned). COPY cannot skip a row already stored, so for samples, chunks and rollups it runs under a savepoint:
+/// on a duplicate key the batch is copied into a temporary table instead and moved over with
+/// <c>ON CONFLICT DO NOTHING</c> (a resumed copy never gives a stored row again, so that path is rare).
 /// A copied poll's node is <see cref="CopiedNode"/> (numbered past the first of a source's millisecond, since the
 /// node is part of the poll's key) and its scheduled time null: SQLite records neither.
 /// </remarks>
@@ -85,6 +86,9 @@ internal sealed class PostgresHistoryImport : IHistoryImport
                     case HistoryTable.Samples:
                         InsertSamples(SeriesId(stream, tx), rows, tx);
                         break;
+                    case HistoryTable.Chunks:
+                        InsertChunks(SeriesId(stream, tx), rows, tx);
+                        break;
                     case HistoryTable.RollupsHour:
                     case HistoryTable.RollupsDay:
                         InsertRollups(stream.Table, SeriesId(stream, tx), rows, tx);
@@ -116,6 +120,7 @@ internal sealed class PostgresHistoryImport : IHistoryImport
     private static bool Fits(HistoryTable table, HistoryRow row) => table switch
     {
         HistoryTable.Samples => row is HistorySampleRow,
+        HistoryTable.Chunks => row is HistoryChunkRow,
         HistoryTable.RollupsHour or HistoryTable.RollupsDay => row is HistoryRollupRow,
         HistoryTable.Polls => row is HistoryPollRow,
         HistoryTable.Evaluations => row is HistoryEvaluationRow,
@@ -135,6 +140,7 @@ internal sealed class PostgresHistoryImport : IHistoryImport
             """
             CREATE TEMP TABLE IF NOT EXISTS copy_samples (LIKE samples);
             CREATE TEMP TABLE IF NOT EXISTS copy_rollups (LIKE rollups_hour);
+            CREATE TEMP TABLE IF NOT EXISTS copy_chunks (LIKE chunks);
             """);
         cmd.ExecuteNonQuery();
         _stagingReady = true;
@@ -181,6 +187,30 @@ internal sealed class PostgresHistoryImport : IHistoryImport
             },
             tx);
     }
+
+    /// <summary>Chunks as given, their bytes and columns unchanged (the chunks table is not partitioned).</summary>
+    private void InsertChunks(long series, IReadOnlyList<HistoryRow> rows, NpgsqlTransaction tx) =>
+        CopySkippingStored(
+            "chunks",
+            "copy_chunks",
+            "series_id, start_ts, end_ts, count, min_ts, max_ts, data",
+            "series_id, start_ts",
+            w =>
+            {
+                foreach (var row in rows)
+                {
+                    var c = (HistoryChunkRow)row;
+                    w.StartRow();
+                    w.Write(series, NpgsqlDbType.Bigint);
+                    w.Write(c.StartTs, NpgsqlDbType.Bigint);
+                    w.Write(c.EndTs, NpgsqlDbType.Bigint);
+                    w.Write(c.Count, NpgsqlDbType.Bigint);
+                    w.Write(c.MinTs, NpgsqlDbType.Bigint);
+                    w.Write(c.MaxTs, NpgsqlDbType.Bigint);
+                    w.Write(c.Data.ToArray(), NpgsqlDbType.Bytea);
+                }
+            },
+            tx);
 
     private void InsertRollups(HistoryTable table, long series, IReadOnlyList<HistoryRow> rows, NpgsqlTransaction tx)
     {

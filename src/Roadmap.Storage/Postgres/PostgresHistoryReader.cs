@@ -1,5 +1,6 @@
 using System.Globalization;
 using Npgsql;
+using Roadmap.Storage.Chunks;
 using Roadmap.Storage.Copy;
 
 namespace Roadmap.Storage.Postgres;
@@ -23,12 +24,9 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
 
     public IReadOnlyList<HistoryStreamId> Streams(HistoryTable table) => PostgresFailures.Run(() =>
     {
-        var series = table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay;
+        var series = HistoryStreamId.OfSeries(table);
         var sql = table switch
         {
-            // A series' samples are its hot rows and its chunks.
-            HistoryTable.Samples =>
-                "SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = s.id) OR EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id);",
             _ when series => $"SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM {TableOf(table)} WHERE series_id = s.id);",
             HistoryTable.Polls => "SELECT DISTINCT source, '', 0::bigint FROM polls;",
             HistoryTable.Evaluations => "SELECT DISTINCT initiative, kpi, 0::bigint FROM evaluations;",
@@ -52,11 +50,6 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
 
     public long Count(HistoryTable table) => PostgresFailures.Run(() =>
     {
-        if (table == HistoryTable.Samples)
-        {
-            return new PostgresChunks(connection).CountAll();
-        }
-
         using var cmd = Command($"SELECT count(*) FROM {TableOf(table)};");
         return (long)cmd.ExecuteScalar()!;
     });
@@ -69,6 +62,9 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
         var sql = table switch
         {
             HistoryTable.Samples => "SELECT ts, value FROM samples WHERE series_id = $1 AND ts >= $2 ORDER BY ts",
+            // A chunk's bytes are sent only when a chunk can be that long: a damaged length costs nothing.
+            HistoryTable.Chunks =>
+                "SELECT start_ts, end_ts, count, min_ts, max_ts, octet_length(data)::bigint, CASE WHEN octet_length(data) <= $5 THEN data END FROM chunks WHERE series_id = $1 AND start_ts >= $2 ORDER BY start_ts",
             HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
                 $"SELECT {RollupColumns} FROM {TableOf(table)} WHERE series_id = $1 AND start_ts >= $2 ORDER BY start_ts",
             HistoryTable.Polls => "SELECT ts, duration_ms, outcome, reason FROM polls WHERE source = $1 AND ts >= $2 ORDER BY ts, node",
@@ -78,27 +74,8 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
                 "SELECT from_date, to_date, definition, value, samples, computed_at FROM baselines WHERE initiative = $1 AND computed_at >= $2 AND kpi = $5 ORDER BY computed_at, from_date, to_date, definition",
             _ => "SELECT fire_ts, ended_ts, outcome, attempts, blocked FROM update_deliveries WHERE name = $1 AND fire_ts >= $2 ORDER BY fire_ts",
         };
-        if (table == HistoryTable.Samples)
-        {
-            if (SeriesId(stream.Name, stream.Part) is { } series)
-            {
-                // A page of the series' chunks and hot rows merged, in ts order (one per ts).
-                var skip = (int)Math.Min(after.RowsAtKey, int.MaxValue - limit);
-                var seen = 0;
-                new PostgresChunks(connection).ReadFrom(series, after.Key, limit + skip, p =>
-                {
-                    if (seen++ >= skip)
-                    {
-                        rows.Add(new HistorySampleRow(p.TimestampMs, p.Value));
-                    }
-                });
-            }
-
-            return rows;
-        }
-
         using var cmd = Command(sql + " LIMIT $3 OFFSET $4;");
-        if (table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay)
+        if (HistoryStreamId.OfSeries(table))
         {
             if (SeriesId(stream.Name, stream.Part) is not { } id)
             {
@@ -119,13 +96,19 @@ internal sealed class PostgresHistoryReader(NpgsqlConnection connection) : IDisp
         {
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream.Part });
         }
+        else if (table == HistoryTable.Chunks)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = ChunkCodec.MaxBytes });
+        }
 
         using var r = cmd.ExecuteReader();
-        while (r.Read())
+        long bytes = 0;
+        while (bytes < HistoryChunkRow.PageBytes && r.Read())
         {
             rows.Add(table switch
             {
                 HistoryTable.Samples => new HistorySampleRow(r.GetInt64(0), r.GetDouble(1)),
+                HistoryTable.Chunks => HistoryChunkRow.Read(stream, r, ref bytes),
                 HistoryTable.RollupsHour or HistoryTable.RollupsDay => new HistoryRollupRow(
                     r.GetInt64(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetInt64(5), r.GetDouble(6),
                     r.GetInt64(7), r.GetDouble(8), r.GetDouble(9), r.GetFieldValue<byte[]>(10)),

@@ -8,7 +8,7 @@ namespace Roadmap.Storage.Sqlite;
 /// <summary>
 /// The samples of a series as stored on one connection: its chunks and its hot rows (<see cref="ChunkedSamples"/>), read
 /// and sealed through SQLite's own API with statements prepared once. Used by every reader of samples (window reads,
-/// the writer's rollup recompute, copies) and, as <see cref="IChunkStore"/>, by the compactor on the writer's
+/// the writer's rollup recompute) and, as <see cref="IChunkStore"/>, by the compactor on the writer's
 /// connection. Not thread-safe; dispose before the connection.
 /// </summary>
 internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
@@ -24,10 +24,6 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     private sqlite3_stmt CountStmt => field ??= Prepare(ChunksTable.CountAtMostRaw);
 
-    private sqlite3_stmt FromStmt => field ??= Prepare(ChunksTable.FromRaw);
-
-    private sqlite3_stmt HotFromStmt => field ??= Prepare(ChunksTable.HotFromRaw);
-
     private sqlite3_stmt OldestStmt => field ??= Prepare(ChunksTable.OldestRaw);
 
     private sqlite3_stmt OldestHotStmt => field ??= Prepare(ChunksTable.OldestHotRaw);
@@ -41,87 +37,6 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         }
 
         ChunkedSamples.Merge(Blobs(Overlapping, series, fromMs, toMs), Hot(series, fromMs, toMs), fromMs, toMs, add);
-    }
-
-    /// <summary>
-    /// Calls <paramref name="add"/> with the series' first <paramref name="count"/> samples with ts &gt;= from, oldest
-    /// first (a copy's page). The first <paramref name="count"/> of the chunks' points and of the hot rows are enough:
-    /// merging only ever drops a point for one at the same ts.
-    /// </summary>
-    public void ReadFrom(long series, long fromMs, int count, Action<Point> add)
-    {
-        var s = FromStmt;
-        raw.sqlite3_bind_int64(s, 1, series);
-        // A stream's start is long.MinValue: the seek a day before it must not overflow.
-        raw.sqlite3_bind_int64(s, 2, Math.Max(fromMs, long.MinValue + ChunkedSamples.MaxRangeMs));
-        var sealedPoints = new List<Point>();
-        try
-        {
-            while (sealedPoints.Count < count && Row(s))
-            {
-                foreach (var p in ChunkedSamples.Decode(raw.sqlite3_column_blob(s, 0).ToArray()))
-                {
-                    if (p.TimestampMs >= fromMs)
-                    {
-                        sealedPoints.Add(p);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            raw.sqlite3_reset(s);
-        }
-
-        var hot = new List<Point>();
-        var h = HotFromStmt;
-        raw.sqlite3_bind_int64(h, 1, series);
-        raw.sqlite3_bind_int64(h, 2, fromMs);
-        raw.sqlite3_bind_int64(h, 3, count);
-        try
-        {
-            while (Row(h))
-            {
-                hot.Add(new Point(raw.sqlite3_column_int64(h, 0), raw.sqlite3_column_double(h, 1)));
-            }
-        }
-        finally
-        {
-            raw.sqlite3_reset(h);
-        }
-
-        var taken = 0;
-        ChunkedSamples.Merge(sealedPoints.Take(count), hot, fromMs, long.MaxValue, p =>
-        {
-            if (taken++ < count)
-            {
-                add(p);
-            }
-        });
-    }
-
-    /// <summary>Every stored sample, counted once: the chunks' counts and the hot rows, less the hot rows that replace
-    /// a sealed point at their ts (late repeats not sealed again yet: few, so their chunks are decoded).</summary>
-    public long CountAll()
-    {
-        long total = 0;
-        var s = Prepare("SELECT (SELECT coalesce(sum(count), 0) FROM chunks) + (SELECT count(*) FROM samples);");
-        if (Row(s))
-        {
-            total = raw.sqlite3_column_int64(s, 0);
-        }
-
-        Forget(s);
-        var inside = Prepare(ChunksTable.WithHotRaw);
-        while (Row(inside))
-        {
-            var series = raw.sqlite3_column_int64(inside, 0);
-            var stamps = ChunkedSamples.Decode(raw.sqlite3_column_blob(inside, 3).ToArray()).Select(p => p.TimestampMs).ToHashSet();
-            total -= Hot(series, raw.sqlite3_column_int64(inside, 1), raw.sqlite3_column_int64(inside, 2)).Count(p => stamps.Contains(p.TimestampMs));
-        }
-
-        Forget(inside);
-        return total;
     }
 
     /// <summary>The series' oldest sample's ts, hot or sealed; null when it has none.</summary>

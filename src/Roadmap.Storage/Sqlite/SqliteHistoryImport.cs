@@ -20,6 +20,7 @@ internal sealed class SqliteHistoryImport : IHistoryImport
     private sqlite3_stmt? _samplesOne;
     private sqlite3_stmt? _rollupsHour;
     private sqlite3_stmt? _rollupsDay;
+    private sqlite3_stmt? _chunks;
 
     private SqliteHistoryImport(string path, SqliteConnection connection)
     {
@@ -88,6 +89,9 @@ internal sealed class SqliteHistoryImport : IHistoryImport
             {
                 case HistoryTable.Samples:
                     InsertSamples(SeriesId(stream, tx), rows);
+                    break;
+                case HistoryTable.Chunks:
+                    InsertChunks(SeriesId(stream, tx), rows);
                     break;
                 case HistoryTable.RollupsHour:
                 case HistoryTable.RollupsDay:
@@ -180,6 +184,25 @@ internal sealed class SqliteHistoryImport : IHistoryImport
         }
     }
 
+    /// <summary>Chunks as given, their bytes and columns unchanged; one whose (series, start) is stored is left as it is.</summary>
+    private void InsertChunks(long series, IReadOnlyList<HistoryRow> rows)
+    {
+        var db = _reader.Connection.Handle!;
+        var stmt = _chunks ??= SqliteHistoryReader.Prepare(
+            db, "INSERT OR IGNORE INTO chunks (series_id, start_ts, end_ts, count, min_ts, max_ts, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7);");
+        foreach (var row in rows.Cast<HistoryChunkRow>())
+        {
+            raw.sqlite3_bind_int64(stmt, 1, series);
+            raw.sqlite3_bind_int64(stmt, 2, row.StartTs);
+            raw.sqlite3_bind_int64(stmt, 3, row.EndTs);
+            raw.sqlite3_bind_int64(stmt, 4, row.Count);
+            raw.sqlite3_bind_int64(stmt, 5, row.MinTs);
+            raw.sqlite3_bind_int64(stmt, 6, row.MaxTs);
+            raw.sqlite3_bind_blob(stmt, 7, row.Data.Span);
+            Step(db, stmt);
+        }
+    }
+
     private static string RollupsSql(HistoryTable table) =>
         $"INSERT OR IGNORE INTO {SqliteHistoryReader.TableOf(table)} (series_id, start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch) "
         + "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12);";
@@ -245,6 +268,7 @@ internal sealed class SqliteHistoryImport : IHistoryImport
         _samplesOne?.Dispose();
         _rollupsHour?.Dispose();
         _rollupsDay?.Dispose();
+        _chunks?.Dispose();
         _reader.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Roadmap.Storage.Chunks;
 using Roadmap.Storage.Copy;
 using SQLitePCL;
 
@@ -15,21 +16,13 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
     // (source, signal) -> series id in this file. Cleared by the import when a transaction that created one fails.
     private readonly Dictionary<(string Source, string Signal), long> _series = [];
 
-    // Samples are nearly every row read: statements prepared once, read through SQLite's own API.
-    private SqliteChunks? _chunked;
-
     public SqliteConnection Connection => connection;
-
-    private SqliteChunks Chunked => _chunked ??= new SqliteChunks(connection.Handle!);
 
     public IReadOnlyList<HistoryStreamId> Streams(HistoryTable table) => SqliteFailures.Run(() =>
     {
         var sql = table switch
         {
-            // A series' samples are its hot rows and its chunks.
-            HistoryTable.Samples =>
-                "SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = s.id) OR EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id);",
-            HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
+            _ when HistoryStreamId.OfSeries(table) =>
                 $"SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM {TableOf(table)} WHERE series_id = s.id);",
             HistoryTable.Polls => "SELECT DISTINCT source, '', 0 FROM polls;",
             HistoryTable.Evaluations => "SELECT DISTINCT initiative, kpi, 0 FROM evaluations;",
@@ -42,7 +35,7 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         while (r.Read())
         {
             streams.Add(new HistoryStreamId(table, r.GetString(0), r.GetString(1)));
-            if (table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay)
+            if (HistoryStreamId.OfSeries(table))
             {
                 _series[(r.GetString(0), r.GetString(1))] = r.GetInt64(2);
             }
@@ -53,11 +46,6 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
 
     public long Count(HistoryTable table) => SqliteFailures.Run(() =>
     {
-        if (table == HistoryTable.Samples)
-        {
-            return Chunked.CountAll();
-        }
-
         using var cmd = Command($"SELECT count(*) FROM {TableOf(table)};");
         return (long)cmd.ExecuteScalar()!;
     });
@@ -71,6 +59,9 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         var sql = table switch
         {
             HistoryTable.Samples => "SELECT ts, value FROM samples WHERE series_id = $a AND ts >= $key ORDER BY ts",
+            // A chunk's bytes are loaded only when a chunk can be that long: a damaged length costs nothing.
+            HistoryTable.Chunks =>
+                "SELECT start_ts, end_ts, count, min_ts, max_ts, length(data), CASE WHEN length(data) <= $max THEN data END FROM chunks WHERE series_id = $a AND start_ts >= $key ORDER BY start_ts",
             HistoryTable.RollupsHour or HistoryTable.RollupsDay =>
                 $"SELECT {RollupColumns} FROM {TableOf(table)} WHERE series_id = $a AND start_ts >= $key ORDER BY start_ts",
             HistoryTable.Polls => "SELECT ts, duration_ms, outcome, reason FROM polls WHERE source = $a AND ts >= $key ORDER BY ts, id",
@@ -81,7 +72,7 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
             _ => "SELECT fire_ts, ended_ts, outcome, attempts, blocked FROM update_deliveries WHERE name = $a AND fire_ts >= $key ORDER BY fire_ts",
         };
         object a = stream.Name;
-        if (table is HistoryTable.Samples or HistoryTable.RollupsHour or HistoryTable.RollupsDay)
+        if (HistoryStreamId.OfSeries(table))
         {
             if (SeriesId(stream.Name, stream.Part) is not { } id)
             {
@@ -91,12 +82,6 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
             a = id;
         }
 
-        if (table == HistoryTable.Samples)
-        {
-            ReadSamples((long)a, after, limit, rows);
-            return rows;
-        }
-
         using var cmd = Command(sql + " LIMIT $limit OFFSET $skip;");
         cmd.Parameters.AddWithValue("$a", a);
         if (sql.Contains("$b", StringComparison.Ordinal))
@@ -104,15 +89,22 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
             cmd.Parameters.AddWithValue("$b", stream.Part);
         }
 
+        if (table == HistoryTable.Chunks)
+        {
+            cmd.Parameters.AddWithValue("$max", ChunkCodec.MaxBytes);
+        }
+
         cmd.Parameters.AddWithValue("$key", after.Key);
         cmd.Parameters.AddWithValue("$limit", limit);
         cmd.Parameters.AddWithValue("$skip", after.RowsAtKey);
         using var r = cmd.ExecuteReader();
-        while (r.Read())
+        long bytes = 0;
+        while (bytes < HistoryChunkRow.PageBytes && r.Read())
         {
             rows.Add(table switch
             {
                 HistoryTable.Samples => new HistorySampleRow(r.GetInt64(0), r.GetDouble(1)),
+                HistoryTable.Chunks => HistoryChunkRow.Read(stream, r, ref bytes),
                 HistoryTable.RollupsHour or HistoryTable.RollupsDay => new HistoryRollupRow(
                     r.GetInt64(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetInt64(5), r.GetDouble(6),
                     r.GetInt64(7), r.GetDouble(8), r.GetDouble(9), r.GetFieldValue<byte[]>(10)),
@@ -126,20 +118,6 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         return rows;
     });
 
-    /// <summary>A page of one series' samples, its chunks' and hot rows' merged, in ts order (one per ts).</summary>
-    private void ReadSamples(long series, StreamPosition after, int limit, List<HistoryRow> rows)
-    {
-        var skip = (int)Math.Min(after.RowsAtKey, int.MaxValue - limit);
-        var seen = 0;
-        Chunked.ReadFrom(series, after.Key, limit + skip, p =>
-        {
-            if (seen++ >= skip)
-            {
-                rows.Add(new HistorySampleRow(p.TimestampMs, p.Value));
-            }
-        });
-    }
-
     /// <summary>A statement prepared on SQLite's own API; disposed by its owner before the connection closes.</summary>
     public static sqlite3_stmt Prepare(sqlite3 db, string sql)
     {
@@ -152,12 +130,8 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         return stmt;
     }
 
-    /// <summary>Finalizes the prepared statements, then closes the connection.</summary>
-    public void Dispose()
-    {
-        _chunked?.Dispose();
-        connection.Dispose();
-    }
+    /// <summary>Closes the connection (the import finalizes its own statements first).</summary>
+    public void Dispose() => connection.Dispose();
 
     /// <summary>The series' id in this file, or null when it has none.</summary>
     /// <param name="transaction">The transaction open on the connection, if one is.</param>

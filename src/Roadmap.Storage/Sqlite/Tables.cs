@@ -182,20 +182,6 @@ internal static class ChunksTable
     public static readonly string OverlappingRaw = FormattableString.Invariant(
         $"SELECT data FROM chunks WHERE series_id = ?1 AND start_ts > ?2 - {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < ?3 AND end_ts > ?2 ORDER BY start_ts;");
 
-    /// <summary>Positional (?1 series, ?2 from): the chunks whose range ends after from, oldest first.</summary>
-    public static readonly string FromRaw = FormattableString.Invariant(
-        $"SELECT data FROM chunks WHERE series_id = ?1 AND start_ts > ?2 - {Chunks.ChunkedSamples.MaxRangeMs} AND end_ts > ?2 ORDER BY start_ts;");
-
-    /// <summary>Positional (?1 series, ?2 from, ?3 limit): the first hot samples with ts &gt;= from.</summary>
-    public const string HotFromRaw = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT ?3;";
-
-    /// <summary>The chunks whose range holds hot samples (late arrivals not sealed yet): (series, start, end, data); a
-    /// seek into the samples table per chunk.</summary>
-    public const string WithHotRaw = """
-        SELECT series_id, start_ts, end_ts, data FROM chunks c
-        WHERE EXISTS (SELECT 1 FROM samples s WHERE s.series_id = c.series_id AND s.ts >= c.start_ts AND s.ts < c.end_ts);
-        """;
-
     /// <summary>Positional (?1 series, ?2 from, ?3 to): the chunks whose range starts in [from, to), oldest first.</summary>
     public const string StartingInRaw = "SELECT data FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY start_ts;";
 

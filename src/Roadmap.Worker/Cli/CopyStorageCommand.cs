@@ -7,15 +7,16 @@ using Roadmap.Storage.Copy;
 namespace Roadmap.Worker.Cli;
 
 /// <summary>
-/// The copy-storage verb: copies a SQLite file's history (samples, rollups as stored, polls, evaluations, baselines,
-/// update deliveries) into another store, with a progress line on stderr about every <see cref="ProgressEvery"/>;
+/// The copy-storage verb: copies a SQLite file's history (hot samples, sealed chunks and rollups as stored, polls,
+/// evaluations, baselines, update deliveries) into another store, with a progress line on stderr about every <see cref="ProgressEvery"/>;
 /// Ctrl-C or SIGTERM stops it between batches, and running the same command again resumes (so does a run after a
 /// kill: every batch is one transaction of the destination). It ends by comparing every table's row count and every
 /// series' (and source's, KPI's, update's) checksum on both sides: exit 0 only when all match.
 /// </summary>
 /// <remarks>
 /// Exit codes: 0 copied and verified; 1 a missing, foreign or same source, a conflict in the destination (data that
-/// is not the source's: nothing is written), a difference after the copy, a storage failure, or an interruption;
+/// is not the source's: nothing is written), a damaged chunk in the source (named by series and range), a difference
+/// after the copy, a storage failure, or an interruption;
 /// 2 usage (a missing option, no connection string for a PostgreSQL destination).
 /// </remarks>
 public static class CopyStorageCommand

@@ -52,6 +52,10 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Gauge _storageState;
     private readonly Counter _rowsPruned;
     private readonly Counter _filesLost;
+    private readonly Counter _chunksSealed;
+    private readonly Counter _samplesSealed;
+    private readonly Gauge _lastSweepSeconds;
+    private readonly Gauge _lastSweepSamples;
     private readonly Counter _evaluations;
     private readonly Gauge _reloadSuccessful;
     private readonly Gauge _reloadSuccessTimestamp;
@@ -117,6 +121,12 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _storageState = f.CreateGauge("roadmap_storage_state", "Why commits fail, as a state set: 1 for the current state (ok, locked, disk_full, failing, file_lost).", ["state"]);
         _rowsPruned = f.CreateCounter("roadmap_storage_rows_pruned_total", "Rows (samples, polls, rollups) deleted by retention.");
         _filesLost = f.CreateCounter("roadmap_storage_file_lost_total", "Times the database file (or its write-ahead log) was found deleted, moved or replaced under the running service; each time a database is opened at the path again.");
+        _chunksSealed = f.CreateCounter("roadmap_storage_chunks_sealed_total", "Chunks written by compaction (each seals a closed hour or UTC day of one series, its hour chunks and late samples merged in).");
+        _samplesSealed = f.CreateCounter("roadmap_storage_samples_sealed_total", "Hot samples moved into chunks by compaction.");
+        // Absent until a sweep has ended: a 0 would read as a sweep that took no time.
+        var untilSet = new GaugeConfiguration { SuppressInitialValue = true };
+        _lastSweepSeconds = f.CreateGauge("roadmap_storage_compaction_last_sweep_seconds", "Wall time of the last compaction sweep that sealed anything (the first after start of a database written before chunks is its conversion), polls written in between.", untilSet);
+        _lastSweepSamples = f.CreateGauge("roadmap_storage_compaction_last_sweep_samples", "Hot samples the last compaction sweep that sealed anything moved into chunks.", untilSet);
         _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
         // Prometheus' own names for its config reloads, so the same alert shape fits.
         _reloadSuccessful = f.CreateGauge("roadmap_config_last_reload_successful", "1 when the last config (re)load succeeded, 0 when the file was invalid and the previous config kept running.");
@@ -338,6 +348,13 @@ public sealed class RoadmapMetrics : IRoadmapEvents
 
         _rowsPruned.IncTo(writer.RowsPruned);
         _filesLost.IncTo(writer.FilesLost);
+        _chunksSealed.IncTo(writer.ChunksSealed);
+        _samplesSealed.IncTo(writer.SamplesSealed);
+        if (writer.LastSweep is { } sweep)
+        {
+            _lastSweepSeconds.Set(sweep.Duration.TotalSeconds);
+            _lastSweepSamples.Set(sweep.Samples);
+        }
     }
 
     public void RecordPoll(SourceConfig source, PollResult result, DateTimeOffset at)

@@ -79,6 +79,19 @@ public class ChunkCodecTests
     }
 
     [Fact]
+    public void Encode_MaxSamplesOfRandomBits_StaysWithinMaxBytes()
+    {
+        // The largest chunk there is: every timestamp and every value's bits random, nothing for zstd to find.
+        var random = new Random(21);
+        var points = Enumerable.Range(0, ChunkCodec.MaxSamples).Select(_ => new Point(random.NextInt64(long.MinValue, long.MaxValue), BitConverter.Int64BitsToDouble(random.NextInt64(long.MinValue, long.MaxValue)))).ToArray();
+
+        var chunk = ChunkCodec.Encode(points);
+
+        Assert.InRange(chunk.Length, 12 * ChunkCodec.MaxSamples, ChunkCodec.MaxBytes);
+        Assert.True(SameBits(points, ChunkCodec.Decode(chunk)));
+    }
+
+    [Fact]
     public void Encode_RealisticHourOfTenSecondLatencies_TakesFewBytesASample()
     {
         // The codec's reason to exist, checked loosely here (the measured figures are in docs/PERFORMANCE.md): an

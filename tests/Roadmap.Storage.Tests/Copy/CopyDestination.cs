@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Roadmap.Storage.Copy;
 
 namespace Roadmap.Storage.Tests.Copy;
@@ -14,6 +15,42 @@ public abstract class CopyDestination : IDisposable
 
     /// <summary>Opens the store as the service does.</summary>
     public abstract IRoadmapStorage OpenStorage();
+
+    /// <summary>Every row of the chunks table as another client reads it: see <see cref="ChunkRows(DbConnection)"/>.</summary>
+    public abstract IReadOnlyList<string> ChunkRows();
+
+    /// <summary>Every row of the hot samples table as another client reads it: see <see cref="HotRows(DbConnection)"/>.</summary>
+    public abstract IReadOnlyList<string> HotRows();
+
+    /// <summary>Every row of the chunks table on an open connection, one line each (its series' names, its columns and
+    /// its bytes in hex), in ordinal order (the backends' collations need not agree).</summary>
+    public static IReadOnlyList<string> ChunkRows(DbConnection connection) => Query(
+        connection,
+        "SELECT s.source, s.signal, c.start_ts, c.end_ts, c.count, c.min_ts, c.max_ts, c.data FROM chunks c JOIN series s ON s.id = c.series_id;",
+        r => FormattableString.Invariant($"{r.GetString(0)}/{r.GetString(1)} {r.GetInt64(2)} {r.GetInt64(3)} {r.GetInt64(4)} {r.GetInt64(5)} {r.GetInt64(6)} {Convert.ToHexString(r.GetFieldValue<byte[]>(7))}"));
+
+    /// <summary>Every row of the hot samples table on an open connection, one line each (the value bit for bit), in
+    /// ordinal order.</summary>
+    public static IReadOnlyList<string> HotRows(DbConnection connection) => Query(
+        connection,
+        "SELECT s.source, s.signal, x.ts, x.value FROM samples x JOIN series s ON s.id = x.series_id;",
+        r => FormattableString.Invariant($"{r.GetString(0)}/{r.GetString(1)} {r.GetInt64(2)} {BitConverter.DoubleToInt64Bits(r.GetDouble(3)):x16}"));
+
+    private static List<string> Query(DbConnection connection, string sql, Func<DbDataReader, string> line)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        var lines = new List<string>();
+        while (r.Read())
+        {
+            lines.Add(line(r));
+        }
+
+        lines.Sort(StringComparer.Ordinal);
+        return lines;
+    }
 
     public void Dispose()
     {

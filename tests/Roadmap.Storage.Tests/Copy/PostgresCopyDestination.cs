@@ -1,3 +1,4 @@
+using Npgsql;
 using Roadmap.Sources.Tests.Sql;
 using Roadmap.Storage.Copy;
 using Roadmap.Storage.Tests.Postgres;
@@ -12,6 +13,25 @@ public sealed class PostgresCopyDestination(PostgresServer server) : CopyDestina
     public override IHistoryImport OpenImport(IHistoryExport source) => HistoryStores.OpenImport(_backend.Options(), source);
 
     public override IRoadmapStorage OpenStorage() => _backend.Open();
+
+    public override IReadOnlyList<string> ChunkRows()
+    {
+        using var c = Open();
+        return ChunkRows(c);
+    }
+
+    public override IReadOnlyList<string> HotRows()
+    {
+        using var c = Open();
+        return HotRows(c);
+    }
+
+    private NpgsqlConnection Open()
+    {
+        var c = new NpgsqlConnection(_backend.ConnectionString + ";Pooling=false");
+        c.Open();
+        return c;
+    }
 
     protected override void Dispose(bool disposing) => _backend.Dispose();
 }

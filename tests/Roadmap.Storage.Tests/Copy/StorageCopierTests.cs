@@ -1,5 +1,9 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Roadmap.Core.Evaluation;
+using Roadmap.Storage.Chunks;
 using Roadmap.Storage.Copy;
 using Roadmap.Storage.Sqlite;
 using Roadmap.Storage.Tests.Sqlite;
@@ -20,6 +24,12 @@ public abstract class StorageCopierTests : IDisposable
     private static readonly string[] Sources = ["web", "db", "queue"];
     private static readonly string[] Signals = ["up", "latency_seconds"];
     private static readonly (string Initiative, string Kpi)[] Kpis = [("checkout", "availability"), ("checkout", "latency"), ("search", "p95")];
+
+    /// <summary>When the source's closed ranges were sealed: the third day at 02:30.</summary>
+    private static readonly DateTimeOffset SealedAt = T0.AddDays(2).AddMinutes(150);
+
+    /// <summary>A writer under these never seals a chunk: the tests seal at <see cref="SealedAt"/> themselves.</summary>
+    private static readonly StorageOptions NeverCompact = new() { CompactGrace = TimeSpan.FromDays(3650) };
 
     private readonly TempDatabase _source = new();
 
@@ -83,6 +93,66 @@ public abstract class StorageCopierTests : IDisposable
         Assert.Equivalent(a.Updates.Last("weekly"), b.Updates.Last("weekly"), strict: true);
         Assert.Equivalent(a.Updates.Last("daily"), b.Updates.Last("daily"), strict: true);
         Assert.Equal(a.Updates.StatusesAt(to).OrderBy(s => s.Kpi), b.Updates.StatusesAt(to).OrderBy(s => s.Kpi));
+    }
+
+    [Fact]
+    public void Run_CompactedSource_TheDestinationHoldsTheSameChunksByteForByteAndTheSameHotRows()
+    {
+        var chunks = SqliteCopyDestination.ChunkRows(_source.DatabasePath);
+        var hot = SqliteCopyDestination.HotRows(_source.DatabasePath);
+        // The source as WriteSource sealed it: per series two day chunks and two hour chunks; hot rows after them.
+        Assert.Equal(6 * 4, chunks.Count);
+        Assert.Contains(chunks, c => c.StartsWith($"web/up {T0.AddDays(2).AddHours(1).ToUnixTimeMilliseconds()} {T0.AddDays(2).AddHours(2).ToUnixTimeMilliseconds()} ", StringComparison.Ordinal));
+        Assert.Contains(hot, h => h.StartsWith($"web/latency_seconds {T0.AddMinutes(300).ToUnixTimeMilliseconds()} ", StringComparison.Ordinal));
+
+        CopyOutcome outcome;
+        using (var source = HistoryStores.OpenSqliteExport(_source.DatabasePath))
+        using (var import = Destination.OpenImport(source))
+        {
+            outcome = new StorageCopier(source, import, Batch).Run();
+        }
+
+        Assert.True(outcome.Verified, string.Join("\n", outcome.Differences));
+        Assert.Contains(outcome.Tables, t => t.Table == HistoryTable.Chunks && t.SourceRows == chunks.Count && t.Copied == chunks.Count);
+        // Every chunk's columns and bytes as they are (nothing decoded and sealed again), and the hot rows still hot.
+        Assert.Equal(chunks, Destination.ChunkRows());
+        Assert.Equal(hot, Destination.HotRows());
+    }
+
+    [Theory]
+    [InlineData("a flipped byte", "corrupt chunk: its checksum does not match")]
+    [InlineData("a cut end", "corrupt chunk: ")]
+    [InlineData("a count its row does not hold", "samples, its row says")]
+    [InlineData("more bytes than any chunk", "more than a chunk can be")]
+    public void Run_SourceChunkDamaged_FailsNamingItsSeriesAndRangeAndCopiesNoneOfIt(string damage, string why)
+    {
+        var (start, end) = (T0.AddDays(1), T0.AddDays(2));
+        var at = start.ToUnixTimeMilliseconds();
+        var where = $"series_id = (SELECT id FROM series WHERE source = 'web' AND signal = 'latency_seconds') AND start_ts = {at}";
+        using (var c = new SqliteConnection($"Data Source={_source.DatabasePath};Pooling=False"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = damage switch
+            {
+                "a flipped byte" =>
+                    $"UPDATE chunks SET data = substr(data, 1, length(data) / 2) || CASE WHEN substr(data, length(data) / 2 + 1, 1) = x'5a' THEN x'a5' ELSE x'5a' END || substr(data, length(data) / 2 + 2) WHERE {where};",
+                "a cut end" => $"UPDATE chunks SET data = substr(data, 1, length(data) - 3) WHERE {where};",
+                "a count its row does not hold" => $"UPDATE chunks SET count = count + 1 WHERE {where};",
+                _ => $"UPDATE chunks SET data = zeroblob({ChunkCodec.MaxBytes + 1}) WHERE {where};",
+            };
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+
+        var chunks = new HistoryStreamId(HistoryTable.Chunks, "web", "latency_seconds");
+        using var source = HistoryStores.OpenSqliteExport(_source.DatabasePath);
+        using var import = Destination.OpenImport(source);
+
+        var e = Assert.Throws<StorageException>(() => new StorageCopier(source, import, Batch).Run());
+
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"the chunk of web/latency_seconds for {start:yyyy-MM-dd HH:mm} UTC to {end:yyyy-MM-dd HH:mm} UTC (start_ts {at}) is damaged: "), e.Message);
+        Assert.Contains(why, e.Message);
+        Assert.DoesNotContain(import.Read(chunks, StreamPosition.Start, 100), r => r.Key == at);
     }
 
     [Theory]
@@ -205,6 +275,7 @@ public abstract class StorageCopierTests : IDisposable
 
     [Theory]
     [InlineData(HistoryTable.Samples, "web", "up")]
+    [InlineData(HistoryTable.Chunks, "web", "up")]
     [InlineData(HistoryTable.RollupsHour, "web", "up")]
     [InlineData(HistoryTable.RollupsDay, "web", "up")]
     [InlineData(HistoryTable.Baselines, "checkout", "availability")]
@@ -220,6 +291,7 @@ public abstract class StorageCopierTests : IDisposable
         HistoryRow stored = rows[0] switch
         {
             HistorySampleRow r => r with { Value = r.Value + 42 },
+            HistoryChunkRow r => r with { Count = r.Count + 42 },
             HistoryRollupRow r => r with { Count = r.Count + 42 },
             HistoryBaselineRow r => r with { Value = r.Value + 42 },
             HistoryDeliveryRow r => r with { Attempts = r.Attempts + 42 },
@@ -258,12 +330,15 @@ public abstract class StorageCopierTests : IDisposable
 
     /// <summary>
     /// Three days of polls of three sources every ten minutes (with failures and two polls in one millisecond), their
-    /// samples and rollups through the real writer; evaluations with and without values; baselines; update deliveries.
+    /// samples and rollups through the real writer; sealed as the writer's compactor seals them at
+    /// <see cref="SealedAt"/> (the first two days a chunk each, the third day's first two hours a chunk each, the rest
+    /// hot), then late samples for sealed days (one replacing a sealed value, one between two); evaluations with and
+    /// without values; baselines; update deliveries.
     /// </summary>
     private async Task WriteSource()
     {
         var db = RoadmapDatabase.Open(_source.DatabasePath);
-        await using (var writer = new BatchedWriter(db, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance))
+        await using (var writer = new BatchedWriter(db, NeverCompact, TimeProvider.System, NullLogger<BatchedWriter>.Instance))
         {
             writer.Start();
             for (var i = 0; i < 3 * 24 * 6; i++)
@@ -280,6 +355,21 @@ public abstract class StorageCopierTests : IDisposable
             var same = T0.AddDays(1).AddMilliseconds(1).ToUnixTimeMilliseconds();
             Assert.True(writer.TryEnqueue(new PollRecord("db", same, 0.5, false, "timeout", [])));
             Assert.True(writer.TryEnqueue(new PollRecord("db", same, 0.2, true, null, [])));
+            await writer.FlushAsync();
+        }
+
+        using (var session = db.OpenWriteSession(new StorageOptions { CompactBatchSamples = 100 }, new FakeTimeProvider(SealedAt)))
+        {
+            while (session.Compact().Chunks > 0)
+            {
+            }
+        }
+
+        await using (var writer = new BatchedWriter(db, NeverCompact, TimeProvider.System, NullLogger<BatchedWriter>.Instance))
+        {
+            writer.Start();
+            Assert.True(writer.TryEnqueue(new PollRecord("web", T0.AddMinutes(300).ToUnixTimeMilliseconds(), 0.01, true, null, [new SignalSample("up", 0.5), new SignalSample("latency_seconds", 9.75)])));
+            Assert.True(writer.TryEnqueue(new PollRecord("web", T0.AddDays(1).AddMinutes(7).ToUnixTimeMilliseconds(), 0.01, true, null, [new SignalSample("latency_seconds", 0.125)])));
             await writer.FlushAsync();
         }
 

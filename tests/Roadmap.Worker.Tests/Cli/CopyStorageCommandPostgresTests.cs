@@ -10,7 +10,7 @@ namespace Roadmap.Worker.Tests.Cli;
 /// <summary>The copy-storage verb into a real PostgreSQL server (one per class, a database of its own per test).</summary>
 public sealed class CopyStorageCommandPostgresTests : IClassFixture<PostgresServer>, IDisposable
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset T0 = CopyStorageCommandTests.T0;
     private readonly TempFolder _temp = new();
     private readonly PostgresServer _server;
     private readonly string _database = "copy_" + Guid.NewGuid().ToString("N");

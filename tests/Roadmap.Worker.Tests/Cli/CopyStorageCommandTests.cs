@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Roadmap.Storage;
 using Roadmap.Storage.Copy;
 using Roadmap.Worker.Cli;
@@ -12,7 +14,9 @@ namespace Roadmap.Worker.Tests.Cli;
 /// <summary>The copy-storage verb on real SQLite files: exit codes, messages, progress, and files left unchanged.</summary>
 public sealed partial class CopyStorageCommandTests : IDisposable
 {
-    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>A week back: recent enough that the writer's retention (35 days of raw samples on the system clock)
+    /// never sweeps the data away, whatever the day the tests run.</summary>
+    internal static readonly DateTimeOffset T0 = new(DateTime.UtcNow.Date.AddDays(-7), TimeSpan.Zero);
     private readonly TempFolder _temp = new();
 
     public void Dispose() => _temp.Dispose();
@@ -33,6 +37,45 @@ public sealed partial class CopyStorageCommandTests : IDisposable
         var b = StorageBackends.Open(new StorageOptions { Path = destination });
         Assert.Equal(a.Samples.Read("web", "latency_seconds", T0, T0.AddDays(1)), b.Samples.Read("web", "latency_seconds", T0, T0.AddDays(1)));
         Assert.Equal(a.Samples.Polls("web", T0, T0.AddDays(1)), b.Samples.Polls("web", T0, T0.AddDays(1)));
+    }
+
+    [Fact]
+    public async Task RunAsync_CompactedSource_CopiesItsChunksAsTheyAreAndItsHotRows()
+    {
+        // Sealed at 10:05: the first ten hours a chunk each per series, the rest (400 polls, 800 samples) hot.
+        var source = await WriteSource(_temp, "source.db", 1, sealAt: T0.AddHours(10).AddMinutes(5));
+        var destination = _temp.File("copy.db");
+
+        var (code, stdout, stderr) = await Run(["--from", source, "--to", destination, "--quiet"]);
+
+        Assert.True(code == RoadmapCli.Ok, stderr);
+        Assert.Contains("verified: every table's row count and every stream's checksum match", stdout);
+        Assert.Matches(@"samples\s+800\s+800\s+800\s", stdout);
+        Assert.Matches(@"chunks\s+20\s+20\s+20\s", stdout);
+        const string Chunks = "SELECT s.signal, c.start_ts, c.end_ts, c.count, c.min_ts, c.max_ts, hex(c.data) FROM chunks c JOIN series s ON s.id = c.series_id ORDER BY 1, 2;";
+        Assert.Equal(Rows(source, Chunks), Rows(destination, Chunks));
+        var a = StorageBackends.Open(new StorageOptions { Path = source });
+        var b = StorageBackends.Open(new StorageOptions { Path = destination });
+        Assert.Equal(a.Samples.Read("web", "latency_seconds", T0, T0.AddDays(1)), b.Samples.Read("web", "latency_seconds", T0, T0.AddDays(1)));
+        Assert.Equal(1000, b.Samples.Read("web", "latency_seconds", T0, T0.AddDays(1)).Count);
+    }
+
+    [Fact]
+    public async Task RunAsync_SourceWithADamagedChunk_ExitsOneNamingItsSeriesAndRange()
+    {
+        var source = await WriteSource(_temp, "source.db", 1, sealAt: T0.AddHours(10).AddMinutes(5));
+        var at = T0.AddHours(3).ToUnixTimeMilliseconds();
+        // One byte of the chunk's stored bytes changed, as a bad sector or a stray write would.
+        Sql(source, string.Create(CultureInfo.InvariantCulture, $"UPDATE chunks SET data = substr(data, 1, 20) || CASE WHEN substr(data, 21, 1) = x'00' THEN x'ff' ELSE x'00' END || substr(data, 22) WHERE start_ts = {at} AND series_id = (SELECT id FROM series WHERE signal = 'latency_seconds');"));
+        var destination = _temp.File("copy.db");
+
+        var (code, stdout, stderr) = await Run(["--from", source, "--to", destination, "--quiet"]);
+
+        Assert.Equal(RoadmapCli.RuntimeFailure, code);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"error: the chunk of web/latency_seconds for {T0.AddHours(3):yyyy-MM-dd HH:mm} UTC to {T0.AddHours(4):yyyy-MM-dd HH:mm} UTC (start_ts {at}) is damaged: corrupt chunk: its checksum does not match"), stderr);
+        Assert.Contains($"in {source}. Nothing of it was copied", stderr);
+        Assert.DoesNotContain("verified", stdout);
+        Assert.Empty(Rows(destination, string.Create(CultureInfo.InvariantCulture, $"SELECT start_ts FROM chunks WHERE start_ts = {at};")));
     }
 
     [Fact]
@@ -250,16 +293,18 @@ public sealed partial class CopyStorageCommandTests : IDisposable
 
     /// <summary>
     /// A Roadmap database written as the service writes one: 1,000 polls of "web" a minute apart with two samples
-    /// each (values depend on <paramref name="seed"/>), and a few evaluations.
+    /// each (values depend on <paramref name="seed"/>), all hot, and a few evaluations.
     /// </summary>
     private Task<string> WriteSource(string name, int seed) => WriteSource(_temp, name, seed);
 
     /// <inheritdoc cref="WriteSource(string, int)"/>
-    internal static async Task<string> WriteSource(TempFolder temp, string name, int seed)
+    /// <param name="sealAt">When given, the samples then sealed by the writer's compactor are sealed into chunks.</param>
+    internal static async Task<string> WriteSource(TempFolder temp, string name, int seed, DateTimeOffset? sealAt = null)
     {
         var path = temp.File(name);
         var storage = StorageBackends.Open(new StorageOptions { Path = path });
-        await using (var writer = new BatchedWriter(storage, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance))
+        // Never sealed while written: what is hot and what is sealed is the test's choice, not the clock's.
+        await using (var writer = new BatchedWriter(storage, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }, TimeProvider.System, NullLogger<BatchedWriter>.Instance))
         {
             writer.Start();
             for (var i = 0; i < 1000; i++)
@@ -268,6 +313,14 @@ public sealed partial class CopyStorageCommandTests : IDisposable
             }
 
             await writer.FlushAsync();
+        }
+
+        if (sealAt is { } now)
+        {
+            using var session = storage.OpenWriteSession(new StorageOptions(), new FakeTimeProvider(now));
+            while (session.Compact().Chunks > 0)
+            {
+            }
         }
 
         storage.Evaluations.Append([new Core.Evaluation.KpiEvaluation("shop", "uptime", T0.AddHours(1), 0.99, 0.999, false, Core.Evaluation.KpiStatus.AtRisk, null, 60, "")]);
@@ -293,6 +346,23 @@ public sealed partial class CopyStorageCommandTests : IDisposable
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT max(version) FROM schema_version;";
         return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>The rows of a query on the file, each as its columns joined.</summary>
+    private static List<string> Rows(string path, string sql)
+    {
+        using var c = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        var rows = new List<string>();
+        while (r.Read())
+        {
+            rows.Add(string.Join(' ', Enumerable.Range(0, r.FieldCount).Select(i => Convert.ToString(r.GetValue(i), CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
     }
 
     private static long Count(string path, string table)

@@ -1,7 +1,10 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Sources;
+using Roadmap.Storage;
 using Roadmap.Worker.Exporting;
 
 namespace Roadmap.Worker.Tests.Exporting;
@@ -94,6 +97,55 @@ public sealed class RoadmapMetricsTests
         Assert.DoesNotContain("roadmap_kpi_value{", text);
         Assert.Contains("roadmap_kpi_target{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.999\n", text);
         Assert.Contains("roadmap_kpi_met{initiative=\"cloud-migration\",kpi=\"uptime\"} 0\n", text);
+    }
+
+    [Fact]
+    public async Task CollectStorage_WriterConvertsADatabaseWrittenBeforeChunks_CountsWhatItSealed()
+    {
+        using var temp = new TempFolder();
+        var storage = StorageBackends.Open(new StorageOptions { Path = temp.File("roadmap.db") });
+        // Two whole UTC days, recent enough for retention, of two series every minute, all hot: as before chunks.
+        var day = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(-5), TimeSpan.Zero);
+        const int Minutes = 2 * 24 * 60;
+        await using (var hot = new BatchedWriter(storage, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }, TimeProvider.System, NullLogger<BatchedWriter>.Instance))
+        {
+            hot.Start();
+            for (var i = 0; i < Minutes; i++)
+            {
+                Assert.True(hot.TryEnqueue(new PollRecord("web", day.AddMinutes(i).ToUnixTimeMilliseconds(), 0.01, true, null, [new("up", 1), new("latency_seconds", 0.001 * (i % 50))])));
+            }
+
+            await hot.FlushAsync();
+        }
+
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        await using var writer = new BatchedWriter(storage, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance);
+        metrics.CollectStorage(writer);
+        var before = await ScrapeAsync(metrics.Registry);
+
+        // Its first sweep after start is the conversion: every closed day sealed, one chunk per series and day.
+        writer.Start();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (writer.LastSweep is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        metrics.CollectStorage(writer);
+        var after = await ScrapeAsync(metrics.Registry);
+
+        Assert.Contains("roadmap_storage_chunks_sealed_total 0\n", before);
+        Assert.Contains("roadmap_storage_samples_sealed_total 0\n", before);
+        Assert.DoesNotMatch("(?m)^roadmap_storage_compaction_last_sweep_seconds ", before);
+        Assert.Contains("roadmap_storage_chunks_sealed_total 4\n", after);
+        Assert.Contains($"roadmap_storage_samples_sealed_total {2 * Minutes}\n", after);
+        Assert.Contains($"roadmap_storage_compaction_last_sweep_samples {2 * Minutes}\n", after);
+        Assert.Matches(@"(?m)^roadmap_storage_compaction_last_sweep_seconds [0-9.e+-]+$", after);
+        using var c = new SqliteConnection($"Data Source={temp.File("roadmap.db")};Mode=ReadOnly;Pooling=False");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT (SELECT count(*) FROM chunks) || ' ' || (SELECT sum(count) FROM chunks) || ' ' || (SELECT count(*) FROM samples);";
+        Assert.Equal($"4 {2 * Minutes} 0", cmd.ExecuteScalar());
     }
 
     [Fact]
