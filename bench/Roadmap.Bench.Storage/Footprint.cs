@@ -85,6 +85,11 @@ internal static class Footprint
                 var sizes = connection is null ? SqliteSizes(Path.Combine(folder, "footprint.db")) : PostgresSizes(PostgresBench.Database(connection, "roadmap_bench_footprint"), vacuum);
                 var polls = sizes.GetValueOrDefault("polls");
                 var samplesBytes = sizes.Where(kv => kv.Key != "polls").Sum(kv => kv.Value);
+                if (connection is not null)
+                {
+                    Emit(new { bench = "footprint-detail", target, vacuum, tables = PostgresDetail(PostgresBench.Database(connection, "roadmap_bench_footprint"), total) });
+                }
+
                 Emit(new { bench = "footprint-size", target, vacuum, samples = total, bytesPerSample = Math.Round((double)samplesBytes / total, 3), bytesWithoutPolls = samplesBytes, pollsBytes = polls, pollsBytesPerPoll = Math.Round((double)polls / total, 1), tables = sizes.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => new { bytes = kv.Value, perSample = Math.Round((double)kv.Value / total, 3) }) });
             }
         }
@@ -225,6 +230,45 @@ internal static class Footprint
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Where each table's bytes are (partitions summed; the polls table left out, its scan would take minutes): the
+    /// heap, its TOAST (with the TOAST index) and its indexes, per sample; and of the heap, the bytes of live rows, of
+    /// dead row versions, and free (pgstattuple), so what a plain VACUUM leaves behind is told apart from the rows.
+    /// </summary>
+    private static Dictionary<string, object> PostgresDetail(string connection, long samples)
+    {
+        using var c = new NpgsqlConnection(connection);
+        c.Open();
+        using (var create = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pgstattuple;", c))
+        {
+            create.ExecuteNonQuery();
+        }
+
+        using var q = new NpgsqlCommand(
+            """
+            SELECT coalesce(p.relname, c.relname),
+                   sum(pg_relation_size(c.oid))::bigint,
+                   sum(coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0))::bigint,
+                   sum(pg_indexes_size(c.oid))::bigint,
+                   sum(s.tuple_len)::bigint, sum(s.dead_tuple_len)::bigint, sum(s.free_space)::bigint,
+                   string_agg(DISTINCT array_to_string(c.reloptions, ','), ';')
+            FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid LEFT JOIN pg_class p ON p.oid = i.inhparent
+                 CROSS JOIN LATERAL pgstattuple(c.oid) s
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND coalesce(p.relname, c.relname) <> 'polls'
+            GROUP BY 1 ORDER BY 1;
+            """,
+            c);
+        var detail = new Dictionary<string, object>();
+        using var r = q.ExecuteReader();
+        while (r.Read())
+        {
+            double Per(int i) => Math.Round((double)r.GetInt64(i) / samples, 4);
+            detail[r.GetString(0)] = new { heap = Per(1), toast = Per(2), indexes = Per(3), heapLive = Per(4), heapDead = Per(5), heapFree = Per(6), options = r.IsDBNull(7) ? "" : r.GetString(7) };
+        }
+
+        return detail;
     }
 
     /// <summary>Bytes per table (partitions, TOAST and indexes counted with their table), after

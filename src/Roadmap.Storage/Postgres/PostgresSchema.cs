@@ -118,6 +118,10 @@ internal static class PostgresSchema
             ALTER TABLE chunks ALTER COLUMN data SET STORAGE EXTERNAL;
             CREATE INDEX chunks_partial ON chunks (start_ts) WHERE end_ts - start_ts < 86400000;
             """),
+        // v3: room in the day rollup partitions' pages for the open day's updates (PartitionedTable.DayFillFactor says
+        // why), set on the partitions that exist; those created from now on are created with it. Only pages filled
+        // from now on follow it: nothing is rewritten, so the step is quick on a large database too.
+        (3, StorageParametersSql(PartitionedTable.RollupsDay)),
     ];
 
     public static int Latest => Steps[^1].Version;
@@ -177,6 +181,17 @@ internal static class PostgresSchema
         partitions.Committed(created);
         return current;
     }
+
+    /// <summary>Sets each table's <see cref="PartitionedTable.StorageParameters"/> on every partition it has.</summary>
+    private static string StorageParametersSql(params PartitionedTable[] tables) =>
+        "DO $$\nDECLARE p regclass;\nBEGIN\n"
+        + string.Concat(tables.Where(t => t.StorageParameters is not null).Select(t => $"""
+                FOR p IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = '{t.Name}'::regclass LOOP
+                    EXECUTE format('ALTER TABLE %s SET ({t.StorageParameters})', p);
+                END LOOP;
+
+            """))
+        + "END\n$$;";
 
     private static StorageException NotRoadmaps(string location, string schema, string why) =>
         new($"the PostgreSQL database {location} is not Roadmap's: schema {schema} exists but {why}. Point Roadmap at an empty database (or schema) of its own; nothing was changed");

@@ -74,6 +74,117 @@ public sealed class PostgresPartitionTests(PostgresServer server) : IClassFixtur
     }
 
     [Fact]
+    public async Task Open_NewDatabase_CreatesEveryDayRollupPartitionWithRoomForUpdatesAlsoOnDemand()
+    {
+        using var backend = new PostgresTestBackend(server, new FakeTimeProvider(Now));
+        var db = backend.Open();
+        await using (var writer = Writer(db, new StorageOptions()))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll(new DateTimeOffset(2019, 3, 4, 5, 6, 7, TimeSpan.Zero), 1));
+            await writer.FlushAsync();
+        }
+
+        var options = RollupPartitionOptions(backend);
+        Assert.Contains("rollups_hour_p201903", options.Keys); // created on demand, besides the months ahead
+        Assert.Contains("rollups_day_p201903", options.Keys);
+        AssertFillFactors(options);
+    }
+
+    [Fact]
+    public async Task Open_DatabaseAtVersion2_SetsTheFillFactorOnItsDayRollupPartitionsAndAnswersTheSame()
+    {
+        var time = new FakeTimeProvider(Now);
+        using var backend = new PostgresTestBackend(server, time);
+        var db = backend.Open();
+        var old = new DateTimeOffset(2019, 3, 4, 5, 6, 7, TimeSpan.Zero);
+        await using (var writer = Writer(db, new StorageOptions()))
+        {
+            writer.Start();
+            for (var m = 0; m < 3 * 24 * 60; m += 7)
+            {
+                writer.TryEnqueue(Poll(old.AddMinutes(m), m % 13));
+            }
+
+            await writer.FlushAsync();
+        }
+
+        var window = db.Samples.Summarize("web", "up", old.AddHours(-1), old.AddDays(3));
+        // Version 2 as it was: the same tables and partitions, created without storage parameters.
+        foreach (var partition in RollupPartitionOptions(backend).Keys)
+        {
+            backend.Execute($"ALTER TABLE {partition} RESET (fillfactor);");
+        }
+
+        backend.Execute("DELETE FROM roadmap_schema WHERE version > 2;");
+        Assert.All(RollupPartitionOptions(backend).Values, o => Assert.Equal("", o));
+
+        var reopened = backend.Open();
+
+        Assert.Equal(PostgresSchema.Latest, ((PostgresStorage)reopened).SchemaVersion);
+        Assert.Equal(3, PostgresSchema.Latest);
+        AssertFillFactors(RollupPartitionOptions(backend));
+        var again = reopened.Samples.Summarize("web", "up", old.AddHours(-1), old.AddDays(3));
+        Assert.Equal((window.Count, window.Sum, window.Min, window.Max, window.Sketch.Quantile(0.95)), (again.Count, again.Sum, again.Min, again.Max, again.Sketch.Quantile(0.95)));
+    }
+
+    [Fact]
+    public async Task Writer_OpenDayRewrittenByEveryBatch_KeepsItsRowsInTheirOwnPages()
+    {
+        using var backend = new PostgresTestBackend(server, new FakeTimeProvider(Now));
+        var db = backend.Open();
+        var day = new DateTimeOffset(2026, 11, 20, 0, 0, 0, TimeSpan.Zero);
+        const int series = 400;
+        var sizes = new List<long>();
+        await using (var writer = Writer(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
+        {
+            writer.Start();
+            // A batch a minute of one hour, each holding a sample of every series: every batch rewrites every series'
+            // day row (and hour row), as the writer does all day long.
+            for (var minute = 0; minute < 40; minute++)
+            {
+                for (var s = 0; s < series; s++)
+                {
+                    writer.TryEnqueue(new PollRecord($"source-{s}", day.AddMinutes(minute).ToUnixTimeMilliseconds(), 0.01, true, null, [new SignalSample("latency", 1 + ((s * 7 + minute * 13) % 97))]));
+                }
+
+                await writer.FlushAsync();
+                sizes.Add(backend.Scalar<long>("SELECT pg_relation_size('rollups_day_p202611');"));
+            }
+        }
+
+        // Its rows grow with their sketches, so the partition may grow a little; a rewrite that cannot stay in its
+        // page leaves a dead version per row per batch instead, many times the live rows by the last batch.
+        Assert.Equal(series, backend.Scalar<long>("SELECT count(*) FROM rollups_day;"));
+        Assert.True(sizes[^1] <= sizes[0] * 4, $"the day rollups grew from {sizes[0]} to {sizes[^1]} bytes: {string.Join(", ", sizes)}");
+    }
+
+    /// <summary>Every partition of the rollup tables with its storage parameters as the server holds them.</summary>
+    private static Dictionary<string, string> RollupPartitionOptions(PostgresTestBackend backend)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var table in new[] { "rollups_hour", "rollups_day" })
+        {
+            foreach (var partition in backend.PartitionsOf(table))
+            {
+                options[partition] = backend.Scalar<string>($"SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class WHERE relname = '{partition}';") ?? "";
+            }
+        }
+
+        return options;
+    }
+
+    /// <summary>The day rollup partitions leave room in their pages; the hour ones keep the server's default.</summary>
+    private static void AssertFillFactors(Dictionary<string, string> options)
+    {
+        Assert.Contains(options.Keys, k => k.StartsWith("rollups_day_", StringComparison.Ordinal));
+        Assert.Contains(options.Keys, k => k.StartsWith("rollups_hour_", StringComparison.Ordinal));
+        Assert.All(options, kv => Assert.Equal(
+            kv.Key.StartsWith("rollups_day_", StringComparison.Ordinal) ? $"fillfactor={PartitionedTable.DayFillFactor}" : "",
+            kv.Value));
+    }
+
+    [Fact]
     public async Task Writer_BatchFailsAfterCreatingAPartition_IsLockedThenRetriedCreatingThePartitionAgain()
     {
         using var backend = new PostgresTestBackend(server, new FakeTimeProvider(Now));
