@@ -124,18 +124,35 @@ internal static class Footprint
         await done.Task;
         var seconds = clock.Elapsed.TotalSeconds;
         await writer.DisposeAsync();
-        long samples;
-        using (var c = db.OpenConnection())
-        using (var q = c.CreateCommand())
-        {
-            q.CommandText = "SELECT (SELECT coalesce(sum(count), 0) FROM chunks) + (SELECT count(*) FROM samples);";
-            samples = (long)q.ExecuteScalar()!;
-        }
-
+        var samples = StoredSamples(db);
         Emit(new { bench = "compact", loadAverage = WriterRun.LoadAverage(), seconds = Math.Round(seconds, 1), chunks = writer.ChunksSealed, samples, samplesPerSecond = Math.Round(samples / seconds), hotLeft = Hot(db, null), bytesBefore = before });
         SqliteConnection.ClearAllPools();
+        EmitSizes("compact-size", path, samples);
+    }
+
+    /// <summary>The bytes per sample of a SQLite file, table by table (<see cref="SqliteSizes"/>: it is vacuumed).</summary>
+    public static void Sizes(string path)
+    {
+        var samples = StoredSamples(RoadmapDatabase.Open(path));
+        SqliteConnection.ClearAllPools();
+        var clock = Stopwatch.StartNew();
+        EmitSizes("sizes", path, samples);
+        Console.Error.WriteLine($"sizes measured in {clock.Elapsed.TotalSeconds:F0} s");
+    }
+
+    /// <summary>The samples a SQLite store holds: its chunks' counts and its hot rows.</summary>
+    private static long StoredSamples(RoadmapDatabase db)
+    {
+        using var c = db.OpenConnection();
+        using var q = c.CreateCommand();
+        q.CommandText = "SELECT (SELECT coalesce(sum(count), 0) FROM chunks) + (SELECT count(*) FROM samples);";
+        return (long)q.ExecuteScalar()!;
+    }
+
+    private static void EmitSizes(string bench, string path, long samples)
+    {
         var sizes = SqliteSizes(path);
-        Emit(new { bench = "compact-size", samples, bytes = new FileInfo(path).Length, bytesPerSample = Math.Round((double)new FileInfo(path).Length / samples, 3), tables = sizes.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => new { bytes = kv.Value, perSample = Math.Round((double)kv.Value / samples, 3) }) });
+        Emit(new { bench, samples, bytes = new FileInfo(path).Length, bytesPerSample = Math.Round((double)new FileInfo(path).Length / samples, 3), tables = sizes.OrderByDescending(kv => kv.Value).ToDictionary(kv => kv.Key, kv => new { bytes = kv.Value, perSample = Math.Round((double)kv.Value / samples, 3) }) });
     }
 
     /// <summary>The writer's log lines on the console, timed; completes <paramref name="done"/> when a sweep is done.</summary>

@@ -1,6 +1,10 @@
 // Storage benchmarks, run by hand (never by dotnet test or CI). Each prints JSON lines for docs/PERFORMANCE.md:
 //   ingest        --series 1000 --seconds 20 [--signals-per-poll 10]
-//   build-dataset --days 30 --series 1000 --interval 60s --db PATH
+//   build-dataset --days 30 --series 1000 --interval 60s --db PATH [--layout raw|sealed]
+//                 (raw: every sample a hot row, as before chunks; sealed: closed days written as the compactor's
+//                 chunks, the rest sealed by the compactor; Dataset.cs)
+//   build-check   --days 3 --series 20   (both layouts built at one end and compared row by row: exit 0 when identical)
+//   sizes         --db PATH   (bytes per sample per table of a SQLite file, after a VACUUM; Footprint.cs)
 //   evaluate      --db PATH --kpis 1000 [--days 30] [--check 100]
 //   codec         --series 200 --days 2 [--seconds 1]   (the chunk codec candidates, ChunkBench)
 //   footprint     --series 1000 --days 3 [--connection CS]   (compact history: realistic series through the writer,
@@ -17,7 +21,6 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
 using Roadmap.Storage.Sqlite;
-using SQLitePCL;
 
 var verb = args.Length > 0 ? args[0] : "";
 var options = new Dictionary<string, string>();
@@ -28,6 +31,7 @@ for (var i = 1; i + 1 < args.Length; i += 2)
 
 string Opt(string name, string fallback) => options.GetValueOrDefault(name, fallback);
 int Int(string name, int fallback) => int.Parse(Opt(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+TimeSpan Interval() => Durations.TryParse(Opt("interval", "60s"), out var every) ? every : throw new ArgumentException("bad --interval");
 
 void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
 
@@ -37,7 +41,12 @@ switch (verb)
         await Ingest(Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10));
         break;
     case "build-dataset":
-        BuildDataset(Int("days", 30), Int("series", 1000), Durations.TryParse(Opt("interval", "60s"), out var every) ? every : throw new ArgumentException("bad --interval"), Opt("db", "bench-data/roadmap-30d.db"));
+        Roadmap.Bench.Storage.Dataset.Build(Int("days", 30), Int("series", 1000), Interval(), Opt("db", "bench-data/roadmap-30d.db"), Opt("layout", "raw") == "sealed", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), TimeProvider.System);
+        break;
+    case "build-check":
+        return Roadmap.Bench.Storage.Dataset.Check(Int("days", 3), Int("series", 20), Interval());
+    case "sizes":
+        Roadmap.Bench.Storage.Footprint.Sizes(Opt("db", "bench-data/roadmap-30d.db"));
         break;
     case "evaluate":
         Evaluate(Opt("db", "bench-data/roadmap-30d.db"), Int("kpis", 1000), Int("days", 30), Int("check", 100));
@@ -119,68 +128,6 @@ static (long Rows, double Seconds) Anchor(string path, int series, int seconds)
     }
 
     return (rows, clock.Elapsed.TotalSeconds);
-}
-
-void BuildDataset(int days, int series, TimeSpan interval, string path)
-{
-    var clock = Stopwatch.StartNew();
-    if (File.Exists(path))
-    {
-        throw new IOException($"{path} exists; remove it first");
-    }
-
-    var db = RoadmapDatabase.Open(path);
-    using var c = db.OpenConnection();
-    var handle = c.Handle!;
-    var step = (long)interval.TotalMilliseconds;
-    var end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-    var start = end - (days * 86_400_000L) - 3_600_000; // an hour more than the window, so every window has a raw edge
-    start -= start % step;
-    long total = 0;
-    raw.sqlite3_exec(handle, "BEGIN;");
-    raw.sqlite3_prepare_v2(handle, "INSERT INTO samples (series_id, ts, value) VALUES (?1, ?2, ?3);", out var stmt);
-    using var hour = RollupsTable.PrepareUpsert(c, RollupLevel.Hour);
-    using var day = RollupsTable.PrepareUpsert(c, RollupLevel.Day);
-    for (var s = 0; s < series; s++)
-    {
-        using var create = c.CreateCommand();
-        create.CommandText = "INSERT INTO series (source, signal) VALUES ($source, $signal) RETURNING id;";
-        create.Parameters.AddWithValue("$source", $"source-{s / 10}");
-        create.Parameters.AddWithValue("$signal", $"signal_{s % 10}");
-        var id = (long)create.ExecuteScalar()!;
-        var random = new Random(s);
-        var builder = new RollupBuilder((level, row) =>
-        {
-            var upsert = level == RollupLevel.Hour ? hour : day;
-            RollupsTable.Bind(upsert, row.Series, row.StartMs, row.Summary);
-            upsert.ExecuteNonQuery();
-        });
-        var scale = 0.05 + (s % 17 * 0.01);
-        for (var ts = start; ts <= end; ts += step)
-        {
-            // Latency-like: log-normal around the series' own scale, rounded like a real exporter's value.
-            var gauss = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-            var value = Math.Round(scale * Math.Exp(0.5 * gauss), 5);
-            raw.sqlite3_bind_int64(stmt, 1, id);
-            raw.sqlite3_bind_int64(stmt, 2, ts);
-            raw.sqlite3_bind_double(stmt, 3, value);
-            raw.sqlite3_step(stmt);
-            raw.sqlite3_reset(stmt);
-            builder.Add(id, ts, value);
-            total++;
-        }
-
-        builder.Complete();
-        if (s % 50 == 49)
-        {
-            raw.sqlite3_exec(handle, "COMMIT; BEGIN;");
-        }
-    }
-
-    stmt.Dispose();
-    raw.sqlite3_exec(handle, "COMMIT;");
-    raw.sqlite3_exec(handle, "PRAGMA wal_checkpoint(TRUNCATE);");
-    Emit(new { bench = "build-dataset", days, series, intervalSeconds = interval.TotalSeconds, samples = total, seconds = Math.Round(clock.Elapsed.TotalSeconds, 1), bytes = new FileInfo(path).Length, endMs = end });
 }
 
 void Evaluate(string path, int kpis, int days, int check)

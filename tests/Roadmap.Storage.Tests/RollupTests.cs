@@ -77,15 +77,7 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
             foreach (var (key, want) in expected)
             {
                 var got = rows[key];
-                Assert.Equal(want.Count, got.Count);
-                Assert.Equal(want.Sum, got.Sum, 9);
-                Assert.Equal(want.Min, got.Min);
-                Assert.Equal(want.Max, got.Max);
-                Assert.Equal(want.FirstTimestampMs, got.FirstTimestampMs);
-                Assert.Equal(want.FirstValue, got.FirstValue);
-                Assert.Equal(want.LastTimestampMs, got.LastTimestampMs);
-                Assert.Equal(want.LastValue, got.LastValue);
-                Assert.Equal(want.Increase, got.Increase, 9);
+                AssertSameNumbers(want, got);
                 Assert.Equal(want.Count, got.Sketch.Count);
             }
         }
@@ -139,6 +131,50 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
             var p95 = Aggregates.Compute(Core.Config.Aggregate.P95, summary, null)!.Value;
             Assert.InRange(p95, exact95 * 0.99, exact95 * 1.01);
         }
+    }
+
+    [Fact]
+    public async Task Summarize_MonthLongWindow_SketchAndNumbersEqualThoseOfEveryRawPoint()
+    {
+        // A long window is mostly day rollups, their sketch bytes merged one after another: the merged sketch must be
+        // the very sketch of the window's raw points (both signs and zeros), and the numbers theirs.
+        var db = Backend.Open();
+        var start = T0.AddDays(-30);
+        var random = new Random(11);
+        await using (var writer = NewWriter(db, new StorageOptions { RawRetention = TimeSpan.FromDays(400) }))
+        {
+            writer.Start();
+            for (var i = 0; i < 36 * 24 * 6; i++)
+            {
+                var value = i % 89 == 0 ? 0 : Math.Round(Math.Exp((random.NextDouble() * 6) - 3), 4) * (i % 97 == 0 ? -1 : 1);
+                writer.TryEnqueue(Poll(start.AddMinutes(10 * i).ToUnixTimeMilliseconds(), ("latency", value)));
+            }
+        }
+
+        var from = start.AddMinutes(13);
+        var to = from.AddDays(34).AddMinutes((7 * 60) + 5);
+        var points = db.Samples.Read("web", "latency", from, to);
+        using var session = db.Samples.OpenSession();
+        var summary = session.Summarize("web", "latency", from, to);
+        var exact = SeriesSummary.FromPoints(points);
+
+        Assert.Null(summary.ExactValues); // read from rollups
+        Assert.InRange(points.Count, 34 * 24 * 6, 35 * 24 * 6); // every raw point is still there
+        Assert.Equal(exact.Sketch.ToBytes(), summary.Sketch.ToBytes());
+        AssertSameNumbers(exact, summary);
+    }
+
+    private static void AssertSameNumbers(SeriesSummary want, SeriesSummary got)
+    {
+        Assert.Equal(want.Count, got.Count);
+        Assert.Equal(want.Sum, got.Sum, 9);
+        Assert.Equal(want.Min, got.Min);
+        Assert.Equal(want.Max, got.Max);
+        Assert.Equal(want.FirstTimestampMs, got.FirstTimestampMs);
+        Assert.Equal(want.FirstValue, got.FirstValue);
+        Assert.Equal(want.LastTimestampMs, got.LastTimestampMs);
+        Assert.Equal(want.LastValue, got.LastValue);
+        Assert.Equal(want.Increase, got.Increase, 9);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Roadmap.Core.Evaluation;
 
@@ -51,6 +52,11 @@ public sealed class QuantileSketch
     /// <summary>The lowest and highest bucket index a finite value can map to; anything else in bytes is corrupt.</summary>
     private static readonly int LowestIndex = IndexOf(MinMagnitude);
     private static readonly int HighestIndex = IndexOf(double.MaxValue);
+
+    // The buckets MergeFrom parses before it merges them: one set per thread, so merges into different sketches on
+    // different threads never share it.
+    [ThreadStatic]
+    private static ParsedBuckets? _parsed;
 
     private readonly Store _positive = new();
     private readonly Store _negative = new();
@@ -105,8 +111,13 @@ public sealed class QuantileSketch
     /// <exception cref="FormatException">The bytes are not a sketch of this version (truncated, corrupt, trailing bytes).</exception>
     public void MergeFrom(ReadOnlySpan<byte> bytes)
     {
-        Decode(bytes, null);
-        Decode(bytes, this);
+        // Parsed once: the buckets are checked and collected first, then merged. A long window merges hundreds of
+        // day rollups per KPI, and parsing is most of a merge's cost.
+        var parsed = _parsed ??= new ParsedBuckets();
+        var zero = Decode(bytes, parsed);
+        _positive.MergeParsed(parsed.Positive);
+        _negative.MergeParsed(parsed.Negative);
+        _zero += (long)zero;
     }
 
     /// <summary>
@@ -161,9 +172,8 @@ public sealed class QuantileSketch
     /// <exception cref="FormatException">The bytes are not a sketch of this version (truncated, corrupt, trailing bytes).</exception>
     public static QuantileSketch FromBytes(ReadOnlySpan<byte> bytes)
     {
-        // A fresh sketch that a failure leaves half-filled is simply dropped, so one pass is enough.
         var sketch = new QuantileSketch();
-        Decode(bytes, sketch);
+        sketch.MergeFrom(bytes);
         return sketch;
     }
 
@@ -193,8 +203,9 @@ public sealed class QuantileSketch
         return ValueOf(_positive.IndexAtRankFromBottom(k - _zero));
     }
 
-    /// <summary>Parses <paramref name="bytes"/>; merges into <paramref name="into"/> unless it is null (validation only).</summary>
-    private static void Decode(ReadOnlySpan<byte> bytes, QuantileSketch? into)
+    /// <summary>Parses and checks <paramref name="bytes"/>, collecting their buckets in <paramref name="into"/>.
+    /// Returns the zero count.</summary>
+    private static ulong Decode(ReadOnlySpan<byte> bytes, ParsedBuckets into)
     {
         if (bytes.IsEmpty)
         {
@@ -214,21 +225,19 @@ public sealed class QuantileSketch
         }
 
         var total = (long)zero;
-        total = DecodeStore(bytes, ref at, "positive", into?._positive, total);
-        DecodeStore(bytes, ref at, "negative", into?._negative, total);
+        total = DecodeStore(bytes, ref at, "positive", into.Positive, total);
+        DecodeStore(bytes, ref at, "negative", into.Negative, total);
         if (at != bytes.Length)
         {
             throw new FormatException($"quantile sketch bytes: {bytes.Length - at} unexpected byte(s) after the end at byte {at}");
         }
 
-        if (into is not null)
-        {
-            into._zero += (long)zero;
-        }
+        return zero;
     }
 
-    private static long DecodeStore(ReadOnlySpan<byte> bytes, ref int at, string name, Store? into, long total)
+    private static long DecodeStore(ReadOnlySpan<byte> bytes, ref int at, string name, StoreBuckets into, long total)
     {
+        into.Clear();
         var bins = ReadVarint(bytes, ref at, Field.BucketCount, name, 0);
         if (bins > MaxBinsPerStore)
         {
@@ -254,8 +263,9 @@ public sealed class QuantileSketch
             throw new FormatException($"quantile sketch bytes: {name} bucket indexes {index}..{last} are outside the range a finite value maps to");
         }
 
-        // Sized once for the whole range, so reading does not grow the array bucket by bucket.
-        var direct = into is not null && into.Reserve((int)index, (int)last);
+        var indexes = into.IndexBuffer;
+        var counts = into.CountBuffer;
+        var before = total;
         for (var i = 0; i < (int)bins; i++)
         {
             if (i > 0)
@@ -276,14 +286,8 @@ public sealed class QuantileSketch
             }
 
             total += (long)count;
-            if (direct)
-            {
-                into!.AddReserved((int)index, (long)count);
-            }
-            else
-            {
-                into?.Add((int)index, (long)count);
-            }
+            indexes[i] = (int)index;
+            counts[i] = (long)count;
         }
 
         if (index != last)
@@ -291,6 +295,7 @@ public sealed class QuantileSketch
             throw new FormatException($"quantile sketch bytes: the {name} buckets end at index {index}, not at the declared last index {last}");
         }
 
+        into.Filled((int)bins, total - before);
         return total;
     }
 
@@ -313,14 +318,21 @@ public sealed class QuantileSketch
         _ => $"{store} bucket {bucket}'s count",
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int at, Field field, string store, int bucket)
     {
-        if (at < bytes.Length && bytes[at] < 0x80)
+        // Most varints here (gaps, small counts) are one byte: that case is inlined into the bucket loop, which runs for
+        // every bucket of every rollup a window merges.
+        if ((uint)at < (uint)bytes.Length && bytes[at] < 0x80)
         {
-            // Most varints here (gaps, small counts) are one byte.
             return bytes[at++];
         }
 
+        return ReadLongVarint(bytes, ref at, field, store, bucket);
+    }
+
+    private static ulong ReadLongVarint(ReadOnlySpan<byte> bytes, ref int at, Field field, string store, int bucket)
+    {
         ulong result = 0;
         for (var shift = 0; shift < 64; shift += 7)
         {
@@ -369,6 +381,41 @@ public sealed class QuantileSketch
     }
 
     private static ulong ZigZag(int value) => (ulong)(uint)((value << 1) ^ (value >> 31));
+
+    /// <summary>The checked buckets of one encoded sketch, both signs, kept for the merge that follows the parse.</summary>
+    private sealed class ParsedBuckets
+    {
+        public StoreBuckets Positive { get; } = new();
+
+        public StoreBuckets Negative { get; } = new();
+    }
+
+    /// <summary>One store's non-empty buckets as parsed, in ascending index order (at most <see cref="MaxBinsPerStore"/>).</summary>
+    private sealed class StoreBuckets
+    {
+        private readonly int[] _indexes = new int[MaxBinsPerStore];
+        private readonly long[] _counts = new long[MaxBinsPerStore];
+
+        public int Length { get; private set; }
+
+        /// <summary>The sum of the counts.</summary>
+        public long Total { get; private set; }
+
+        public ReadOnlySpan<int> Indexes => _indexes.AsSpan(0, Length);
+
+        public ReadOnlySpan<long> Counts => _counts.AsSpan(0, Length);
+
+        /// <summary>Room for every bucket a store can hold, filled by the parser before <see cref="Filled"/>.</summary>
+        public Span<int> IndexBuffer => _indexes;
+
+        /// <inheritdoc cref="IndexBuffer"/>
+        public Span<long> CountBuffer => _counts;
+
+        public void Clear() => (Length, Total) = (0, 0);
+
+        /// <summary>Marks the first <paramref name="length"/> slots of the buffers as the parsed buckets.</summary>
+        public void Filled(int length, long total) => (Length, Total) = (length, total);
+    }
 
     /// <summary>
     /// Bucket counts for one sign: a dense array over at most <see cref="MaxBinsPerStore"/> contiguous indexes. The
@@ -479,6 +526,55 @@ public sealed class QuantileSketch
                 {
                     Add(i, count);
                 }
+            }
+        }
+
+        /// <summary>Adds parsed buckets exactly as decoding them straight into this store does: reserved at once
+        /// when that needs no collapse, else one by one.</summary>
+        public void MergeParsed(StoreBuckets buckets)
+        {
+            var indexes = buckets.Indexes;
+            var counts = buckets.Counts;
+            if (indexes.IsEmpty)
+            {
+                return;
+            }
+
+            if (Reserve(indexes[0], indexes[^1]))
+            {
+                // The counts' width settled once for the whole sum (it depends only on the total), then a plain loop.
+                var sum = buckets.Total;
+                WidenFor(sum);
+                if (_short is not null)
+                {
+                    AddAt(_short, indexes, counts);
+                }
+                else if (_wide is null)
+                {
+                    AddAt(_counts, indexes, counts);
+                }
+                else
+                {
+                    AddAt(_wide, indexes, counts);
+                }
+
+                Total += sum;
+                return;
+            }
+
+            for (var i = 0; i < indexes.Length; i++)
+            {
+                Add(indexes[i], counts[i]);
+            }
+        }
+
+        private void AddAt<T>(T[] target, ReadOnlySpan<int> indexes, ReadOnlySpan<long> counts)
+            where T : struct, IBinaryInteger<T>
+        {
+            var offset = _offset;
+            for (var i = 0; i < indexes.Length; i++)
+            {
+                target[indexes[i] - offset] += T.CreateTruncating(counts[i]);
             }
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Roadmap.Core.Evaluation;
+using SQLitePCL;
 
 namespace Roadmap.Storage.Sqlite;
 
@@ -14,8 +15,8 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private readonly Dictionary<(string, string), long?> _series = [];
     private readonly SqliteCommand _findSeries;
     private readonly SqliteChunks _samples;
-    private readonly SqliteCommand _hours;
-    private readonly SqliteCommand _days;
+    private readonly sqlite3_stmt _hours;
+    private readonly sqlite3_stmt _days;
     private readonly SqliteCommand _lastPoll;
     private readonly SqliteCommand _lastSuccess;
     private readonly SqliteCommand _firstPollAfter;
@@ -28,8 +29,10 @@ internal sealed class SqliteReadSession : ISampleReadSession
         {
             _findSeries = Prepare("SELECT id FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
             _samples = new SqliteChunks(connection.Handle!);
-            _hours = Prepare(RollupsTable.SelectRange(RollupLevel.Hour), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
-            _days = Prepare(RollupsTable.SelectRange(RollupLevel.Day), ("$series", SqliteType.Integer), ("$from", SqliteType.Integer), ("$to", SqliteType.Integer));
+            // SQLite's own API for the rollups, as for the chunks: a year's window reads hundreds of rows per KPI, and
+            // the sketch bytes are merged from SQLite's buffer without a copy.
+            _hours = PrepareRaw(RollupsTable.SelectRange(RollupLevel.Hour));
+            _days = PrepareRaw(RollupsTable.SelectRange(RollupLevel.Day));
             _lastPoll = Prepare(PollsTable.SelectLast, ("$source", SqliteType.Text));
             _lastSuccess = Prepare(PollsTable.SelectLastSuccessAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
             _firstPollAfter = Prepare(PollsTable.SelectFirstAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
@@ -171,26 +174,50 @@ internal sealed class SqliteReadSession : ISampleReadSession
     /// <summary>The samples with from &lt;= ts &lt; to: the chunks' and the hot rows' merged.</summary>
     private void ReadRaw(long id, long from, long to, Action<Point> add) => _samples.Read(id, from, to, add);
 
-    private static void Rollups(SqliteCommand command, long id, long from, long to, SeriesSummary total)
+    private void Rollups(sqlite3_stmt statement, long id, long from, long to, SeriesSummary total)
     {
         if (to <= from)
         {
             return;
         }
 
-        command.Parameters[0].Value = id;
-        command.Parameters[1].Value = from;
-        command.Parameters[2].Value = to;
-        using var r = command.ExecuteReader();
-        QuantileSketch? sketch = null;
-        while (r.Read())
+        raw.sqlite3_bind_int64(statement, 1, id);
+        raw.sqlite3_bind_int64(statement, 2, from);
+        raw.sqlite3_bind_int64(statement, 3, to);
+        try
         {
-            // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
-            // into the total's sketch instead of being decoded into a sketch per row first: a 30-day window is ~75 rows.
-            total.Append(RollupsTable.Read(r, withSketch: false));
-            sketch ??= total.Sketch;
-            sketch.MergeFrom(r.GetFieldValue<byte[]>(9));
+            QuantileSketch? sketch = null;
+            int rc;
+            while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            {
+                // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
+                // into the total's sketch instead of being decoded into a sketch per row first.
+                total.Append(RollupsTable.ReadRaw(statement, withSketch: false));
+                sketch ??= total.Sketch;
+                sketch.MergeFrom(raw.sqlite3_column_blob(statement, 9));
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+            }
         }
+        finally
+        {
+            raw.sqlite3_reset(statement);
+        }
+    }
+
+    private sqlite3_stmt PrepareRaw(string sql)
+    {
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle!, sql, out var statement);
+        if (rc != raw.SQLITE_OK)
+        {
+            statement.Dispose();
+            SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
+        }
+
+        return statement;
     }
 
     private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)

@@ -97,18 +97,12 @@ internal static class RollupsTable
     }
 
     /// <summary>Reads the columns of <see cref="Columns"/> from the current row of a raw statement.</summary>
-    public static SeriesSummary ReadRaw(sqlite3_stmt r) =>
+    /// <param name="withSketch">False: the summary gets an empty sketch (the caller merges column 9 itself).</param>
+    public static SeriesSummary ReadRaw(sqlite3_stmt r, bool withSketch = true) =>
         SeriesSummary.Restore(
             raw.sqlite3_column_int64(r, 0), raw.sqlite3_column_double(r, 1), raw.sqlite3_column_double(r, 2), raw.sqlite3_column_double(r, 3),
             raw.sqlite3_column_int64(r, 4), raw.sqlite3_column_double(r, 5), raw.sqlite3_column_int64(r, 6), raw.sqlite3_column_double(r, 7),
-            raw.sqlite3_column_double(r, 8), QuantileSketch.FromBytes(raw.sqlite3_column_blob(r, 9)));
-
-    /// <summary>Reads the columns of <see cref="Columns"/> starting at ordinal 0.</summary>
-    /// <param name="withSketch">False: the summary gets an empty sketch (the caller merges column 9 itself).</param>
-    public static SeriesSummary Read(SqliteDataReader r, bool withSketch = true) =>
-        SeriesSummary.Restore(
-            r.GetInt64(0), r.GetDouble(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4), r.GetDouble(5), r.GetInt64(6), r.GetDouble(7), r.GetDouble(8),
-            withSketch ? QuantileSketch.FromBytes(r.GetFieldValue<byte[]>(9)) : new QuantileSketch());
+            raw.sqlite3_column_double(r, 8), withSketch ? QuantileSketch.FromBytes(raw.sqlite3_column_blob(r, 9)) : new QuantileSketch());
 
     /// <summary>A prepared upsert for one level; bind with <see cref="Bind"/>.</summary>
     public static SqliteCommand PrepareUpsert(SqliteConnection c, RollupLevel level, SqliteTransaction? tx = null)

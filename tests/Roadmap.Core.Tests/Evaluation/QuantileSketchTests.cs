@@ -546,4 +546,37 @@ public class QuantileSketchTests
         Assert.Throws<FormatException>(() => sketch.MergeFrom(truncated));
         Assert.Equal(before, sketch.ToBytes());
     }
+
+    [Fact]
+    public void MergeFrom_NegativeStoreCorruptAfterAGoodPositiveOne_LeavesTheSketchUnchangedAndMergesTheNextBytes()
+    {
+        // MergeFrom parses both stores before it merges either: a fault in the second store must not leave the first
+        // merged, and the buckets it parsed must not leak into the next merge.
+        var sketch = new QuantileSketch();
+        sketch.Add(1);
+        sketch.Add(-2);
+        var other = new QuantileSketch();
+        for (var i = 1; i <= 100; i++)
+        {
+            other.Add(i * 1.5);
+            other.Add(-i);
+        }
+
+        var before = sketch.ToBytes();
+        var good = other.ToBytes();
+
+        Assert.Throws<FormatException>(() => sketch.MergeFrom(good.AsSpan(0, good.Length - 1)));
+        Assert.Equal(before, sketch.ToBytes());
+
+        var small = new QuantileSketch();
+        small.Add(3);
+        sketch.MergeFrom(small.ToBytes());
+        var expected = new QuantileSketch();
+        foreach (var value in new[] { 1.0, -2, 3 })
+        {
+            expected.Add(value);
+        }
+
+        Assert.Equal(expected.ToBytes(), sketch.ToBytes());
+    }
 }
