@@ -124,6 +124,7 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         var rc = raw.sqlite3_prepare_v2(db, sql, out var stmt);
         if (rc != raw.SQLITE_OK)
         {
+            stmt.Dispose();
             SqliteException.ThrowExceptionForRC(rc, db);
         }
 

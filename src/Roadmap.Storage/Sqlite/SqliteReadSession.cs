@@ -31,8 +31,8 @@ internal sealed class SqliteReadSession : ISampleReadSession
             _samples = new SqliteChunks(connection.Handle!);
             // SQLite's own API for the rollups, as for the chunks: a year's window reads hundreds of rows per KPI, and
             // the sketch bytes are merged from SQLite's buffer without a copy.
-            _hours = PrepareRaw(RollupsTable.SelectRange(RollupLevel.Hour));
-            _days = PrepareRaw(RollupsTable.SelectRange(RollupLevel.Day));
+            _hours = SqliteHistoryReader.Prepare(connection.Handle!, RollupsTable.SelectRange(RollupLevel.Hour));
+            _days = SqliteHistoryReader.Prepare(connection.Handle!, RollupsTable.SelectRange(RollupLevel.Day));
             _lastPoll = Prepare(PollsTable.SelectLast, ("$source", SqliteType.Text));
             _lastSuccess = Prepare(PollsTable.SelectLastSuccessAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
             _firstPollAfter = Prepare(PollsTable.SelectFirstAfter, ("$source", SqliteType.Text), ("$after", SqliteType.Integer));
@@ -206,18 +206,6 @@ internal sealed class SqliteReadSession : ISampleReadSession
         {
             raw.sqlite3_reset(statement);
         }
-    }
-
-    private sqlite3_stmt PrepareRaw(string sql)
-    {
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle!, sql, out var statement);
-        if (rc != raw.SQLITE_OK)
-        {
-            statement.Dispose();
-            SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
-        }
-
-        return statement;
     }
 
     private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
