@@ -4,20 +4,35 @@ using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
 using Roadmap.Storage;
 
-/// <summary>Evaluation rounds over a store, the same for every backend: three rounds of 1,000 window summaries.</summary>
+/// <summary>Evaluation rounds over a store, the same for every backend: five rounds of 1,000 window summaries, each
+/// round's windows <see cref="RoundStep"/> later than the last one's, as a live evaluator's are (so a round may take
+/// what the one before kept, but only what is still true a round later).</summary>
 internal static class EvaluationRounds
 {
     /// <summary>Even KPIs average, odd ones take the p95.</summary>
     public static Aggregate AggregateOf(int k) => k % 2 == 0 ? Aggregate.Avg : Aggregate.P95;
 
-    /// <summary>Three rounds, each one read session summarizing every KPI's window; prints each round (wall time, and
-    /// this process's CPU time: on a loaded machine the difference is mostly waiting for a CPU, the server's included);
-    /// returns the last round's values, KPI by KPI.</summary>
-    public static double?[] Run(ISampleReader reader, IReadOnlyList<(string Source, string Signal)> names, int kpis, int days, DateTimeOffset from, DateTimeOffset now, string backend)
+    /// <summary>How much later each round's windows are than the round before's: 10 s.</summary>
+    public static readonly TimeSpan RoundStep = TimeSpan.FromSeconds(10);
+
+    /// <summary>Rounds per run: 5.</summary>
+    public const int Rounds = 5;
+
+    /// <summary>Five rounds, each one read session summarizing every KPI's window, the first [from, now], each next
+    /// one <see cref="RoundStep"/> later; prints each round (wall time, and this process's CPU time: on a loaded
+    /// machine the difference is mostly waiting for a CPU, the server's included); returns the last round's values,
+    /// KPI by KPI, and its window.</summary>
+    public static (double?[] Values, DateTimeOffset From, DateTimeOffset To) Run(ISampleReader reader, IReadOnlyList<(string Source, string Signal)> names, int kpis, int days, DateTimeOffset from, DateTimeOffset now, string backend)
     {
         var values = new double?[kpis];
-        for (var round = 1; round <= 3; round++)
+        for (var round = 1; round <= Rounds; round++)
         {
+            if (round > 1)
+            {
+                from += RoundStep;
+                now += RoundStep;
+            }
+
             var clock = Stopwatch.StartNew();
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             long samples = 0;
@@ -35,6 +50,6 @@ internal static class EvaluationRounds
             Console.WriteLine(JsonSerializer.Serialize(new { bench = "evaluate", backend, round, kpis, windowDays = days, aggregates = "avg, p95 (alternating)", samplesCovered = samples, seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), processCpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 3), loadAverage = WriterRun.LoadAverage() }));
         }
 
-        return values;
+        return (values, from, now);
     }
 }

@@ -106,8 +106,8 @@ internal static class PostgresBench
 
         var now = DateTimeOffset.UtcNow;
         var from = now - TimeSpan.FromDays(days);
-        var onPostgres = EvaluationRounds.Run(pg.Samples, names, kpis, days, from, now, "postgres");
-        var onSqlite = EvaluationRounds.Run(sqlite.Samples, names, kpis, days, from, now, "sqlite");
+        var onPostgres = EvaluationRounds.Run(pg.Samples, names, kpis, days, from, now, "postgres").Values;
+        var onSqlite = EvaluationRounds.Run(sqlite.Samples, names, kpis, days, from, now, "sqlite").Values;
         double maxDifference = 0;
         var equal = 0;
         for (var k = 0; k < kpis; k++)

@@ -148,7 +148,7 @@ void Evaluate(string path, int kpis, int days, int check)
         }
     }
 
-    var values = EvaluationRounds.Run(reader, names, kpis, days, from, now, "sqlite");
+    (var values, from, now) = EvaluationRounds.Run(reader, names, kpis, days, from, now, "sqlite");
     static Aggregate AggregateOf(int k) => EvaluationRounds.AggregateOf(k);
 
     // The exact values, recomputed from every raw sample of the same windows.

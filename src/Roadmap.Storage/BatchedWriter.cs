@@ -468,7 +468,7 @@ public sealed partial class BatchedWriter : IPollWriter
 
             var sorted = _sorter.Sort(samples.Length);
             session.InsertSamples(sorted);
-            _rollups.Update(session, sorted);
+            _rollups.Update(session, sorted, _time.GetUtcNow().ToUnixTimeMilliseconds());
             session.Commit();
             Interlocked.Add(ref _samplesWritten, samples.Length);
             Interlocked.Add(ref _pollsWritten, batch.PollCount);

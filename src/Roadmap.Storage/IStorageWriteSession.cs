@@ -48,6 +48,13 @@ public interface IStorageWriteSession : IDisposable
     void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows);
 
     /// <summary>
+    /// Raises the closed-days version (<c>series.closed_days_version</c>) of each series, in the open transaction: a
+    /// day rollup of theirs whose day has ended (or is about to) was written, so what readers keep of their closed
+    /// days (<see cref="ClosedDaysCache"/>) is stale.
+    /// </summary>
+    void ClosedDaysChanged(IReadOnlyCollection<long> series);
+
+    /// <summary>
     /// Called before each batch and now and then while idle, outside a transaction: null while the store written to
     /// is still the one that was opened; else a sentence for the log saying what happened to it (for SQLite: the file
     /// deleted, moved or replaced under the running service). Then call <see cref="RecoverStore"/>.

@@ -12,13 +12,16 @@ internal sealed class Rollups
 {
     private readonly RollupCache _hours = new(RollupLevel.Hour);
     private readonly RollupCache _days = new(RollupLevel.Day);
+    private readonly HashSet<long> _closed = [];
 
     /// <summary>
     /// Adds the batch (sorted by series, ts) to the open buckets and writes the buckets it touched. The samples of one
     /// series and hour are summarized once and that summary is appended to both its hour and its day bucket: each
-    /// sample enters one sketch, not two.
+    /// sample enters one sketch, not two. A day bucket written whose day has ended (or ends within
+    /// <see cref="ClosedDaysCache.WriterMarginMs"/> of <paramref name="nowMs"/>) raises its series' closed-days version.
     /// </summary>
-    public void Update(IStorageWriteSession session, ReadOnlySpan<SeriesSample> rows)
+    /// <param name="nowMs">The writer's clock, unix ms UTC.</param>
+    public void Update(IStorageWriteSession session, ReadOnlySpan<SeriesSample> rows, long nowMs)
     {
         var i = 0;
         while (i < rows.Length)
@@ -40,6 +43,13 @@ internal sealed class Rollups
 
         // Hours first: a day that must be recomputed is rebuilt from its (just written) hours.
         _hours.WriteTouched(session, null);
+        _days.ClosedDaysTouched(nowMs, _closed);
+        if (_closed.Count > 0)
+        {
+            session.ClosedDaysChanged(_closed);
+            _closed.Clear();
+        }
+
         _days.WriteTouched(session, RollupLevel.Hour);
     }
 
@@ -115,6 +125,19 @@ internal sealed class Rollups
         {
             _newest.Clear();
             _touched.Clear();
+        }
+
+        /// <summary>Adds to <paramref name="series"/> those with a touched bucket whose day has ended, or ends within
+        /// <see cref="ClosedDaysCache.WriterMarginMs"/> of <paramref name="nowMs"/> (day buckets only).</summary>
+        public void ClosedDaysTouched(long nowMs, HashSet<long> series)
+        {
+            foreach (var b in _touched.Values)
+            {
+                if (ClosedDaysCache.WriteChangesClosedDay(b.Start, nowMs))
+                {
+                    series.Add(b.Series);
+                }
+            }
         }
 
         /// <param name="finer">The level to rebuild a recomputed bucket from; null: from the raw samples.</param>

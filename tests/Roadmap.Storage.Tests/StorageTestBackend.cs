@@ -26,6 +26,9 @@ public abstract class StorageTestBackend : IDisposable
     /// <summary>Every stored rollup bucket of one level, by (series id, start).</summary>
     public abstract Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level);
 
+    /// <summary>Runs statements in this test's store, as another client would (behind the library's back).</summary>
+    public abstract void Execute(string sql);
+
     public void Dispose()
     {
         Dispose(true);

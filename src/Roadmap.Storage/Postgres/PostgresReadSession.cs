@@ -8,11 +8,13 @@ namespace Roadmap.Storage.Postgres;
 /// Reads for one evaluation round on one connection. A window's summary is one round trip of two statements sent as one
 /// <see cref="NpgsqlBatch"/>: one reads every rollup piece <see cref="WindowPlan"/> names (the edge hour, the hours and
 /// days between), the other the raw samples of both edges and whether raw samples older than the window remain; each
-/// finds the series by its name, and the answers are combined here in time order. Fewer statements, not only fewer
+/// finds the series by its name, and the answers are combined here in time order. The window's closed days are taken
+/// from <see cref="ClosedDaysCache"/> when it holds them at the series' current closed-days version (read first, in
+/// the same round trip); when the version has moved meanwhile, the window is read again without them. Fewer statements, not only fewer
 /// round trips: each execution of a statement on a partitioned table costs the server a fixed amount of work. Not
 /// thread-safe.
 /// </summary>
-internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnection connection) : ISampleReadSession
+internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnection connection, ClosedDaysCache closedDays) : ISampleReadSession
 {
     // Prepared once per session and reused for every KPI: only the parameter values change.
     private NpgsqlBatch? _raw;
@@ -23,13 +25,16 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
 
     private const string RawSql = $"SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4 ORDER BY ts";
 
+    /// <summary>The series' closed-days version (<see cref="ClosedDaysCache"/>), first in the batch: read before its days.</summary>
+    private const string VersionSql = "SELECT closed_days_version FROM series WHERE source = $1 AND signal = $2";
+
     /// <summary>The rollup pieces in the order they are appended: part 0 the edge hour [$3, $4), 1 the hours [$4, $5),
-    /// 2 the days [$5, $6), 3 the hours [$6, $7); each row's start last.</summary>
+    /// 2 the days [$8, $6) ($8 is $5, or the end of the closed days kept), 3 the hours [$6, $7); each row's start last.</summary>
     private static readonly string RollupsSql = $"""
         SELECT {PostgresRows.RollupColumns}, start_ts FROM (
             SELECT 0 AS part, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $3 AND start_ts < $4
             UNION ALL SELECT 1, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $4 AND start_ts < $5
-            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $5 AND start_ts < $6
+            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $8 AND start_ts < $6
             UNION ALL SELECT 3, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $6 AND start_ts < $7) r
         ORDER BY part, start_ts
         """;
@@ -89,6 +94,13 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
     public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
     {
         var plan = WindowPlan.Of(from, to);
+        return SummarizeWindow(source, signal, plan, takeKept: true) ?? SummarizeWindow(source, signal, plan, takeKept: false)!;
+    });
+
+    /// <summary>The window's summary; null when <paramref name="takeKept"/> and the closed days kept are of another
+    /// version than the series' now (then they are read again).</summary>
+    private SeriesSummary? SummarizeWindow(string source, string signal, WindowPlan plan, bool takeKept)
+    {
         var total = SeriesSummary.Empty();
         if (plan.End <= plan.From)
         {
@@ -101,16 +113,41 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             return total;
         }
 
+        // The whole days [FirstDay, kept) may be taken from what an earlier round kept: then they are not read.
+        var kept = closedDays.KeptEnd(plan);
+        var keptVersion = takeKept && kept > plan.FirstDay ? closedDays.VersionOf(source, signal, plan.FirstDay, kept) : null;
+
         // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
         var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
         var batch = Bind(
-            _window ??= Prepare((EdgesSql, 4), (EdgeChunksSql, 4), (RollupsSql, 5)),
+            _window ??= Prepare((VersionSql, 0), (EdgesSql, 4), (EdgeChunksSql, 4), (RollupsSql, 6)),
             source,
             signal,
             plan.From, plan.FirstHour, plan.LastHour, plan.End,
             plan.From, plan.FirstHour, plan.LastHour, plan.End,
-            edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour);
+            edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour, keptVersion is null ? plan.FirstDay : kept);
         using var r = batch.ExecuteReader();
+        if (!r.Read())
+        {
+            return total; // no such series
+        }
+
+        var version = r.GetInt64(0);
+        SeriesSummary? days = null;
+        if (keptVersion is not null)
+        {
+            days = closedDays.Get(source, signal, plan.FirstDay, kept, version);
+            if (days is null)
+            {
+                return null; // written since: read the days again
+            }
+        }
+        else if (kept > plan.FirstDay)
+        {
+            days = SeriesSummary.Empty();
+        }
+
+        r.NextResult();
         var hotHead = new List<Point>();
         var hotTail = new List<Point>();
         var rawRemains = false;
@@ -145,24 +182,52 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
         }
 
-        QuantileSketch? sketch = null;
+        var daysAppended = days is null;
         while (r.Read())
         {
-            if (r.GetInt64(10) < plan.FirstHour && !useEdgeRollup)
+            var start = r.GetInt64(10);
+            if (start < plan.FirstHour && !useEdgeRollup)
             {
                 continue; // the edge hour's rollup, not needed: its raw samples were read
             }
 
-            // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
-            // into the total's sketch instead of being decoded into a sketch per row first.
-            total.Append(PostgresRows.Rollup(r, withSketch: false));
-            sketch ??= total.Sketch;
-            sketch.MergeFrom(r.GetFieldValue<byte[]>(9));
+            if (start >= plan.FirstDay && start < kept && keptVersion is null && days is not null)
+            {
+                Add(days, r); // a closed day to keep
+                continue;
+            }
+
+            if (start >= plan.FirstDay && !daysAppended)
+            {
+                total.Append(days!);
+                daysAppended = true;
+            }
+
+            Add(total, r);
+        }
+
+        if (!daysAppended)
+        {
+            total.Append(days!);
+        }
+
+        if (keptVersion is null && days is not null)
+        {
+            closedDays.Put(source, signal, plan.FirstDay, kept, version, days);
         }
 
         total.Append(tail);
         return total;
-    });
+    }
+
+    /// <summary>Appends the reader's rollup row to <paramref name="summary"/>: the numbers through Append (one
+    /// counter-reset rule for everyone), the sketch bytes merged straight into its sketch instead of being decoded
+    /// into a sketch per row first.</summary>
+    private static void Add(SeriesSummary summary, NpgsqlDataReader r)
+    {
+        summary.Append(PostgresRows.Rollup(r, withSketch: false));
+        summary.Sketch.MergeFrom(r.GetFieldValue<byte[]>(9));
+    }
 
     public SourceState? PollState(string source, SourceState? previous = null) => Run(() =>
     {

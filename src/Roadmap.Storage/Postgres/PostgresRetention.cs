@@ -84,6 +84,13 @@ internal sealed class PostgresRetention(Partitions partitions, StorageOptions op
             drop.ExecuteNonQuery();
         }
 
+        if (item.Table == PartitionedTable.RollupsDay)
+        {
+            // Day rollups went: what readers keep merged of closed days (ClosedDaysCache) is stale for every series.
+            using var changed = new NpgsqlCommand("UPDATE series SET closed_days_version = closed_days_version + 1;", c, tx);
+            changed.ExecuteNonQuery();
+        }
+
         tx.Commit();
         partitions.Dropped(item.Name);
         RowsDeleted += rows;

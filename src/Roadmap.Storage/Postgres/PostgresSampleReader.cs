@@ -4,9 +4,10 @@ namespace Roadmap.Storage.Postgres;
 
 /// <summary>Reads stored samples and polls from PostgreSQL. Thread-safe: each call uses its own pooled connection; for
 /// many reads in a row (an evaluation round) use <see cref="OpenSession"/>.</summary>
-internal sealed class PostgresSampleReader(PostgresStorage storage) : SessionSampleReader
+/// <param name="closedDays">The merged day rollups its sessions keep between rounds.</param>
+internal sealed class PostgresSampleReader(PostgresStorage storage, ClosedDaysCache closedDays) : SessionSampleReader
 {
-    public override ISampleReadSession OpenSession() => PostgresFailures.Run(() => new PostgresReadSession(storage, storage.OpenConnection()));
+    public override ISampleReadSession OpenSession() => PostgresFailures.Run(() => new PostgresReadSession(storage, storage.OpenConnection(), closedDays));
 
     public override IReadOnlyList<StoredPoll> Polls(string source, DateTimeOffset from, DateTimeOffset to) => storage.Run(c =>
     {

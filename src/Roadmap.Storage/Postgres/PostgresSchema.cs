@@ -122,6 +122,11 @@ internal static class PostgresSchema
         // why), set on the partitions that exist; those created from now on are created with it. Only pages filled
         // from now on follow it: nothing is rewritten, so the step is quick on a large database too.
         (3, StorageParametersSql(PartitionedTable.RollupsDay)),
+        // v4: as SQLite's v7, a series' closed-days version (ClosedDaysCache). PostgreSQL adds a column with a
+        // constant default without rewriting the table.
+        (4, """
+            ALTER TABLE series ADD COLUMN IF NOT EXISTS closed_days_version bigint NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int Latest => Steps[^1].Version;

@@ -23,13 +23,13 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
     private long _sizeReadAt = long.MinValue / 2;
     private int _sizeReading;
 
-    private PostgresStorage(NpgsqlDataSource dataSource, string location, string node)
+    private PostgresStorage(NpgsqlDataSource dataSource, string location, string node, TimeProvider time)
     {
         _dataSource = dataSource;
         Cluster = new PostgresClusterStore(this);
         Location = location;
         Node = node;
-        Samples = new PostgresSampleReader(this);
+        Samples = new PostgresSampleReader(this, new ClosedDaysCache(time));
         Evaluations = new PostgresEvaluationStore(this);
         Updates = new PostgresUpdateStore(this);
     }
@@ -97,10 +97,11 @@ public sealed class PostgresStorage : IRoadmapStorage, IDisposable
             throw new StorageException($"the PostgreSQL connection string for {location} is not usable ({e.GetType().Name}): check its keywords against Npgsql's documented ones");
         }
 
-        var storage = new PostgresStorage(dataSource, location, options.Node);
+        time ??= TimeProvider.System;
+        var storage = new PostgresStorage(dataSource, location, options.Node, time);
         try
         {
-            storage.Initialize(time ?? TimeProvider.System);
+            storage.Initialize(time);
             return storage;
         }
         catch

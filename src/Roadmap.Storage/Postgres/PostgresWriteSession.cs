@@ -251,6 +251,21 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
         return total;
     });
 
+    public void ClosedDaysChanged(IReadOnlyCollection<long> series)
+    {
+        if (series.Count == 0)
+        {
+            return;
+        }
+
+        Guard(() =>
+        {
+            using var cmd = new NpgsqlCommand("UPDATE series SET closed_days_version = closed_days_version + 1 WHERE id = ANY($1);", C, Tx);
+            cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = series.ToArray() });
+            cmd.ExecuteNonQuery();
+        });
+    }
+
     public void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows)
     {
         if (rows.Count == 0)

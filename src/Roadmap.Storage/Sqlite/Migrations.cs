@@ -138,6 +138,12 @@ internal static class Migrations
             );
             CREATE INDEX chunks_partial ON chunks (start_ts) WHERE end_ts - start_ts < 86400000;
             """, null),
+        // v7: a series' closed-days version, raised in the same transaction as any write or delete of a day rollup
+        // of a day that has ended, so readers that keep the merged day rollups of a long window between rounds
+        // (ClosedDaysCache) know when to read them again. A column with a constant default: nothing is rewritten.
+        (7, """
+            ALTER TABLE series ADD COLUMN closed_days_version INTEGER NOT NULL DEFAULT 0;
+            """, null),
     ];
 
     public static int Latest => Steps[^1].Version;

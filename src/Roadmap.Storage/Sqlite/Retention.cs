@@ -56,7 +56,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                     "DELETE FROM chunks WHERE series_id = @series AND start_ts IN (SELECT start_ts FROM chunks WHERE series_id = @series AND start_ts < @cut AND end_ts <= @cut ORDER BY start_ts LIMIT @budget);",
                     new { series = item.Series, cut = rawCut, budget }, tx),
                 "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, rollupCut - RollupLevel.Hour.SizeMs + 1, budget),
-                _ => DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget),
+                _ => ClosedDaysDeleted(c, tx, item.Series, DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget)),
             };
             budget -= deleted;
             if (budget > 0)
@@ -100,6 +100,18 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                 _work.Enqueue((what, id, null));
             }
         }
+    }
+
+    /// <summary>Raises the series' closed-days version when day rollups of it were deleted: a reader may keep them
+    /// merged (<see cref="ClosedDaysCache"/>). Returns <paramref name="deleted"/>.</summary>
+    private static int ClosedDaysDeleted(SqliteConnection c, SqliteTransaction tx, long series, int deleted)
+    {
+        if (deleted > 0)
+        {
+            c.Execute(SeriesTable.ClosedDaysChangedRaw.Replace("?1", "@series", StringComparison.Ordinal), new { series }, tx);
+        }
+
+        return deleted;
     }
 
     /// <summary>Deletes at most <paramref name="limit"/> rows of one series with key &lt; <paramref name="cut"/>,

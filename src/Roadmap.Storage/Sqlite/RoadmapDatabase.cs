@@ -22,12 +22,12 @@ public sealed class RoadmapDatabase : IRoadmapStorage
     // A loss whose data is saved and whose path is cleared, but where no database could be opened yet.
     private (DatabaseFileLoss Loss, string Outcome)? _pending;
 
-    private RoadmapDatabase(string path)
+    private RoadmapDatabase(string path, TimeProvider time)
     {
         Path = path;
         _createConnectionString = Connection(path, SqliteOpenMode.ReadWriteCreate);
         ConnectionString = Connection(path, SqliteOpenMode.ReadWrite);
-        Samples = new SqliteSampleReader(this);
+        Samples = new SqliteSampleReader(this, new ClosedDaysCache(time));
         Evaluations = new SqliteEvaluationStore(this);
         Updates = new SqliteUpdateStore(this);
     }
@@ -58,8 +58,9 @@ public sealed class RoadmapDatabase : IRoadmapStorage
     /// <exception cref="StorageException">The file cannot be opened, is not a database, or cannot be migrated.</exception>
     public static RoadmapDatabase Open(string path, TimeProvider? time = null)
     {
-        var db = new RoadmapDatabase(System.IO.Path.GetFullPath(path));
-        db.Initialize(time ?? TimeProvider.System);
+        time ??= TimeProvider.System;
+        var db = new RoadmapDatabase(System.IO.Path.GetFullPath(path), time);
+        db.Initialize(time);
         return db;
     }
 

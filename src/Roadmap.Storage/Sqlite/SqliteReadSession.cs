@@ -12,7 +12,8 @@ namespace Roadmap.Storage.Sqlite;
 internal sealed class SqliteReadSession : ISampleReadSession
 {
     private readonly SqliteConnection _connection;
-    private readonly Dictionary<(string, string), long?> _series = [];
+    private readonly ClosedDaysCache _closedDays;
+    private readonly Dictionary<(string, string), (long Id, long ClosedDaysVersion)?> _series = [];
     private readonly SqliteCommand _findSeries;
     private readonly SqliteChunks _samples;
     private readonly sqlite3_stmt _hours;
@@ -22,12 +23,14 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private readonly SqliteCommand _firstPollAfter;
 
     /// <param name="connection">Owned by the session from now on (also when this throws).</param>
-    public SqliteReadSession(SqliteConnection connection)
+    /// <param name="closedDays">The merged day rollups kept between sessions.</param>
+    public SqliteReadSession(SqliteConnection connection, ClosedDaysCache closedDays)
     {
         _connection = connection;
+        _closedDays = closedDays;
         try
         {
-            _findSeries = Prepare("SELECT id FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
+            _findSeries = Prepare("SELECT id, closed_days_version FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
             _samples = new SqliteChunks(connection.Handle!);
             // SQLite's own API for the rollups, as for the chunks: a year's window reads hundreds of rows per KPI, and
             // the sketch bytes are merged from SQLite's buffer without a copy.
@@ -49,9 +52,9 @@ internal sealed class SqliteReadSession : ISampleReadSession
         try
         {
             var points = new List<Point>();
-            if (SeriesId(source, signal) is { } id)
+            if (Series(source, signal) is { } series)
             {
-                ReadRaw(id, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
+                ReadRaw(series.Id, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
             }
 
             return points;
@@ -77,10 +80,12 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private SeriesSummary SummarizeWindow(string source, string signal, WindowPlan plan)
     {
         var total = SeriesSummary.Empty();
-        if (plan.End <= plan.From || SeriesId(source, signal) is not { } id)
+        if (plan.End <= plan.From || Series(source, signal) is not { } series)
         {
             return total;
         }
+
+        var id = series.Id;
 
         if (plan.Raw)
         {
@@ -98,7 +103,25 @@ internal sealed class SqliteReadSession : ISampleReadSession
         }
 
         Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
-        Rollups(_days, id, plan.FirstDay, plan.LastDay, total);
+        var kept = _closedDays.KeptEnd(plan);
+        if (kept > plan.FirstDay)
+        {
+            var days = _closedDays.Get(source, signal, plan.FirstDay, kept, series.ClosedDaysVersion);
+            if (days is null)
+            {
+                days = SeriesSummary.Empty();
+                Rollups(_days, id, plan.FirstDay, kept, days);
+                _closedDays.Put(source, signal, plan.FirstDay, kept, series.ClosedDaysVersion, days);
+            }
+
+            total.Append(days);
+            Rollups(_days, id, kept, plan.LastDay, total);
+        }
+        else
+        {
+            Rollups(_days, id, plan.FirstDay, plan.LastDay, total);
+        }
+
         Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
         var tail = SeriesSummary.Empty();
         ReadRaw(id, plan.LastHour, plan.End, tail.Add);
@@ -145,21 +168,27 @@ internal sealed class SqliteReadSession : ISampleReadSession
         _connection.Dispose();
     }
 
-    private long? SeriesId(string source, string signal)
+    /// <summary>The series' id and closed-days version (<see cref="ClosedDaysCache"/>), read once per session: before
+    /// any of its day rollups are.</summary>
+    private (long Id, long ClosedDaysVersion)? Series(string source, string signal)
     {
-        if (!_series.TryGetValue((source, signal), out var id))
+        if (!_series.TryGetValue((source, signal), out var series))
         {
             _findSeries.Parameters[0].Value = source;
             _findSeries.Parameters[1].Value = signal;
-            id = _findSeries.ExecuteScalar() is long found ? found : null;
-            // Only a known series is cached: one created later in the round is found on the next read.
-            if (id is not null)
+            using (var r = _findSeries.ExecuteReader())
             {
-                _series[(source, signal)] = id;
+                series = r.Read() ? (r.GetInt64(0), r.GetInt64(1)) : null;
+            }
+
+            // Only a known series is cached: one created later in the round is found on the next read.
+            if (series is not null)
+            {
+                _series[(source, signal)] = series;
             }
         }
 
-        return id;
+        return series;
     }
 
     private static long? Scalar(SqliteCommand command, string source, long after)

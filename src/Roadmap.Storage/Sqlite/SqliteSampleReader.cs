@@ -2,9 +2,10 @@ namespace Roadmap.Storage.Sqlite;
 
 /// <summary>Reads stored samples and polls from the SQLite file. Thread-safe: each call uses its own pooled
 /// connection; for many reads in a row (an evaluation round) use <see cref="OpenSession"/>.</summary>
-internal sealed class SqliteSampleReader(RoadmapDatabase database) : SessionSampleReader
+/// <param name="closedDays">The merged day rollups its sessions keep between rounds.</param>
+internal sealed class SqliteSampleReader(RoadmapDatabase database, ClosedDaysCache closedDays) : SessionSampleReader
 {
-    public override ISampleReadSession OpenSession() => SqliteFailures.Run(() => new SqliteReadSession(database.OpenConnection()));
+    public override ISampleReadSession OpenSession() => SqliteFailures.Run(() => new SqliteReadSession(database.OpenConnection(), closedDays));
 
     public override IReadOnlyList<StoredPoll> Polls(string source, DateTimeOffset from, DateTimeOffset to) => SqliteFailures.Run(() =>
     {

@@ -204,6 +204,22 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         }
     }
 
+    public void ClosedDaysChanged(IReadOnlyCollection<long> series)
+    {
+        try
+        {
+            foreach (var id in series)
+            {
+                raw.sqlite3_bind_int64(S.ClosedDaysChanged, 1, id);
+                Step(S.ClosedDaysChanged, Db);
+            }
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
     public void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows)
     {
         try
@@ -388,6 +404,8 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         public sqlite3_stmt FindSeries => field ??= Prepare(SeriesTable.FindRaw);
 
         public sqlite3_stmt CreateSeries => field ??= Prepare(SeriesTable.CreateRaw);
+
+        public sqlite3_stmt ClosedDaysChanged => field ??= Prepare(SeriesTable.ClosedDaysChangedRaw);
 
         public sqlite3_stmt InsertOne => field ??= Prepare(SamplesTable.InsertOneRaw);
 

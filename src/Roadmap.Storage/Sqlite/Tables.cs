@@ -13,6 +13,9 @@ internal static class SeriesTable
 
     /// <summary>Positional (?1 source, ?2 signal) for the raw API: creates the series and returns its id.</summary>
     public const string CreateRaw = "INSERT INTO series (source, signal) VALUES (?1, ?2) RETURNING id;";
+
+    /// <summary>Positional (?1 series id) for the raw API: raises the series' closed-days version (<see cref="ClosedDaysCache"/>).</summary>
+    public const string ClosedDaysChangedRaw = "UPDATE series SET closed_days_version = closed_days_version + 1 WHERE id = ?1;";
 }
 
 /// <summary>All SQL on the samples table.</summary>

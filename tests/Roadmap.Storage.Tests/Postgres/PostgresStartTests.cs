@@ -19,7 +19,7 @@ public sealed class PostgresStartTests(PostgresServer server) : IClassFixture<Po
     {
         var storage = _backend.Open();
 
-        Assert.Equal(3, storage.SchemaVersion);
+        Assert.Equal(4, storage.SchemaVersion);
         Assert.Equal("roadmap", _backend.Scalar<string>("SELECT application FROM roadmap_schema WHERE version = 1;"));
         Assert.DoesNotContain(PostgresServer.Password, storage.Location, StringComparison.Ordinal);
         Assert.Contains(_backend.Database, storage.Location, StringComparison.Ordinal);
@@ -55,8 +55,8 @@ public sealed class PostgresStartTests(PostgresServer server) : IClassFixture<Po
 
         var versions = await Task.WhenAll(opens);
 
-        Assert.All(versions, v => Assert.Equal(3, v));
-        Assert.Equal(3, _backend.Count("roadmap_schema"));
+        Assert.All(versions, v => Assert.Equal(4, v));
+        Assert.Equal(4, _backend.Count("roadmap_schema"));
     }
 
     [Fact]
@@ -131,7 +131,7 @@ public sealed class PostgresStartTests(PostgresServer server) : IClassFixture<Po
 
         var e = Assert.Throws<StorageException>(() => _backend.Open());
 
-        Assert.Contains("schema version 99, newer than this Roadmap knows (3)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 99, newer than this Roadmap knows (4)", e.Message, StringComparison.Ordinal);
         AssertNoSecret(e, _backend.ConnectionString);
         Assert.Equal(before, _backend.Snapshot());
     }

@@ -102,7 +102,7 @@ public sealed class PostgresTestBackend : StorageTestBackend
     }
 
     /// <summary>Runs statements in this test's database, as another client would.</summary>
-    public void Execute(string sql)
+    public override void Execute(string sql)
     {
         using var c = Connection();
         Execute(c, sql);

@@ -57,6 +57,13 @@ public sealed class SqliteTestBackend : StorageTestBackend
         return result;
     }
 
+    public override void Execute(string sql)
+    {
+        using var c = new SqliteConnection($"Data Source={Temp.DatabasePath};Pooling=False");
+        c.Open();
+        c.Execute(sql);
+    }
+
     protected override void Dispose(bool disposing) => Temp.Dispose();
 
     /// <summary>A connection of its own, as another process would look at the file.</summary>
