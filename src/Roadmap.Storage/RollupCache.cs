@@ -17,8 +17,8 @@ internal sealed class Rollups
     /// <summary>
     /// Adds the batch (sorted by series, ts) to the open buckets and writes the buckets it touched. The samples of one
     /// series and hour are summarized once and that summary is appended to both its hour and its day bucket: each
-    /// sample enters one sketch, not two. A day bucket written whose day has ended (or ends within
-    /// <see cref="ClosedDaysCache.WriterMarginMs"/> of <paramref name="nowMs"/>) raises its series' closed-days version.
+    /// sample enters one sketch, not two. A day bucket written whose day a reader may keep
+    /// (<see cref="ClosedDaysCache.WriteChangesClosedDay"/>) raises its series' closed-days version.
     /// </summary>
     /// <param name="nowMs">The writer's clock, unix ms UTC.</param>
     public void Update(IStorageWriteSession session, ReadOnlySpan<SeriesSample> rows, long nowMs)
@@ -127,8 +127,8 @@ internal sealed class Rollups
             _touched.Clear();
         }
 
-        /// <summary>Adds to <paramref name="series"/> those with a touched bucket whose day has ended, or ends within
-        /// <see cref="ClosedDaysCache.WriterMarginMs"/> of <paramref name="nowMs"/> (day buckets only).</summary>
+        /// <summary>Adds to <paramref name="series"/> those with a touched bucket whose day a reader may keep
+        /// (<see cref="ClosedDaysCache.WriteChangesClosedDay"/>; day buckets only).</summary>
         public void ClosedDaysTouched(long nowMs, HashSet<long> series)
         {
             foreach (var b in _touched.Values)

@@ -10,13 +10,13 @@ public sealed class ClosedDaysCacheTests
     private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
 
     [Theory]
-    [InlineData(30, -1)] // half a minute after midnight: yesterday may still be written, it is read every time
+    [InlineData(30, -1)] // half an hour after midnight: yesterday may still be written, it is read every time
     [InlineData(59, -1)]
-    [InlineData(60, 0)] // a minute after: yesterday is kept too
-    [InlineData(3600, 0)]
-    public void KeptEnd_WindowEndingAfterMidnight_KeepsOnlyDaysEndedAMinuteBefore(int secondsAfter, int keptDay)
+    [InlineData(60, 0)] // an hour after: yesterday is kept too
+    [InlineData(600, 0)]
+    public void KeptEnd_WindowEndingAfterMidnight_KeepsOnlyDaysEndedAnHourBefore(int minutesAfter, int keptDay)
     {
-        var end = Midnight.AddSeconds(secondsAfter);
+        var end = Midnight.AddMinutes(minutesAfter);
         var cache = new ClosedDaysCache(new FakeTimeProvider(end));
         var plan = WindowPlan.Of(end.AddDays(-30), end);
 
@@ -36,30 +36,83 @@ public sealed class ClosedDaysCacheTests
     }
 
     [Theory]
-    [InlineData(-1, 0, true)] // yesterday's day, written any time today
-    [InlineData(0, 86_389, false)] // today's, eleven seconds before its end
-    [InlineData(0, 86_390, true)] // today's, ten seconds before its end: a reader's clock may be ahead
-    [InlineData(1, 0, false)]
-    public void WriteChangesClosedDay_DayEndedOrWithinTheMargin_IsTrue(int day, int secondsIntoToday, bool changes)
+    [InlineData(-2, 0, true)] // the day before yesterday: any write raises the version
+    [InlineData(-1, 58 * 60, false)] // yesterday, 58 minutes into today: no reader keeps it yet
+    [InlineData(-1, 59 * 60, true)] // 59 minutes: a reader whose clock is a minute ahead may keep it
+    [InlineData(0, 86_399, false)]
+    public void WriteChangesClosedDay_DayAReaderMayKeep_IsTrue(int day, int secondsIntoToday, bool changes)
     {
         Assert.Equal(changes, ClosedDaysCache.WriteChangesClosedDay(Ms(Midnight.AddDays(day)), Ms(Midnight.AddSeconds(secondsIntoToday))));
     }
 
     [Fact]
-    public void Get_OtherVersionOrRange_IsNullAndPutReplacesTheRangeOfTheSameLength()
+    public void WriteChangesClosedDay_AnyDayKeptByAReaderWithinTheClockMargin_IsTrue()
     {
-        var cache = new ClosedDaysCache(TimeProvider.System);
-        var days = SeriesSummary.FromPoints([new Point(1, 2)]);
-        cache.Put("web", "up", 0, 10, 3, days);
+        // For every day a reader keeps at its clock, a writer whose clock is up to the margin behind raises the version.
+        for (var minutes = 0; minutes < 3 * 24 * 60; minutes += 7)
+        {
+            var readerNow = Midnight.AddMinutes(minutes);
+            var cache = new ClosedDaysCache(new FakeTimeProvider(readerNow));
+            var kept = cache.KeptEnd(WindowPlan.Of(readerNow.AddDays(-30), readerNow));
+            var writerNow = Ms(readerNow) - ClosedDaysCache.ClockMarginMs;
+            for (var day = kept - 86_400_000; day >= kept - (3 * 86_400_000L); day -= 86_400_000)
+            {
+                Assert.True(ClosedDaysCache.WriteChangesClosedDay(day, writerNow), $"reader at {readerNow:O}, day {day}");
+            }
+        }
+    }
 
-        Assert.Same(days, cache.Get("web", "up", 0, 10, 3));
-        Assert.Null(cache.Get("web", "up", 0, 10, 4)); // a newer version: read again
-        Assert.Null(cache.Get("web", "down", 0, 10, 3));
-        Assert.Equal(3, cache.VersionOf("web", "up", 0, 10));
+    [Fact]
+    public void Segments_DaysAcrossBlocks_AreContiguousAndCutAtTheBlockBoundaries()
+    {
+        var boundary = Ms(Midnight) - (Ms(Midnight) % ClosedDaysCache.BlockMs);
+        var from = boundary - (3 * 86_400_000L);
+        var to = boundary + (70 * 86_400_000L);
 
-        cache.Put("web", "up", 1, 11, 3, days); // the next day's window
-        Assert.Null(cache.Get("web", "up", 0, 10, 3));
-        Assert.Null(cache.VersionOf("web", "up", 0, 10));
-        Assert.Same(days, cache.Get("web", "up", 1, 11, 3));
+        var segments = ClosedDaysCache.Segments(from, to);
+
+        Assert.Equal(
+            [(from, boundary), (boundary, boundary + ClosedDaysCache.BlockMs), (boundary + ClosedDaysCache.BlockMs, boundary + (2 * ClosedDaysCache.BlockMs)), (boundary + (2 * ClosedDaysCache.BlockMs), to)],
+            segments);
+        Assert.Empty(ClosedDaysCache.Segments(to, to));
+        Assert.Equal([(boundary, boundary + ClosedDaysCache.BlockMs)], ClosedDaysCache.Segments(boundary, boundary + ClosedDaysCache.BlockMs));
+    }
+
+    [Fact]
+    public void TryAppend_KeptAtThatVersion_AppendsWhatAppendingTheSegmentWould()
+    {
+        var cache = new ClosedDaysCache(new FakeTimeProvider(Midnight));
+        var random = new Random(3);
+        var segment = SeriesSummary.FromPoints(Enumerable.Range(0, 500).Select(i => new Point(1_000 + i, Math.Round(Math.Exp(random.NextDouble() * 5), 3))));
+        cache.Put("web", "latency", 0, 10, 3, segment);
+        var before = SeriesSummary.FromPoints([new Point(10, 7), new Point(20, 9)]);
+        var want = SeriesSummary.FromPoints([new Point(10, 7), new Point(20, 9)]);
+        want.Append(segment);
+
+        Assert.False(cache.TryAppend("web", "latency", 0, 10, 4, before)); // a newer version: read again
+        Assert.False(cache.TryAppend("web", "other", 0, 10, 3, before));
+        Assert.Equal(2, before.Count); // nothing appended
+        Assert.True(cache.TryAppend("web", "latency", 0, 10, 3, before));
+
+        Assert.Equal((want.Count, want.Sum, want.Min, want.Max, want.FirstTimestampMs, want.LastValue, want.Increase), (before.Count, before.Sum, before.Min, before.Max, before.FirstTimestampMs, before.LastValue, before.Increase));
+        Assert.Equal(want.Sketch.ToBytes(), before.Sketch.ToBytes());
+    }
+
+    [Fact]
+    public void Put_EntryUnusedForMoreThanADay_IsDroppedAtTheNextSweep()
+    {
+        var time = new FakeTimeProvider(Midnight);
+        var cache = new ClosedDaysCache(time);
+        cache.Put("web", "up", 0, 10, 1, SeriesSummary.FromPoints([new Point(1, 1)]));
+        cache.Put("web", "up", 10, 20, 1, SeriesSummary.FromPoints([new Point(11, 1)]));
+
+        time.Advance(TimeSpan.FromHours(20));
+        Assert.True(cache.TryAppend("web", "up", 10, 20, 1, SeriesSummary.Empty())); // used: stays
+        time.Advance(TimeSpan.FromHours(10));
+        cache.Put("db", "up", 0, 10, 1, SeriesSummary.FromPoints([new Point(1, 1)]));
+
+        Assert.False(cache.Holds("web", "up", 0, 10));
+        Assert.True(cache.Holds("web", "up", 10, 20));
+        Assert.Equal(2, cache.Count);
     }
 }

@@ -248,6 +248,39 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
     }
 
     [Fact]
+    public async Task Summarize_WindowMovedPastMidnight_KeepsItsWholeBlocksAndRereadsOnlyItsEdges()
+    {
+        // 80 days hourly: a window over them holds whole 32-day blocks. Moved a day on, it takes its whole blocks from
+        // what the round before kept (a day deleted behind the library's back still counts there), and reads its
+        // first and last segments again (a day deleted there no longer counts).
+        var db = Backend.Open();
+        var start = T0.AddDays(-80);
+        await using (var writer = NewWriter(db, new StorageOptions { RawRetention = TimeSpan.FromDays(400) }))
+        {
+            writer.Start();
+            for (var i = 0; i < 80 * 24; i++)
+            {
+                writer.TryEnqueue(Poll(start.AddHours(i).ToUnixTimeMilliseconds(), ("latency", (i % 17) + 0.5)));
+            }
+        }
+
+        var from = start.AddMinutes(13);
+        var to = start.AddDays(78).AddMinutes(20);
+        Round(db, from, to);
+        var firstDay = start.AddDays(1).ToUnixTimeMilliseconds();
+        var segments = ClosedDaysCache.Segments(firstDay, start.AddDays(78).ToUnixTimeMilliseconds());
+        var block = segments[1];
+        Assert.Equal(ClosedDaysCache.BlockMs, block.To - block.From); // a whole block
+        Backend.Execute($"DELETE FROM rollups_day WHERE start_ts = {block.From + (5 * 86_400_000L)};");
+        Backend.Execute($"DELETE FROM rollups_day WHERE start_ts = {segments[0].From + 86_400_000L};"); // in the first segment, which moves
+
+        var moved = Round(db, from.AddDays(1), to.AddDays(1));
+        var fresh = Round(Backend.Open(), from.AddDays(1), to.AddDays(1)); // a new process: reads what the tables hold
+
+        Assert.Equal(fresh.Count + 24, moved.Count);
+    }
+
+    [Fact]
     public void Summarize_UnknownSeries_IsEmpty()
     {
         var reader = Backend.Open().Samples;

@@ -29,12 +29,14 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
     private const string VersionSql = "SELECT closed_days_version FROM series WHERE source = $1 AND signal = $2";
 
     /// <summary>The rollup pieces in the order they are appended: part 0 the edge hour [$3, $4), 1 the hours [$4, $5),
-    /// 2 the days [$8, $6) ($8 is $5, or the end of the closed days kept), 3 the hours [$6, $7); each row's start last.</summary>
+    /// 2 the days [$8, $9) and [$10, $6) (the closed days not kept, see <see cref="ClosedDaysCache"/>, and the newest),
+    /// 3 the hours [$6, $7); each row's start last.</summary>
     private static readonly string RollupsSql = $"""
         SELECT {PostgresRows.RollupColumns}, start_ts FROM (
             SELECT 0 AS part, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $3 AND start_ts < $4
             UNION ALL SELECT 1, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $4 AND start_ts < $5
-            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $8 AND start_ts < $6
+            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $8 AND start_ts < $9
+            UNION ALL SELECT 2, * FROM rollups_day WHERE series_id = {Series} AND start_ts >= $10 AND start_ts < $6
             UNION ALL SELECT 3, * FROM rollups_hour WHERE series_id = {Series} AND start_ts >= $6 AND start_ts < $7) r
         ORDER BY part, start_ts
         """;
@@ -113,19 +115,33 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             return total;
         }
 
-        // The whole days [FirstDay, kept) may be taken from what an earlier round kept: then they are not read.
-        var kept = closedDays.KeptEnd(plan);
-        var keptVersion = takeKept && kept > plan.FirstDay ? closedDays.VersionOf(source, signal, plan.FirstDay, kept) : null;
+        // The closed days [FirstDay, kept) in segments kept between rounds: the rows of those not kept are read, i.e.
+        // the first segment's (it changes daily) and every one from the first other segment not kept on.
+        var kept = Math.Max(plan.FirstDay, closedDays.KeptEnd(plan));
+        var segments = ClosedDaysCache.Segments(plan.FirstDay, kept);
+        var read = new SeriesSummary?[segments.Count];
+        var readFrom = segments.Count; // the first segment after the first one that is read: all from it on are
+        for (var i = 0; i < segments.Count; i++)
+        {
+            if ((i > 0 && readFrom < segments.Count) || !takeKept || !closedDays.Holds(source, signal, segments[i].From, segments[i].To))
+            {
+                read[i] = SeriesSummary.Empty();
+                readFrom = i > 0 ? Math.Min(readFrom, i) : readFrom;
+            }
+        }
+
+        var headEnd = read is [not null, ..] ? segments[0].To : plan.FirstDay;
+        var restFrom = readFrom < segments.Count ? segments[readFrom].From : kept;
 
         // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
         var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
         var batch = Bind(
-            _window ??= Prepare((VersionSql, 0), (EdgesSql, 4), (EdgeChunksSql, 4), (RollupsSql, 6)),
+            _window ??= Prepare((VersionSql, 0), (EdgesSql, 4), (EdgeChunksSql, 4), (RollupsSql, 8)),
             source,
             signal,
             plan.From, plan.FirstHour, plan.LastHour, plan.End,
             plan.From, plan.FirstHour, plan.LastHour, plan.End,
-            edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour, keptVersion is null ? plan.FirstDay : kept);
+            edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour, plan.FirstDay, headEnd, restFrom);
         using var r = batch.ExecuteReader();
         if (!r.Read())
         {
@@ -133,20 +149,6 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         }
 
         var version = r.GetInt64(0);
-        SeriesSummary? days = null;
-        if (keptVersion is not null)
-        {
-            days = closedDays.Get(source, signal, plan.FirstDay, kept, version);
-            if (days is null)
-            {
-                return null; // written since: read the days again
-            }
-        }
-        else if (kept > plan.FirstDay)
-        {
-            days = SeriesSummary.Empty();
-        }
-
         r.NextResult();
         var hotHead = new List<Point>();
         var hotTail = new List<Point>();
@@ -182,7 +184,8 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
         }
 
-        var daysAppended = days is null;
+        var newest = SeriesSummary.Empty(); // the days [kept, LastDay) and the hours after them
+        var segment = 0;
         while (r.Read())
         {
             var start = r.GetInt64(10);
@@ -191,31 +194,41 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
                 continue; // the edge hour's rollup, not needed: its raw samples were read
             }
 
-            if (start >= plan.FirstDay && start < kept && keptVersion is null && days is not null)
+            if (start < plan.FirstDay)
             {
-                Add(days, r); // a closed day to keep
-                continue;
+                Add(total, r);
             }
-
-            if (start >= plan.FirstDay && !daysAppended)
+            else if (start < kept)
             {
-                total.Append(days!);
-                daysAppended = true;
+                while (segments[segment].To <= start)
+                {
+                    segment++;
+                }
+
+                Add(read[segment]!, r); // only segments being read have rows
             }
-
-            Add(total, r);
+            else
+            {
+                Add(newest, r);
+            }
         }
 
-        if (!daysAppended)
+        // In time order: the edges and hours so far, the segments (read now, or kept at this version), the rest.
+        for (var i = 0; i < segments.Count; i++)
         {
-            total.Append(days!);
+            var (from, to) = segments[i];
+            if (read[i] is { } fresh)
+            {
+                closedDays.Put(source, signal, from, to, version, fresh);
+                total.Append(fresh);
+            }
+            else if (!closedDays.TryAppend(source, signal, from, to, version, total))
+            {
+                return null; // written since it was kept: read the days again
+            }
         }
 
-        if (keptVersion is null && days is not null)
-        {
-            closedDays.Put(source, signal, plan.FirstDay, kept, version, days);
-        }
-
+        total.Append(newest);
         total.Append(tail);
         return total;
     }

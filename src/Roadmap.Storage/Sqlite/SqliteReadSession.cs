@@ -103,24 +103,21 @@ internal sealed class SqliteReadSession : ISampleReadSession
         }
 
         Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
-        var kept = _closedDays.KeptEnd(plan);
-        if (kept > plan.FirstDay)
+        // The closed days in kept segments, read and kept where not kept yet at the series' version; the newest days
+        // every time.
+        var kept = Math.Max(plan.FirstDay, _closedDays.KeptEnd(plan));
+        foreach (var (from, to) in ClosedDaysCache.Segments(plan.FirstDay, kept))
         {
-            var days = _closedDays.Get(source, signal, plan.FirstDay, kept, series.ClosedDaysVersion);
-            if (days is null)
+            if (!_closedDays.TryAppend(source, signal, from, to, series.ClosedDaysVersion, total))
             {
-                days = SeriesSummary.Empty();
-                Rollups(_days, id, plan.FirstDay, kept, days);
-                _closedDays.Put(source, signal, plan.FirstDay, kept, series.ClosedDaysVersion, days);
+                var segment = SeriesSummary.Empty();
+                Rollups(_days, id, from, to, segment);
+                _closedDays.Put(source, signal, from, to, series.ClosedDaysVersion, segment);
+                total.Append(segment);
             }
+        }
 
-            total.Append(days);
-            Rollups(_days, id, kept, plan.LastDay, total);
-        }
-        else
-        {
-            Rollups(_days, id, plan.FirstDay, plan.LastDay, total);
-        }
+        Rollups(_days, id, kept, plan.LastDay, total);
 
         Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
         var tail = SeriesSummary.Empty();
