@@ -88,6 +88,37 @@ internal sealed class SqliteReadSession : ISampleReadSession
             return total;
         }
 
+        // An edge inside a day a day chunk answers for is read raw from it: that day's hour rollups were dropped when
+        // it was sealed (one left since, by a late sample, is partial).
+        if (plan.From < plan.FirstDay && _samples.HasDayChunk(id, RollupLevel.Day.StartOf(plan.From)))
+        {
+            ReadRaw(id, plan.From, plan.FirstDay, total.Add);
+        }
+        else
+        {
+            StartEdge(id, plan, total);
+        }
+
+        Rollups(_days, id, plan.FirstDay, plan.LastDay, total);
+        var tail = SeriesSummary.Empty();
+        if (plan.LastDay < plan.End && _samples.HasDayChunk(id, plan.LastDay))
+        {
+            ReadRaw(id, plan.LastDay, plan.End, tail.Add);
+        }
+        else
+        {
+            Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
+            ReadRaw(id, plan.LastHour, plan.End, tail.Add);
+        }
+
+        total.Append(tail);
+        return total;
+    }
+
+    /// <summary>The start edge [From, FirstDay) of a day no day chunk answers for: its whole hours from their rollups,
+    /// the ragged hour before them raw (or its hour rollup once retention removed the raw samples).</summary>
+    private void StartEdge(long id, WindowPlan plan, SeriesSummary total)
+    {
         if (plan.RaggedStart && !(Oldest(id) is { } oldest && oldest <= plan.From))
         {
             Rollups(_hours, id, plan.EdgeHour, plan.FirstHour, total);
@@ -98,12 +129,6 @@ internal sealed class SqliteReadSession : ISampleReadSession
         }
 
         Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
-        Rollups(_days, id, plan.FirstDay, plan.LastDay, total);
-        Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
-        var tail = SeriesSummary.Empty();
-        ReadRaw(id, plan.LastHour, plan.End, tail.Add);
-        total.Append(tail);
-        return total;
     }
 
     public SourceState? PollState(string source, SourceState? previous = null)
