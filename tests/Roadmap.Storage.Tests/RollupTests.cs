@@ -170,7 +170,7 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
         AssertSameNumbers(exact, summary);
     }
 
-    private static void AssertSameNumbers(SeriesSummary want, SeriesSummary got)
+    protected static void AssertSameNumbers(SeriesSummary want, SeriesSummary got)
     {
         Assert.Equal(want.Count, got.Count);
         Assert.Equal(want.Sum, got.Sum, 9);

@@ -179,6 +179,82 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
     }
 
     [Fact]
+    public async Task RetentionStep_DayChunkPastRawRetention_DerivesTheHourRollupsTheWriterHadWritten()
+    {
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        var neverCompact = new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) };
+        var random = new Random(5);
+        var generated = new SortedDictionary<long, double>();
+        await using (var writer = NewWriter(db, neverCompact))
+        {
+            writer.Start();
+            // Latency-like values about once a minute for 5 days before "now".
+            for (var m = 5 * 24 * 60; m > 0; m--)
+            {
+                var ts = T0.AddMinutes(-m).AddMilliseconds(random.Next(0, 900)).ToUnixTimeMilliseconds();
+                generated[ts] = Math.Round(Math.Exp(random.NextDouble() * 3), 6);
+                writer.TryEnqueue(Poll(ts, ("latency", generated[ts])));
+            }
+        }
+
+        var written = Backend.Rollups(RollupLevel.Hour);
+        using (var session = db.OpenWriteSession(new StorageOptions(), new FakeTimeProvider(T0.AddHours(1))))
+        {
+            while (session.Compact().Chunks > 0)
+            {
+            }
+        }
+
+        Assert.Empty(Backend.Rollups(RollupLevel.Hour)); // every day sealed: its chunk answers for its hours
+
+        // A late sample into a sealed day stays hot and leaves a partial hour row behind.
+        var late = T0.AddDays(-4).AddHours(7).AddSeconds(30).ToUnixTimeMilliseconds();
+        generated[late] = 1234.5;
+        await using (var writer = NewWriter(db, neverCompact))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll(late, ("latency", 1234.5)));
+        }
+
+        var lateHour = (Series: 1L, Start: RollupLevel.Hour.StartOf(late));
+        Assert.Equal(1, Backend.Rollups(RollupLevel.Hour)[lateHour].Count);
+
+        // Raw samples kept 2.5 days (the chunks of days -5 and -4 go), rollups 4.75 days (day -5's first 6 hours are
+        // past it).
+        var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(2.5), RollupRetention = TimeSpan.FromDays(4.75), PruneInterval = TimeSpan.FromDays(365) }, new FakeTimeProvider(T0));
+        using (var c = db.OpenConnection())
+        {
+            while (retention.Step(c) > 0)
+            {
+            }
+
+            Assert.Equal(T0.AddDays(-3).ToUnixTimeMilliseconds(), c.ExecuteScalar<long>("SELECT min(start_ts) FROM chunks;"));
+        }
+
+        var hours = Backend.Rollups(RollupLevel.Hour);
+        var rollupCut = T0.AddDays(-4.75).ToUnixTimeMilliseconds();
+        var rawCut = T0.AddDays(-3).ToUnixTimeMilliseconds();
+        Assert.Equal(written.Keys.Where(k => k.Start >= rollupCut && k.Start < rawCut).Order(), hours.Keys.Order());
+        foreach (var (key, got) in hours)
+        {
+            var want = key == lateHour
+                ? SeriesSummary.FromPoints(generated.Where(p => RollupLevel.Hour.StartOf(p.Key) == key.Start).Select(p => new Point(p.Key, p.Value)))
+                : written[key];
+            AssertSameNumbers(want, got);
+            Assert.Equal(want.Sketch.ToBytes(), got.Sketch.ToBytes());
+        }
+
+        // A window whose start edge is in a day whose raw samples are gone: hour precision, as before.
+        using var reader = db.Samples.OpenSession();
+        foreach (var (from, edgeHour) in new[] { (T0.AddDays(-4).AddHours(5), T0.AddDays(-4).AddHours(5)), (T0.AddDays(-4).AddHours(5.5), T0.AddDays(-4).AddHours(5)) })
+        {
+            var to = T0.AddHours(-1).AddMinutes(-13);
+            var summary = reader.Summarize("web", "latency", from, to);
+            Assert.Equal(generated.Count(p => p.Key >= edgeHour.ToUnixTimeMilliseconds() && p.Key <= to.ToUnixTimeMilliseconds()), summary.Count);
+        }
+    }
+
+    [Fact]
     public async Task Writer_DatabaseLockedThenReleased_ReportsLockedThenRecoversLosingNothing()
     {
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
