@@ -168,23 +168,33 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
     }
 
     /// <summary>The hour rollups of one series' day, from its samples (chunk and hot rows), as the writer builds an hour
-    /// it recomputes; the day's hour rows replaced, those past rollup retention left out.</summary>
+    /// it recomputes; the day's hour rows replaced, those past rollup retention left out. A damaged chunk is left to
+    /// go without them.</summary>
     private static void DeriveHours(SqliteConnection c, SqliteTransaction tx, SqliteChunks chunks, long series, long day, long rollupCut)
     {
         var hours = new SortedDictionary<long, List<Point>>();
-        chunks.Read(series, day, day + RollupLevel.Day.SizeMs, p =>
+        try
         {
-            var hour = RollupLevel.Hour.StartOf(p.TimestampMs);
-            if (hour + RollupLevel.Hour.SizeMs > rollupCut)
+            chunks.Read(series, day, day + RollupLevel.Day.SizeMs, p =>
             {
-                if (!hours.TryGetValue(hour, out var points))
+                var hour = RollupLevel.Hour.StartOf(p.TimestampMs);
+                if (hour + RollupLevel.Hour.SizeMs > rollupCut)
                 {
-                    hours[hour] = points = [];
-                }
+                    if (!hours.TryGetValue(hour, out var points))
+                    {
+                        hours[hour] = points = [];
+                    }
 
-                points.Add(p);
-            }
-        });
+                    points.Add(p);
+                }
+            });
+        }
+        catch (StorageException e) when (e.InnerException is InvalidDataException)
+        {
+            // A damaged chunk: its samples are lost, and nothing can be derived from it; it still goes, or retention
+            // would stop at it for good. The day keeps whatever hour rows it has.
+            return;
+        }
         chunks.DropHourRollups(series, day, day + RollupLevel.Day.SizeMs);
         using var upsert = RollupsTable.PrepareUpsert(c, RollupLevel.Hour, tx);
         foreach (var (hour, points) in hours)

@@ -255,6 +255,44 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
     }
 
     [Fact]
+    public async Task RetentionStep_DamagedDayChunkPastRawRetention_IsDeletedAndRetentionGoesOn()
+    {
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
+        {
+            writer.Start();
+            for (var m = 3 * 24 * 60; m > 0; m--)
+            {
+                writer.TryEnqueue(Poll(T0.AddMinutes(-m).ToUnixTimeMilliseconds(), ("up", 1)));
+            }
+        }
+
+        using (var session = db.OpenWriteSession(new StorageOptions(), new FakeTimeProvider(T0.AddHours(1))))
+        {
+            while (session.Compact().Chunks > 0)
+            {
+            }
+        }
+
+        using var c = db.OpenConnection();
+        var oldest = T0.AddDays(-3).ToUnixTimeMilliseconds();
+        c.Execute("UPDATE chunks SET data = x'00ff00ff00ff00ff00ff' WHERE start_ts = @oldest;", new { oldest });
+
+        // Raw samples kept half a day: the chunks of days -3 (damaged) and -2 go.
+        var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(0.5), PruneInterval = TimeSpan.FromDays(365) }, new FakeTimeProvider(T0));
+        for (var steps = 0; retention.Step(c) > 0; steps++)
+        {
+            Assert.True(steps < 1000, "retention never finished");
+        }
+
+        // The damaged day went (nothing derived from it); the next day's hours were derived; the polls were pruned.
+        Assert.Equal(T0.AddDays(-1).ToUnixTimeMilliseconds(), c.ExecuteScalar<long>("SELECT min(start_ts) FROM chunks;"));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM rollups_hour WHERE start_ts < @oldest + 86400000;", new { oldest }));
+        Assert.Equal(24, c.ExecuteScalar<long>("SELECT count(*) FROM rollups_hour WHERE start_ts >= @oldest + 86400000 AND start_ts < @oldest + 172800000;", new { oldest }));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE ts < @cut;", new { cut = T0.AddDays(-0.5).ToUnixTimeMilliseconds() }));
+    }
+
+    [Fact]
     public async Task Writer_DatabaseLockedThenReleased_ReportsLockedThenRecoversLosingNothing()
     {
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
