@@ -143,16 +143,14 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         Assert.Equal((long)(2.5 * 24 * 60), summary.Count);
     }
 
-    [Fact]
-    public async Task RetentionStep_CompactedData_DeletesWholeChunksOnceAllOfTheirRangeIsOlder()
+    /// <summary>One sample a minute of "up" for <paramref name="days"/> days before T0, then sealed: a chunk per day.</summary>
+    private async Task<RoadmapDatabase> SealedMinutesAsync(int days)
     {
-        var time = new FakeTimeProvider(T0);
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
         await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
         {
             writer.Start();
-            // One sample a minute for 5 days before "now", then sealed: a chunk per day.
-            for (var m = 5 * 24 * 60; m > 0; m--)
+            for (var m = days * 24 * 60; m > 0; m--)
             {
                 writer.TryEnqueue(Poll(T0.AddMinutes(-m).ToUnixTimeMilliseconds(), ("up", 1)));
             }
@@ -164,6 +162,15 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
             {
             }
         }
+
+        return db;
+    }
+
+    [Fact]
+    public async Task RetentionStep_CompactedData_DeletesWholeChunksOnceAllOfTheirRangeIsOlder()
+    {
+        var time = new FakeTimeProvider(T0);
+        var db = await SealedMinutesAsync(5);
 
         // The cut falls at noon: the day chunk it falls in is kept whole.
         var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(2.5), PruneInterval = TimeSpan.FromDays(365) }, time);
@@ -257,23 +264,7 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
     [Fact]
     public async Task RetentionStep_DamagedDayChunkPastRawRetention_IsDeletedAndRetentionGoesOn()
     {
-        var db = RoadmapDatabase.Open(Temp.DatabasePath);
-        await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
-        {
-            writer.Start();
-            for (var m = 3 * 24 * 60; m > 0; m--)
-            {
-                writer.TryEnqueue(Poll(T0.AddMinutes(-m).ToUnixTimeMilliseconds(), ("up", 1)));
-            }
-        }
-
-        using (var session = db.OpenWriteSession(new StorageOptions(), new FakeTimeProvider(T0.AddHours(1))))
-        {
-            while (session.Compact().Chunks > 0)
-            {
-            }
-        }
-
+        var db = await SealedMinutesAsync(3);
         using var c = db.OpenConnection();
         var oldest = T0.AddDays(-3).ToUnixTimeMilliseconds();
         c.Execute("UPDATE chunks SET data = x'00ff00ff00ff00ff00ff' WHERE start_ts = @oldest;", new { oldest });
