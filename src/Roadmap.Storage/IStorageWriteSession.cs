@@ -38,6 +38,10 @@ public interface IStorageWriteSession : IDisposable
     /// <summary>The stored samples of one series with from &lt;= ts &lt;= to (unix ms), oldest first.</summary>
     IReadOnlyList<Point> ReadSamples(long series, long fromMs, long toMs);
 
+    /// <summary>Whether a day chunk of the series starts at <paramref name="dayStartMs"/> (its hour rollups are then
+    /// dropped: the day is rebuilt from its samples).</summary>
+    bool HasDayChunk(long series, long dayStartMs);
+
     /// <summary>The stored rollup bucket of one series starting at <paramref name="startMs"/>; null when none.</summary>
     SeriesSummary? ReadRollup(RollupLevel level, long series, long startMs);
 

@@ -41,7 +41,8 @@ internal sealed class Rollups
             _days.Get(session, series, RollupLevel.Day.StartOf(hourStart)).Add(part, duplicate);
         }
 
-        // Hours first: a day that must be recomputed is rebuilt from its (just written) hours.
+        // Hours first: a day that must be recomputed is rebuilt from its (just written) hours, or from its samples
+        // once a day chunk answers for it (its hours were dropped when it was sealed).
         _hours.WriteTouched(session, null);
         _days.ClosedDaysTouched(nowMs, _closed);
         if (_closed.Count > 0)
@@ -140,14 +141,15 @@ internal sealed class Rollups
             }
         }
 
-        /// <param name="finer">The level to rebuild a recomputed bucket from; null: from the raw samples.</param>
+        /// <param name="finer">The level to rebuild a recomputed bucket from (days: unless a day chunk answers for the
+        /// day, whose hours are then dropped); null: from the raw samples.</param>
         public void WriteTouched(IStorageWriteSession session, RollupLevel? finer)
         {
             foreach (var b in _touched.Values)
             {
                 if (b.Recompute)
                 {
-                    b.Summary = finer is null
+                    b.Summary = finer is null || session.HasDayChunk(b.Series, b.Start)
                         ? SeriesSummary.FromPoints(session.ReadSamples(b.Series, b.Start, b.Start + level.SizeMs - 1))
                         : session.CombineRollups(finer, b.Series, b.Start, b.Start + level.SizeMs);
                     b.Recompute = false;

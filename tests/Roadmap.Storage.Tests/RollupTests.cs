@@ -67,12 +67,18 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
 
         var raw = Backend.Samples();
         Assert.Equal((2 * (polls.Count - 2)) + 1, raw.Count); // the repeated ts replaced a sample instead of adding one
+        // The writer's compactor seals the closed days as it goes: a day chunk answers for its day's hours, which are
+        // dropped (and a partial one a late sample leaves is not authoritative).
+        var sealedDays = Backend.DayChunks();
         foreach (var level in new[] { RollupLevel.Hour, RollupLevel.Day })
         {
             var size = level.SizeMs;
             var expected = raw.GroupBy(r => (r.Series, Start: r.Ts - (r.Ts % size)))
+                .Where(g => level == RollupLevel.Day || !sealedDays.Contains((g.Key.Series, RollupLevel.Day.StartOf(g.Key.Start))))
                 .ToDictionary(g => g.Key, g => SeriesSummary.FromPoints(g.Select(r => new Point(r.Ts, r.Value))));
-            var rows = Backend.Rollups(level);
+            var rows = Backend.Rollups(level)
+                .Where(r => level == RollupLevel.Day || !sealedDays.Contains((r.Key.Series, RollupLevel.Day.StartOf(r.Key.Start))))
+                .ToDictionary();
             Assert.Equal(expected.Keys.Order(), rows.Keys.Order());
             foreach (var (key, want) in expected)
             {
@@ -164,7 +170,7 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
         AssertSameNumbers(exact, summary);
     }
 
-    private static void AssertSameNumbers(SeriesSummary want, SeriesSummary got)
+    protected static void AssertSameNumbers(SeriesSummary want, SeriesSummary got)
     {
         Assert.Equal(want.Count, got.Count);
         Assert.Equal(want.Sum, got.Sum, 9);

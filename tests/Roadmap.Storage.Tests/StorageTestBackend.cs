@@ -23,6 +23,10 @@ public abstract class StorageTestBackend : IDisposable
     /// <summary>The rows of the hot samples table alone (not sealed in a chunk yet).</summary>
     public abstract long HotSamples();
 
+    /// <summary>The (series id, day start) of every day chunk: a chunk of exactly one UTC day, which answers for that
+    /// day's hours.</summary>
+    public abstract HashSet<(long Series, long DayStart)> DayChunks();
+
     /// <summary>Every stored rollup bucket of one level, by (series id, start).</summary>
     public abstract Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level);
 

@@ -9,7 +9,9 @@ namespace Roadmap.Storage.Chunks;
 /// behind it. A range is closed once its end is <see cref="StorageOptions.CompactGrace"/> in the past, so late polls
 /// land in the hot table first: a UTC day that is closed becomes one chunk; an hour that is closed in a day still open
 /// becomes a chunk of its own, merged with the day's others once the day closes (so the hot table holds about an hour,
-/// and an old series costs one chunk a day). A late sample for a sealed range goes to the hot table (readers merge it
+/// and an old series costs one chunk a day). Sealing a whole day also drops that day's hour rollups in the same
+/// transaction: the day chunk answers for them (a window's edge inside a sealed day is read raw), and the day rollup
+/// stays. A late sample for a sealed range goes to the hot table (readers merge it
 /// in) and the next sweep seals the range again with it. A range holding more than <see cref="ChunkCodec.MaxSamples"/>
 /// samples stays hot. The first sweep after start is also the conversion of a database written before chunks existed:
 /// it seals every closed range, batch by batch, and a restart continues with what is left, since each batch commits.
@@ -152,6 +154,12 @@ internal sealed class Compactor(StorageOptions options, TimeProvider time)
         {
             var chunk = ChunkCodec.Encode(CollectionsMarshal.AsSpan(points));
             store.InsertChunk(series, from, to, chunk, ChunkCodec.ReadHeader(chunk));
+            if (to - from == DayMs)
+            {
+                // A day chunk answers for its day's hours (readers read a window's edge day raw from it), so its hour
+                // rollups only cost space; an hour sealed in an open day keeps its rollup, which readers still use.
+                store.DropHourRollups(series, from, to);
+            }
         }
 
         moved += hot.Count;

@@ -41,4 +41,7 @@ internal interface IChunkStore
 
     /// <summary>Stores <paramref name="chunk"/> as the series' chunk of the range [from, to).</summary>
     void InsertChunk(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header);
+
+    /// <summary>Deletes the hour rollups of one series with from &lt;= start &lt; to: a day chunk answers for them.</summary>
+    void DropHourRollups(long series, long fromMs, long toMs);
 }

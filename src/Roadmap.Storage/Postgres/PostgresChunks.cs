@@ -150,6 +150,12 @@ internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
         cmd.ExecuteNonQuery();
     }
 
+    public void DropHourRollups(long series, long fromMs, long toMs)
+    {
+        using var cmd = Command($"DELETE FROM {RollupLevel.Hour.Table} WHERE series_id = $1 AND start_ts >= $2 AND start_ts < $3;", _tx, series, fromMs, toMs);
+        cmd.ExecuteNonQuery();
+    }
+
     private List<byte[]> Blobs(string sql, NpgsqlTransaction? tx, params long[] values)
     {
         var blobs = new List<byte[]>();

@@ -229,6 +229,13 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
         return points;
     });
 
+    public bool HasDayChunk(long series, long dayStartMs) => Guard(() =>
+    {
+        using var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM chunks WHERE series_id = $1 AND start_ts = $2 AND end_ts = $3);", C, _tx);
+        Bind(cmd, series, dayStartMs, dayStartMs + ChunkedSamples.MaxRangeMs);
+        return cmd.ExecuteScalar() is true;
+    });
+
     public SeriesSummary? ReadRollup(RollupLevel level, long series, long startMs) => Guard(() =>
     {
         using var cmd = new NpgsqlCommand($"SELECT {PostgresRows.RollupColumns} FROM {level.Table} WHERE series_id = $1 AND start_ts = $2;", C, _tx);

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Sqlite;
 
@@ -7,7 +8,8 @@ namespace Roadmap.Storage.Sqlite;
 /// Deletes what is older than the retention periods, a little at a time: each <see cref="Step"/> is one short
 /// transaction of at most <see cref="StorageOptions.PruneBatchRows"/> rows, so the writer runs it between flushes and
 /// ingest never waits long behind it. Raw samples (hot rows, and whole chunks once all of their range is older) and
-/// polls are kept for <see cref="StorageOptions.RawRetention"/>;
+/// polls are kept for <see cref="StorageOptions.RawRetention"/>; a day chunk's hour rollups are derived back from it
+/// before it goes (a sealed day keeps none: <see cref="DeleteChunks"/>);
 /// hour and day rollups for <see cref="StorageOptions.RollupRetention"/> (a bucket goes once all of it is older).
 /// One sweep walks every source and series; a finished sweep starts again after <see cref="StorageOptions.PruneInterval"/>.
 /// </summary>
@@ -42,23 +44,34 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         var rawCut = now - (long)options.RawRetention.TotalMilliseconds;
         var rollupCut = now - (long)options.RollupRetention.TotalMilliseconds;
         var budget = options.PruneBatchRows;
+        var total = 0;
         using var tx = c.BeginTransaction();
+        using var chunks = new SqliteChunks(c.Handle!);
         while (budget > 0 && _work.TryPeek(out var item))
         {
-            var deleted = item.What switch
+            if (item.What == "chunks")
+            {
+                var (deleted, done) = DeleteChunks(c, tx, chunks, item.Series, rawCut, rollupCut, ref budget);
+                total += deleted;
+                if (done)
+                {
+                    _work.Dequeue();
+                }
+
+                continue;
+            }
+
+            var rows = item.What switch
             {
                 "polls" => c.Execute(
                     "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE source = @source AND ts < @cut ORDER BY ts LIMIT @budget);",
                     new { source = item.Source, cut = rawCut, budget }, tx),
                 "samples" => DeleteOldest(c, tx, "samples", "ts", item.Series, rawCut, budget),
-                // Whole chunks only: one whose range ends after the cut stays until all of it is older.
-                "chunks" => c.Execute(
-                    "DELETE FROM chunks WHERE series_id = @series AND start_ts IN (SELECT start_ts FROM chunks WHERE series_id = @series AND start_ts < @cut AND end_ts <= @cut ORDER BY start_ts LIMIT @budget);",
-                    new { series = item.Series, cut = rawCut, budget }, tx),
                 "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, rollupCut - RollupLevel.Hour.SizeMs + 1, budget),
                 _ => ClosedDaysDeleted(c, tx, item.Series, DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget)),
             };
-            budget -= deleted;
+            budget -= rows;
+            total += rows;
             if (budget > 0)
             {
                 _work.Dequeue(); // fewer than asked for: this one is done
@@ -66,7 +79,6 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         }
 
         tx.Commit();
-        var total = options.PruneBatchRows - budget;
         RowsDeleted += total;
         if (_work.Count == 0)
         {
@@ -93,7 +105,9 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         }
 
         var series = c.Query<long>("SELECT id FROM series ORDER BY id;").AsList();
-        foreach (var what in new[] { "samples", "chunks", "hour", "day" })
+        // Chunks before hot rows: a day chunk's hours are derived from its samples and the day's hot rows (late ones
+        // not sealed again yet), which must still be there.
+        foreach (var what in new[] { "chunks", "samples", "hour", "day" })
         {
             foreach (var id in series)
             {
@@ -112,6 +126,94 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         }
 
         return deleted;
+    }
+
+    /// <summary>
+    /// Deletes the oldest chunks of one series whose whole range is older than <paramref name="rawCut"/>, while
+    /// <paramref name="budget"/> lasts. A day chunk answers for its day's hours (they were dropped when it was sealed),
+    /// so before it goes its day's hour rollups are derived again from its samples and the day's hot rows, replacing any
+    /// hour row of the day (a partial one a late sample left), except the hours already past rollup retention: windows
+    /// keep hour precision at their edges once the raw days are gone. Such a chunk costs the budget the samples it holds
+    /// (the work of deriving its hours), any other chunk one.
+    /// </summary>
+    /// <returns>The chunks deleted, and whether the series has none left to delete.</returns>
+    private static (int Deleted, bool Done) DeleteChunks(SqliteConnection c, SqliteTransaction tx, SqliteChunks chunks, long series, long rawCut, long rollupCut, ref int budget)
+    {
+        var old = new List<(long Start, long End, long Count)>();
+        using (var select = c.CreateCommand())
+        {
+            select.Transaction = tx;
+            select.CommandText = "SELECT start_ts, end_ts, count FROM chunks WHERE series_id = $series AND start_ts < $cut AND end_ts <= $cut ORDER BY start_ts LIMIT $budget;";
+            select.Parameters.AddWithValue("$series", series);
+            select.Parameters.AddWithValue("$cut", rawCut);
+            select.Parameters.AddWithValue("$budget", budget);
+            using var r = select.ExecuteReader();
+            while (r.Read())
+            {
+                old.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)));
+            }
+        }
+
+        var deleted = 0;
+        foreach (var (start, end, count) in old)
+        {
+            if (budget <= 0)
+            {
+                return (deleted, false);
+            }
+
+            if (end - start == RollupLevel.Day.SizeMs)
+            {
+                DeriveHours(c, tx, chunks, series, start, rollupCut);
+                budget -= (int)Math.Max(1, count);
+            }
+            else
+            {
+                budget--;
+            }
+
+            c.Execute("DELETE FROM chunks WHERE series_id = @series AND start_ts = @start;", new { series, start }, tx);
+            deleted++;
+        }
+
+        return (deleted, budget > 0);
+    }
+
+    /// <summary>The hour rollups of one series' day, from its samples (chunk and hot rows), as the writer builds an hour
+    /// it recomputes; the day's hour rows replaced, those past rollup retention left out. A damaged chunk is left to
+    /// go without them.</summary>
+    private static void DeriveHours(SqliteConnection c, SqliteTransaction tx, SqliteChunks chunks, long series, long day, long rollupCut)
+    {
+        var hours = new SortedDictionary<long, List<Point>>();
+        try
+        {
+            chunks.Read(series, day, day + RollupLevel.Day.SizeMs, p =>
+            {
+                var hour = RollupLevel.Hour.StartOf(p.TimestampMs);
+                if (hour + RollupLevel.Hour.SizeMs > rollupCut)
+                {
+                    if (!hours.TryGetValue(hour, out var points))
+                    {
+                        hours[hour] = points = [];
+                    }
+
+                    points.Add(p);
+                }
+            });
+        }
+        catch (StorageException e) when (e.InnerException is InvalidDataException)
+        {
+            // A damaged chunk: its samples are lost, and nothing can be derived from it; it still goes, or retention
+            // would stop at it for good. The day keeps whatever hour rows it has.
+            return;
+        }
+        chunks.DropHourRollups(series, day, day + RollupLevel.Day.SizeMs);
+        using var upsert = RollupsTable.PrepareUpsert(c, RollupLevel.Hour, tx);
+        foreach (var (hour, points) in hours)
+        {
+            RollupsTable.Bind(upsert, series, hour, SeriesSummary.FromPoints(points));
+            upsert.ExecuteNonQuery();
+        }
     }
 
     /// <summary>Deletes at most <paramref name="limit"/> rows of one series with key &lt; <paramref name="cut"/>,

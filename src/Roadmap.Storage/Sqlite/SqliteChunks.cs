@@ -28,6 +28,8 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     private sqlite3_stmt OldestHotStmt => field ??= Prepare(ChunksTable.OldestHotRaw);
 
+    private sqlite3_stmt ExactStmt => field ??= Prepare(ChunksTable.ExactRaw);
+
     /// <summary>Calls <paramref name="add"/> with the series' samples with from &lt;= ts &lt; to, oldest first.</summary>
     public void Read(long series, long fromMs, long toMs, Action<Point> add)
     {
@@ -47,6 +49,22 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         try
         {
             return Row(s) && raw.sqlite3_column_type(s, 0) != raw.SQLITE_NULL ? raw.sqlite3_column_int64(s, 0) : null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
+
+    /// <summary>Whether a day chunk of the series starts at <paramref name="dayStartMs"/>: the day's hour rollups are
+    /// then not authoritative (dropped when it was sealed) and the day is answered from its samples.</summary>
+    public bool HasDayChunk(long series, long dayStartMs)
+    {
+        var s = ExactStmt;
+        Bind(s, series, dayStartMs, dayStartMs + ChunkedSamples.MaxRangeMs);
+        try
+        {
+            return Row(s);
         }
         finally
         {
@@ -157,6 +175,9 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
             raw.sqlite3_bind_int64(s, 6, header.MaxTs);
             raw.sqlite3_bind_blob(s, 7, chunk);
         });
+
+    public void DropHourRollups(long series, long fromMs, long toMs) =>
+        Execute(RollupsTable.DeleteRangeRaw(RollupLevel.Hour), s => Bind(s, series, fromMs, toMs));
 
     private List<Point> Hot(long series, long fromMs, long toMs)
     {

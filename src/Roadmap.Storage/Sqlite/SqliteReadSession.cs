@@ -93,16 +93,17 @@ internal sealed class SqliteReadSession : ISampleReadSession
             return total;
         }
 
-        if (plan.RaggedStart && !(Oldest(id) is { } oldest && oldest <= plan.From))
+        // An edge inside a day a day chunk answers for is read raw from it: that day's hour rollups were dropped when
+        // it was sealed (one left since, by a late sample, is partial).
+        if (plan.From < plan.FirstDay && _samples.HasDayChunk(id, RollupLevel.Day.StartOf(plan.From)))
         {
-            Rollups(_hours, id, plan.EdgeHour, plan.FirstHour, total);
+            ReadRaw(id, plan.From, plan.FirstDay, total.Add);
         }
         else
         {
-            ReadRaw(id, plan.From, plan.FirstHour, total.Add);
+            StartEdge(id, plan, total);
         }
 
-        Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
         // The closed days in kept segments, read and kept where not kept yet at the series' version; the newest days
         // every time.
         var kept = Math.Max(plan.FirstDay, _closedDays.KeptEnd(plan));
@@ -118,12 +119,35 @@ internal sealed class SqliteReadSession : ISampleReadSession
         }
 
         Rollups(_days, id, kept, plan.LastDay, total);
-
-        Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
         var tail = SeriesSummary.Empty();
-        ReadRaw(id, plan.LastHour, plan.End, tail.Add);
+        if (plan.LastDay < plan.End && _samples.HasDayChunk(id, plan.LastDay))
+        {
+            ReadRaw(id, plan.LastDay, plan.End, tail.Add);
+        }
+        else
+        {
+            Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
+            ReadRaw(id, plan.LastHour, plan.End, tail.Add);
+        }
+
         total.Append(tail);
         return total;
+    }
+
+    /// <summary>The start edge [From, FirstDay) of a day no day chunk answers for: its whole hours from their rollups,
+    /// the ragged hour before them raw (or its hour rollup once retention removed the raw samples).</summary>
+    private void StartEdge(long id, WindowPlan plan, SeriesSummary total)
+    {
+        if (plan.RaggedStart && !(Oldest(id) is { } oldest && oldest <= plan.From))
+        {
+            Rollups(_hours, id, plan.EdgeHour, plan.FirstHour, total);
+        }
+        else
+        {
+            ReadRaw(id, plan.From, plan.FirstHour, total.Add);
+        }
+
+        Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
     }
 
     public SourceState? PollState(string source, SourceState? previous = null)

@@ -153,6 +153,18 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         }
     }
 
+    public bool HasDayChunk(long series, long dayStartMs)
+    {
+        try
+        {
+            return Samples.HasDayChunk(series, dayStartMs);
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
     public SeriesSummary? ReadRollup(RollupLevel level, long series, long startMs)
     {
         try

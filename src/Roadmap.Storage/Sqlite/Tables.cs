@@ -78,6 +78,10 @@ internal static class RollupsTable
     public static string SelectOne(RollupLevel level) =>
         $"SELECT {Columns} FROM {level.Table} WHERE series_id = $series AND start_ts = $start;";
 
+    /// <summary>Positional (?1 series, ?2 from, ?3 to) for the raw API: deletes the buckets with from &lt;= start_ts &lt; to.</summary>
+    public static string DeleteRangeRaw(RollupLevel level) =>
+        $"DELETE FROM {level.Table} WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3;";
+
     /// <summary>Buckets with from &lt;= start_ts &lt; to, oldest first.</summary>
     public static string SelectRange(RollupLevel level) =>
         $"SELECT {Columns} FROM {level.Table} WHERE series_id = $series AND start_ts >= $from AND start_ts < $to ORDER BY start_ts;";
@@ -193,6 +197,9 @@ internal static class ChunksTable
 
     /// <summary>Positional (?1 series, ?2 start, ?3 end, ?4 count, ?5 min ts, ?6 max ts, ?7 data).</summary>
     public const string InsertRaw = "INSERT INTO chunks (series_id, start_ts, end_ts, count, min_ts, max_ts, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7);";
+
+    /// <summary>Positional (?1 series, ?2 start, ?3 end): a row when the series has a chunk of exactly [start, end).</summary>
+    public const string ExactRaw = "SELECT 1 FROM chunks WHERE series_id = ?1 AND start_ts = ?2 AND end_ts = ?3;";
 
     /// <summary>Positional (?1 day start): chunks shorter than a day starting before it, as (series, start).</summary>
     public static readonly string PartialRaw = FormattableString.Invariant(

@@ -79,6 +79,20 @@ public sealed class PostgresTestBackend : StorageTestBackend
         return rows;
     }
 
+    public override HashSet<(long Series, long DayStart)> DayChunks()
+    {
+        var found = new HashSet<(long, long)>();
+        using var c = Connection();
+        using var cmd = new NpgsqlCommand("SELECT series_id, start_ts FROM chunks WHERE end_ts - start_ts = 86400000;", c);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            found.Add((r.GetInt64(0), r.GetInt64(1)));
+        }
+
+        return found;
+    }
+
     public override Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level)
     {
         var result = new Dictionary<(long, long), SeriesSummary>();

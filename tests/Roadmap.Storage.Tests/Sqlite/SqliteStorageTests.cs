@@ -145,16 +145,14 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         Assert.Equal((long)(2.5 * 24 * 60), summary.Count);
     }
 
-    [Fact]
-    public async Task RetentionStep_CompactedData_DeletesWholeChunksOnceAllOfTheirRangeIsOlder()
+    /// <summary>One sample a minute of "up" for <paramref name="days"/> days before T0, then sealed: a chunk per day.</summary>
+    private async Task<RoadmapDatabase> SealedMinutesAsync(int days)
     {
-        var time = new FakeTimeProvider(T0);
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
         await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
         {
             writer.Start();
-            // One sample a minute for 5 days before "now", then sealed: a chunk per day.
-            for (var m = 5 * 24 * 60; m > 0; m--)
+            for (var m = days * 24 * 60; m > 0; m--)
             {
                 writer.TryEnqueue(Poll(T0.AddMinutes(-m).ToUnixTimeMilliseconds(), ("up", 1)));
             }
@@ -167,6 +165,15 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
             }
         }
 
+        return db;
+    }
+
+    [Fact]
+    public async Task RetentionStep_CompactedData_DeletesWholeChunksOnceAllOfTheirRangeIsOlder()
+    {
+        var time = new FakeTimeProvider(T0);
+        var db = await SealedMinutesAsync(5);
+
         // The cut falls at noon: the day chunk it falls in is kept whole.
         var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(2.5), PruneInterval = TimeSpan.FromDays(365) }, time);
         using var c = db.OpenConnection();
@@ -178,6 +185,104 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM chunks;"));
         Assert.Equal(T0.AddDays(-3).ToUnixTimeMilliseconds(), c.ExecuteScalar<long>("SELECT min(start_ts) FROM chunks;"));
         Assert.Equal(3 * 24 * 60, db.Samples.Read("web", "up", T0.AddDays(-10), T0).Count);
+    }
+
+    [Fact]
+    public async Task RetentionStep_DayChunkPastRawRetention_DerivesTheHourRollupsTheWriterHadWritten()
+    {
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        var neverCompact = new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) };
+        var random = new Random(5);
+        var generated = new SortedDictionary<long, double>();
+        await using (var writer = NewWriter(db, neverCompact))
+        {
+            writer.Start();
+            // Latency-like values about once a minute for 5 days before "now".
+            for (var m = 5 * 24 * 60; m > 0; m--)
+            {
+                var ts = T0.AddMinutes(-m).AddMilliseconds(random.Next(0, 900)).ToUnixTimeMilliseconds();
+                generated[ts] = Math.Round(Math.Exp(random.NextDouble() * 3), 6);
+                writer.TryEnqueue(Poll(ts, ("latency", generated[ts])));
+            }
+        }
+
+        var written = Backend.Rollups(RollupLevel.Hour);
+        using (var session = db.OpenWriteSession(new StorageOptions(), new FakeTimeProvider(T0.AddHours(1))))
+        {
+            while (session.Compact().Chunks > 0)
+            {
+            }
+        }
+
+        Assert.Empty(Backend.Rollups(RollupLevel.Hour)); // every day sealed: its chunk answers for its hours
+
+        // A late sample into a sealed day stays hot and leaves a partial hour row behind.
+        var late = T0.AddDays(-4).AddHours(7).AddSeconds(30).ToUnixTimeMilliseconds();
+        generated[late] = 1234.5;
+        await using (var writer = NewWriter(db, neverCompact))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll(late, ("latency", 1234.5)));
+        }
+
+        var lateHour = (Series: 1L, Start: RollupLevel.Hour.StartOf(late));
+        Assert.Equal(1, Backend.Rollups(RollupLevel.Hour)[lateHour].Count);
+
+        // Raw samples kept 2.5 days (the chunks of days -5 and -4 go), rollups 4.75 days (day -5's first 6 hours are
+        // past it).
+        var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(2.5), RollupRetention = TimeSpan.FromDays(4.75), PruneInterval = TimeSpan.FromDays(365) }, new FakeTimeProvider(T0));
+        using (var c = db.OpenConnection())
+        {
+            while (retention.Step(c) > 0)
+            {
+            }
+
+            Assert.Equal(T0.AddDays(-3).ToUnixTimeMilliseconds(), c.ExecuteScalar<long>("SELECT min(start_ts) FROM chunks;"));
+        }
+
+        var hours = Backend.Rollups(RollupLevel.Hour);
+        var rollupCut = T0.AddDays(-4.75).ToUnixTimeMilliseconds();
+        var rawCut = T0.AddDays(-3).ToUnixTimeMilliseconds();
+        Assert.Equal(written.Keys.Where(k => k.Start >= rollupCut && k.Start < rawCut).Order(), hours.Keys.Order());
+        foreach (var (key, got) in hours)
+        {
+            var want = key == lateHour
+                ? SeriesSummary.FromPoints(generated.Where(p => RollupLevel.Hour.StartOf(p.Key) == key.Start).Select(p => new Point(p.Key, p.Value)))
+                : written[key];
+            AssertSameNumbers(want, got);
+            Assert.Equal(want.Sketch.ToBytes(), got.Sketch.ToBytes());
+        }
+
+        // A window whose start edge is in a day whose raw samples are gone: hour precision, as before.
+        using var reader = db.Samples.OpenSession();
+        foreach (var (from, edgeHour) in new[] { (T0.AddDays(-4).AddHours(5), T0.AddDays(-4).AddHours(5)), (T0.AddDays(-4).AddHours(5.5), T0.AddDays(-4).AddHours(5)) })
+        {
+            var to = T0.AddHours(-1).AddMinutes(-13);
+            var summary = reader.Summarize("web", "latency", from, to);
+            Assert.Equal(generated.Count(p => p.Key >= edgeHour.ToUnixTimeMilliseconds() && p.Key <= to.ToUnixTimeMilliseconds()), summary.Count);
+        }
+    }
+
+    [Fact]
+    public async Task RetentionStep_DamagedDayChunkPastRawRetention_IsDeletedAndRetentionGoesOn()
+    {
+        var db = await SealedMinutesAsync(3);
+        using var c = db.OpenConnection();
+        var oldest = T0.AddDays(-3).ToUnixTimeMilliseconds();
+        c.Execute("UPDATE chunks SET data = x'00ff00ff00ff00ff00ff' WHERE start_ts = @oldest;", new { oldest });
+
+        // Raw samples kept half a day: the chunks of days -3 (damaged) and -2 go.
+        var retention = new Retention(new StorageOptions { RawRetention = TimeSpan.FromDays(0.5), PruneInterval = TimeSpan.FromDays(365) }, new FakeTimeProvider(T0));
+        for (var steps = 0; retention.Step(c) > 0; steps++)
+        {
+            Assert.True(steps < 1000, "retention never finished");
+        }
+
+        // The damaged day went (nothing derived from it); the next day's hours were derived; the polls were pruned.
+        Assert.Equal(T0.AddDays(-1).ToUnixTimeMilliseconds(), c.ExecuteScalar<long>("SELECT min(start_ts) FROM chunks;"));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM rollups_hour WHERE start_ts < @oldest + 86400000;", new { oldest }));
+        Assert.Equal(24, c.ExecuteScalar<long>("SELECT count(*) FROM rollups_hour WHERE start_ts >= @oldest + 86400000 AND start_ts < @oldest + 172800000;", new { oldest }));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE ts < @cut;", new { cut = T0.AddDays(-0.5).ToUnixTimeMilliseconds() }));
     }
 
     [Fact]

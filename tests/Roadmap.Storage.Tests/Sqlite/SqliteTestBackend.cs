@@ -42,6 +42,12 @@ public sealed class SqliteTestBackend : StorageTestBackend
         return rows;
     }
 
+    public override HashSet<(long Series, long DayStart)> DayChunks()
+    {
+        using var c = Connection();
+        return c.Query<(long, long)>("SELECT series_id, start_ts FROM chunks WHERE end_ts - start_ts = 86400000;").ToHashSet();
+    }
+
     public override Dictionary<(long Series, long Start), SeriesSummary> Rollups(RollupLevel level)
     {
         var result = new Dictionary<(long, long), SeriesSummary>();
