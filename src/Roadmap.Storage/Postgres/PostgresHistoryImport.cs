@@ -218,26 +218,14 @@ internal sealed class PostgresHistoryImport : IHistoryImport
         CopySkippingStored(
             PostgresHistoryReader.TableOf(table),
             "copy_rollups",
-            "series_id, start_ts, count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch",
+            $"series_id, start_ts, {PostgresRows.RollupColumns}",
             "series_id, start_ts",
             w =>
             {
                 foreach (var row in rows)
                 {
                     var r = (HistoryRollupRow)row;
-                    w.StartRow();
-                    w.Write(series, NpgsqlDbType.Bigint);
-                    w.Write(r.StartTs, NpgsqlDbType.Bigint);
-                    w.Write(r.Count, NpgsqlDbType.Bigint);
-                    w.Write(r.Sum, NpgsqlDbType.Double);
-                    w.Write(r.Min, NpgsqlDbType.Double);
-                    w.Write(r.Max, NpgsqlDbType.Double);
-                    w.Write(r.FirstTs, NpgsqlDbType.Bigint);
-                    w.Write(r.FirstValue, NpgsqlDbType.Double);
-                    w.Write(r.LastTs, NpgsqlDbType.Bigint);
-                    w.Write(r.LastValue, NpgsqlDbType.Double);
-                    w.Write(r.Increase, NpgsqlDbType.Double);
-                    w.Write(r.Sketch.ToArray(), NpgsqlDbType.Bytea);
+                    PostgresRows.WriteRollup(w, series, r.StartTs, r.Count, r.Sum, r.Min, r.Max, r.FirstTs, r.FirstValue, r.LastTs, r.LastValue, r.Increase, r.Sketch.ToArray());
                 }
             },
             tx);

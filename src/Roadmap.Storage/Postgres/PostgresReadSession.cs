@@ -5,20 +5,23 @@ using Roadmap.Storage.Chunks;
 namespace Roadmap.Storage.Postgres;
 
 /// <summary>
-/// Reads for one evaluation round on one connection. A window's summary is one round trip of two statements sent as one
-/// <see cref="NpgsqlBatch"/>: one reads every rollup piece <see cref="WindowPlan"/> names (the edge hour, the hours and
-/// days between), the other the raw samples of both edges and whether raw samples older than the window remain; each
-/// finds the series by its name, and the answers are combined here in time order. The window's closed days are taken
-/// from <see cref="ClosedDaysCache"/> when it holds them at the series' current closed-days version (read first, in
-/// the same round trip); when the version has moved meanwhile, the window is read again without them. Fewer statements, not only fewer
-/// round trips: each execution of a statement on a partitioned table costs the server a fixed amount of work. Not
-/// thread-safe.
+/// Reads for one evaluation round on one connection. A window's summary is one round trip of four statements sent as
+/// one <see cref="NpgsqlBatch"/> (one snapshot, see <see cref="Prepare"/>): the series' closed-days version; the hot
+/// rows of both edges and whether raw samples older than the window remain; the chunks of both edges; every rollup
+/// piece <see cref="WindowPlan"/> names (the edge hour, the hours and days between). Each finds the series by its
+/// name, and the answers are combined here in time order. An edge whose UTC day is sealed into one day chunk is read
+/// raw whole from that chunk and its hot rows (the compactor drops a sealed day's hour rollups); any other edge from
+/// its ragged hour's raw samples and the hour rollups. The window's closed days are taken from
+/// <see cref="ClosedDaysCache"/> where it holds them at the series' current closed-days version; when the version has
+/// moved since, the window is read again without them. Fewer statements, not only fewer round trips: each execution
+/// of a statement on a partitioned table costs the server a fixed amount of work. Not thread-safe.
 /// </summary>
 internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnection connection, ClosedDaysCache closedDays) : ISampleReadSession
 {
     // Prepared once per session and reused for every KPI: only the parameter values change.
     private NpgsqlBatch? _raw;
     private NpgsqlBatch? _window;
+    private bool _snapshots;
 
     /// <summary>The series, found by name inside each statement: no round trip of its own.</summary>
     private const string Series = "(SELECT id FROM series WHERE source = $1 AND signal = $2)";
@@ -41,12 +44,25 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         ORDER BY part, start_ts
         """;
 
-    /// <summary>The hot rows of the raw edges, oldest first: the head [$3, $4) and the tail [$5, $6); last, one row with
-    /// a null ts when a sample at or before $3 remains, hot or sealed (retention has not reached the window's start).</summary>
-    private const string EdgesSql = $"""
+    /// <summary>A day chunk of the series covers the UTC day starting at the given bound: then that day's hour rollups
+    /// are not authoritative (the compactor dropped them when it sealed the day; a late sample may have left a partial
+    /// one) and the day is read raw from its chunk and hot rows.</summary>
+    private static string DayChunkAt(string dayStart) =>
+        $"EXISTS (SELECT 1 FROM chunks WHERE series_id = {Series} AND start_ts = {dayStart} AND end_ts = {dayStart} + {Day})";
+
+    private static readonly string Day = ChunkedSamples.MaxRangeMs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The hot rows of the raw edges, oldest first: the ragged head [$3, $4) and, when a day chunk covers the
+    /// start edge's day, the rest of that edge [$4, $5); when a day chunk covers the end edge's day, [$6, $7), and the
+    /// ragged tail [$7, $8); last, one row with a null ts when a sample at or before $3 remains, hot or sealed
+    /// (retention has not reached the window's start). ($3 From, $4 FirstHour, $5 FirstDay, $6 LastDay, $7 LastHour,
+    /// $8 End.)</summary>
+    private static readonly string EdgesSql = $"""
         SELECT ts, value FROM (
             SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $3 AND ts < $4
-            UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $5 AND ts < $6
+            UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $4 AND ts < $5 AND {DayChunkAt($"$5 - {Day}")}
+            UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $6 AND ts < $7 AND {DayChunkAt("$6")}
+            UNION ALL SELECT ts, value FROM samples WHERE series_id = {Series} AND ts >= $7 AND ts < $8
             UNION ALL SELECT NULL, NULL WHERE EXISTS (SELECT 1 FROM samples WHERE series_id = {Series} AND ts <= $3)
                 OR EXISTS (SELECT 1 FROM chunks WHERE series_id = {Series} AND start_ts <= $3 AND min_ts <= $3)) e
         ORDER BY ts NULLS LAST
@@ -59,6 +75,18 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             OR (start_ts > $5 - {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < $6 AND end_ts > $5))
         ORDER BY start_ts
         """);
+
+    /// <summary>The chunks of a window's edges, oldest first, with their ranges: those overlapping the ragged hours
+    /// [$3, $4) and [$7, $8), and the day chunk of each edge's UTC day (the start edge [$3, $5) when $3 &lt; $5, the end
+    /// edge [$6, $8) when $6 &lt; $8), which is the one overlapping its ragged hour anyway when the edge is ragged.</summary>
+    private static readonly string WindowChunksSql = $"""
+        SELECT data, start_ts, end_ts FROM chunks WHERE series_id = {Series} AND (
+            (start_ts > $3 - {Day} AND start_ts < $4 AND end_ts > $3)
+            OR (start_ts > $7 - {Day} AND start_ts < $8 AND end_ts > $7)
+            OR ($3 < $5 AND start_ts = $5 - {Day} AND end_ts = $5)
+            OR ($6 < $8 AND start_ts = $6 AND end_ts = $6 + {Day}))
+        ORDER BY start_ts
+        """;
 
     public IReadOnlyList<Point> Read(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
     {
@@ -136,11 +164,11 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         // An empty range (from == to) reads nothing: the edge hour's rollup unless the start is ragged.
         var edgeHour = plan.RaggedStart ? plan.EdgeHour : plan.FirstHour;
         var batch = Bind(
-            _window ??= Prepare((VersionSql, 0), (EdgesSql, 4), (EdgeChunksSql, 4), (RollupsSql, 8)),
+            _window ??= Prepare((VersionSql, 0), (EdgesSql, 6), (WindowChunksSql, 6), (RollupsSql, 8)),
             source,
             signal,
-            plan.From, plan.FirstHour, plan.LastHour, plan.End,
-            plan.From, plan.FirstHour, plan.LastHour, plan.End,
+            plan.From, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour, plan.End,
+            plan.From, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour, plan.End,
             edgeHour, plan.FirstHour, plan.FirstDay, plan.LastDay, plan.LastHour, plan.FirstDay, headEnd, restFrom);
         using var r = batch.ExecuteReader();
         if (!r.Read())
@@ -162,20 +190,33 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
 
             var p = new Point(r.GetInt64(0), r.GetDouble(1));
-            (p.TimestampMs < plan.FirstHour ? hotHead : hotTail).Add(p);
+            (p.TimestampMs < plan.FirstDay ? hotHead : hotTail).Add(p);
         }
 
-        // The edges' sealed samples: the chunks overlapping them, decoded once for both.
+        // The edges' sealed samples: the chunks read, decoded once for both. An edge whose UTC day is one chunk is read
+        // raw whole (its hour rollups are not authoritative); else its ragged hour is, and its whole hours are rollups.
         r.NextResult();
-        var sealedPoints = Blobs(r).SelectMany(ChunkedSamples.Decode).ToList();
+        var blobs = new List<byte[]>();
+        var startSealed = false;
+        var endSealed = false;
+        while (r.Read())
+        {
+            blobs.Add(r.GetFieldValue<byte[]>(0));
+            var (start, end) = (r.GetInt64(1), r.GetInt64(2));
+            startSealed |= plan.From < plan.FirstDay && start == plan.FirstDay - ChunkedSamples.MaxRangeMs && end == plan.FirstDay;
+            endSealed |= plan.LastDay < plan.End && start == plan.LastDay && end == plan.LastDay + ChunkedSamples.MaxRangeMs;
+        }
+
+        var sealedPoints = blobs.SelectMany(ChunkedSamples.Decode).ToList();
         var head = new List<Point>();
-        ChunkedSamples.Merge(sealedPoints, hotHead, plan.From, plan.FirstHour, head.Add);
+        ChunkedSamples.Merge(sealedPoints, hotHead, plan.From, startSealed ? plan.FirstDay : plan.FirstHour, head.Add);
         var tail = SeriesSummary.Empty();
-        ChunkedSamples.Merge(sealedPoints, hotTail, plan.LastHour, plan.End, tail.Add);
+        ChunkedSamples.Merge(sealedPoints, hotTail, endSealed ? plan.LastDay : plan.LastHour, plan.End, tail.Add);
         r.NextResult();
         // A ragged start reads its raw samples while some at or before it remain; once retention removed them, the
-        // edge hour's whole rollup stands in (the documented approximation). Rows of part 0 come first.
-        var useEdgeRollup = plan.RaggedStart && !rawRemains;
+        // edge hour's whole rollup stands in (the documented approximation). Rows of part 0 come first. A sealed start
+        // day has its raw samples all there (retention deletes a day chunk whole).
+        var useEdgeRollup = plan.RaggedStart && !rawRemains && !startSealed;
         if (!useEdgeRollup)
         {
             foreach (var p in head)
@@ -189,9 +230,9 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         while (r.Read())
         {
             var start = r.GetInt64(10);
-            if (start < plan.FirstHour && !useEdgeRollup)
+            if ((start < plan.FirstHour && !useEdgeRollup) || (start < plan.FirstDay && startSealed) || (start >= plan.LastDay && endSealed))
             {
-                continue; // the edge hour's rollup, not needed: its raw samples were read
+                continue; // an edge's hour rollup not needed: its raw samples were read
             }
 
             if (start < plan.FirstDay)
@@ -265,6 +306,21 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
     {
         _raw?.Dispose();
         _window?.Dispose();
+        if (_snapshots && connection.State == System.Data.ConnectionState.Open)
+        {
+            try
+            {
+                // The connection goes back to the pool: its next user gets the server's default again, whatever the
+                // pool's reset on close is set to.
+                using var reset = new NpgsqlCommand("RESET default_transaction_isolation;", connection);
+                reset.ExecuteNonQuery();
+            }
+            catch (Exception e) when (PostgresFailures.IsStoreFailure(e))
+            {
+                // A broken connection is not reused by the pool.
+            }
+        }
+
         connection.Dispose();
     }
 
@@ -288,6 +344,17 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
     /// <summary>A batch of statements, each taking source ($1), signal ($2) and the given number of bigints, prepared.</summary>
     private NpgsqlBatch Prepare(params (string Sql, int Longs)[] statements)
     {
+        if (!_snapshots)
+        {
+            // A batch runs as one implicit transaction; under repeatable read its statements share one snapshot, so
+            // the statement that finds an edge's day sealed and the one reading that day's hour rollups (which the
+            // seal drops in its transaction) agree even when a seal commits between them. Single statements are
+            // unaffected: each is its own transaction.
+            using var isolation = new NpgsqlCommand("SET default_transaction_isolation = 'repeatable read';", connection);
+            isolation.ExecuteNonQuery();
+            _snapshots = true;
+        }
+
         var batch = new NpgsqlBatch(connection);
         foreach (var (sql, longs) in statements)
         {

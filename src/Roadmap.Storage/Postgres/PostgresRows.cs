@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Postgres;
@@ -15,4 +16,23 @@ internal static class PostgresRows
         SeriesSummary.Restore(
             r.GetInt64(0), r.GetDouble(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4), r.GetDouble(5), r.GetInt64(6), r.GetDouble(7), r.GetDouble(8),
             withSketch ? QuantileSketch.FromBytes(r.GetFieldValue<byte[]>(9)) : new QuantileSketch());
+
+    /// <summary>Writes one row of <c>series_id, start_ts, </c><see cref="RollupColumns"/> to a binary COPY.</summary>
+    public static void WriteRollup(
+        NpgsqlBinaryImporter w, long series, long start, long count, double sum, double min, double max, long firstTs, double firstValue, long lastTs, double lastValue, double increase, byte[] sketch)
+    {
+        w.StartRow();
+        w.Write(series, NpgsqlDbType.Bigint);
+        w.Write(start, NpgsqlDbType.Bigint);
+        w.Write(count, NpgsqlDbType.Bigint);
+        w.Write(sum, NpgsqlDbType.Double);
+        w.Write(min, NpgsqlDbType.Double);
+        w.Write(max, NpgsqlDbType.Double);
+        w.Write(firstTs, NpgsqlDbType.Bigint);
+        w.Write(firstValue, NpgsqlDbType.Double);
+        w.Write(lastTs, NpgsqlDbType.Bigint);
+        w.Write(lastValue, NpgsqlDbType.Double);
+        w.Write(increase, NpgsqlDbType.Double);
+        w.Write(sketch, NpgsqlDbType.Bytea);
+    }
 }
