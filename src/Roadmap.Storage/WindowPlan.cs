@@ -3,7 +3,10 @@ namespace Roadmap.Storage;
 /// <summary>
 /// Where a window's summary is read from, the same for every backend: a span under a day raw; else the raw samples of
 /// the partial hour at each edge, hour rollups up to the UTC day boundaries, day rollups for the whole UTC days
-/// between. All bounds are unix ms UTC; every range is [from, to), and an empty one (to &lt;= from) is skipped.
+/// between. An edge whose UTC day is sealed into one day chunk has no hour rollups (the compactor drops them with the
+/// seal): that edge, [From, FirstDay) or [LastDay, End), is read raw whole instead. The whole days that ended an hour
+/// before may come from <see cref="ClosedDaysCache"/>. All bounds are unix ms UTC; every range is [from, to), and an
+/// empty one (to &lt;= from) is skipped.
 /// </summary>
 /// <param name="From">The first millisecond of the window.</param>
 /// <param name="End">One past the last millisecond of the window.</param>

@@ -361,7 +361,7 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         Store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
         using (var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection())
         {
-            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DROP TABLE chunks; DELETE FROM schema_version WHERE version >= 4;");
+            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DROP TABLE chunks; ALTER TABLE series DROP COLUMN closed_days_version; DELETE FROM schema_version WHERE version >= 4;");
             c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
         }
 
@@ -369,7 +369,7 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         var store = reopened.Evaluations;
         store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
 
-        Assert.Equal(6, reopened.SchemaVersion);
+        Assert.Equal(7, reopened.SchemaVersion);
         Assert.Equal([1L, 1L, IEvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
         Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }
