@@ -225,7 +225,9 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
         }
 
-        var newest = SeriesSummary.Empty(); // the days [kept, LastDay) and the hours after them
+        // The rows of the days [kept, LastDay) and the hours after them, appended once the segments are: one by one, in
+        // the order SQLite's reader appends them, so both backends add the same sums in the same order.
+        var newest = new List<(SeriesSummary Numbers, byte[] Sketch)>();
         var segment = 0;
         while (r.Read())
         {
@@ -250,7 +252,7 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
             else
             {
-                Add(newest, r);
+                newest.Add((PostgresRows.Rollup(r, withSketch: false), r.GetFieldValue<byte[]>(9)));
             }
         }
 
@@ -269,7 +271,12 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
             }
         }
 
-        total.Append(newest);
+        foreach (var (numbers, sketch) in newest)
+        {
+            total.Append(numbers);
+            total.Sketch.MergeFrom(sketch);
+        }
+
         total.Append(tail);
         return total;
     }
