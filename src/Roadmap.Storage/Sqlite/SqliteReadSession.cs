@@ -51,13 +51,16 @@ internal sealed class SqliteReadSession : ISampleReadSession
     {
         try
         {
-            var points = new List<Point>();
-            if (Series(source, signal) is { } series)
+            return InSnapshot(() =>
             {
-                ReadRaw(series.Id, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
-            }
+                var points = new List<Point>();
+                if (Series(source, signal) is { } series)
+                {
+                    ReadRaw(series.Id, from.ToUnixTimeMilliseconds(), to.ToUnixTimeMilliseconds() + 1, points.Add);
+                }
 
-            return points;
+                return points;
+            });
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
         {
@@ -69,11 +72,37 @@ internal sealed class SqliteReadSession : ISampleReadSession
     {
         try
         {
-            return SummarizeWindow(source, signal, WindowPlan.Of(from, to));
+            return InSnapshot(() => SummarizeWindow(source, signal, WindowPlan.Of(from, to)));
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
         {
             throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    /// <summary>
+    /// Runs one read in one read transaction: its statements (the chunks, the hot rows, the rollups, the series'
+    /// version) then see one snapshot of the file. Each in a transaction of its own, a compaction step committing
+    /// between the chunk read and the hot-row read made the samples it sealed vanish from that read: read from the
+    /// chunks before they were sealed, deleted from the hot rows after.
+    /// </summary>
+    private T InSnapshot<T>(Func<T> read)
+    {
+        var db = _connection.Handle!;
+        var rc = raw.sqlite3_exec(db, "BEGIN DEFERRED;");
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, db);
+        }
+
+        try
+        {
+            return read();
+        }
+        finally
+        {
+            // A read transaction: nothing to keep, so ending it cannot lose anything.
+            raw.sqlite3_exec(db, "COMMIT;");
         }
     }
 

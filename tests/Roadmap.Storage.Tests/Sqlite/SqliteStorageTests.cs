@@ -99,6 +99,48 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
     }
 
     [Fact]
+    public async Task Read_WhileTheCompactorSealsTheSameHour_NeverMissesACommittedSample()
+    {
+        // One process seals a closed hour again and again (a late sample each time, then a compaction step, which moves
+        // the hot row into the hour's chunk); a reader reads that hour meanwhile. Every sample committed before a read
+        // started must be in it, whichever side of a seal the read's statements fall on.
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        var committed = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var sealer = Task.Run(() =>
+        {
+            using var session = db.OpenWriteSession(new StorageOptions { CompactInterval = TimeSpan.Zero }, new FakeTimeProvider(T0.AddHours(2)));
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                session.Begin();
+                var id = session.SeriesId("web", "up");
+                session.InsertSamples([new SeriesSample(id, T0.ToUnixTimeMilliseconds() + i, 1, 0)]);
+                session.Commit();
+                Interlocked.Increment(ref committed);
+                while (session.Compact().Chunks > 0)
+                {
+                }
+            }
+        });
+
+        var reads = 0;
+        using (var reader = db.Samples.OpenSession())
+        {
+            while (!sealer.IsCompleted)
+            {
+                var before = Volatile.Read(ref committed);
+                var seen = reader.Read("web", "up", T0, T0.AddHours(1)).Count;
+                Assert.True(seen >= before, $"read {reads}: {seen} samples, {before} were committed before it started");
+                reads++;
+            }
+        }
+
+        await sealer;
+        Assert.True(reads > 100, $"only {reads} reads");
+        Assert.True(committed > 100, $"only {committed} seals");
+    }
+
+    [Fact]
     public async Task RetentionStep_OldAndNewData_DeletesOnlyWhatIsOlderInSmallBatches()
     {
         var time = new FakeTimeProvider(T0);
