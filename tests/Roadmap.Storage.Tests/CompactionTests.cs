@@ -12,7 +12,8 @@ public abstract class CompactionTests(StorageTestBackend backend) : IDisposable
     private static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
 
     /// <summary>Nothing is ever closed: the writer under this never seals a chunk.</summary>
-    private static readonly StorageOptions NeverCompact = new() { CompactGrace = TimeSpan.FromDays(3650) };
+    /// <summary>A writer's options under which nothing is ever closed for compaction: the samples stay hot rows.</summary>
+    internal static readonly StorageOptions NeverCompact = new() { CompactGrace = TimeSpan.FromDays(3650) };
 
     public void Dispose()
     {
@@ -41,7 +42,8 @@ public abstract class CompactionTests(StorageTestBackend backend) : IDisposable
         return polls;
     }
 
-    private static async Task WriteAsync(IRoadmapStorage db, IEnumerable<PollRecord> polls, StorageOptions options)
+    /// <summary>Writes the polls through the real writer and waits until they are stored.</summary>
+    internal static async Task WriteAsync(IRoadmapStorage db, IEnumerable<PollRecord> polls, StorageOptions options)
     {
         await using var writer = new BatchedWriter(db, options, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
         writer.Start();

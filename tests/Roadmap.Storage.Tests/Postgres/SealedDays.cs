@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Roadmap.Core.Evaluation;
 
@@ -14,9 +13,6 @@ internal static class SealedDays
     public static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
 
     public const long DayMs = 86_400_000;
-
-    /// <summary>Nothing is ever closed: the writer under this never seals a chunk itself.</summary>
-    private static readonly StorageOptions NeverCompact = new() { CompactGrace = TimeSpan.FromDays(3650) };
 
     /// <summary>
     /// Three days from <see cref="T0"/>, a sample every minute at a jittered millisecond: "latency" (log-normal-like
@@ -60,22 +56,11 @@ internal static class SealedDays
         new("web", ts, 0.01, true, null, samples.Select(s => new SignalSample(s.Signal, s.Value)).ToList());
 
     /// <summary>Writes the polls through the real writer (which seals nothing), and waits until they are stored.</summary>
-    public static async Task WriteAsync(IRoadmapStorage db, IEnumerable<PollRecord> polls)
-    {
-        await using var writer = new BatchedWriter(db, NeverCompact, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
-        writer.Start();
-        foreach (var p in polls)
-        {
-            Assert.True(writer.TryEnqueue(p));
-        }
-
-        await writer.FlushAsync();
-    }
+    public static Task WriteAsync(IRoadmapStorage db, IEnumerable<PollRecord> polls) => CompactionTests.WriteAsync(db, polls, CompactionTests.NeverCompact);
 
     /// <summary>
-    /// Seals every closed day with the real compactor (the clock a day after the data), then deletes the hour rollups of
-    /// each day that is now a day chunk: the compactor of the branch that drops them does that in the seal's
-    /// transaction; this one still keeps them.
+    /// Seals every closed day with the real compactor (the clock a day after the data), which drops the hour rollups of
+    /// each day it seals into a day chunk in the seal's transaction; checks that none is left.
     /// </summary>
     public static void SealAndDropHours(IRoadmapStorage db, PostgresTestBackend backend)
     {
@@ -88,11 +73,11 @@ internal static class SealedDays
         }
 
         Assert.Equal(0, backend.HotSamples());
-        backend.Execute(
+        Assert.Equal(0L, backend.Scalar<long>(
             """
-            DELETE FROM rollups_hour h USING chunks c
-            WHERE c.series_id = h.series_id AND c.end_ts - c.start_ts = 86400000 AND h.start_ts >= c.start_ts AND h.start_ts < c.end_ts;
-            """);
+            SELECT count(*) FROM rollups_hour h JOIN chunks c
+                ON c.series_id = h.series_id AND c.end_ts - c.start_ts = 86400000 AND h.start_ts >= c.start_ts AND h.start_ts < c.end_ts;
+            """));
     }
 
     /// <summary>The points with from &lt;= ts &lt;= to.</summary>
