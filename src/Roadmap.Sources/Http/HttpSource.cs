@@ -17,11 +17,14 @@ public sealed class HttpSource : ISource
     private readonly SourceContext _context;
     private readonly HttpProbeOptions _options;
     private readonly TlsClient _tls;
-    private readonly SocketsHttpHandler _handler;
-    private readonly HttpMessageInvoker _client;
+    // Only with keepAlive: the pool that keeps the connection between probes.
+    private readonly HttpMessageInvoker? _client;
     private readonly List<System.Net.Security.SslApplicationProtocol> _protocols = TracedConnect.Http11;
     private readonly HttpMethod _method;
     private readonly Func<HttpRequestMessage> _request;
+
+    // The first hop's request as it goes on the wire, the same for every probe: made once.
+    private byte[]? _firstRequest;
 
     // With keepAlive, the connection the last answer came over: a probe on a kept connection opens none, and takes
     // its TLS version and certificate expiry from this one.
@@ -36,33 +39,34 @@ public sealed class HttpSource : ISource
         _request = Request;
         _tls = new(_options.Tls ?? TlsSettings.Default, config.Id, context.Logs.CreateLogger(typeof(TlsClient).FullName!), context.Time);
 
-        // One handler for the source's life, not one per probe: building a handler and its pool cost more than the
-        // probe. Every probe still opens a fresh connection and pays (and measures) the connect, as blackbox_exporter
-        // does: the request says Connection: close and a connection lives no longer than its request, so none is ever
-        // pooled. With keepAlive the pool keeps it for the next probe. Proxies and cookies would make the probe
-        // measure something else. The connect goes through the network policy, so the first request and every redirect
-        // hop connect only to addresses it allows; the TLS handshake is ours too (TracedConnect), so it is timed, its
-        // certificates seen, and the tls block applies to every https hop. Redirects are followed by RedirectPolicy,
-        // not the handler: the handler forwarded every header but Authorization (Cookie, X-Api-Key, ...) to any host,
-        // and followed a Location of any scheme.
-        _handler = new SocketsHttpHandler
+        // Without keepAlive (the default) a probe opens a fresh connection, sends its request with Connection: close and
+        // reads the answer on its own task (Http11Exchange), as blackbox_exporter does; the connect goes through the
+        // network policy, so the first request and every redirect hop connect only to addresses it allows, and the TLS
+        // handshake is ours (TracedConnect): timed, its certificates seen, the tls block applied to every https hop.
+        if (_options.KeepAlive)
         {
-            UseProxy = false,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            PooledConnectionLifetime = _options.KeepAlive ? Timeout.InfiniteTimeSpan : TimeSpan.Zero,
-            PooledConnectionIdleTimeout = KeepIdle(config.Schedule),
-            // No connect timeout of the handler's own: the probe's timeout covers the connect. When it cancels the
-            // request, the pool cancels the connection attempt it started for it (within seconds), as a cancellation;
-            // a handler timeout shorter than that delay fired instead, and the pool built a timeout exception with a
-            // formatted stack trace for every probe of a target that does not answer: under load most of the CPU.
-            ConnectTimeout = Timeout.InfiniteTimeSpan,
-            ConnectCallback = ConnectAsync,
-        };
+            // With keepAlive a pooling handler keeps the connection for the next probe: one handler for the source's
+            // life, its connect step the same traced one. Proxies and cookies would make the probe measure something
+            // else.
+            var handler = new SocketsHttpHandler
+            {
+                UseProxy = false,
+                UseCookies = false,
+                AllowAutoRedirect = false,
+                PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+                PooledConnectionIdleTimeout = KeepIdle(config.Schedule),
+                // No connect timeout of the handler's own: the probe's timeout covers the connect. When it cancels the
+                // request, the pool cancels the connection attempt it started for it, as a cancellation; a handler
+                // timeout shorter than that delay fired instead and built a timeout exception with a formatted stack
+                // trace for every probe of a target that does not answer.
+                ConnectTimeout = Timeout.InfiniteTimeSpan,
+                ConnectCallback = ConnectAsync,
+            };
 
-        // An invoker, not an HttpClient: the probe has its own timeout, and HttpClient would add a linked token source
-        // and pending-request bookkeeping per call. The handler hands back the response at its headers either way.
-        _client = new HttpMessageInvoker(_handler, disposeHandler: true);
+            // An invoker, not an HttpClient: the probe has its own timeout, and HttpClient would add a linked token
+            // source and pending-request bookkeeping per call.
+            _client = new HttpMessageInvoker(handler, disposeHandler: true);
+        }
     }
 
     public SourceConfig Config => _config;
@@ -79,7 +83,7 @@ public sealed class HttpSource : ISource
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
         var token = linked?.Token ?? timeout.Token;
 
-        var trip = new Trip(time, _client, _options.KeepAlive ? _kept : null);
+        var trip = new Trip(this, _options.KeepAlive ? _kept : null);
 
         int? status = null;
         try
@@ -138,7 +142,7 @@ public sealed class HttpSource : ISource
 
     public ValueTask DisposeAsync()
     {
-        _client.Dispose();
+        _client?.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -220,8 +224,9 @@ public sealed class HttpSource : ISource
     /// over the chain, as blackbox_exporter does; the TLS version and certificate expiry are those of the connection
     /// that gave the last answer.
     /// </summary>
-    private sealed class Trip(TimeProvider time, HttpMessageInvoker client, ConnectionTrace? kept)
+    private sealed class Trip(HttpSource source, ConnectionTrace? kept)
     {
+        private readonly TimeProvider _time = source._context.Time;
         private readonly Lock _gate = new();
         private readonly List<ConnectionTrace> _connections = [];
         private ConnectionTrace? _last = kept;
@@ -254,8 +259,59 @@ public sealed class HttpSource : ISource
             }
         }
 
-        /// <summary>Sends one hop of the probe, marked as this trip's so its connection is traced here.</summary>
-        public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        /// <summary>Sends one hop of the probe over a connection of its own, or with keepAlive through the pool.</summary>
+        public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct) =>
+            source._client is { } client ? SendPooledAsync(client, request, ct) : ExchangeAsync(request, ct);
+
+        /// <summary>
+        /// One hop on a fresh connection: connected (and traced) here, then one request and its answer; disposing the
+        /// response closes the connection. Connect failures come out as the handler's did, wrapped in an
+        /// <see cref="HttpRequestException"/>, so <see cref="NetworkErrors"/> words them the same.
+        /// </summary>
+        private async Task<HttpResponseMessage> ExchangeAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            var bytes = _sent == 0 ? source._firstRequest ??= await Http11Exchange.SerializeAsync(request, ct) : await Http11Exchange.SerializeAsync(request, ct);
+            _sent++;
+            var uri = request.RequestUri!;
+            var trace = new ConnectionTrace();
+            Connected(trace);
+            var sent = _time.GetTimestamp();
+            Stream connection;
+            try
+            {
+                // An IPv6 literal without its brackets, as a resolver takes it; a name in its ASCII (IDN) form.
+                var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.DnsSafeHost : uri.IdnHost;
+                var https = uri.Scheme == Uri.UriSchemeHttps;
+                connection = await TracedConnect.ConnectAsync(source._context.Network, _time, new DnsEndPoint(host, uri.Port), https ? source._tls : null, trace, source._protocols, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new HttpRequestException(HttpRequestError.ConnectionError, e.Message, e);
+            }
+
+            HttpResponseMessage response;
+            try
+            {
+                response = await Http11Exchange.SendAsync(connection, bytes, request.Method, ct);
+            }
+            catch
+            {
+                await connection.DisposeAsync();
+                throw;
+            }
+
+            var answered = _time.GetTimestamp();
+            lock (_gate)
+            {
+                _last = trace;
+                Processing += _time.GetElapsedTime(Math.Max(trace.ReadyAt, sent), answered);
+            }
+
+            return response;
+        }
+
+        /// <summary>Sends one hop through the keepAlive pool, marked as this trip's so a connection it opens is traced here.</summary>
+        private async Task<HttpResponseMessage> SendPooledAsync(HttpMessageInvoker client, HttpRequestMessage request, CancellationToken ct)
         {
             request.Options.Set(TripKey, this);
             int before;
@@ -264,15 +320,15 @@ public sealed class HttpSource : ISource
                 before = _connections.Count;
             }
 
-            var sent = time.GetTimestamp();
+            var sent = _time.GetTimestamp();
             _sent++;
             var response = await client.SendAsync(request, ct);
-            var answered = time.GetTimestamp();
+            var answered = _time.GetTimestamp();
             lock (_gate)
             {
                 _last = _connections.Count > before ? _connections[^1] : _last;
                 var ready = _connections.Count > before ? Math.Max(_connections[^1].ReadyAt, sent) : sent;
-                Processing += time.GetElapsedTime(ready, answered);
+                Processing += _time.GetElapsedTime(ready, answered);
             }
 
             return response;
@@ -319,7 +375,7 @@ public sealed class HttpSource : ISource
                     samples.Add(new(HttpSourceKind.TlsVersion, TlsVersions.Number(protocol)));
                     if (last.EarliestNotAfter is { } notAfter)
                     {
-                        samples.Add(new(HttpSourceKind.CertExpirySeconds, (notAfter - time.GetUtcNow()).TotalSeconds));
+                        samples.Add(new(HttpSourceKind.CertExpirySeconds, (notAfter - _time.GetUtcNow()).TotalSeconds));
                     }
                 }
             }

@@ -5,6 +5,7 @@ using Roadmap.Sources.Api;
 using Roadmap.Sources.DnsProbe;
 using Roadmap.Sources.GitHub;
 using Roadmap.Sources.GitLab;
+using Roadmap.Sources.Http;
 using Roadmap.Sources.Jira;
 using Roadmap.Sources.Json;
 using Roadmap.Sources.Prometheus;
@@ -237,6 +238,95 @@ public class ParserFuzzTests
                     break;
             }
         });
+    }
+
+    [Fact]
+    public void Http11Exchange_MutatedResponses_AnswerOrHttpFailure()
+    {
+        // Whole responses (head and body) as the http kind's own client reads them, fed in pieces of random sizes: the
+        // exchange yields a response whose body reads to its end (within the cap), or an HttpRequestException or
+        // IOException, which the probe turns into a reason; never another exception, never more body than sent.
+        string[] seeds =
+        [
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            "HTTP/1.0 200 OK\r\n\r\nuntil the close",
+            "HTTP/1.1 302 Found\r\nLocation: /next?a=1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 503\nTransfer-Encoding: gzip, chunked\n\n3\nabc\n0\n\n",
+        ];
+        FuzzRun.Run("http11-exchange", ResponseFuzz.Cases, ResponseFuzz.Limit, rng => rng.Next(1000) + "\n" + Mutations.Mutate(rng, seeds[rng.Next(seeds.Length)]), text =>
+        {
+            var newline = text.IndexOf('\n', StringComparison.Ordinal);
+            var pieces = new Random(int.Parse(text[..newline], System.Globalization.CultureInfo.InvariantCulture));
+            var bytes = Encoding.Latin1.GetBytes(text[(newline + 1)..]);
+            var connection = new ScriptedConnection(bytes, pieces);
+            try
+            {
+                using var response = Http11Exchange.SendAsync(connection, "GET / HTTP/1.1\r\n\r\n"u8.ToArray(), HttpMethod.Get, CancellationToken.None).GetAwaiter().GetResult();
+                Assert.InRange((int)response.StatusCode, 100, 999);
+                using var body = response.Content.ReadAsStream();
+                var buffer = new byte[1024];
+                var total = 0;
+                int n;
+                while ((n = body.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    total += n;
+                }
+
+                Assert.True(total <= bytes.Length, $"{total} body bytes from {bytes.Length} sent");
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                Assert.False(string.IsNullOrWhiteSpace(e.Message));
+            }
+        });
+    }
+
+    /// <summary>A connection whose reads return a script in pieces of random sizes, then its end; writes go nowhere.</summary>
+    private sealed class ScriptedConnection(byte[] script, Random pieces) : Stream
+    {
+        private int _at;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = Math.Min(Math.Min(count, script.Length - _at), 1 + pieces.Next(64));
+            Array.Copy(script, _at, buffer, offset, n);
+            _at += n;
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = Math.Min(Math.Min(buffer.Length, script.Length - _at), 1 + pieces.Next(64));
+            script.AsSpan(_at, n).CopyTo(buffer.Span);
+            _at += n;
+            return ValueTask.FromResult(n);
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private static JsonPath Path(string text) =>

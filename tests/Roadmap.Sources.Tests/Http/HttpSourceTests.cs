@@ -12,7 +12,7 @@ public sealed class HttpSourceTests(WireMockFixture wiremock) : IClassFixture<Wi
     private string Url => _server.Url + _path;
 
     /// <summary>An http source probing this test's path; <paramref name="extra"/> adds keys (YAML lines at the source's indent).</summary>
-    private static string Probe(string url, string extra = "", string timeout = "5s") =>
+    internal static string Probe(string url, string extra = "", string timeout = "5s") =>
         $"""
         - id: web
           kind: http
