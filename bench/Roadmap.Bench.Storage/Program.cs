@@ -12,6 +12,8 @@
 //   compact       --db PATH   (a database written before chunks converted by the writer's compactor; Footprint.cs)
 //   pg-ingest     --connection CS --series 1000 --seconds 20 [--runs 3]      (PostgresBench.cs; bench/postgres.sh starts a server)
 //   pg-evaluate   --connection CS --db PATH --kpis 1000 [--days 30]         (the SQLite dataset copied in, both evaluated, compared)
+//   sketch-encode --series 1000 [--hours 1] [--seconds 5]   (QuantileSketch.ToBytes on realistic series' sketches of
+//                 that many hours at 1 s, as the writer encodes every touched rollup on each flush; ns per encode)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -66,12 +68,53 @@ switch (verb)
     case "pg-evaluate":
         PostgresBench.Evaluate(Opt("connection", ""), Opt("db", "bench-data/roadmap-30d.db"), Int("kpis", 1000), Int("days", 30));
         break;
+    case "sketch-encode":
+        SketchEncode(Int("series", 1000), Int("hours", 1), Int("seconds", 5));
+        break;
     default:
         Console.Error.WriteLine("usage: ingest --series N --seconds S | build-dataset --days D --series N --interval 60s --db PATH | evaluate --db PATH --kpis N | codec --series N --days D");
         return 2;
 }
 
 return 0;
+
+void SketchEncode(int series, int hours, int seconds)
+{
+    // The series of the realistic mix, sampled every second (the probe bench's rate) for the given hours.
+    var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    var sketches = new List<QuantileSketch>(series);
+    foreach (var spec in Roadmap.Bench.Storage.SignalGenerator.Series(series))
+    {
+        var sketch = new QuantileSketch();
+        foreach (var point in Roadmap.Bench.Storage.SignalGenerator.Generate(spec with { IntervalMs = 1000 }, t0, t0 + (hours * 3_600_000L)))
+        {
+            sketch.Add(point.Value);
+        }
+
+        sketches.Add(sketch);
+    }
+
+    long bytes = 0;
+    foreach (var sketch in sketches)
+    {
+        bytes += sketch.ToBytes().Length;
+    }
+
+    long encodes = 0;
+    var clock = Stopwatch.StartNew();
+    while (clock.Elapsed.TotalSeconds < seconds)
+    {
+        foreach (var sketch in sketches)
+        {
+            _ = sketch.ToBytes();
+        }
+
+        encodes += sketches.Count;
+    }
+
+    var elapsed = clock.Elapsed.TotalSeconds;
+    Emit(new { bench = "sketch-encode", series, hours, encodes, seconds = Math.Round(elapsed, 2), nsPerEncode = Math.Round(elapsed * 1e9 / encodes, 1), bytesPerSketch = Math.Round((double)bytes / sketches.Count, 1) });
+}
 
 async Task Ingest(int series, int seconds, int perPoll)
 {

@@ -34,6 +34,10 @@ public sealed class QuantileSketch
     public const double RelativeAccuracy = 0.005;
 
     /// <summary>The most buckets one store (positive or negative values) keeps before collapsing the lowest ones.</summary>
+    // ToBytes' scratch buffer, one per thread: sketches are encoded on the writer's thread and by readers.
+    [ThreadStatic]
+    private static byte[]? _scratch;
+
     public const int MaxBinsPerStore = 2048;
 
     /// <summary>Magnitudes below this (the smallest normal double) are counted as zero.</summary>
@@ -156,16 +160,23 @@ public sealed class QuantileSketch
     /// the last index minus the first (so a reader sizes its array once), the first bucket's count, and for each
     /// further bucket the gap to the previous index minus one and its count. Typically 2 bytes a bucket.
     /// </summary>
+    /// <remarks>
+    /// Written in one pass into a scratch buffer of the thread's (sized for the worst case of the stores' ranges) and
+    /// copied out at its exact length: the writer encodes every rollup it touches on every flush, and the three walks
+    /// over every bucket of the range that sizing the array first took were most of its CPU.
+    /// </remarks>
     public byte[] ToBytes()
     {
-        var size = 1 + VarintSize((ulong)_zero) + _positive.EncodedSize() + _negative.EncodedSize();
-        var bytes = new byte[size];
-        bytes[0] = FormatVersion;
+        // At most 10 bytes a varint: the zero count, and per store the bucket count, first index, range, and a gap
+        // and a count per bucket.
+        var bound = 1 + 10 + (2 * 30) + (20 * (_positive.RangeLength + _negative.RangeLength));
+        var scratch = _scratch is { } kept && kept.Length >= bound ? kept : (_scratch = new byte[Math.Max(bound, 4096)]);
+        scratch[0] = FormatVersion;
         var at = 1;
-        WriteVarint(bytes, ref at, (ulong)_zero);
-        _positive.Encode(bytes, ref at);
-        _negative.Encode(bytes, ref at);
-        return bytes;
+        WriteVarint(scratch, ref at, (ulong)_zero);
+        _positive.Encode(scratch, ref at);
+        _negative.Encode(scratch, ref at);
+        return scratch.AsSpan(0, at).ToArray();
     }
 
     /// <summary>Reads a sketch written by <see cref="ToBytes"/>.</summary>
@@ -355,18 +366,6 @@ public sealed class QuantileSketch
         }
 
         throw new FormatException($"quantile sketch bytes: {Describe(field, store, bucket)} at byte {at - 1} is longer than 10 bytes");
-    }
-
-    private static int VarintSize(ulong value)
-    {
-        var size = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            size++;
-        }
-
-        return size;
     }
 
     private static void WriteVarint(byte[] bytes, ref int at, ulong value)
@@ -608,64 +607,61 @@ public sealed class QuantileSketch
             return _min;
         }
 
-        public int EncodedSize()
-        {
-            var bins = 0;
-            var size = 0;
-            var previous = 0;
-            for (var i = _min; Total != 0 && i <= _max; i++)
-            {
-                var count = CountAt(i - _offset);
-                if (count == 0)
-                {
-                    continue;
-                }
+        /// <summary>The buckets the range spans (empty ones included); 0 when the store is empty.</summary>
+        public int RangeLength => Total == 0 ? 0 : _max - _min + 1;
 
-                size += (bins == 0 ? VarintSize(ZigZag(i)) : VarintSize((ulong)(i - previous - 1))) + VarintSize((ulong)count);
-                previous = i;
-                bins++;
-            }
-
-            return VarintSize((ulong)bins) + size + (bins == 0 ? 0 : VarintSize((ulong)(previous - FirstNonEmpty())));
-        }
-
+        /// <summary>Writes the store as <see cref="ToBytes"/> describes, in one pass over its non-empty buckets.</summary>
         public void Encode(byte[] bytes, ref int at)
         {
-            var bins = 0;
-            var last = 0;
-            for (var i = _min; Total != 0 && i <= _max; i++)
+            if (Total == 0)
             {
-                if (CountAt(i - _offset) != 0)
-                {
-                    bins++;
-                    last = i;
-                }
+                WriteVarint(bytes, ref at, 0);
             }
-
-            WriteVarint(bytes, ref at, (ulong)bins);
-            if (bins == 0)
+            else if (_short is { } narrow)
             {
+                Encode(narrow.AsSpan(_min - _offset, _max - _min + 1), _min, bytes, ref at);
+            }
+            else if (_wide is { } wide)
+            {
+                Encode(wide.AsSpan(_min - _offset, _max - _min + 1), _min, bytes, ref at);
+            }
+            else
+            {
+                Encode(_counts.AsSpan(_min - _offset, _max - _min + 1), _min, bytes, ref at);
+            }
+        }
+
+        /// <summary>
+        /// The buckets of <paramref name="range"/> (whose first slot is bucket <paramref name="min"/>): their number,
+        /// the first index, the span to the last, then each count after its gap. Runs of empty buckets are skipped with
+        /// vectorized searches; the count of non-empty ones is one vectorized count.
+        /// </summary>
+        private static void Encode<T>(ReadOnlySpan<T> range, int min, byte[] bytes, ref int at)
+            where T : unmanaged, IBinaryInteger<T>
+        {
+            var first = range.IndexOfAnyExcept(T.Zero);
+            if (first < 0)
+            {
+                WriteVarint(bytes, ref at, 0);
                 return;
             }
 
-            var first = FirstNonEmpty();
-            WriteVarint(bytes, ref at, ZigZag(first));
-            WriteVarint(bytes, ref at, (ulong)(last - first));
-            var previous = first;
-            for (var i = first; i <= last; i++)
+            var used = range[first..(range.LastIndexOfAnyExcept(T.Zero) + 1)];
+            WriteVarint(bytes, ref at, (ulong)(used.Length - used.Count(T.Zero)));
+            WriteVarint(bytes, ref at, ZigZag(min + first));
+            WriteVarint(bytes, ref at, (ulong)(used.Length - 1));
+            WriteVarint(bytes, ref at, ulong.CreateTruncating(used[0]));
+            var previous = 0;
+            for (var i = 1; i < used.Length; i++)
             {
-                var count = CountAt(i - _offset);
-                if (count == 0)
+                if (used[i] == T.Zero)
                 {
-                    continue;
+                    // The last bucket is not empty, so a non-empty one follows.
+                    i += used[i..].IndexOfAnyExcept(T.Zero);
                 }
 
-                if (i != first)
-                {
-                    WriteVarint(bytes, ref at, (ulong)(i - previous - 1));
-                }
-
-                WriteVarint(bytes, ref at, (ulong)count);
+                WriteVarint(bytes, ref at, (ulong)(i - previous - 1));
+                WriteVarint(bytes, ref at, ulong.CreateTruncating(used[i]));
                 previous = i;
             }
         }
@@ -791,19 +787,6 @@ public sealed class QuantileSketch
             {
                 target[i] += TTarget.CreateTruncating(source[i]);
             }
-        }
-
-        private int FirstNonEmpty()
-        {
-            for (var i = _min; i <= _max; i++)
-            {
-                if (CountAt(i - _offset) != 0)
-                {
-                    return i;
-                }
-            }
-
-            return _min;
         }
 
         /// <summary>Moves the counts of every bucket below <paramref name="lowest"/> into bucket <paramref name="lowest"/>.</summary>

@@ -579,4 +579,57 @@ public class QuantileSketchTests
 
         Assert.Equal(expected.ToBytes(), sketch.ToBytes());
     }
+
+    public static TheoryData<string, long, long[], long[]> HandWrittenSketches => new()
+    {
+        // name, zero count, then the positive and the negative store as (bucket index, count) pairs.
+        { "empty", 0, [], [] },
+        { "zeros only", 7, [], [] },
+        { "two positive buckets with a gap", 3, [5, 2, 8, 1], [] },
+        { "narrow counts, long gaps, both stores", 1, [-40, 1, 300, 65_535, 301, 1], [2, 9, 1_000, 4] },
+        { "int counts", 0, [-3, 70_000, 100, 1], [] },
+        { "long counts", 2, [10, 5_000_000_000, 11, 3], [-1, 1] },
+    };
+
+    [Theory]
+    [MemberData(nameof(HandWrittenSketches))]
+    public void ToBytes_HandWrittenEncoding_IsWrittenBackByteForByte(string name, long zero, long[] positive, long[] negative)
+    {
+        // The format written by hand from ToBytes' documentation (LEB128 varints; per store the bucket count, the first
+        // index zigzagged, the last minus the first, the first count, then gap minus one and count), read by
+        // FromBytes and written again: the encoder must give back the same bytes.
+        var bytes = new List<byte> { QuantileSketch.FormatVersion };
+        Varint(bytes, (ulong)zero);
+        foreach (var store in new[] { positive, negative })
+        {
+            Varint(bytes, (ulong)(store.Length / 2));
+            if (store.Length > 0)
+            {
+                Varint(bytes, (ulong)((store[0] << 1) ^ (store[0] >> 63)));
+                Varint(bytes, (ulong)(store[^2] - store[0]));
+                Varint(bytes, (ulong)store[1]);
+                for (var i = 2; i < store.Length; i += 2)
+                {
+                    Varint(bytes, (ulong)(store[i] - store[i - 2] - 1));
+                    Varint(bytes, (ulong)store[i + 1]);
+                }
+            }
+        }
+
+        var written = bytes.ToArray();
+
+        Assert.True(written.Length > 1, name);
+        Assert.Equal(written, QuantileSketch.FromBytes(written).ToBytes());
+    }
+
+    private static void Varint(List<byte> bytes, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            bytes.Add((byte)(value | 0x80));
+            value >>= 7;
+        }
+
+        bytes.Add((byte)value);
+    }
 }
