@@ -195,7 +195,10 @@ internal sealed class Http11Body : Stream
                     var size = line.AsSpan();
                     var extensions = size.IndexOf(';');
                     size = (extensions >= 0 ? size[..extensions] : size).Trim(" \t");
-                    if (size.Length is 0 or > 15 || !long.TryParse(size, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var length))
+                    // Leading zeros do not count against the 15 digits a long holds (as hexadecimal, unsigned).
+                    var digits = size.TrimStart('0');
+                    long length = 0;
+                    if (size.Length == 0 || digits.Length > 15 || (digits.Length > 0 && !long.TryParse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out length)))
                     {
                         throw Invalid("a chunk size is not a hexadecimal number");
                     }

@@ -31,8 +31,14 @@ internal static class Http11Exchange
     /// <summary>The most a response head may take: 64 KiB, the limit <see cref="SocketsHttpHandler"/> applies by default.</summary>
     public const int MaxHeadBytes = 64 * 1024;
 
+    /// <summary>The most interim (1xx) answers skipped before the final one.</summary>
+    public const int MaxInterimAnswers = 16;
+
     /// <summary>The most a chunk-size line or one trailer line may take.</summary>
     public const int MaxLineBytes = 4 * 1024;
+
+    // The methods sent without a Content-Length when they have no content (SocketsHttpHandler's rule).
+    private static readonly HashSet<string> BodilessMethods = new(StringComparer.OrdinalIgnoreCase) { "GET", "HEAD", "CONNECT", "OPTIONS", "DELETE" };
 
     // At least MaxLineBytes: a chunk-size line is read within this buffer.
     private const int FirstBufferBytes = MaxLineBytes;
@@ -51,7 +57,8 @@ internal static class Http11Exchange
         head.Append(request.Method.Method).Append(' ').Append(uri.PathAndQuery).Append(" HTTP/1.1\r\n");
         if (!request.Headers.NonValidated.Contains("Host"))
         {
-            var host = uri.HostNameType == UriHostNameType.IPv6 ? $"[{uri.DnsSafeHost}]" : uri.IdnHost;
+            // An IPv6 literal as Uri.Host gives it: in brackets, without a zone (RFC 6874: the zone is not sent).
+            var host = uri.HostNameType == UriHostNameType.IPv6 ? uri.Host : uri.IdnHost;
             head.Append("Host: ").Append(host);
             if (!uri.IsDefaultPort)
             {
@@ -67,7 +74,8 @@ internal static class Http11Exchange
             Headers(head, withHeaders.Headers.NonValidated);
         }
 
-        if (body is not null || request.Method == HttpMethod.Post || request.Method == HttpMethod.Put)
+        // As SocketsHttpHandler does: a length with content, and a zero length for every method that may carry a body.
+        if (body is not null || !BodilessMethods.Contains(request.Method.Method))
         {
             head.Append("Content-Length: ").Append(body?.Length ?? 0).Append("\r\n");
         }
@@ -102,10 +110,12 @@ internal static class Http11Exchange
         {
             var filled = 0;
             var scanned = 0;
+            var statusScanned = 0;
             var statusChecked = false;
+            var interim = 0;
             while (true)
             {
-                if (!statusChecked && Array.IndexOf(buffer, (byte)'\n', 0, filled) is var lineEnd and >= 0)
+                if (!statusChecked && Array.IndexOf(buffer, (byte)'\n', statusScanned, filled - statusScanned) is var lineEnd and >= 0)
                 {
                     // The status line is checked as soon as it is whole: a server that answers something else fails
                     // now, not after a blank line it may never send.
@@ -113,15 +123,23 @@ internal static class Http11Exchange
                     statusChecked = true;
                 }
 
+                statusScanned = filled;
                 if (HeadEnd(buffer, scanned, filled) is var length and >= 0)
                 {
                     var head = ResponseHead.Parse(buffer.AsSpan(0, length));
                     if (head.Status is >= 100 and < 200 and not 101)
                     {
                         // An interim answer (100 Continue, 103 Early Hints): the final one follows on the connection.
+                        // A few at most: a server that sends them without end would keep the probe copying until its
+                        // timeout.
+                        if (++interim > MaxInterimAnswers)
+                        {
+                            throw Invalid($"more than {MaxInterimAnswers} interim (1xx) answers");
+                        }
+
                         filled -= length;
                         Buffer.BlockCopy(buffer, length, buffer, 0, filled);
-                        scanned = 0;
+                        scanned = statusScanned = 0;
                         statusChecked = false;
                         continue;
                     }
@@ -185,7 +203,8 @@ internal static class Http11Exchange
     {
         foreach (var (name, values) in headers)
         {
-            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            // The framing is the client's: the content's length is written below, and the body is never chunked.
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) || name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -284,25 +303,36 @@ internal static class Http11Exchange
                 reason = reason.Length == 0 ? null : reason;
             }
 
-            string? location = null;
-            long? contentLength = null;
-            var chunked = false;
-            var transferEncoding = false;
+            // The three fields a probe reads, each value unfolded: an obsolete folded continuation line (one that
+            // starts with a space or a tab) joins its field's value with a space (RFC 9112 5.2).
+            List<string>? location = null;
+            List<string>? contentLength = null;
+            List<string>? transferEncoding = null;
+            List<string>? current = null;
             var rest = head[(lineEnd + 1)..];
             while (rest.Length > 0)
             {
                 var next = rest.IndexOf((byte)'\n');
                 var line = TrimLineEnd(rest[..next]);
                 rest = rest[(next + 1)..];
-                if (line.Length == 0 || line[0] is (byte)' ' or (byte)'\t')
+                if (line.Length == 0)
                 {
-                    // The blank line, or an obsolete folded continuation: nothing a probe reads continues that way.
                     continue;
                 }
 
                 if (HasControl(line))
                 {
                     throw Invalid("a response header has a control character");
+                }
+
+                if (line[0] is (byte)' ' or (byte)'\t')
+                {
+                    if (current is not null)
+                    {
+                        current[^1] = (current[^1] + " " + Encoding.Latin1.GetString(line.Trim(" \t"u8))).Trim();
+                    }
+
+                    continue;
                 }
 
                 var colon = line.IndexOf((byte)':');
@@ -312,31 +342,31 @@ internal static class Http11Exchange
                 }
 
                 var name = line[..colon];
-                var value = line[(colon + 1)..].Trim(" \t"u8);
-                if (name.Length == 8 && Ascii.EqualsIgnoreCase(name, "Location"u8))
-                {
-                    location = Encoding.Latin1.GetString(value);
-                }
-                else if (name.Length == 14 && Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
-                {
-                    if (!long.TryParse(value, System.Globalization.NumberStyles.None, null, out var length) || (contentLength is { } seen && seen != length))
-                    {
-                        throw Invalid("the response's Content-Length is not one number");
-                    }
-
-                    contentLength = length;
-                }
-                else if (name.Length == 17 && Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8))
-                {
-                    // Chunked when chunked is the last coding applied; any other last coding runs to the close.
-                    transferEncoding = true;
-                    var last = value[(value.LastIndexOf((byte)',') + 1)..].Trim(" \t"u8);
-                    chunked = Ascii.EqualsIgnoreCase(last, "chunked"u8);
-                }
+                current = name.Length == 8 && Ascii.EqualsIgnoreCase(name, "Location"u8) ? location ??= []
+                    : name.Length == 14 && Ascii.EqualsIgnoreCase(name, "Content-Length"u8) ? contentLength ??= []
+                    : name.Length == 17 && Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8) ? transferEncoding ??= []
+                    : null;
+                current?.Add(Encoding.Latin1.GetString(line[(colon + 1)..].Trim(" \t"u8)));
             }
 
+            long? length = null;
+            foreach (var value in contentLength ?? [])
+            {
+                if (!long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var one) || (length is { } seen && seen != one))
+                {
+                    throw Invalid("the response's Content-Length is not one number");
+                }
+
+                length = one;
+            }
+
+            // Chunked when chunked is the last coding applied, over every Transfer-Encoding line, empty list items
+            // ignored; any other last coding runs to the close.
+            var chunked = transferEncoding is not null && string.Join(',', transferEncoding).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is [.., var last]
+                && last.Equals("chunked", StringComparison.OrdinalIgnoreCase);
+
             // With Transfer-Encoding, Content-Length does not count (RFC 9112 6.3, rule 3).
-            return new ResponseHead(version, status, reason, location, transferEncoding ? null : contentLength, chunked);
+            return new ResponseHead(version, status, reason, location?[^1], transferEncoding is not null ? null : length, chunked);
         }
 
         /// <summary>Checks <c>HTTP/1.x SSS</c> at the start of a status line (with its line end).</summary>

@@ -327,6 +327,7 @@ public sealed class Http11ExchangeTests
     [Theory]
     [InlineData("http://example.test/a%20b?q=1", "GET /a%20b?q=1 HTTP/1.1", "Host: example.test")]
     [InlineData("http://[::1]:8080/", "GET / HTTP/1.1", "Host: [::1]:8080")]
+    [InlineData("http://[fe80::1%25eth0]:8080/", "GET / HTTP/1.1", "Host: [fe80::1]:8080")]
     [InlineData("http://bücher.test/", "GET / HTTP/1.1", "Host: xn--bcher-kva.test")]
     [InlineData("https://example.test:443/x", "GET /x HTTP/1.1", "Host: example.test")]
     public async Task Serialize_RequestLineAndHost(string url, string requestLine, string host)
@@ -338,6 +339,61 @@ public sealed class Http11ExchangeTests
         Assert.Equal(requestLine, lines[0]);
         Assert.Equal(host, lines[1]);
         Assert.Equal(["", ""], lines[^2..]);
+    }
+
+    [Theory]
+    [InlineData(Http11Exchange.MaxInterimAnswers, null)]
+    [InlineData(Http11Exchange.MaxInterimAnswers + 1, "invalid HTTP response")]
+    public async Task InterimAnswers_AtMostTheCapBeforeTheFinalOne(int interim, string? failure)
+    {
+        // Past the cap the probe fails at once instead of copying interim answers until its timeout.
+        await using var server = Answering(string.Concat(Enumerable.Repeat("HTTP/1.1 100 Continue\r\n\r\n", interim)) + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+
+        var result = await PollAsync(server);
+
+        Assert.Equal(failure, result.Failure);
+    }
+
+    [Theory]
+    [InlineData("Transfer-Encoding: gzip,\r\n chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Transfer-Encoding: chunked,\r\n\r\n5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Content-Length:\r\n\t5\r\n\r\nhello")]
+    [InlineData("Transfer-Encoding: chunked\r\n\r\n0000000000000005\r\nhello\r\n0\r\n\r\n")]
+    public async Task FoldedHeadersEmptyListItemsAndPaddedSizes_FrameTheBodyAsTheyMean(string rest)
+    {
+        // Folded lines join their field's value with a space; empty list items are no coding; leading zeros of a chunk
+        // size are no digits. Each answer's body is "hello", and the server then holds the connection open: a body
+        // read to the close instead would time out.
+        await using var server = new RawTcpServer(async (stream, ct) =>
+        {
+            await RawTcpServer.ReadRequestHeadAsync(stream, ct);
+            await stream.WriteAsync(Encoding.Latin1.GetBytes("HTTP/1.1 200 OK\r\n" + rest), ct);
+            await Task.Delay(Timeout.Infinite, ct);
+        });
+
+        var result = await PollAsync(server, "expect: {bodyContains: hello}", timeout: "3s");
+
+        Assert.True(result.Success, result.Failure);
+        Assert.Equal(5, result.Value(HttpSourceKind.ContentLengthBytes));
+    }
+
+    [Theory]
+    [InlineData("PATCH", "Content-Length: 0")]
+    [InlineData("PROPFIND", "Content-Length: 0")]
+    [InlineData("DELETE", null)]
+    [InlineData("OPTIONS", null)]
+    [InlineData("GET", null)]
+    public async Task Serialize_ZeroLengthForEveryMethodThatMayCarryABody(string method, string? length)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), "http://example.test/");
+        // A configured framing header is not the client's to take: the body is never chunked.
+        Assert.True(request.Headers.TryAddWithoutValidation("Transfer-Encoding", "chunked"));
+
+        var lines = Encoding.ASCII.GetString(await Http11Exchange.SerializeAsync(request, CancellationToken.None)).Split("\r\n");
+
+        Assert.Equal(length, lines.SingleOrDefault(l => l.StartsWith("Content-Length", StringComparison.Ordinal)));
+        Assert.DoesNotContain(lines, l => l.StartsWith("Transfer-Encoding", StringComparison.Ordinal));
     }
 
     [Fact]
