@@ -122,14 +122,15 @@ public sealed class ConfigReloadTests : IDisposable
     [Fact]
     public async Task Run_Sighup_AddsRemovesAndReschedulesSources()
     {
-        // The config is a symbolic link to a file elsewhere (as a Kubernetes ConfigMap mounts it): writing the target
-        // changes nothing in the watched folder, so only the signal can reload it.
-        var elsewhere = Path.Combine(_dir, "elsewhere");
-        Directory.CreateDirectory(elsewhere);
-        var target = Path.Combine(elsewhere, "roadmap.yaml");
+        // A change the file's stamp cannot show (the same size, its modification time put back), so only the signal
+        // can reload it: the look at the file every second must not be what reloads here.
         var config = Path.Combine(_dir, "roadmap.yaml");
-        await File.WriteAllTextAsync(target, Config(Source("keep", "200ms"), Source("drop", "200ms"), Source("slow", "1h")));
-        File.CreateSymbolicLink(config, target);
+        var before = Config(Source("keep", "200ms"), Source("drop", "200ms"), Source("slow", "1h"));
+        var after = Config(Source("keep", "200ms"), Source("slow", "200ms"), Source("new", "200ms"));
+        (before, after) = (Pad(before, after.Length), Pad(after, before.Length));
+        Assert.Equal(before.Length, after.Length);
+        await File.WriteAllTextAsync(config, before);
+        var written = File.GetLastWriteTimeUtc(config);
         var (p, http) = Start(config);
         await using var _ = p;
         using var __ = http;
@@ -138,8 +139,9 @@ public sealed class ConfigReloadTests : IDisposable
             await Support.EventuallyAsync(async () => Polls(metrics = await http.GetStringAsync("/metrics"), "drop") >= 3 && Polls(metrics, "slow") == 1, Patience),
             $"no polls; stdout:\n{p.Stdout}\nstderr:\n{p.Stderr}");
 
-        await File.WriteAllTextAsync(target, Config(Source("keep", "200ms"), Source("slow", "200ms"), Source("new", "200ms")));
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        await File.WriteAllTextAsync(config, after);
+        File.SetLastWriteTimeUtc(config, written);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
         metrics = await http.GetStringAsync("/metrics");
         Assert.Equal(0, Reloads(metrics, "success"));
         Assert.Equal(1, Polls(metrics, "slow"));
@@ -188,4 +190,12 @@ public sealed class ConfigReloadTests : IDisposable
         Assert.True(Support.Value(metrics, "roadmap_config_last_reload_success_timestamp_seconds") > loadedAt);
         Assert.Contains("(file change): sources added: b; removed: none; changed: none; 1 unchanged", p.Stdout, StringComparison.Ordinal);
     }
+
+    /// <summary>The config padded with a blank or comment line to <paramref name="length"/> characters, if shorter.</summary>
+    private static string Pad(string config, int length) => (length - config.Length) switch
+    {
+        <= 0 => config,
+        1 => config + "\n",
+        var more => config + "#" + new string('x', more - 2) + "\n",
+    };
 }

@@ -2,22 +2,29 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
+using Roadmap.Sources.Network;
 
 namespace Roadmap.Worker.Hosting;
 
 /// <summary>
 /// Says when to reload the config: on SIGHUP at once, and when the file changes once it has been quiet for
-/// <see cref="Debounce"/> (an editor's save is several events — truncate, write, rename into place — and a half
-/// written file must not be judged). Quiet means both no change event and the file itself unchanged (size,
-/// modification time and a SHA-256 of its content) across the last <see cref="Debounce"/>: a writer whose events
-/// are lost or late still holds the reload back. A writer that pauses longer than that mid-file cannot be told
-/// from a finished one, so configs should be written elsewhere and renamed into place (README).
-/// Reloads run one at a time on one loop; requests during a reload coalesce.
+/// <see cref="Debounce"/> (an editor's save is several steps — truncate, write, rename into place — and a half
+/// written file must not be judged). The file is looked at every <see cref="PollEvery"/> with one stat
+/// (<see cref="FileStamp"/>: the path's final target, size and modification time), not watched through its folder:
+/// a folder watch wakes for every write to any file beside the config, and the database often lies there (its
+/// journal is written many times a second), while a stat a second costs nothing and also sees a symbolic link
+/// swapped elsewhere (a Kubernetes ConfigMap). Quiet means both no new change seen and the file itself unchanged
+/// (size, modification time and a SHA-256 of its content) across the last <see cref="Debounce"/>. A writer that
+/// pauses longer than that mid-file cannot be told from a finished one, so configs should be written elsewhere and
+/// renamed into place (README). Reloads run one at a time on one loop; requests during a reload coalesce.
 /// </summary>
 public sealed partial class ConfigWatcher : IAsyncDisposable
 {
     /// <summary>How long the file must be quiet after a change before it is reloaded. 500 ms.</summary>
     public static readonly TimeSpan DefaultDebounce = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the file is looked at for a change. 1 s.</summary>
+    public static readonly TimeSpan PollEvery = TimeSpan.FromSeconds(1);
 
     private readonly string _path;
     private readonly TimeProvider _time;
@@ -25,9 +32,11 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
     private readonly ILogger _log;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
-    private FileSystemWatcher? _files;
     private PosixSignalRegistration? _signal;
     private Task _loop = Task.CompletedTask;
+    private Task _poll = Task.CompletedTask;
+    private readonly Lock _stampLock = new();
+    private FileStamp _seen;
     private long _lastChange;
     private int _fileChanged;
     private int _signalled;
@@ -46,12 +55,14 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
 
     public TimeSpan Debounce { get; }
 
-    /// <summary>Starts the loop and, as asked, the file watch and the SIGHUP handler.</summary>
+    /// <summary>Starts the loop and, as asked, the look at the file every <see cref="PollEvery"/> and the SIGHUP
+    /// handler.</summary>
     public void Start(bool watchFile = true, bool handleSighup = true)
     {
         if (watchFile)
         {
-            WatchFile();
+            _seen = FileStamp.Of(_path);
+            _poll = Task.Run(() => PollAsync(_stop.Token));
         }
 
         if (handleSighup && !OperatingSystem.IsWindows())
@@ -87,52 +98,45 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _signal?.Dispose();
-        _files?.Dispose();
         await _stop.CancelAsync();
-        try
+        foreach (var task in (Task[])[_loop, _poll])
         {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
-            // stopping
+            try
+            {
+                await task;
+            }
+            catch (OperationCanceledException)
+            {
+                // stopping
+            }
         }
 
         _stop.Dispose();
         _wake.Dispose();
     }
 
-    private void WatchFile()
+    /// <summary>One stat of the file every <see cref="PollEvery"/>; a stamp other than the last seen is a change.</summary>
+    private async Task PollAsync(CancellationToken cancellationToken)
     {
-        var directory = Path.GetDirectoryName(_path);
-        if (directory is null || !Directory.Exists(directory))
+        using var timer = new PeriodicTimer(PollEvery, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
         {
-            LogNotWatched(_log, _path);
-            return;
-        }
-
-        _files = new FileSystemWatcher(directory, Path.GetFileName(_path))
-        {
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-            IncludeSubdirectories = false,
-        };
-        _files.Changed += (_, _) => NotifyFileChanged();
-        _files.Created += (_, _) => NotifyFileChanged();
-        // Editors save by writing a temporary file and renaming it over the config: the rename is the change.
-        _files.Renamed += (_, e) =>
-        {
-            if (string.Equals(e.FullPath, _path, StringComparison.Ordinal))
+            if (!Seen(FileStamp.Of(_path)))
             {
                 NotifyFileChanged();
             }
-        };
-        _files.Error += (_, e) =>
+        }
+    }
+
+    /// <summary>Records the file's stamp as seen; whether it was the one seen before.</summary>
+    private bool Seen(FileStamp now)
+    {
+        lock (_stampLock)
         {
-            // Events were lost (buffer overflow): the file may have changed.
-            LogWatchError(_log, _path, e.GetException().Message);
-            NotifyFileChanged();
-        };
-        _files.EnableRaisingEvents = true;
+            var same = now.Equals(_seen);
+            _seen = now;
+            return same;
+        }
     }
 
     private async Task LoopAsync(CancellationToken cancellationToken)
@@ -164,8 +168,10 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
                 }
             }
 
-            // A signal's reload reads the file as it is now, which includes any pending change.
+            // A signal's reload reads the file as it is now, which includes any pending change. The stamp it has now
+            // is seen, so the end of a save already waited for is not taken for a change of its own.
             Interlocked.Exchange(ref _fileChanged, 0);
+            Seen(FileStamp.Of(_path));
             var reason = signalled ? "SIGHUP" : "file change";
             try
             {
@@ -180,7 +186,7 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until no change event came for <see cref="Debounce"/> and the file did not change while waiting, or a
+    /// Waits until no change was seen for <see cref="Debounce"/> and the file did not change while waiting, or a
     /// signal asks for the reload now.
     /// </summary>
     private async Task QuietAsync(CancellationToken cancellationToken)
@@ -197,7 +203,7 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
 
             if (Volatile.Read(ref _signalled) != 0 || Interlocked.Read(ref _lastChange) != last)
             {
-                // A signal reloads now; a new event restarts the wait from it.
+                // A signal reloads now; a new change seen restarts the wait from it.
                 continue;
             }
 
@@ -206,7 +212,7 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
                 return;
             }
 
-            // Changed without an event (yet): someone is still writing. Wait a whole period from now.
+            // Changed since the wait began: someone is still writing. Wait a whole period from now.
             LogStillChanging(_log, _path, Debounce.TotalMilliseconds);
             Interlocked.Exchange(ref _lastChange, _time.GetTimestamp());
         }
@@ -228,12 +234,6 @@ public sealed partial class ConfigWatcher : IAsyncDisposable
             return new Fingerprint(info.Length, info.LastWriteTimeUtc, content);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The config file {Path} is not watched (its folder does not exist); reload it with SIGHUP")]
-    private static partial void LogNotWatched(ILogger log, string path);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Watching the config file {Path} lost events ({Reason}); reloading it to be sure")]
-    private static partial void LogWatchError(ILogger log, string path, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The config file {Path} changed while waiting for it to be quiet; waiting {Debounce} ms more")]
     private static partial void LogStillChanging(ILogger log, string path, double debounce);

@@ -29,7 +29,7 @@ public sealed class ConfigWatcherTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private ConfigWatcher Watcher(TimeProvider time) => new(ConfigFile, time, (reason, _) =>
+    private ConfigWatcher Watcher(TimeProvider time, string? file = null) => new(file ?? ConfigFile, time, (reason, _) =>
     {
         lock (_reloads)
         {
@@ -159,5 +159,55 @@ public sealed class ConfigWatcherTests : IDisposable
         Assert.True(await Eventually(() => Reloads >= 1), "no reload after the file changed");
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Equal(["file change"], _reloads);
+    }
+
+    [Fact]
+    public async Task Start_SymbolicLinkSwappedElsewhere_ReloadsOnce()
+    {
+        // How Kubernetes mounts a ConfigMap: the config is a link through ..data, itself a link to a folder of the
+        // current version; an update writes a new folder and swaps ..data. Nothing is written at the config's path.
+        foreach (var (version, name) in new[] { ("..v1", "R"), ("..v2", "S") })
+        {
+            Directory.CreateDirectory(_dir.File(version));
+            await File.WriteAllTextAsync(Path.Combine(_dir.File(version), "roadmap.yaml"), $"roadmap: {{ name: {name} }}\n");
+        }
+
+        File.SetLastWriteTimeUtc(Path.Combine(_dir.File("..v2"), "roadmap.yaml"), DateTime.UtcNow.AddMinutes(1));
+        File.CreateSymbolicLink(_dir.File("..data"), "..v1");
+        var config = _dir.File("mounted.yaml");
+        File.CreateSymbolicLink(config, Path.Combine("..data", "roadmap.yaml"));
+        await using var watcher = Watcher(TimeProvider.System, config);
+        watcher.Start(handleSighup: false);
+        await Task.Delay(ConfigWatcher.PollEvery * 1.5);
+        Assert.Equal(0, Reloads);
+
+        File.CreateSymbolicLink(_dir.File("..data_tmp"), "..v2");
+        // rename(2) over the old link, as Kubernetes does (File.Move will not move a link to a folder).
+        using (var mv = System.Diagnostics.Process.Start("mv", ["-T", _dir.File("..data_tmp"), _dir.File("..data")]))
+        {
+            await mv.WaitForExitAsync();
+            Assert.Equal(0, mv.ExitCode);
+        }
+
+        Assert.Equal("roadmap: { name: S }\n", await File.ReadAllTextAsync(config));
+        Assert.True(await Eventually(() => Reloads >= 1), "no reload after the link was swapped");
+        await Task.Delay(ConfigWatcher.PollEvery * 1.5);
+        Assert.Equal(["file change"], _reloads);
+    }
+
+    [Fact]
+    public async Task Start_FilesBesideItWrittenOften_NoReload()
+    {
+        // The database and its journal often lie beside the config and are written many times a second.
+        await using var watcher = Watcher(TimeProvider.System);
+        watcher.Start(handleSighup: false);
+        var until = DateTime.UtcNow + (ConfigWatcher.PollEvery * 2.5);
+        for (var i = 0; DateTime.UtcNow < until; i++)
+        {
+            await File.WriteAllTextAsync(_dir.File("roadmap.db-wal"), $"page {i}");
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(0, Reloads);
     }
 }
