@@ -7,6 +7,20 @@ CLK_TCK="$(getconf CLK_TCK)"
 # CPU seconds (user + system) a process has used so far.
 cpu_seconds() { awk -v t="$CLK_TCK" '{ printf "%.3f\n", ($14 + $15) / t }' "/proc/$1/stat"; }
 
+# The worker build a bench runs: $ROADMAP_WORKER, else the native build in bench/.out/worker (published on first use).
+roadmap_worker() {
+  local worker="${ROADMAP_WORKER:-$BENCH_DIR/.out/worker/Roadmap.Worker}"
+  [[ -x "$worker" ]] || dotnet publish "$REPO_DIR/src/Roadmap.Worker" -c Release -o "$BENCH_DIR/.out/worker" -v q >&2
+  echo "$worker"
+}
+
+# Makes the run folder $RUN, removed at exit with the script's jobs stopped, and starts the bench nginx in it.
+start_run() {
+  RUN="$(mktemp -d)"
+  trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' EXIT
+  start_nginx "$RUN" >/dev/null
+}
+
 # Resident set size of a process in MiB.
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 

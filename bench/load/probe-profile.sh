@@ -6,9 +6,8 @@
 # Usage: bench/load/probe-profile.sh [sources=2000] [seconds=20] [warmup=20]
 . "$(dirname "$0")/../lib.sh"
 SOURCES="${1:-2000}" SECS="${2:-20}" WARMUP="${3:-20}"
-WORKER="${ROADMAP_WORKER:-$BENCH_DIR/.out/worker/Roadmap.Worker}"
-RUN="$(mktemp -d)"; trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' EXIT
-start_nginx "$RUN" >/dev/null
+WORKER="$(roadmap_worker)"
+start_run
 python3 "$BENCH_DIR/load/gen-config.py" "$SOURCES" 0 1s >"$RUN/roadmap.yaml"
 "$WORKER" run --config "$RUN/roadmap.yaml" --database "$RUN/roadmap.db" --urls http://127.0.0.1:19811 >"$RUN/worker.log" 2>&1 &
 PID=$!

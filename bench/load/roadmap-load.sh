@@ -18,10 +18,8 @@ while (($#)); do
   esac
   shift 2
 done
-WORKER="${ROADMAP_WORKER:-$BENCH_DIR/.out/worker/Roadmap.Worker}"
-[[ -x "$WORKER" ]] || dotnet publish "$REPO_DIR/src/Roadmap.Worker" -c Release -o "$BENCH_DIR/.out/worker" -v q >&2
-RUN="$(mktemp -d)"; trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$RUN"' EXIT
-start_nginx "$RUN" >/dev/null
+WORKER="$(roadmap_worker)"
+start_run
 python3 "$BENCH_DIR/load/gen-config.py" "$SOURCES" "$KPIS" "$INTERVAL" >"$RUN/roadmap.yaml"
 URLS=http://127.0.0.1:19810
 "$WORKER" run --config "$RUN/roadmap.yaml" --database "$RUN/roadmap.db" --urls "$URLS" >"$RUN/worker.log" 2>&1 &
