@@ -16,6 +16,9 @@ public interface IRoadmapEvents
     /// <summary>A poll started <paramref name="lateness"/> after its scheduled fire time.</summary>
     void PollStarted(TimeSpan lateness);
 
+    /// <summary>A tick of <paramref name="source"/> came while its previous poll still ran, and was skipped.</summary>
+    void PollSkipped(SourceConfig source);
+
     /// <summary>A poll of <paramref name="source"/> that started at <paramref name="at"/> ended with <paramref name="result"/>.</summary>
     void PollRecorded(SourceConfig source, PollResult result, DateTimeOffset at);
 

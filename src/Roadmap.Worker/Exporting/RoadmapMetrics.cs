@@ -39,6 +39,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Gauge _initiativeInfo;
     private readonly Gauge _sourceUp;
     private readonly Counter _polls;
+    private readonly Counter _ticksSkipped;
     private readonly Histogram _pollDuration;
     private readonly Histogram _pollLateness;
     private readonly Gauge _lastSuccess;
@@ -106,6 +107,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
             LabelNames = source,
             Buckets = PollDurationBuckets,
         });
+        _ticksSkipped = f.CreateCounter("roadmap_source_ticks_skipped_total", "Ticks of the source skipped because its previous poll still ran (absent until the first).", source);
         _pollLateness = f.CreateHistogram("roadmap_poll_lateness_seconds", "How late polls start against their schedule (start minus scheduled fire time), all sources together.", new HistogramConfiguration
         {
             Buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
@@ -263,6 +265,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         bool Away(string[] l) => away.Contains(l[0]);
         RemoveWhere(_sourceUp, Away);
         RemoveWhere(_polls, Away);
+        RemoveWhere(_ticksSkipped, Away);
         RemoveWhere(_pollDuration, Away);
         RemoveWhere(_lastSuccess, Away);
         RemoveWhere(_signalValue, Away);
@@ -287,6 +290,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         bool Stale(string[] l) => l[0] == id && (current is null || l[1] != current.Kind);
         RemoveWhere(_sourceUp, Stale);
         RemoveWhere(_polls, Stale);
+        RemoveWhere(_ticksSkipped, Stale);
         RemoveWhere(_pollDuration, Stale);
         RemoveWhere(_lastSuccess, Stale);
         RemoveWhere(_signalValue, l => l[0] == id && (current is null || !current.Signals.Contains(l[1])));
@@ -359,9 +363,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
 
     public void RecordPoll(SourceConfig source, PollResult result, DateTimeOffset at)
     {
-        var series = _sourceSeries.TryGetValue(source.Id, out var cached) && cached.Kind == source.Kind
-            ? cached
-            : _sourceSeries[source.Id] = new SourceSeries(this, source.Id, source.Kind);
+        var series = SeriesOf(source);
         (result.Success ? series.Success : series.Failure).Inc();
         Interlocked.Increment(ref _pollCount);
         series.Duration.Observe(result.Duration.TotalSeconds);
@@ -376,6 +378,14 @@ public sealed class RoadmapMetrics : IRoadmapEvents
             series.Signal(sample.Signal).Set(sample.Value);
         }
     }
+
+    /// <summary>A tick of the source skipped because its previous poll still ran.</summary>
+    public void RecordSkippedTick(SourceConfig source) => SeriesOf(source).TicksSkipped.Inc();
+
+    private SourceSeries SeriesOf(SourceConfig source) =>
+        _sourceSeries.TryGetValue(source.Id, out var cached) && cached.Kind == source.Kind
+            ? cached
+            : _sourceSeries[source.Id] = new SourceSeries(this, source.Id, source.Kind);
 
     /// <summary>How late a poll started against its scheduled fire time, in seconds (negative clock skew counts as 0).</summary>
     public void RecordLateness(TimeSpan lateness) => _pollLateness.Observe(Math.Max(0, lateness.TotalSeconds));
@@ -437,6 +447,8 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     // What happened, as the rooms tell it (IRoadmapEvents): each is the series update named after it.
     void IRoadmapEvents.PollStarted(TimeSpan lateness) => RecordLateness(lateness);
 
+    void IRoadmapEvents.PollSkipped(SourceConfig source) => RecordSkippedTick(source);
+
     void IRoadmapEvents.PollRecorded(SourceConfig source, PollResult result, DateTimeOffset at) => RecordPoll(source, result, at);
 
     void IRoadmapEvents.KpiEvaluated(KpiEvaluation evaluation) => RecordEvaluation(evaluation);
@@ -467,6 +479,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         private readonly string _id;
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Gauge.Child> _signals = new(StringComparer.Ordinal);
         private Gauge.Child? _lastSuccess;
+        private Counter.Child? _ticksSkipped;
 
         public SourceSeries(RoadmapMetrics m, string id, string kind)
         {
@@ -491,6 +504,9 @@ public sealed class RoadmapMetrics : IRoadmapEvents
 
         // Created on the first success, not before: a source that never answered has no last-success series.
         public Gauge.Child LastSuccess => _lastSuccess ??= _m._lastSuccess.WithLabels(_id, Kind);
+
+        // Created at the first skipped tick: most sources never skip one, and thousands of zero series would cost memory.
+        public Counter.Child TicksSkipped => _ticksSkipped ??= _m._ticksSkipped.WithLabels(_id, Kind);
 
         public Gauge.Child Signal(string signal) => _signals.GetOrAdd(signal, static (s, a) => a._m._signalValue.WithLabels(a._id, s), this);
     }

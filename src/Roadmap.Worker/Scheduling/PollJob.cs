@@ -11,9 +11,11 @@ namespace Roadmap.Worker.Scheduling;
 
 /// <summary>
 /// Polls one source (the job's key names it), queues the result for storage and tells <see cref="IRoadmapEvents"/>.
-/// One Quartz job per source with concurrent execution disallowed: runs of one source never overlap.
+/// One Quartz job per source. Runs of one source never overlap: a tick that comes while the source's previous poll
+/// still runs is skipped and counted (<see cref="IRoadmapEvents.PollSkipped"/>), not queued. That is done here rather
+/// than with Quartz's <c>[DisallowConcurrentExecution]</c>, whose in-memory store wakes the scheduler thread at every
+/// completion of such a job to unblock its triggers: once per poll, thousands of times a second.
 /// </summary>
-[DisallowConcurrentExecution]
 public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWriter writer, IRoadmapEvents events, RoadmapTelemetry telemetry, ClusterMembership membership, TimeProvider time, ILogger<PollJob> log) : IJob
 {
     public const string Group = "poll";
@@ -34,6 +36,16 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
         // a tick is polled once here, whatever Quartz fires for it.
         if (!membership.Polls(id, tick.ToUnixTimeMilliseconds()) || (context.Trigger.Key.Group != ScheduleRegistrar.StartGroup && !lease.TryTakeTick(tick.ToUnixTimeMilliseconds())))
         {
+            return;
+        }
+
+        if (!lease.TryBeginPoll())
+        {
+            if (context.Trigger.Key.Group != ScheduleRegistrar.StartGroup)
+            {
+                events.PollSkipped(source.Config);
+            }
+
             return;
         }
 

@@ -129,6 +129,9 @@ public sealed class SourcePool : IAsyncDisposable
         /// <summary>The last tick (unix ms) polled, so that a tick is polled once however often its trigger fires.</summary>
         public long LastTick = long.MinValue;
 
+        /// <summary>1 while a poll of this source runs (<see cref="SourceLease.TryBeginPoll"/>), else 0.</summary>
+        public int Polling;
+
         /// <summary>Set when a reload took the source out: it is disposed, then this is called, after the last lease.</summary>
         public Action<ISource>? Retired { get; set; }
     }
@@ -139,6 +142,7 @@ public sealed class SourcePool : IAsyncDisposable
         private readonly SourcePool _pool;
         private readonly Entry _entry;
         private int _released;
+        private bool _polling;
 
         internal SourceLease(SourcePool pool, Entry entry)
         {
@@ -169,7 +173,34 @@ public sealed class SourcePool : IAsyncDisposable
             return false;
         }
 
-        public ValueTask DisposeAsync() =>
-            Interlocked.Exchange(ref _released, 1) == 0 ? _pool.ReleaseAsync(_entry) : ValueTask.CompletedTask;
+        /// <summary>
+        /// Marks the source's poll as running for this lease: false when another lease's poll of it still runs (the
+        /// caller skips its tick rather than overlap). Ended when this lease is disposed.
+        /// </summary>
+        public bool TryBeginPoll()
+        {
+            if (_polling)
+            {
+                return true;
+            }
+
+            _polling = Interlocked.CompareExchange(ref _entry.Polling, 1, 0) == 0;
+            return _polling;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            if (_polling)
+            {
+                Volatile.Write(ref _entry.Polling, 0);
+            }
+
+            return _pool.ReleaseAsync(_entry);
+        }
     }
 }

@@ -100,8 +100,19 @@ public sealed class PollScheduleTests : IDisposable
         // Back to back, N ms of 700 ms polls is at most N / 700 whole ones and the one in flight at stop; a scheduler
         // that replayed missed ticks would run several more.
         Assert.InRange(kind.Polls, 3, (int)(span.TotalMilliseconds / 700) + 1);
-        Assert.Equal(kind.Polls, app.Services.GetRequiredService<RoadmapMetrics>().PollCount);
+        var metrics = app.Services.GetRequiredService<RoadmapMetrics>();
+        Assert.Equal(kind.Polls, metrics.PollCount);
         Assert.Equal(kind.Polls, database.Samples.CountPolls("slow"));
+
+        // The ticks that came while a poll ran were skipped and counted: about six per 700 ms poll on this grid. Polled
+        // and skipped together are at most the grid's ticks in the span (and the start poll).
+        using var stream = new MemoryStream();
+        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        var skipped = Regex.Match(text, "^roadmap_source_ticks_skipped_total{source=\"slow\",kind=\"slow\"} ([0-9]+)$", RegexOptions.Multiline);
+        Assert.True(skipped.Success, "no roadmap_source_ticks_skipped_total series for the slow source");
+        var skippedTicks = int.Parse(skipped.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(skippedTicks, 3 * kind.Polls, (int)(span.TotalMilliseconds / 100) + 2 - kind.Polls);
     }
 
     [Fact]

@@ -89,4 +89,45 @@ public sealed class SourcePoolTests
         Assert.False(second.TryTakeTick(1000));
         Assert.True(second.TryTakeTick(3000));
     }
+
+    [Fact]
+    public async Task TryBeginPoll_WhileAnotherLeasePolls_IsRefusedUntilThatLeaseIsDisposed()
+    {
+        var pool = new SourcePool([new FakeSource("a"), new FakeSource("b")]);
+
+        var first = pool.Acquire("a")!;
+        Assert.True(first.TryBeginPoll());
+        // Asked again by the same lease: still its poll.
+        Assert.True(first.TryBeginPoll());
+        await using (var second = pool.Acquire("a")!)
+        {
+            Assert.False(second.TryBeginPoll());
+            // Another source is not held back.
+            await using var other = pool.Acquire("b")!;
+            Assert.True(other.TryBeginPoll());
+        }
+
+        // The refused lease's disposal did not end the first lease's poll.
+        await using (var third = pool.Acquire("a")!)
+        {
+            Assert.False(third.TryBeginPoll());
+        }
+
+        await first.DisposeAsync();
+        await using var fourth = pool.Acquire("a")!;
+        Assert.True(fourth.TryBeginPoll());
+    }
+
+    [Fact]
+    public async Task TryBeginPoll_SourceReplacedByAReload_TheNewSourceIsNotHeldBackByTheOldOnesPoll()
+    {
+        var pool = new SourcePool([new FakeSource("a")]);
+        await using var old = pool.Acquire("a")!;
+        Assert.True(old.TryBeginPoll());
+
+        await pool.Swap("a", new FakeSource("a"));
+
+        await using var replaced = pool.Acquire("a")!;
+        Assert.True(replaced.TryBeginPoll());
+    }
 }
