@@ -40,11 +40,14 @@ public sealed class ConfigWatcherTests : IDisposable
     }, NullLogger.Instance);
 
     /// <summary>The watcher's loop runs on its own thread: give it real time to act (or to wrongly act).</summary>
-    private static async Task<bool> Eventually(Func<bool> condition)
+    /// <param name="nudge">Called between looks: a loop that read the fake clock just before the test advanced it
+    /// registers its wait after the advance, due a little later on the fake clock than the test meant.</param>
+    private static async Task<bool> Eventually(Func<bool> condition, Action? nudge = null)
     {
         for (var i = 0; i < 200 && !condition(); i++)
         {
             await Task.Delay(25);
+            nudge?.Invoke();
         }
 
         return condition();
@@ -69,7 +72,10 @@ public sealed class ConfigWatcherTests : IDisposable
 
         time.Advance(TimeSpan.FromMilliseconds(1));
 
-        Assert.True(await Eventually(() => Reloads == 1), "no reload 500 ms after the last change");
+        // Up to 50 ms more of fake time, a millisecond at a time (see Eventually): a reload at 500 ms after the last
+        // change, not at 499 (above).
+        var nudges = 0;
+        Assert.True(await Eventually(() => Reloads == 1, () => { if (nudges++ < 50) { time.Advance(TimeSpan.FromMilliseconds(1)); } }), "no reload 500 ms after the last change");
         await Task.Delay(200);
         time.Advance(TimeSpan.FromSeconds(5));
         await Task.Delay(200);
@@ -100,7 +106,8 @@ public sealed class ConfigWatcherTests : IDisposable
 
         time.Advance(TimeSpan.FromMilliseconds(500));
 
-        Assert.True(await Eventually(() => Reloads == 1), "no reload once the file was unchanged for the debounce");
+        var nudges = 0;
+        Assert.True(await Eventually(() => Reloads == 1, () => { if (nudges++ < 50) { time.Advance(TimeSpan.FromMilliseconds(1)); } }), "no reload once the file was unchanged for the debounce");
         Assert.Equal(["file change"], _reloads);
     }
 
