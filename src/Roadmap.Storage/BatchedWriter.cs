@@ -190,6 +190,7 @@ public sealed partial class BatchedWriter : IPollWriter
                 if (!waitForData.IsCompleted)
                 {
                     CheckStoreWhileIdle();
+                    CloseHours(allEnded: false);
                     Prune();
                     Compact();
                     continue;
@@ -232,6 +233,13 @@ public sealed partial class BatchedWriter : IPollWriter
 
             Interlocked.Add(ref _pendingSamples, -batch.QueuedSamples);
             await WriteWithRetryAsync(batch);
+            if (flushes.Count > 0 || _stopping)
+            {
+                // Nothing more is coming for the hours that ended (a flush waits for what was enqueued; a stop ends
+                // the writer): fold them now rather than after the grace.
+                CloseHours(allEnded: true);
+            }
+
             foreach (var f in flushes)
             {
                 f.TrySetResult();
@@ -281,6 +289,35 @@ public sealed partial class BatchedWriter : IPollWriter
         catch (StorageException e)
         {
             LogPruneFailed(_log, e);
+        }
+    }
+
+    /// <summary>
+    /// Folds the hours that ended into their days (<see cref="Rollups"/>) in a transaction of their own: while no poll
+    /// comes (otherwise a day's last hour would wait for the next poll), and with <paramref name="allEnded"/> after a
+    /// flush or at a stop, when also the hours written within the grace are closed. A failure is noted like a failed
+    /// batch; the next idle round, or the next process's first fold of the day, does it.
+    /// </summary>
+    private void CloseHours(bool allEnded)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (Health != StorageHealth.Ok || !_rollups.CloseDue(now, allEnded))
+        {
+            return;
+        }
+
+        var session = _session!;
+        try
+        {
+            session.Begin();
+            _rollups.Update(session, [], now, allEnded);
+            session.Commit();
+        }
+        catch (StorageException e)
+        {
+            session.Rollback();
+            _rollups.Forget();
+            NoteFailure(e, 0);
         }
     }
 

@@ -3,26 +3,50 @@ using Roadmap.Core.Evaluation;
 namespace Roadmap.Storage;
 
 /// <summary>
-/// The hour and day rollups a writer keeps up to date, the same for every backend: the buckets a batch touches are
-/// updated in memory per sample and handed to the backend to store in the batch's transaction. The newest bucket of
-/// each series stays in memory between batches; an older one (a late sample) or one not in memory (after a restart)
+/// The hour and day rollups a writer keeps up to date, the same for every backend: the hour buckets a batch touches are
+/// updated in memory per sample and handed to the backend to store in the batch's transaction. The newest hour bucket
+/// of each series stays in memory between batches; an older one (a late sample) or one not in memory (after a restart)
 /// is read back from the store first. Not thread-safe: the writer's loop only.
 /// </summary>
+/// <remarks>
+/// <para>A day bucket is written when one of its hours closes, not with every batch: no reader reads a day rollup
+/// before its day has ended (<see cref="WindowPlan"/> reads the open day from its hours and samples), so keeping the
+/// open day's bucket in memory and rewriting its row every batch cost memory and CPU for nothing. An hour closes when
+/// the series' first sample of a later hour arrives, or once both its end and its last write are
+/// <see cref="CloseGraceMs"/> past by the writer's clock (a source that polls less than hourly, or stopped); it is
+/// then folded into its day: appended to the stored
+/// day row when that row ends before the hour starts, else the day is recomputed from its hour rows. A day rollup
+/// therefore holds the day's closed hours, and all of it once the day's last hour has closed.</para>
+/// <para>An hour bucket this process did not build from the hour's start (read back after a restart or a failed
+/// batch, or first met after its series' previous hour left memory) is folded by a recompute, not appended: hours of
+/// that day may have closed while nobody folded them (the process was down). What no later fold of the same day
+/// repairs (the process down across midnight) the compactor repairs when it seals the day: a day rollup whose count is
+/// not the sealed day's is rebuilt from the day's samples (<see cref="Chunks.Compactor"/>).</para>
+/// </remarks>
 internal sealed class Rollups
 {
-    private readonly RollupCache _hours = new(RollupLevel.Hour);
-    private readonly RollupCache _days = new(RollupLevel.Day);
+    /// <summary>How long after its end, and after its last sample was written, an hour no later sample closed is closed
+    /// by the clock: 5 s. (Samples written long after their time, a backlog after an outage or a backfill, keep their
+    /// hour open while they keep coming, so each hour is folded once, when the next one begins.)</summary>
+    public const long CloseGraceMs = 5_000;
+
+    private readonly RollupCache _hours = new(RollupLevel.Hour, keepNewest: true);
+    private readonly RollupCache _days = new(RollupLevel.Day, keepNewest: false);
     private readonly HashSet<long> _closed = [];
+    private readonly List<Fold> _folds = [];
 
     /// <summary>
-    /// Adds the batch (sorted by series, ts) to the open buckets and writes the buckets it touched. The samples of one
-    /// series and hour are summarized once and that summary is appended to both its hour and its day bucket: each
-    /// sample enters one sketch, not two. A day bucket written whose day a reader may keep
+    /// Adds the batch (sorted by series, ts) to the hour buckets, writes the buckets it touched and folds the hours it
+    /// closed into their days. The samples of one series and hour are summarized once and that summary is appended to
+    /// its hour bucket. A day bucket written whose day a reader may keep
     /// (<see cref="ClosedDaysCache.WriteChangesClosedDay"/>) raises its series' closed-days version.
     /// </summary>
     /// <param name="nowMs">The writer's clock, unix ms UTC.</param>
-    public void Update(IStorageWriteSession session, ReadOnlySpan<SeriesSample> rows, long nowMs)
+    /// <param name="closeAllEnded">Also close the hours that ended but were written within the grace (a flush, a stop:
+    /// nothing more is coming for them from this writer).</param>
+    public void Update(IStorageWriteSession session, ReadOnlySpan<SeriesSample> rows, long nowMs, bool closeAllEnded = false)
     {
+        _folds.Clear();
         var i = 0;
         while (i < rows.Length)
         {
@@ -37,13 +61,38 @@ internal sealed class Rollups
                 part.Add(new Point(rows[i].Ts, rows[i].Value));
             }
 
-            _hours.Get(session, series, hourStart).Add(part, duplicate);
-            _days.Get(session, series, RollupLevel.Day.StartOf(hourStart)).Add(part, duplicate);
+            var hour = _hours.Get(session, series, hourStart, _folds);
+            hour.Add(part, duplicate);
+            hour.TouchedMs = nowMs;
         }
 
-        // Hours first: a day that must be recomputed is rebuilt from its (just written) hours, or from its samples
-        // once a day chunk answers for it (its hours were dropped when it was sealed).
+        _hours.CloseBefore(
+            closeAllEnded ? nowMs - RollupLevel.Hour.SizeMs : nowMs - RollupLevel.Hour.SizeMs - CloseGraceMs,
+            closeAllEnded ? long.MaxValue : nowMs - CloseGraceMs,
+            _folds);
+
+        // Hours first: a fold appends an hour's final summary (recomputed above when it had to be), and a day that must
+        // be recomputed is rebuilt from its (just written) hours, or from its samples once a day chunk answers for it.
         _hours.WriteTouched(session, null);
+        foreach (var fold in _folds)
+        {
+            var dayStart = RollupLevel.Day.StartOf(fold.Hour.Start);
+            var day = _days.Get(session, fold.Hour.Series, dayStart, null);
+
+            // A recompute takes the day's hours up to the series' open hour, which is folded when it closes.
+            var open = _hours.NewestStart(fold.Hour.Series);
+            day.RecomputeTo = open > dayStart && open < dayStart + RollupLevel.Day.SizeMs ? open : dayStart + RollupLevel.Day.SizeMs;
+            if (fold.Recompute)
+            {
+                day.Recompute = true;
+            }
+            else
+            {
+                day.Add(fold.Hour.Summary, duplicate: false);
+            }
+        }
+
+        _folds.Clear();
         _days.ClosedDaysTouched(nowMs, _closed);
         if (_closed.Count > 0)
         {
@@ -54,11 +103,18 @@ internal sealed class Rollups
         _days.WriteTouched(session, RollupLevel.Hour);
     }
 
+    /// <summary>Whether an hour in memory may have ended <see cref="CloseGraceMs"/> before <paramref name="nowMs"/>
+    /// (with <paramref name="allEnded"/>: ended at all) and wait to be closed by an <see cref="Update"/> (an empty one
+    /// will do).</summary>
+    public bool CloseDue(long nowMs, bool allEnded = false) =>
+        _hours.CloseDue(nowMs - RollupLevel.Hour.SizeMs - (allEnded ? 0 : CloseGraceMs));
+
     /// <summary>Drops everything in memory (after a rollback, or when the store was opened anew): the rows are the truth.</summary>
     public void Forget()
     {
         _hours.Forget();
         _days.Forget();
+        _folds.Clear();
     }
 
     /// <summary>An empty summary that keeps no list of exact values (rollups only need the sketch).</summary>
@@ -76,6 +132,16 @@ internal sealed class Rollups
 
         public bool Recompute { get; set; }
 
+        /// <summary>When a sample was last added, by the writer's clock (unix ms).</summary>
+        public long TouchedMs { get; set; }
+
+        /// <summary>Where a recompute ends (exclusive, unix ms); null: the bucket's end.</summary>
+        public long? RecomputeTo { get; set; }
+
+        /// <summary>Folded into its day by a recompute rather than appended: this process did not build it from the
+        /// hour's start (see <see cref="Rollups"/>' remarks).</summary>
+        public bool FoldByRecompute { get; init; }
+
         /// <param name="part">Samples of this bucket later than any added before, in time order.</param>
         /// <param name="duplicate">Whether two samples of the part share a ts (the table kept only the later).</param>
         public void Add(SeriesSummary part, bool duplicate)
@@ -91,15 +157,24 @@ internal sealed class Rollups
         }
     }
 
-    /// <summary>The open buckets of one level: the newest per series stays in memory; an older one (late sample) or
-    /// one not in memory (after a restart) is read from its row first.</summary>
-    private sealed class RollupCache(RollupLevel level)
+    /// <summary>An hour closed in this batch, to fold into its day once the hours are written.</summary>
+    private readonly record struct Fold(Bucket Hour, bool Recompute);
+
+    /// <summary>The buckets of one level a batch touches; with <paramref name="keepNewest"/> the newest per series stays
+    /// in memory between batches, and an older one (late sample) or one not in memory (after a restart) is read from
+    /// its row first. Without it every bucket is read from its row.</summary>
+    private sealed class RollupCache(RollupLevel level, bool keepNewest)
     {
         private readonly Dictionary<long, Bucket> _newest = [];
         private readonly Dictionary<(long, long), Bucket> _touched = [];
         private readonly List<RollupRow> _write = [];
 
-        public Bucket Get(IStorageWriteSession session, long series, long start)
+        // The earliest start among the newest buckets (or less): no bucket can be closed by the clock before then.
+        private long _earliest = long.MaxValue;
+
+        /// <param name="folds">Where the buckets this closes go (the series' previous newest, replaced by a later one;
+        /// or this bucket itself, when it is older than the newest: a late sample into a closed hour). Null: none.</param>
+        public Bucket Get(IStorageWriteSession session, long series, long start, List<Fold>? folds)
         {
             if (_newest.TryGetValue(series, out var b) && b.Start == start)
             {
@@ -112,20 +187,81 @@ internal sealed class Rollups
                 return b;
             }
 
-            b = new Bucket(series, start, session.ReadRollup(level, series, start) ?? NewSummary());
-            _touched[(series, start)] = b;
-            if (!_newest.TryGetValue(series, out var newest) || start > newest.Start)
+            var stored = session.ReadRollup(level, series, start);
+            if (!keepNewest)
             {
-                _newest[series] = b;
+                b = new Bucket(series, start, stored ?? NewSummary());
+                _touched[(series, start)] = b;
+                return b;
             }
 
+            var had = _newest.TryGetValue(series, out var newest);
+            if (had && start < newest!.Start)
+            {
+                // A late sample into an hour that closed: its day is recomputed with it.
+                b = new Bucket(series, start, stored ?? NewSummary());
+                folds?.Add(new Fold(b, Recompute: true));
+            }
+            else
+            {
+                b = new Bucket(series, start, stored ?? NewSummary()) { FoldByRecompute = !had || stored is not null };
+                if (had)
+                {
+                    folds?.Add(new Fold(newest!, newest!.FoldByRecompute));
+                }
+
+                _newest[series] = b;
+                _earliest = Math.Min(_earliest, start);
+            }
+
+            _touched[(series, start)] = b;
             return b;
+        }
+
+        /// <summary>The start of the series' newest bucket in memory; long.MaxValue when none.</summary>
+        public long NewestStart(long series) => _newest.TryGetValue(series, out var b) ? b.Start : long.MaxValue;
+
+        /// <summary>Whether a newest bucket may start at or before <paramref name="lastStart"/>.</summary>
+        public bool CloseDue(long lastStart) => _earliest <= lastStart;
+
+        /// <summary>Closes the newest buckets that start at or before <paramref name="lastStart"/> and were last
+        /// touched at or before <paramref name="lastTouched"/> (no later sample closed them): each is folded by a
+        /// recompute and leaves memory.</summary>
+        public void CloseBefore(long lastStart, long lastTouched, List<Fold> folds)
+        {
+            if (_earliest > lastStart)
+            {
+                return;
+            }
+
+            var earliest = long.MaxValue;
+            List<long>? closed = null;
+            foreach (var (series, b) in _newest)
+            {
+                if (b.Start <= lastStart && b.TouchedMs <= lastTouched)
+                {
+                    (closed ??= []).Add(series);
+                    folds.Add(new Fold(b, Recompute: true));
+                }
+                else
+                {
+                    earliest = Math.Min(earliest, b.Start);
+                }
+            }
+
+            foreach (var series in closed ?? [])
+            {
+                _newest.Remove(series);
+            }
+
+            _earliest = earliest;
         }
 
         public void Forget()
         {
             _newest.Clear();
             _touched.Clear();
+            _earliest = long.MaxValue;
         }
 
         /// <summary>Adds to <paramref name="series"/> those with a touched bucket whose day a reader may keep
@@ -149,9 +285,10 @@ internal sealed class Rollups
             {
                 if (b.Recompute)
                 {
+                    var end = b.RecomputeTo ?? b.Start + level.SizeMs;
                     b.Summary = finer is null || session.HasDayChunk(b.Series, b.Start)
-                        ? SeriesSummary.FromPoints(session.ReadSamples(b.Series, b.Start, b.Start + level.SizeMs - 1))
-                        : session.CombineRollups(finer, b.Series, b.Start, b.Start + level.SizeMs);
+                        ? SeriesSummary.FromPoints(session.ReadSamples(b.Series, b.Start, end - 1))
+                        : session.CombineRollups(finer, b.Series, b.Start, end);
                     b.Recompute = false;
                 }
 

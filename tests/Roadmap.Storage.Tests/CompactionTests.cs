@@ -10,6 +10,7 @@ namespace Roadmap.Storage.Tests;
 public abstract class CompactionTests(StorageTestBackend backend) : IDisposable
 {
     private static readonly DateTimeOffset T0 = TestClock.RecentMidnight;
+    private const long DayMs = 86_400_000;
 
     /// <summary>Nothing is ever closed: the writer under this never seals a chunk.</summary>
     /// <summary>A writer's options under which nothing is ever closed for compaction: the samples stay hot rows.</summary>
@@ -53,6 +54,36 @@ public abstract class CompactionTests(StorageTestBackend backend) : IDisposable
         }
 
         await writer.FlushAsync();
+    }
+
+    [Fact]
+    public void Compact_DayWhoseLastHourNoProcessFolded_RebuildsItsDayRollupFromTheSealedSamples()
+    {
+        // A process writes 22:00-23:20 and is killed: hour 22 was folded into the day when hour 23 began, hour 23 never
+        // was, and no process wrote that series again that day. Sealing the day repairs its day rollup.
+        var db = backend.Open();
+        var day = T0.AddDays(1).ToUnixTimeMilliseconds();
+        var h22 = day + (22 * 3_600_000L);
+        var h23 = h22 + 3_600_000L;
+        var points = new List<Point>();
+        long id;
+        using (var session = db.OpenWriteSession(NeverCompact, TimeProvider.System))
+        {
+            var rollups = new Rollups();
+            id = RollupTests.WriteBatch(session, rollups, h22 + (31 * 60_000), RollupTests.Minutes(h22, 0, 30), points);
+            RollupTests.WriteBatch(session, rollups, h23 + (21 * 60_000), RollupTests.Minutes(h23, 0, 20), points);
+        }
+
+        Assert.Equal(30, backend.Rollups(RollupLevel.Day)[(id, day)].Count);
+
+        CompactAll(db, DateTimeOffset.FromUnixTimeMilliseconds(day + DayMs + (10 * 60_000)));
+
+        Assert.Contains((id, day), backend.DayChunks());
+        var repaired = backend.Rollups(RollupLevel.Day)[(id, day)];
+        Assert.Equal(50, repaired.Count);
+        AssertSame(SeriesSummary.FromPoints(points), repaired, "the repaired day rollup");
+        using var read = db.Samples.OpenSession();
+        Assert.Equal(50, read.Summarize("web", "latency", DateTimeOffset.FromUnixTimeMilliseconds(day - 3_600_000), DateTimeOffset.FromUnixTimeMilliseconds(day + DayMs + 3_600_000)).Count);
     }
 
     /// <summary>Runs compaction steps at <paramref name="now"/> until a sweep is done; the chunks written.</summary>

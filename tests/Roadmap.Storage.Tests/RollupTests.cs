@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Tests;
@@ -291,5 +292,127 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
     {
         var reader = Backend.Open().Samples;
         Assert.Equal(0, reader.Summarize("nope", "up", T0, T0.AddDays(30)).Count);
+    }
+
+    /// <summary>One batch of samples of web/latency through a write session and <paramref name="rollups"/>, as the
+    /// writer does it, at the writer's clock <paramref name="nowMs"/>; the samples are added to <paramref name="all"/>.</summary>
+    internal static long WriteBatch(IStorageWriteSession session, Rollups rollups, long nowMs, IEnumerable<(long Ts, double Value)> samples, List<Point> all)
+    {
+        session.Begin();
+        var id = session.SeriesId("web", "latency");
+        var rows = samples.Select((x, i) => new SeriesSample(id, x.Ts, x.Value, i)).ToArray();
+        session.InsertSamples(rows);
+        rollups.Update(session, rows, nowMs);
+        session.Commit();
+        all.AddRange(rows.Select(r => new Point(r.Ts, r.Value)));
+        return id;
+    }
+
+    /// <summary>A sample every minute of [from, to) minutes after <paramref name="hour"/>, the values varied.</summary>
+    internal static IEnumerable<(long Ts, double Value)> Minutes(long hour, int from, int to) =>
+        Enumerable.Range(from, to - from).Select(m => (hour + (m * 60_000L) + 7, Math.Round(1 + Math.Sin(m + (hour / 3_600_000)), 4)));
+
+    private static SeriesSummary Exact(IEnumerable<Point> points) => SeriesSummary.FromPoints(points.OrderBy(p => p.TimestampMs).ToList());
+
+    [Fact]
+    public void Rollups_HourStillOpen_DayRollupWaitsUntilTheHourClosesThenHoldsItExactly()
+    {
+        var db = Backend.Open();
+        using var session = db.OpenWriteSession(new StorageOptions(), TimeProvider.System);
+        var rollups = new Rollups();
+        var day = T0.AddDays(1).ToUnixTimeMilliseconds();
+        var h10 = day + (10 * 3_600_000L);
+        var h11 = h10 + 3_600_000L;
+        var points = new List<Point>();
+
+        // Hour 10 written in two batches while it is open: its hour row is current, its day has no row yet.
+        var id = WriteBatch(session, rollups, h10 + (10 * 60_000), Minutes(h10, 0, 10), points);
+        WriteBatch(session, rollups, h10 + (20 * 60_000), Minutes(h10, 10, 20), points);
+        Assert.Equal(20, Backend.Rollups(RollupLevel.Hour)[(id, h10)].Count);
+        Assert.DoesNotContain((id, day), Backend.Rollups(RollupLevel.Day).Keys);
+
+        // The series' first sample of hour 11 closes hour 10: the day is hour 10, exactly.
+        WriteBatch(session, rollups, h11 + 500, [(h11 + 100, 5.0)], points);
+        var hour10 = Exact(points.Take(20));
+        AssertSameNumbers(hour10, Backend.Rollups(RollupLevel.Day)[(id, day)]);
+        Assert.Equal(hour10.Sketch.ToBytes(), Backend.Rollups(RollupLevel.Day)[(id, day)].Sketch.ToBytes());
+
+        // No later sample: hour 11 closes by the clock, CloseGraceMs after its end, with a batch of nothing (the idle
+        // writer's); not before.
+        var h12 = h11 + 3_600_000L;
+        Assert.True(rollups.CloseDue(h12 + Rollups.CloseGraceMs));
+        WriteBatch(session, rollups, h12 + Rollups.CloseGraceMs - 1, [], points);
+        Assert.Equal(20, Backend.Rollups(RollupLevel.Day)[(id, day)].Count);
+        WriteBatch(session, rollups, h12 + Rollups.CloseGraceMs, [], points);
+        AssertSameNumbers(Exact(points), Backend.Rollups(RollupLevel.Day)[(id, day)]);
+        Assert.False(rollups.CloseDue(h12 + Rollups.CloseGraceMs));
+
+        // A late sample into hour 10, between stored ones, after both hours were folded: the day is recomputed with it
+        // once that hour has had no sample for the grace.
+        WriteBatch(session, rollups, h12 + 60_000, [(h10 + (5 * 60_000) + 30_000, 99.0)], points);
+        Assert.True(rollups.CloseDue(h12 + 60_000 + Rollups.CloseGraceMs));
+        WriteBatch(session, rollups, h12 + 60_000 + Rollups.CloseGraceMs, [], points);
+        var all = Exact(points);
+        AssertSameNumbers(all, Backend.Rollups(RollupLevel.Day)[(id, day)]);
+        Assert.Equal(all.Sketch.ToBytes(), Backend.Rollups(RollupLevel.Day)[(id, day)].Sketch.ToBytes());
+    }
+
+    [Fact]
+    public void Rollups_ProcessGoneWhileAnHourWasOpen_TheNextProcessFoldsThatHourWithItsOwnFirst()
+    {
+        // A process writes 10:00-10:30 and stops without closing hour 10 (killed). The next one starts at 11:05; its
+        // first fold of the series (hour 11, at 12:00) recomputes the day from the hour rows, hour 10 included.
+        var db = Backend.Open();
+        var day = T0.AddDays(1).ToUnixTimeMilliseconds();
+        var h10 = day + (10 * 3_600_000L);
+        var h11 = h10 + 3_600_000L;
+        var h12 = h11 + 3_600_000L;
+        var points = new List<Point>();
+        long id;
+        using (var session = db.OpenWriteSession(new StorageOptions(), TimeProvider.System))
+        {
+            id = WriteBatch(session, new Rollups(), h10 + (31 * 60_000), Minutes(h10, 0, 31), points);
+        }
+
+        using (var session = db.OpenWriteSession(new StorageOptions(), TimeProvider.System))
+        {
+            var rollups = new Rollups();
+            WriteBatch(session, rollups, h11 + (6 * 60_000), Minutes(h11, 5, 6), points);
+            WriteBatch(session, rollups, h11 + (41 * 60_000), Minutes(h11, 6, 40), points);
+            Assert.DoesNotContain((id, day), Backend.Rollups(RollupLevel.Day).Keys);
+            WriteBatch(session, rollups, h12 + 200, [(h12 + 100, 3.0)], points);
+        }
+
+        var want = Exact(points.Where(p => p.TimestampMs < h12));
+        AssertSameNumbers(want, Backend.Rollups(RollupLevel.Day)[(id, day)]);
+        Assert.Equal(31 + 35, Backend.Rollups(RollupLevel.Day)[(id, day)].Count);
+    }
+
+    [Fact]
+    public async Task Writer_NoPollAfterAnHourEnded_TheIdleWriterFoldsThatHourIntoItsDay()
+    {
+        // The last polls of a day (or of a source that stopped) are folded by the clock while the writer idles, not
+        // only when the next poll comes.
+        var db = Backend.Open();
+        var h10 = T0.AddDays(1).AddHours(10);
+        var time = new FakeTimeProvider(h10.AddMinutes(30));
+        await using var writer = NewWriter(db, new StorageOptions(), time);
+        writer.Start();
+        writer.TryEnqueue(Poll(h10.AddMinutes(1).ToUnixTimeMilliseconds(), ("latency", 2.5)));
+        writer.TryEnqueue(Poll(h10.AddMinutes(2).ToUnixTimeMilliseconds(), ("latency", 3.5)));
+        await writer.FlushAsync();
+        Assert.Empty(Backend.Rollups(RollupLevel.Day));
+
+        // Past 11:00 and the grace: the idle loop wakes on this clock every flush interval.
+        time.Advance(TimeSpan.FromMinutes(30) + TimeSpan.FromMilliseconds(Rollups.CloseGraceMs));
+        var waited = TimeProvider.System.GetTimestamp();
+        while (Backend.Rollups(RollupLevel.Day).Count == 0 && TimeProvider.System.GetElapsedTime(waited) < TimeSpan.FromSeconds(20))
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(50);
+        }
+
+        var day = Assert.Single(Backend.Rollups(RollupLevel.Day)).Value;
+        Assert.Equal((2, 6.0, 2.5, 3.5), (day.Count, day.Sum, day.Min, day.Max));
     }
 }

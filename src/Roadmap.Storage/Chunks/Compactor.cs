@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Chunks;
 
@@ -159,12 +160,43 @@ internal sealed class Compactor(StorageOptions options, TimeProvider time)
                 // A day chunk answers for its day's hours (readers read a window's edge day raw from it), so its hour
                 // rollups only cost space; an hour sealed in an open day keeps its rollup, which readers still use.
                 store.DropHourRollups(series, from, to);
+                RepairDayRollup(store, series, from, points);
             }
         }
 
         moved += hot.Count;
         return points.Count;
     }
+
+    /// <summary>
+    /// The day rollup of a day just sealed, rebuilt from the day's samples when its count is not theirs. The writer
+    /// folds each hour into its day when the hour closes (<see cref="Rollups"/>), so a process that stopped before
+    /// folding an hour, and did not run again that day, left a day rollup short of that hour: nothing else would ever
+    /// fold it. The day's samples are at hand here, and the check is one row read.
+    /// </summary>
+    private void RepairDayRollup(IChunkStore store, long series, long day, List<Point> points)
+    {
+        long count = 0;
+        foreach (var p in points)
+        {
+            if (!double.IsNaN(p.Value))
+            {
+                count++;
+            }
+        }
+
+        if (count == 0 || store.DayRollupCount(series, day) == count)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        store.ReplaceDayRollup(series, day, SeriesSummary.FromPoints(points), ClosedDaysCache.WriteChangesClosedDay(day, now));
+        DayRollupsRepaired++;
+    }
+
+    /// <summary>Day rollups <see cref="RepairDayRollup"/> rebuilt since this compactor was made.</summary>
+    public long DayRollupsRepaired { get; private set; }
 }
 
 /// <summary>What one compaction step did.</summary>

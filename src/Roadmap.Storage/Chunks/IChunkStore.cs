@@ -44,4 +44,12 @@ internal interface IChunkStore
 
     /// <summary>Deletes the hour rollups of one series with from &lt;= start &lt; to: a day chunk answers for them.</summary>
     void DropHourRollups(long series, long fromMs, long toMs);
+
+    /// <summary>The count of the series' day rollup starting at <paramref name="dayStartMs"/>; null when it has none.</summary>
+    long? DayRollupCount(long series, long dayStartMs);
+
+    /// <summary>Stores <paramref name="summary"/> as the series' day rollup starting at <paramref name="dayStartMs"/>,
+    /// replacing any; with <paramref name="closedDayChanged"/> also raises the series' closed-days version
+    /// (<see cref="ClosedDaysCache"/>).</summary>
+    void ReplaceDayRollup(long series, long dayStartMs, SeriesSummary summary, bool closedDayChanged);
 }

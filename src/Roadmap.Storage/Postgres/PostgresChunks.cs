@@ -15,7 +15,9 @@ namespace Roadmap.Storage.Postgres;
 /// was deleted (and sealed) or stays hot. A second compactor building the same chunk from an older view collides on
 /// the chunk's key and rolls back.
 /// </remarks>
-internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
+/// <param name="partitions">Where the compactor creates a day rollups partition a repaired day rollup needs (see
+/// <see cref="ReplaceDayRollup"/>); null for a reader, which never writes.</param>
+internal sealed class PostgresChunks(NpgsqlConnection connection, Partitions? partitions = null) : IChunkStore
 {
     /// <summary>Held for a compaction step's transaction; another constant than the schema's and partitions' locks.</summary>
     private const long CompactLock = 0x526f61646d617032; // "Roadmap2"
@@ -26,6 +28,7 @@ internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
     public static readonly string OverlappingSql =
         $"SELECT data FROM chunks WHERE series_id = $1 AND start_ts > $2 - {Day} AND start_ts < $3 AND end_ts > $2 ORDER BY start_ts";
 
+    private readonly List<string> _created = [];
     private NpgsqlTransaction? _tx;
 
     /// <summary>Calls <paramref name="add"/> with the series' samples with from &lt;= ts &lt; to, oldest first.</summary>
@@ -56,6 +59,7 @@ internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
         _tx?.Commit();
         _tx?.Dispose();
         _tx = null;
+        partitions?.Committed(_created);
     }
 
     public void Rollback()
@@ -72,6 +76,7 @@ internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
         {
             _tx?.Dispose();
             _tx = null;
+            _created.Clear();
         }
     }
 
@@ -154,6 +159,46 @@ internal sealed class PostgresChunks(NpgsqlConnection connection) : IChunkStore
     {
         using var cmd = Command($"DELETE FROM {RollupLevel.Hour.Table} WHERE series_id = $1 AND start_ts >= $2 AND start_ts < $3;", _tx, series, fromMs, toMs);
         cmd.ExecuteNonQuery();
+    }
+
+    public long? DayRollupCount(long series, long dayStartMs)
+    {
+        using var cmd = Command($"SELECT count FROM {RollupLevel.Day.Table} WHERE series_id = $1 AND start_ts = $2;", _tx, series, dayStartMs);
+        return cmd.ExecuteScalar() is { } count and not DBNull ? Convert.ToInt64(count, System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
+    public void ReplaceDayRollup(long series, long dayStartMs, SeriesSummary summary, bool closedDayChanged)
+    {
+        if (partitions is null || _tx is null)
+        {
+            throw new InvalidOperationException("a day rollup is written only in a compaction step");
+        }
+
+        partitions.Ensure(connection, _tx, PartitionedTable.RollupsDay, [PartitionedTable.RollupsDay.StartOf(dayStartMs)], _created);
+        using var cmd = Command(
+            $"""
+            INSERT INTO {RollupLevel.Day.Table} (series_id, start_ts, {PostgresRows.RollupColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            {PostgresRows.RollupOnConflict}
+            """,
+            _tx,
+            series,
+            dayStartMs,
+            summary.Count);
+        cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = summary.Sum });
+        cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = summary.Min });
+        cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = summary.Max });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = summary.FirstTimestampMs });
+        cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = summary.FirstValue });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = summary.LastTimestampMs });
+        cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = summary.LastValue });
+        cmd.Parameters.Add(new NpgsqlParameter<double> { TypedValue = summary.Increase });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = summary.Sketch.ToBytes() });
+        cmd.ExecuteNonQuery();
+        if (closedDayChanged)
+        {
+            using var version = Command("UPDATE series SET closed_days_version = closed_days_version + 1 WHERE id = $1;", _tx, series);
+            version.ExecuteNonQuery();
+        }
     }
 
     private List<byte[]> Blobs(string sql, NpgsqlTransaction? tx, params long[] values)

@@ -10,6 +10,14 @@ internal static class PostgresRows
     /// <summary>A rollup bucket's columns, in the order <see cref="Rollup"/> reads them.</summary>
     public const string RollupColumns = "count, sum, min, max, first_ts, first_value, last_ts, last_value, increase, sketch";
 
+    /// <summary>What an insert of a rollup row does when the row exists: replaces every column of it.</summary>
+    public const string RollupOnConflict = """
+        ON CONFLICT (series_id, start_ts) DO UPDATE SET
+            count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
+            first_ts = excluded.first_ts, first_value = excluded.first_value, last_ts = excluded.last_ts,
+            last_value = excluded.last_value, increase = excluded.increase, sketch = excluded.sketch;
+        """;
+
     /// <summary>Reads the columns of <see cref="RollupColumns"/> starting at ordinal 0.</summary>
     /// <param name="withSketch">False: the summary gets an empty sketch (the caller merges column 9 itself).</param>
     public static SeriesSummary Rollup(NpgsqlDataReader r, bool withSketch = true) =>

@@ -225,7 +225,7 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
     public IReadOnlyList<Point> ReadSamples(long series, long fromMs, long toMs) => Guard(() =>
     {
         var points = new List<Point>();
-        (_chunks ??= new PostgresChunks(C)).Read(series, fromMs, toMs + 1, points.Add, _tx);
+        (_chunks ??= new PostgresChunks(C, _storage.Partitions)).Read(series, fromMs, toMs + 1, points.Add, _tx);
         return points;
     });
 
@@ -288,10 +288,7 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
                 $"""
                 INSERT INTO {level.Table} (series_id, start_ts, {PostgresRows.RollupColumns})
                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::bigint[], $8::float8[], $9::bigint[], $10::float8[], $11::float8[], $12::bytea[])
-                ON CONFLICT (series_id, start_ts) DO UPDATE SET
-                    count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max,
-                    first_ts = excluded.first_ts, first_value = excluded.first_value, last_ts = excluded.last_ts,
-                    last_value = excluded.last_value, increase = excluded.increase, sketch = excluded.sketch;
+                {PostgresRows.RollupOnConflict}
                 """,
                 C,
                 Tx);
@@ -335,7 +332,7 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
 
         return Guard(() =>
         {
-            var step = _compactor.Step(_chunks ??= new PostgresChunks(Connection()));
+            var step = _compactor.Step(_chunks ??= new PostgresChunks(Connection(), _storage.Partitions));
             if (step.Chunks == 0)
             {
                 ReleaseSealedPartitions();

@@ -30,6 +30,8 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     private sqlite3_stmt ExactStmt => field ??= Prepare(ChunksTable.ExactRaw);
 
+    private sqlite3_stmt DayCountStmt => field ??= Prepare($"SELECT count FROM {RollupLevel.Day.Table} WHERE series_id = ?1 AND start_ts = ?2;");
+
     /// <summary>Calls <paramref name="add"/> with the series' samples with from &lt;= ts &lt; to, oldest first.</summary>
     public void Read(long series, long fromMs, long toMs, Action<Point> add)
     {
@@ -106,20 +108,7 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         return ids;
     }
 
-    public long? OldestHot(long series, long fromMs)
-    {
-        var s = OldestHotStmt;
-        raw.sqlite3_bind_int64(s, 1, series);
-        raw.sqlite3_bind_int64(s, 2, fromMs);
-        try
-        {
-            return Row(s) ? raw.sqlite3_column_int64(s, 0) : null;
-        }
-        finally
-        {
-            raw.sqlite3_reset(s);
-        }
-    }
+    public long? OldestHot(long series, long fromMs) => FirstLong(OldestHotStmt, series, fromMs);
 
     public IReadOnlyList<(long Series, long DayStart)> PartialChunks(long beforeMs, int limit)
     {
@@ -178,6 +167,32 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     public void DropHourRollups(long series, long fromMs, long toMs) =>
         Execute(RollupsTable.DeleteRangeRaw(RollupLevel.Hour), s => Bind(s, series, fromMs, toMs));
+
+    public long? DayRollupCount(long series, long dayStartMs) => FirstLong(DayCountStmt, series, dayStartMs);
+
+    public void ReplaceDayRollup(long series, long dayStartMs, SeriesSummary summary, bool closedDayChanged)
+    {
+        Execute(RollupsTable.Upsert(RollupLevel.Day), s => RollupsTable.BindRaw(s, series, dayStartMs, summary));
+        if (closedDayChanged)
+        {
+            Execute(SeriesTable.ClosedDaysChangedRaw, s => raw.sqlite3_bind_int64(s, 1, series));
+        }
+    }
+
+    /// <summary>The first row's first column of <paramref name="s"/> bound to (?1, ?2); null when it has no row.</summary>
+    private long? FirstLong(sqlite3_stmt s, long first, long second)
+    {
+        raw.sqlite3_bind_int64(s, 1, first);
+        raw.sqlite3_bind_int64(s, 2, second);
+        try
+        {
+            return Row(s) ? raw.sqlite3_column_int64(s, 0) : null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
 
     private List<Point> Hot(long series, long fromMs, long toMs)
     {
