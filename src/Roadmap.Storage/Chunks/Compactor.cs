@@ -192,11 +192,7 @@ internal sealed class Compactor(StorageOptions options, TimeProvider time)
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         store.ReplaceDayRollup(series, day, SeriesSummary.FromPoints(points), ClosedDaysCache.WriteChangesClosedDay(day, now));
-        DayRollupsRepaired++;
     }
-
-    /// <summary>Day rollups <see cref="RepairDayRollup"/> rebuilt since this compactor was made.</summary>
-    public long DayRollupsRepaired { get; private set; }
 }
 
 /// <summary>What one compaction step did.</summary>
