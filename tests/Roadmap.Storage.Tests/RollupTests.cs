@@ -358,6 +358,39 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
     }
 
     [Fact]
+    public void Rollups_BacklogWrittenLongAfterItsTime_EachHourIsFoldedOnceWhenTheNextBegins()
+    {
+        // Samples written two days after their time (a backlog after an outage, a backfill): their hour ended long
+        // before the writer's clock, but while its samples keep coming it is not closed by the clock. Otherwise every
+        // batch would close it and the next reopen it, recomputing the day each time.
+        var db = Backend.Open();
+        using var session = db.OpenWriteSession(new StorageOptions(), TimeProvider.System);
+        var rollups = new Rollups();
+        var day = T0.AddDays(1).ToUnixTimeMilliseconds();
+        var h10 = day + (10 * 3_600_000L);
+        var h11 = h10 + 3_600_000L;
+        var now = day + (2 * 86_400_000L);
+        var points = new List<Point>();
+
+        var id = WriteBatch(session, rollups, now, Minutes(h10, 0, 20), points);
+        WriteBatch(session, rollups, now + 1_000, Minutes(h10, 20, 40), points);
+        Assert.DoesNotContain((id, day), Backend.Rollups(RollupLevel.Day).Keys);
+        Assert.Equal(40, Backend.Rollups(RollupLevel.Hour)[(id, h10)].Count);
+
+        // Hour 11's first samples close hour 10: the day is its 60 samples.
+        WriteBatch(session, rollups, now + 2_000, Minutes(h10, 40, 60).Concat(Minutes(h11, 0, 10)), points);
+        var hour10 = Exact(points.Take(60));
+        AssertSameNumbers(hour10, Backend.Rollups(RollupLevel.Day)[(id, day)]);
+        Assert.Equal(hour10.Sketch.ToBytes(), Backend.Rollups(RollupLevel.Day)[(id, day)].Sketch.ToBytes());
+
+        // Nothing more comes: hour 11 closes once its last write is the grace old.
+        WriteBatch(session, rollups, now + 2_000 + Rollups.CloseGraceMs - 1, [], points);
+        Assert.Equal(60, Backend.Rollups(RollupLevel.Day)[(id, day)].Count);
+        WriteBatch(session, rollups, now + 2_000 + Rollups.CloseGraceMs, [], points);
+        AssertSameNumbers(Exact(points), Backend.Rollups(RollupLevel.Day)[(id, day)]);
+    }
+
+    [Fact]
     public void Rollups_ProcessGoneWhileAnHourWasOpen_TheNextProcessFoldsThatHourWithItsOwnFirst()
     {
         // A process writes 10:00-10:30 and stops without closing hour 10 (killed). The next one starts at 11:05; its
