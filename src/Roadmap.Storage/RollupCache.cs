@@ -35,6 +35,11 @@ internal sealed class Rollups
     private readonly HashSet<long> _closed = [];
     private readonly List<Fold> _folds = [];
 
+    // The samples of one series and hour in a batch, summarized before they are appended to the hour's bucket: one
+    // scratch summary, cleared for each, rather than a summary and a sketch per series per batch (with 18,000 series
+    // and two batches a second, the writer's largest allocation).
+    private readonly SeriesSummary _part = NewSummary();
+
     /// <summary>
     /// Adds the batch (sorted by series, ts) to the hour buckets, writes the buckets it touched and folds the hours it
     /// closed into their days. The samples of one series and hour are summarized once and that summary is appended to
@@ -52,7 +57,8 @@ internal sealed class Rollups
         {
             var series = rows[i].Series;
             var hourStart = RollupLevel.Hour.StartOf(rows[i].Ts);
-            var part = NewSummary();
+            var part = _part;
+            part.Clear();
             var duplicate = false;
             for (; i < rows.Length && rows[i].Series == series && rows[i].Ts - hourStart < RollupLevel.Hour.SizeMs; i++)
             {

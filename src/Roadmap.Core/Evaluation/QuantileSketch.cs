@@ -97,6 +97,15 @@ public sealed class QuantileSketch
         }
     }
 
+    /// <summary>Empties the sketch, keeping its arrays for the values added next: a scratch sketch reused for many
+    /// short summaries allocates once.</summary>
+    public void Clear()
+    {
+        _positive.Clear();
+        _negative.Clear();
+        _zero = 0;
+    }
+
     /// <summary>Adds every value of <paramref name="other"/> to this sketch; <paramref name="other"/> is unchanged.</summary>
     public void Merge(QuantileSketch other)
     {
@@ -479,6 +488,31 @@ public sealed class QuantileSketch
             }
 
             AddReserved(index, count);
+        }
+
+        /// <summary>Zeroes every count (an empty store's array is all zeros: <see cref="Reserve"/> relies on it) and keeps
+        /// the array.</summary>
+        public void Clear()
+        {
+            if (Total == 0)
+            {
+                return;
+            }
+
+            if (_short is not null)
+            {
+                Array.Clear(_short);
+            }
+            else if (_wide is null)
+            {
+                Array.Clear(_counts);
+            }
+            else
+            {
+                Array.Clear(_wide);
+            }
+
+            Total = 0;
         }
 
         public void Merge(Store other)

@@ -179,6 +179,19 @@ public sealed class SeriesSummary
         _sketch?.Add(value);
     }
 
+    /// <summary>Makes this the summary of no samples again, keeping its sketch's arrays (and its exact list, if it keeps
+    /// one) for reuse: a scratch summary filled and appended elsewhere many times allocates once.</summary>
+    public void Clear()
+    {
+        Count = 0;
+        Sum = 0;
+        Min = Max = FirstValue = LastValue = double.NaN;
+        FirstTimestampMs = LastTimestampMs = 0;
+        Increase = 0;
+        _exact?.Clear();
+        _sketch?.Clear();
+    }
+
     /// <summary>
     /// Appends the summary of the samples that follow this one's in time, making this the summary of both. The step
     /// from this one's last to <paramref name="later"/>'s first sample counts toward <see cref="Increase"/> by the

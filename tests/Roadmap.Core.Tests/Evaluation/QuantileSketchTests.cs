@@ -129,6 +129,41 @@ public class QuantileSketchTests
         Assert.Equal(300, sketch.Quantile(1)!.Value, 300 * 0.01);
     }
 
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Clear_ThenReused_EqualsAFreshSketch(string distribution)
+    {
+        var random = new Random(7);
+        var reused = new QuantileSketch();
+        // First a wide range and more values than a ushort count holds (the store widens its counts), then others.
+        for (var i = 0; i < 70_000; i++)
+        {
+            reused.Add(i % 3 == 0 ? -Math.Exp(random.NextDouble() * 40) : i % 3 == 1 ? 0 : Math.Exp(random.NextDouble() * 40));
+        }
+
+        foreach (var n in new[] { 1, 5, 1_000 })
+        {
+            reused.Clear();
+            Assert.Equal(0, reused.Count);
+            Assert.Null(reused.Quantile(0.5));
+            var fresh = new QuantileSketch();
+            for (var i = 0; i < n; i++)
+            {
+                var value = Draw(distribution, random);
+                reused.Add(value);
+                fresh.Add(value);
+            }
+
+            Assert.Equal(fresh.ToBytes(), reused.ToBytes());
+            Assert.Equal(fresh.Quantile(0.99), reused.Quantile(0.99));
+
+            // A merge into a cleared sketch reserves its range over the kept array, which must be all zeros.
+            reused.Clear();
+            reused.Merge(fresh);
+            Assert.Equal(fresh.ToBytes(), reused.ToBytes());
+        }
+    }
+
     [Fact]
     public void Quantile_Empty_IsNull()
     {

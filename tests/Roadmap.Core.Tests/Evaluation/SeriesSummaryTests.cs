@@ -103,6 +103,48 @@ public class SeriesSummaryTests
         Assert.Equal(new double[] { 10, 15, 3, 8 }, summary.ExactValues!);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Clear_ThenReused_GivesTheNumbersOfAFreshSummary(bool keepsExactValues)
+    {
+        var random = new Random(11);
+        var reused = keepsExactValues ? SeriesSummary.Empty() : SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, new QuantileSketch());
+        foreach (var p in RandomSeries(random, 500, counter: true))
+        {
+            reused.Add(p);
+        }
+
+        for (var round = 0; round < 3; round++)
+        {
+            reused.Clear();
+            Assert.Equal(0, reused.Count);
+            Assert.Equal(0, reused.Sum);
+            Assert.True(double.IsNaN(reused.Min) && double.IsNaN(reused.Max) && double.IsNaN(reused.LastValue));
+            var points = RandomSeries(random, 1 + (round * 40), counter: round == 1);
+            var fresh = keepsExactValues ? SeriesSummary.Empty() : SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, new QuantileSketch());
+            foreach (var p in points)
+            {
+                reused.Add(p);
+                fresh.Add(p);
+            }
+
+            Assert.Equal(
+                (fresh.Count, fresh.Sum, fresh.Min, fresh.Max, fresh.FirstTimestampMs, fresh.FirstValue, fresh.LastTimestampMs, fresh.LastValue, fresh.Increase),
+                (reused.Count, reused.Sum, reused.Min, reused.Max, reused.FirstTimestampMs, reused.FirstValue, reused.LastTimestampMs, reused.LastValue, reused.Increase));
+            Assert.Equal(fresh.Sketch.ToBytes(), reused.Sketch.ToBytes());
+            Assert.Equal(fresh.ExactValues, reused.ExactValues);
+
+            // Appended elsewhere, it gives what the fresh one gives.
+            var target = SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, new QuantileSketch());
+            var expected = SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, new QuantileSketch());
+            target.Append(reused);
+            expected.Append(fresh);
+            Assert.Equal(expected.Sketch.ToBytes(), target.Sketch.ToBytes());
+            Assert.Equal(expected.Increase, target.Increase);
+        }
+    }
+
     [Fact]
     public void Empty_HasNoSamplesAndNaNExtremes()
     {
