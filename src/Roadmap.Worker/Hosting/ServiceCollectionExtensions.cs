@@ -79,7 +79,7 @@ public static class ServiceCollectionExtensions
     {
         var registry = new SourceKindRegistry(kinds ?? SourceKinds.All);
         services.AddSingleton(registry);
-        // One poll boundary for the host: Quartz creates a PollJob per run, and the guard's log rate limit outlives it.
+        // One poll boundary for the host: every poll goes through it, and its log rate limit spans them all.
         services.AddSingleton(sp => new PollGuard(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PollGuard>>()));
         services.AddSingleton(sp =>
         {
@@ -109,6 +109,8 @@ public static class ServiceCollectionExtensions
         services.AddQuartz(q =>
         {
             q.UseTimeProvider(time);
+            // One PollJob for every poll, not a job and a DI scope per firing (PollJobFactory).
+            q.UseJobFactory<PollJobFactory>();
             // Polls are I/O bound: let every source run at once rather than queue behind slow ones.
             q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Math.Clamp(config.Sources.Count + 2, 10, 2000));
             // Every source starts at the same instant, so thousands of triggers share a fire time. Acquired one at a
