@@ -83,7 +83,7 @@ internal sealed class Rollups
         foreach (var fold in _folds)
         {
             var dayStart = RollupLevel.Day.StartOf(fold.Hour.Start);
-            var day = _days.Get(session, fold.Hour.Series, dayStart, null);
+            var day = _days.Get(session, fold.Hour.Series, dayStart, null, recompute: fold.Recompute);
 
             // A recompute takes the day's hours up to the series' open hour, which is folded when it closes.
             var open = _hours.NewestStart(fold.Hour.Series);
@@ -180,7 +180,9 @@ internal sealed class Rollups
 
         /// <param name="folds">Where the buckets this closes go (the series' previous newest, replaced by a later one;
         /// or this bucket itself, when it is older than the newest: a late sample into a closed hour). Null: none.</param>
-        public Bucket Get(IStorageWriteSession session, long series, long start, List<Fold>? folds)
+        /// <param name="recompute">The caller recomputes the bucket anyway: a bucket not in memory is not read from its
+        /// row (a fold that recomputes its day would read and decode the stored day only to throw it away).</param>
+        public Bucket Get(IStorageWriteSession session, long series, long start, List<Fold>? folds, bool recompute = false)
         {
             if (_newest.TryGetValue(series, out var b) && b.Start == start)
             {
@@ -193,24 +195,23 @@ internal sealed class Rollups
                 return b;
             }
 
-            var stored = session.ReadRollup(level, series, start);
+            var stored = recompute ? null : session.ReadRollup(level, series, start);
+            Bucket? newest = null;
+            var had = keepNewest && _newest.TryGetValue(series, out newest);
+            b = new Bucket(series, start, stored ?? NewSummary()) { Recompute = recompute, FoldByRecompute = !had || stored is not null };
+            _touched[(series, start)] = b;
             if (!keepNewest)
             {
-                b = new Bucket(series, start, stored ?? NewSummary());
-                _touched[(series, start)] = b;
                 return b;
             }
 
-            var had = _newest.TryGetValue(series, out var newest);
             if (had && start < newest!.Start)
             {
                 // A late sample into an hour that closed: its day is recomputed with it.
-                b = new Bucket(series, start, stored ?? NewSummary());
                 folds?.Add(new Fold(b, Recompute: true));
             }
             else
             {
-                b = new Bucket(series, start, stored ?? NewSummary()) { FoldByRecompute = !had || stored is not null };
                 if (had)
                 {
                     folds?.Add(new Fold(newest!, newest!.FoldByRecompute));
@@ -220,7 +221,6 @@ internal sealed class Rollups
                 _earliest = Math.Min(_earliest, start);
             }
 
-            _touched[(series, start)] = b;
             return b;
         }
 
