@@ -55,8 +55,12 @@ public sealed class CopyStorageProcessTests : IDisposable
             await second.KillAsync();
         }
 
+        // Nothing committed is lost. The kill may also land after the second run finished what the first left: CI on
+        // 5b96173 saw the whole 3,000,000 there, on a quiet machine where the resumed copy outran the 50 ms this test
+        // takes to see its first progress line. Then there was nothing left to interrupt, and the run below must still
+        // find the copy whole and verify it.
         var afterKill = Count(destination);
-        Assert.InRange(afterKill, afterTerm, Total - 1);
+        Assert.InRange(afterKill, afterTerm, Total);
 
         var third = await WorkerProcess.RunAsync(_dir, Patience, args);
 
