@@ -24,6 +24,7 @@ public sealed class PollJobFactory(IServiceProvider services, IOptions<JobFactor
             ? new ValueTask<JobScope>(new JobScope(_poll.Value, null))
             : base.CreateJob(bundle, scheduler, cancellationToken);
 
+    // Every PollJob is the shared one: CreateJob hands out no other.
     public override ValueTask ReturnJob(JobScope scope, CancellationToken cancellationToken) =>
-        ReferenceEquals(scope.Job, _poll.IsValueCreated ? _poll.Value : null) ? ValueTask.CompletedTask : base.ReturnJob(scope, cancellationToken);
+        scope.Job is PollJob ? ValueTask.CompletedTask : base.ReturnJob(scope, cancellationToken);
 }
