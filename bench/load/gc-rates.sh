@@ -8,18 +8,19 @@
 . "$(dirname "$0")/../lib.sh"
 SOURCES=$1 SECS=$2; shift 2
 WORKER="$(roadmap_worker)"
+URL=http://127.0.0.1:19811
 start_run
 python3 "$BENCH_DIR/load/gen-config.py" "$SOURCES" "${KPIS:-0}" 1s >"$RUN/roadmap.yaml"
-env "$@" "$WORKER" run --config "$RUN/roadmap.yaml" --database "$RUN/roadmap.db" --urls http://127.0.0.1:19811 >"$RUN/worker.log" 2>&1 &
+env "$@" "$WORKER" run --config "$RUN/roadmap.yaml" --database "$RUN/roadmap.db" --urls "$URL" >"$RUN/worker.log" 2>&1 &
 PID=$!
-wait_for http://127.0.0.1:19811/readyz 60
+wait_for "$URL/readyz" 60
 sleep "${SETTLE:-20}"
-m() { curl -fsS http://127.0.0.1:19811/metrics > "$RUN/m$1"; }
+m() { curl -fsS "$URL/metrics" > "$RUN/m$1"; }
 m 0; c0=$(cpu_seconds $PID); t0=$(date +%s.%N)
 sleep "$SECS"
 m 1; c1=$(cpu_seconds $PID); t1=$(date +%s.%N)
 python3 - "$RUN/m0" "$RUN/m1" "$c0" "$c1" "$t0" "$t1" "$(rss_mib $PID)" "$*" <<'PY'
-import sys,re
+import sys
 def load(p):
     d={}
     for l in open(p):
