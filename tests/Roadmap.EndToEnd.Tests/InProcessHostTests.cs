@@ -39,6 +39,36 @@ public sealed class InProcessHostTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
+    /// <summary>
+    /// /metrics in both formats, asked for as Prometheus asks (OpenMetrics preferred, text as the fallback) and as curl
+    /// does (nothing said): each with its content type, one declaration per family (roadmap_signal_value is written
+    /// outside prometheus-net's registry), OpenMetrics' floats and its closing <c># EOF</c>.
+    /// </summary>
+    private static async Task AssertExpositionFormatsAsync(HttpClient http)
+    {
+        using var open = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        open.Headers.TryAddWithoutValidation("Accept", "application/openmetrics-text;version=1.0.0;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1");
+        using var openResponse = await http.SendAsync(open);
+        var openMetrics = await openResponse.Content.ReadAsStringAsync();
+        var text = await http.GetAsync("/metrics");
+
+        Assert.Equal("application/openmetrics-text", openResponse.Content.Headers.ContentType?.MediaType);
+        Assert.EndsWith("\n# EOF\n", openMetrics, StringComparison.Ordinal);
+        Assert.Contains("\nroadmap_signal_value{source=\"broken\",signal=\"status_code\"} 500.0\n", openMetrics, StringComparison.Ordinal);
+        Assert.Equal("text/plain", text.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("0.0.4", text.Content.Headers.ContentType?.Parameters.Single(p => p.Name == "version").Value);
+        var plain = await text.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("# EOF", plain, StringComparison.Ordinal);
+        Assert.Contains("\nroadmap_signal_value{source=\"broken\",signal=\"status_code\"} 500\n", plain, StringComparison.Ordinal);
+        foreach (var page in new[] { openMetrics, plain })
+        {
+            var types = page.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+            Assert.Equal(types.Count, types.Distinct().Count());
+            Assert.Contains("roadmap_signal_value", types);
+            Assert.Contains("roadmap_source_up", types);
+        }
+    }
+
     private string Config() => $$"""
         roadmap:
           name: End-to-end shop
@@ -133,6 +163,7 @@ public sealed class InProcessHostTests : IDisposable
         Assert.Equal(1, Support.Value(metrics, "roadmap_initiative_info", ("initiative", "migration"), ("goal", "reliability"), ("declared_status", "in-progress")));
         Assert.Equal(1, Support.Value(metrics, "roadmap_build_info"));
         Assert.NotNull(Support.Value(metrics, "process_cpu_seconds_total"));
+        await AssertExpositionFormatsAsync(http);
 
         await app.StopAsync();
         var counted = app.Services.GetRequiredService<RoadmapMetrics>().PollCount;

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Prometheus;
 using Roadmap.Worker.Exporting;
 
 namespace Roadmap.Worker.Endpoints;
@@ -15,11 +14,7 @@ public static class EndpointExtensions
     public static IEndpointRouteBuilder MapRoadmapEndpoints(this IEndpointRouteBuilder app)
     {
         var metrics = app.ServiceProvider.GetRequiredService<RoadmapMetrics>();
-        app.MapMetrics(settings =>
-        {
-            settings.Registry = metrics.Registry;
-            settings.EnableOpenMetrics = true;
-        });
+        app.MapRoadmapMetrics(metrics);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", async (Readiness readiness, CancellationToken ct) =>
             await readiness.ProblemAsync(ct) is { } problem

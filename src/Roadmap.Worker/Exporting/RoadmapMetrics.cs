@@ -43,7 +43,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Histogram _pollDuration;
     private readonly Histogram _pollLateness;
     private readonly Gauge _lastSuccess;
-    private readonly Gauge _signalValue;
+    private readonly SignalValues _signals = new();
     private readonly Counter _samplesWritten;
     private readonly Counter _pollsDropped;
     private readonly Counter _writeFailures;
@@ -113,7 +113,6 @@ public sealed class RoadmapMetrics : IRoadmapEvents
             Buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         });
         _lastSuccess = f.CreateGauge("roadmap_source_last_success_timestamp_seconds", "When the source last polled successfully, unix seconds.", source);
-        _signalValue = f.CreateGauge("roadmap_signal_value", "The latest raw sample of each signal.", ["source", "signal"]);
         _samplesWritten = f.CreateCounter("roadmap_samples_written_total", "Samples committed to the database.");
         _pollsDropped = f.CreateCounter("roadmap_storage_polls_dropped_total", "Polls not stored: the write queue was full, or the database refused them at shutdown.");
         _writeFailures = f.CreateCounter("roadmap_storage_write_failures_total", "Failed database commits (each is retried).");
@@ -140,6 +139,19 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>
+    /// Writes what /metrics serves: <c>roadmap_signal_value</c> (kept outside the registry, see <see cref="SignalValues"/>)
+    /// and then the registry's families, its before-collect callbacks run, in <paramref name="format"/>.
+    /// </summary>
+    public async Task ExportAsync(Stream stream, ExpositionFormat format = ExpositionFormat.PrometheusText, CancellationToken ct = default)
+    {
+        await _signals.WriteAsync(stream, format, _holdsSource, ct);
+        await Registry.CollectAndExportAsTextAsync(stream, format, ct);
+    }
+
+    /// <summary>The exported value of <c>roadmap_signal_value{source,signal}</c>, if the series exists.</summary>
+    public double? SignalValue(string source, string signal) => _signals.Get(source, signal);
 
     /// <summary>Polls counted in /metrics since start, for the shutdown log line.</summary>
     public long PollCount => Interlocked.Read(ref _pollCount);
@@ -243,7 +255,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _judgementShown = judges;
         var holds = _holdsSource!;
         var away = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var id in _sourceSeries.Keys.Concat(_polls.GetAllLabelValues().Select(l => l[0])))
+        foreach (var id in _sourceSeries.Keys.Concat(_signals.Sources).Concat(_polls.GetAllLabelValues().Select(l => l[0])))
         {
             if (!away.Contains(id) && !holds(id))
             {
@@ -260,6 +272,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         foreach (var id in away)
         {
             _sourceSeries.TryRemove(id, out _);
+            _signals.Forget(id);
         }
 
         bool Away(string[] l) => away.Contains(l[0]);
@@ -268,7 +281,6 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         RemoveWhere(_ticksSkipped, Away);
         RemoveWhere(_pollDuration, Away);
         RemoveWhere(_lastSuccess, Away);
-        RemoveWhere(_signalValue, Away);
     }
 
     private IEnumerable<Gauge> JudgementGauges() =>
@@ -293,9 +305,20 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         RemoveWhere(_ticksSkipped, Stale);
         RemoveWhere(_pollDuration, Stale);
         RemoveWhere(_lastSuccess, Stale);
-        RemoveWhere(_signalValue, l => l[0] == id && (current is null || !current.Signals.Contains(l[1])));
+        if (current is null)
+        {
+            _signals.Forget(id);
+        }
+        else
+        {
+            _signals.Retain(id, current.Signals);
+        }
         // Again: a poll recorded while the series were being removed may have cached children just removed.
         _sourceSeries.TryRemove(id, out _);
+        if (current is null)
+        {
+            _signals.Forget(id);
+        }
     }
 
     /// <summary>Drops the judged series of KPIs and initiatives the config no longer has; the evaluator calls this.</summary>
@@ -373,10 +396,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
             series.LastSuccess.Set(at.ToUnixTimeMilliseconds() / 1000.0);
         }
 
-        foreach (var sample in result.Samples)
-        {
-            series.Signal(sample.Signal).Set(sample.Value);
-        }
+        series.Signals.Set(result.Samples);
     }
 
     /// <summary>A tick of the source skipped because its previous poll still ran.</summary>
@@ -477,7 +497,6 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     {
         private readonly RoadmapMetrics _m;
         private readonly string _id;
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Gauge.Child> _signals = new(StringComparer.Ordinal);
         private Gauge.Child? _lastSuccess;
         private Counter.Child? _ticksSkipped;
 
@@ -490,6 +509,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
             Failure = m._polls.WithLabels(id, kind, "failure");
             Duration = m._pollDuration.WithLabels(id, kind);
             Up = m._sourceUp.WithLabels(id, kind);
+            Signals = m._signals.RowOf(id);
         }
 
         public string Kind { get; }
@@ -508,7 +528,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         // Created at the first skipped tick: most sources never skip one, and thousands of zero series would cost memory.
         public Counter.Child TicksSkipped => _ticksSkipped ??= _m._ticksSkipped.WithLabels(_id, Kind);
 
-        public Gauge.Child Signal(string signal) => _signals.GetOrAdd(signal, static (s, a) => a._m._signalValue.WithLabels(a._id, s), this);
+        public SignalValues.Row Signals { get; }
     }
 
     private static string Key(string[] labels) => string.Join('\u001f', labels);

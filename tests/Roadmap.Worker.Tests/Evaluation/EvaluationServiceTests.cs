@@ -174,7 +174,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
     private static async Task<string> ScrapeAsync(RoadmapMetrics exporter)
     {
         using var stream = new MemoryStream();
-        await exporter.Registry.CollectAndExportAsTextAsync(stream);
+        await exporter.ExportAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 

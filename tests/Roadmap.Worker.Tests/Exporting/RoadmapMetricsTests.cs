@@ -13,10 +13,10 @@ public sealed class RoadmapMetricsTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
 
-    private static async Task<string> ScrapeAsync(CollectorRegistry registry)
+    private static async Task<string> ScrapeAsync(RoadmapMetrics metrics)
     {
         using var stream = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(stream);
+        await metrics.ExportAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
@@ -38,7 +38,7 @@ public sealed class RoadmapMetricsTests
 
         metrics.RecordEvaluation(Evaluation(status == KpiStatus.NoData ? null : 0.5, status, status == KpiStatus.Met));
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         string[] all = ["no_data", "met", "on_track", "at_risk", "missed"];
         foreach (var s in all)
         {
@@ -54,7 +54,7 @@ public sealed class RoadmapMetricsTests
         var burns = ErrorBudget.BurnWindows.Select((w, i) => new BurnRate(w.Label, w.Window, i + 0.5)).ToList();
         metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true) with { Coverage = 0.25, ErrorBudgetRemaining = 0.9, BurnRates = burns });
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         Assert.Contains(Uptime("roadmap_kpi_window_coverage_ratio", 0.25), text);
         Assert.Contains(Uptime("roadmap_kpi_error_budget_remaining_ratio", 0.9), text);
         foreach (var (label, rate) in new[] { ("5m", 0.5), ("30m", 1.5), ("1h", 2.5), ("2h", 3.5), ("6h", 4.5), ("1d", 5.5), ("3d", 6.5) })
@@ -65,7 +65,7 @@ public sealed class RoadmapMetricsTests
         // No longer a budget KPI (a reload changed its aggregate): its budget and burn rates leave /metrics.
         metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true) with { Coverage = 1 });
 
-        text = await ScrapeAsync(metrics.Registry);
+        text = await ScrapeAsync(metrics);
         Assert.DoesNotContain("roadmap_kpi_burn_rate{", text);
         Assert.DoesNotContain("roadmap_kpi_error_budget_remaining_ratio{", text);
         Assert.Contains(Uptime("roadmap_kpi_window_coverage_ratio", 1), text);
@@ -78,7 +78,7 @@ public sealed class RoadmapMetricsTests
 
         metrics.RecordEvaluation(Evaluation(2.1, KpiStatus.OnTrack, false) with { Forecast = 1.849, ForecastLower = 1.72, ForecastUpper = 1.98, ForecastProbability = 0.76 });
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         Assert.Contains(Uptime("roadmap_kpi_forecast_lower", 1.72), text);
         Assert.Contains(Uptime("roadmap_kpi_forecast_upper", 1.98), text);
         Assert.Contains(Uptime("roadmap_kpi_forecast_probability", 0.76), text);
@@ -89,11 +89,11 @@ public sealed class RoadmapMetricsTests
     {
         var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
         metrics.RecordEvaluation(Evaluation(0.9995, KpiStatus.Met, true));
-        Assert.Contains("roadmap_kpi_value{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.9995\n", await ScrapeAsync(metrics.Registry));
+        Assert.Contains("roadmap_kpi_value{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.9995\n", await ScrapeAsync(metrics));
 
         metrics.RecordEvaluation(Evaluation(null, KpiStatus.NoData, false));
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         Assert.DoesNotContain("roadmap_kpi_value{", text);
         Assert.Contains("roadmap_kpi_target{initiative=\"cloud-migration\",kpi=\"uptime\"} 0.999\n", text);
         Assert.Contains("roadmap_kpi_met{initiative=\"cloud-migration\",kpi=\"uptime\"} 0\n", text);
@@ -121,7 +121,7 @@ public sealed class RoadmapMetricsTests
         var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
         await using var writer = new BatchedWriter(storage, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance);
         metrics.CollectStorage(writer);
-        var before = await ScrapeAsync(metrics.Registry);
+        var before = await ScrapeAsync(metrics);
 
         // Its first sweep after start is the conversion: every closed day sealed, one chunk per series and day.
         writer.Start();
@@ -132,7 +132,7 @@ public sealed class RoadmapMetricsTests
         }
 
         metrics.CollectStorage(writer);
-        var after = await ScrapeAsync(metrics.Registry);
+        var after = await ScrapeAsync(metrics);
 
         Assert.Contains("roadmap_storage_chunks_sealed_total 0\n", before);
         Assert.Contains("roadmap_storage_samples_sealed_total 0\n", before);
@@ -155,9 +155,9 @@ public sealed class RoadmapMetricsTests
         var source = new SourceConfig("web", "http", new PollSchedule(TimeSpan.FromSeconds(15), null), TimeSpan.FromSeconds(5), new object(), ["up"]);
 
         metrics.RecordPoll(source, PollResult.Failed("connection refused", TimeSpan.FromMilliseconds(3), [new Sample("up", 0)]), Now);
-        var afterFailure = await ScrapeAsync(metrics.Registry);
+        var afterFailure = await ScrapeAsync(metrics);
         metrics.RecordPoll(source, PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(20)), Now.AddSeconds(15));
-        var afterSuccess = await ScrapeAsync(metrics.Registry);
+        var afterSuccess = await ScrapeAsync(metrics);
 
         Assert.Contains("roadmap_source_up{source=\"web\",kind=\"http\"} 0\n", afterFailure);
         Assert.DoesNotContain("roadmap_source_last_success_timestamp_seconds{", afterFailure);
@@ -190,7 +190,7 @@ public sealed class RoadmapMetricsTests
 
         metrics.Describe(config);
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         Assert.Contains("roadmap_initiative_info{initiative=\"frontend\",name=\"Enhance frontend performance\",goal=\"speed\",declared_status=\"in-progress\"} 1\n", text);
         Assert.Contains("roadmap_kpi_info{initiative=\"frontend\",kpi=\"p95\",name=\"Page p95\",unit=\"seconds\",aggregate=\"p95\",window=\"1d\",comparison=\"<=\"} 1\n", text);
         Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"failure\"} 0\n", text);
@@ -208,10 +208,10 @@ public sealed class RoadmapMetricsTests
         metrics.RecordPoll(Source("http"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
 
         metrics.ForgetSource("web", null);
-        Assert.DoesNotContain("source=\"web\"", await ScrapeAsync(metrics.Registry));
+        Assert.DoesNotContain("source=\"web\"", await ScrapeAsync(metrics));
         metrics.RecordPoll(Source(kindAfter), PollResult.Failed("refused", TimeSpan.FromMilliseconds(5), [new Sample("up", 0)]), Now);
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         Assert.Contains($"roadmap_source_polls_total{{source=\"web\",kind=\"{kindAfter}\",outcome=\"failure\"}} 1\n", text);
         Assert.Contains($"roadmap_source_up{{source=\"web\",kind=\"{kindAfter}\"}} 0\n", text);
         Assert.Contains("roadmap_signal_value{source=\"web\",signal=\"up\"} 0\n", text);
@@ -227,7 +227,7 @@ public sealed class RoadmapMetricsTests
         metrics.RecordPoll(Source("http"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
         metrics.RecordPoll(Source("tcp"), PollResult.Ok([new Sample("up", 1)], TimeSpan.FromMilliseconds(5)), Now);
 
-        var text = await ScrapeAsync(metrics.Registry);
+        var text = await ScrapeAsync(metrics);
         Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"tcp\",outcome=\"success\"} 1\n", text);
         Assert.Contains("roadmap_source_polls_total{source=\"web\",kind=\"http\",outcome=\"success\"} 1\n", text);
     }
@@ -256,7 +256,7 @@ public sealed class RoadmapMetricsTests
         metrics.RecordEvaluation(Evaluation(0.5, KpiStatus.AtRisk, false));
         metrics.RecordPoll(source, new PollResult([new Sample("up", 1)], null, TimeSpan.FromMilliseconds(5)), Now);
 
-        var away = await ScrapeAsync(metrics.Registry);
+        var away = await ScrapeAsync(metrics);
         Assert.DoesNotContain("roadmap_kpi_value{", away, StringComparison.Ordinal);
         Assert.DoesNotContain("roadmap_kpi_info{", away, StringComparison.Ordinal);
         Assert.DoesNotContain("roadmap_initiative_info{", away, StringComparison.Ordinal);
@@ -266,9 +266,26 @@ public sealed class RoadmapMetricsTests
         metrics.RecordEvaluation(Evaluation(0.5, KpiStatus.AtRisk, false));
         metrics.RecordPoll(source, new PollResult([new Sample("up", 1)], null, TimeSpan.FromMilliseconds(5)), Now);
 
-        var back = await ScrapeAsync(metrics.Registry);
+        var back = await ScrapeAsync(metrics);
         Assert.Contains(Uptime("roadmap_kpi_value", 0.5), back);
         Assert.Contains("roadmap_initiative_info{initiative=\"cloud-migration\"", back, StringComparison.Ordinal);
         Assert.Contains("roadmap_source_up{source=\"web\",kind=\"http\"} 1", back, StringComparison.Ordinal);
+        Assert.Contains("roadmap_signal_value{source=\"web\",signal=\"up\"} 1\n", back, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ForgetSource_ReplacedByOneEmittingFewerSignals_KeepsTheValuesOfThoseItStillEmits()
+    {
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        SourceConfig Source(params string[] signals) => new("web", "http", new PollSchedule(TimeSpan.FromSeconds(1), null), TimeSpan.FromSeconds(1), new object(), signals);
+        metrics.RecordPoll(Source("up", "status_code", "latency_seconds"), PollResult.Ok([new("up", 1), new("status_code", 200), new("latency_seconds", 0.25)], TimeSpan.FromMilliseconds(5)), Now);
+
+        metrics.ForgetSource("web", Source("up", "latency_seconds"));
+
+        var text = await ScrapeAsync(metrics);
+        Assert.Contains("roadmap_signal_value{source=\"web\",signal=\"up\"} 1\n", text, StringComparison.Ordinal);
+        Assert.Contains("roadmap_signal_value{source=\"web\",signal=\"latency_seconds\"} 0.25\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("signal=\"status_code\"", text, StringComparison.Ordinal);
+        Assert.Equal(0.25, metrics.SignalValue("web", "latency_seconds"));
     }
 }

@@ -116,7 +116,7 @@ public sealed partial class ConfigReloaderTests : IDisposable
     private static async Task<string> ScrapeAsync(RoadmapMetrics metrics)
     {
         using var stream = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        await metrics.ExportAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 

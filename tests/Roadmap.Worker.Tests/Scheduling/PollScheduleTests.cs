@@ -107,7 +107,7 @@ public sealed class PollScheduleTests : IDisposable
         // The ticks that came while a poll ran were skipped and counted: about six per 700 ms poll on this grid. Polled
         // and skipped together are at most the grid's ticks in the span (and the start poll).
         using var stream = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        await metrics.ExportAsync(stream);
         var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
         var skipped = Regex.Match(text, "^roadmap_source_ticks_skipped_total{source=\"slow\",kind=\"slow\"} ([0-9]+)$", RegexOptions.Multiline);
         Assert.True(skipped.Success, "no roadmap_source_ticks_skipped_total series for the slow source");
@@ -146,7 +146,7 @@ public sealed class PollScheduleTests : IDisposable
 
         Assert.True(metrics.PollCount >= 6, $"{metrics.PollCount} polls recorded");
         using var stream = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(stream);
+        await metrics.ExportAsync(stream);
         var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
         var reader = database.Samples;
         foreach (var (id, reason) in new[]

@@ -132,7 +132,7 @@ public sealed class UpdateRig : IDisposable
     public async Task<double> DeliveriesAsync(string update, string outcome)
     {
         using var stream = new MemoryStream();
-        await Metrics.Registry.CollectAndExportAsTextAsync(stream);
+        await Metrics.ExportAsync(stream);
         var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
         var line = text.Split('\n').SingleOrDefault(l => l.StartsWith($"roadmap_update_deliveries_total{{update=\"{update}\",outcome=\"{outcome}\"}} ", StringComparison.Ordinal));
         Assert.True(line is not null, $"no series for {update}/{outcome} in:\n{text}");
