@@ -271,8 +271,9 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         // One pass per metric for all of them: a shard moving takes thousands of sources at once.
         foreach (var id in away)
         {
-            _sourceSeries.TryRemove(id, out _);
+            // The row first: a series object cached in between, holding the row forgotten, is then dropped too.
             _signals.Forget(id);
+            _sourceSeries.TryRemove(id, out _);
         }
 
         bool Away(string[] l) => away.Contains(l[0]);
@@ -313,12 +314,9 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         {
             _signals.Retain(id, current.Signals);
         }
-        // Again: a poll recorded while the series were being removed may have cached children just removed.
+        // Again, last: a poll recorded while the series were being removed may have cached children (or a signal row)
+        // just removed.
         _sourceSeries.TryRemove(id, out _);
-        if (current is null)
-        {
-            _signals.Forget(id);
-        }
     }
 
     /// <summary>Drops the judged series of KPIs and initiatives the config no longer has; the evaluator calls this.</summary>
