@@ -34,7 +34,7 @@ public static class MetricsEndpoint
         });
 
     /// <summary>Whether the request's most preferred known media type is OpenMetrics.</summary>
-    public static bool PrefersOpenMetrics(HttpRequest request)
+    internal static bool PrefersOpenMetrics(HttpRequest request)
     {
         var accept = request.Query.TryGetValue("accept", out var fromQuery) ? string.Join(",", fromQuery.Select(v => v ?? "")) : request.Headers.Accept.ToString();
         var types = accept.Split(',')

@@ -40,13 +40,14 @@ public sealed class SignalValues
         }
     }
 
-    /// <summary>The latest value of one series, if it is exported (for tests and the CLI's checks).</summary>
+    /// <summary>The latest value of one series, if it is exported (for tests).</summary>
     public double? Get(string source, string signal) => _rows.TryGetValue(source, out var row) ? row.Get(signal) : null;
 
     /// <summary>
     /// Writes the family (its HELP and TYPE lines, then a line per series of the sources <paramref name="exported"/>
-    /// accepts) to <paramref name="stream"/> in <paramref name="format"/>: values as prometheus-net writes them, with
-    /// NaN and the infinities in their canonical form and, in OpenMetrics, a float's decimal point.
+    /// accepts) to <paramref name="stream"/> in <paramref name="format"/>: finite values as prometheus-net writes them
+    /// (in OpenMetrics with a float's decimal point), NaN and the infinities as both formats spell them (+Inf, -Inf,
+    /// NaN; prometheus-net's text format writes .NET's "Infinity").
     /// </summary>
     public async Task WriteAsync(Stream stream, ExpositionFormat format, Func<string, bool>? exported, CancellationToken ct)
     {
@@ -74,7 +75,7 @@ public sealed class SignalValues
     public sealed class Row
     {
         private readonly Lock _gate = new();
-        // The line's head up to the signal's value: roadmap_signal_value{source="...",signal="
+        // The line's head up to the signal's name: roadmap_signal_value{source="...",signal="
         private readonly byte[] _head;
         private string[] _signals = [];
         private double[] _values = [];
