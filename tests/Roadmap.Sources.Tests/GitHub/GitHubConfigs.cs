@@ -16,7 +16,7 @@ internal static class GitHubConfigs
     public static List<string> Errors(string source, Func<string, string?>? environment = null) => TestConfigs.Errors(source, environment);
 
     /// <summary>A github source on <paramref name="apiUrl"/>; <paramref name="extra"/> adds YAML lines at the source's indent.</summary>
-    public static string Yaml(string apiUrl, string extra = "", string timeout = "1s") =>
+    public static string Yaml(string apiUrl, string extra = "", string timeout = "5s") =>
         $"""
         - id: bugs
           kind: github

@@ -16,7 +16,7 @@ internal static class GitLabConfigs
     public static List<string> Errors(string source, Func<string, string?>? environment = null) => TestConfigs.Errors(source, environment);
 
     /// <summary>A gitlab source on <paramref name="url"/> for project acme/shop; <paramref name="extra"/> adds YAML lines at the source's indent.</summary>
-    public static string Yaml(string url, string extra = "", string timeout = "1s") =>
+    public static string Yaml(string url, string extra = "", string timeout = "5s") =>
         $"""
         - id: gl-bugs
           kind: gitlab

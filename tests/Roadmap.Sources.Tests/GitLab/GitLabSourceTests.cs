@@ -183,7 +183,7 @@ public sealed class GitLabSourceTests(WireMockFixture wiremock) : IClassFixture<
         Answer(StatisticsPath, Json("""{"error": "404 Not Found"}""", 404).WithDelay(TimeSpan.FromMilliseconds(500)));
         Answer(IssuesPath, Json("[]").WithHeader("X-Total", "1").WithDelay(TimeSpan.FromSeconds(3)));
 
-        var result = await PollOnceAsync(GitLabConfigs.Yaml(Url));
+        var result = await PollOnceAsync(GitLabConfigs.Yaml(Url, timeout: "1s"));
 
         Assert.Equal("timeout after 1s", result.Failure);
         // One timeout for the whole poll, not one per request: two would take at least 2 s. (1.4 s failed once in CI.)

@@ -16,7 +16,7 @@ internal static class JiraConfigs
     public static List<string> Errors(string source, Func<string, string?>? environment = null) => TestConfigs.Errors(source, environment);
 
     /// <summary>A jira source on <paramref name="url"/>; <paramref name="extra"/> adds YAML lines at the source's indent (edition, email, token).</summary>
-    public static string Yaml(string url, string extra = "", string timeout = "1s") =>
+    public static string Yaml(string url, string extra = "", string timeout = "5s") =>
         $"""
         - id: incidents
           kind: jira
