@@ -150,9 +150,6 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         await Registry.CollectAndExportAsTextAsync(stream, format, ct);
     }
 
-    /// <summary>The exported value of <c>roadmap_signal_value{source,signal}</c>, if the series exists.</summary>
-    public double? SignalValue(string source, string signal) => _signals.Get(source, signal);
-
     /// <summary>Polls counted in /metrics since start, for the shutdown log line.</summary>
     public long PollCount => Interlocked.Read(ref _pollCount);
 
