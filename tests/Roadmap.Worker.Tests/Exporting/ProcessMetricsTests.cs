@@ -88,7 +88,7 @@ public sealed class ProcessMetricsTests
         Assert.InRange(Value(text, "process_working_set_bytes"), process.WorkingSet64 * 0.5, process.WorkingSet64 * 2.0);
         Assert.InRange(Value(text, "process_virtual_memory_bytes"), process.VirtualMemorySize64 * 0.5, process.VirtualMemorySize64 * 2.0);
         Assert.InRange(Value(text, "process_private_memory_bytes"), process.PrivateMemorySize64 * 0.5, process.PrivateMemorySize64 * 2.0);
-        Assert.InRange(Value(text, "process_start_time_seconds"), new DateTimeOffset(process.StartTime).ToUnixTimeSeconds() - 1, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Assert.InRange(Value(text, "process_start_time_seconds"), new DateTimeOffset(process.StartTime).ToUnixTimeSeconds() - 1, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
         Assert.True(Value(text, "dotnet_collection_count_total{generation=\"0\"}") >= gen0);
         Assert.True(Value(text, "dotnet_total_memory_bytes") > 0);
     }
