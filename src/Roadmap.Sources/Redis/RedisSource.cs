@@ -89,7 +89,13 @@ public sealed class RedisSource : ISource
             catch (Exception e) when (e is OperationCanceledException or TimeoutException or SocketException or RedisException or NetworkDeniedException or TlsFilesException)
             {
                 await DropConnectionAsync();
-                return PollResult.Failed(Describe(e), time.GetElapsedTime(started));
+                var elapsed = time.GetElapsedTime(started);
+                // The library's connect timeout is ours plus a grace; on a machine stalled past both, its failure can
+                // come before our timer's: past our deadline it is still our timeout.
+                var failure = e is RedisConnectionException { FailureType: ConnectionFailureType.UnableToConnect } && elapsed >= Config.Timeout
+                    ? new TimeoutException()
+                    : e;
+                return PollResult.Failed(Describe(failure), elapsed);
             }
 
             if (!RedisInfo.TryParseStats(info, out var stats, out var problem))
