@@ -150,7 +150,7 @@ internal sealed record AuditReport(
         }
 
         Fail(DuplicatePolls.Count > 0, $"{DuplicatePolls.Count} ticks stored more than once, e.g. {First(DuplicatePolls)}");
-        Fail(DuplicateHits.Count > 0, $"{DuplicateHits.Count} ticks polled more than once at the target, e.g. {First(DuplicateHits)}");
+        Fail(DuplicateHits.Count > 0, $"{DuplicateHits.Count} ticks polled more than once at the target, e.g. {First(DuplicateHits)}; {(DuplicateHits.Count > 0 ? Trail(DuplicateHits[0]) : "")}");
         Fail(NonOwnerPolls.Count > 0, $"{NonOwnerPolls.Count} polls by a replica that did not own the tick's shard window, e.g. {First(NonOwnerPolls)}");
         Fail(OffGridPolls.Count > 0, $"{OffGridPolls.Count} polls stored with a scheduled_ts off the source's tick grid, e.g. {First(OffGridPolls)}");
         Fail(Missed.Count > 0, $"{Missed.Count} ticks missed outside a takeover gap, e.g. {string.Join(", ", Missed.Take(5).Select(m => $"{m.Source}@{Rel(m.Tick)}"))}");
@@ -248,6 +248,21 @@ internal sealed record AuditReport(
     private static string Seconds(long? ms) => ms is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v / 1000.0:0.0} s") : "never";
 
     private static string First<T>(IReadOnlyList<T> items) => items.Count > 0 ? items[0]!.ToString()! : "";
+
+    /// <summary>
+    /// What the audit paired a duplicate from: the source's stored polls and the target's hits within three intervals
+    /// of the tick, so a failed run says whether two replicas polled or a late hit was counted for the wrong tick.
+    /// </summary>
+    private string Trail(Duplicate d)
+    {
+        var every = Input.Sources.FirstOrDefault(s => s.Id == d.Source)?.EveryMs ?? 1000;
+        bool Near(long t) => Math.Abs(t - d.Tick) <= 3 * every;
+        string Rel(long t) => string.Create(CultureInfo.InvariantCulture, $"{(t - Input.Audited.From) / 1000.0:+0.000;-0.000}s");
+        var polls = Input.Polls.Where(p => p.Source == d.Source && (Near(p.ScheduledTs) || Near(p.Ts))).OrderBy(p => p.Ts)
+            .Select(p => $"tick {Rel(p.ScheduledTs)} started {Rel(p.Ts)} by {p.Node}");
+        var hits = Input.Hits.Where(h => h.Source == d.Source && Near(h.At)).OrderBy(h => h.At).Select(h => Rel(h.At));
+        return $"tick {Rel(d.Tick)}: stored polls [{string.Join("; ", polls)}], hits at [{string.Join(", ", hits)}]";
+    }
 }
 
 /// <summary>

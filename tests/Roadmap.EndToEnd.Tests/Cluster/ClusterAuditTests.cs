@@ -120,8 +120,14 @@ public sealed class ClusterAuditTests
         Assert.Equal(new Duplicate("s000", tick, 2), Assert.Single(report.DuplicatePolls));
         Assert.Equal(new Duplicate("s000", tick, 2), Assert.Single(report.DuplicateHits));
         Assert.Contains(report.Failures(AuditGoals.Issue), f => f.Contains("stored more than once", StringComparison.Ordinal));
-        Assert.Contains(report.Failures(AuditGoals.Issue), f => f.Contains("at the target", StringComparison.Ordinal));
+        var atTarget = Assert.Single(report.Failures(AuditGoals.Issue), f => f.Contains("at the target", StringComparison.Ordinal));
+        // The line shows what the audit paired: both replicas' stored polls of the tick, and the hits around it.
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(atTarget, $@"tick {System.Text.RegularExpressions.Regex.Escape(Rel(tick))} started [+-][0-9.]+s by "));
+        Assert.Contains($"started {Rel(tick + Late + 3)} by b", atTarget, StringComparison.Ordinal);
+        Assert.Contains("hits at [", atTarget, StringComparison.Ordinal);
     }
+
+    private static string Rel(long t) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{(t - From) / 1000.0:+0.000;-0.000}s");
 
     [Fact]
     public void Run_PollLostBeforeStorageButSeenAtTheTarget_IsNoMissAndASecondHitIsADuplicate()
