@@ -16,6 +16,7 @@ using WireMock.Server;
 namespace Roadmap.EndToEnd.Tests;
 
 /// <summary>The real host in this process: real Kestrel, real Quartz, a real SQLite file, WireMock as the monitored service.</summary>
+[Collection(ScheduleTimingGroup.Name)]
 public sealed class InProcessHostTests : IDisposable
 {
     private readonly WireMockServer _service = WireMockServer.Start();
