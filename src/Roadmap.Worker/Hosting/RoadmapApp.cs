@@ -65,6 +65,8 @@ public static class RoadmapApp
         // Two malloc arenas (glibc's default allows 16 on two cores) and a trim a minute: see NativeHeap.
         NativeHeap.TryLimitArenas(2);
         builder.Services.AddHostedService<NativeHeapTrimmer>();
+        // Work that holds a pool thread (an evaluation round, a write) must not leave the polls waiting: see ThreadPoolFloor.
+        ThreadPoolFloor.Apply();
         builder.Services.AddRoadmapConfig(config);
         builder.Services.AddSingleton(new ConfigVariables(SelfUrl.Variables(SelfUrl.ListenUrls(options.Urls))));
         builder.Services
