@@ -241,7 +241,9 @@ internal sealed record AuditReport(
         yield return (from, audited.To, label);
     }
 
-    private string Rel(long t) => string.Create(CultureInfo.InvariantCulture, $"{(t - Input.Audited.From) / 1000.0:+0.0;-0.0}s");
+    /// <summary>A moment as seconds from the audited span's start, to tenths (or to the millisecond when <paramref name="ms"/>).</summary>
+    private string Rel(long t, bool ms = false) =>
+        ((t - Input.Audited.From) / 1000.0).ToString(ms ? "+0.000;-0.000" : "+0.0;-0.0", CultureInfo.InvariantCulture) + "s";
 
     private string Describe(ReplicaEvent e) => $"{e.Kind.ToString().ToLowerInvariant()} {e.Node} at {Rel(e.At)}";
 
@@ -257,11 +259,10 @@ internal sealed record AuditReport(
     {
         var every = Input.Sources.FirstOrDefault(s => s.Id == d.Source)?.EveryMs ?? 1000;
         bool Near(long t) => Math.Abs(t - d.Tick) <= 3 * every;
-        string Rel(long t) => string.Create(CultureInfo.InvariantCulture, $"{(t - Input.Audited.From) / 1000.0:+0.000;-0.000}s");
         var polls = Input.Polls.Where(p => p.Source == d.Source && (Near(p.ScheduledTs) || Near(p.Ts))).OrderBy(p => p.Ts)
-            .Select(p => $"tick {Rel(p.ScheduledTs)} started {Rel(p.Ts)} by {p.Node}");
-        var hits = Input.Hits.Where(h => h.Source == d.Source && Near(h.At)).OrderBy(h => h.At).Select(h => Rel(h.At));
-        return $"tick {Rel(d.Tick)}: stored polls [{string.Join("; ", polls)}], hits at [{string.Join(", ", hits)}]";
+            .Select(p => $"tick {Rel(p.ScheduledTs, ms: true)} started {Rel(p.Ts, ms: true)} by {p.Node}");
+        var hits = Input.Hits.Where(h => h.Source == d.Source && Near(h.At)).OrderBy(h => h.At).Select(h => Rel(h.At, ms: true));
+        return $"tick {Rel(d.Tick, ms: true)}: stored polls [{string.Join("; ", polls)}], hits at [{string.Join(", ", hits)}]";
     }
 }
 
