@@ -63,7 +63,9 @@ public sealed class QuantileSketch
     private static ParsedBuckets? _parsed;
 
     private readonly Store _positive = new();
-    private readonly Store _negative = new();
+    // Made on the first negative value: most signals (latencies, sizes, counts) never have one, and the writer keeps
+    // an open hour's sketch per series in memory.
+    private Store? _negative;
     private long _zero;
 
     /// <summary>An empty sketch.</summary>
@@ -72,7 +74,9 @@ public sealed class QuantileSketch
     }
 
     /// <summary>How many values the sketch holds (NaN and infinities are not counted).</summary>
-    public long Count => _zero + _positive.Total + _negative.Total;
+    public long Count => _zero + _positive.Total + NegativeTotal;
+
+    private long NegativeTotal => _negative?.Total ?? 0;
 
     /// <summary>Counts one value. NaN and +/-Infinity are ignored; see the class remarks.</summary>
     public void Add(double value)
@@ -88,7 +92,7 @@ public sealed class QuantileSketch
         {
             if (value >= double.MinValue)
             {
-                _negative.Add(IndexOf(-value), 1);
+                (_negative ??= new()).Add(IndexOf(-value), 1);
             }
         }
         else if (!double.IsNaN(value))
@@ -102,7 +106,7 @@ public sealed class QuantileSketch
     public void Clear()
     {
         _positive.Clear();
-        _negative.Clear();
+        _negative?.Clear();
         _zero = 0;
     }
 
@@ -111,7 +115,11 @@ public sealed class QuantileSketch
     {
         ArgumentNullException.ThrowIfNull(other);
         _positive.Merge(other._positive);
-        _negative.Merge(other._negative);
+        if (other._negative is { Total: > 0 } negative)
+        {
+            (_negative ??= new()).Merge(negative);
+        }
+
         _zero += other._zero;
     }
 
@@ -129,7 +137,10 @@ public sealed class QuantileSketch
         var parsed = _parsed ??= new ParsedBuckets();
         var zero = Decode(bytes, parsed);
         _positive.MergeParsed(parsed.Positive);
-        _negative.MergeParsed(parsed.Negative);
+        if (parsed.Negative.Length > 0)
+        {
+            (_negative ??= new()).MergeParsed(parsed.Negative);
+        }
         _zero += (long)zero;
     }
 
@@ -178,13 +189,20 @@ public sealed class QuantileSketch
     {
         // At most 10 bytes a varint: the zero count, and per store the bucket count, first index, range, and a gap
         // and a count per bucket.
-        var bound = 1 + 10 + (2 * 30) + (20 * (_positive.RangeLength + _negative.RangeLength));
+        var bound = 1 + 10 + (2 * 30) + (20 * (_positive.RangeLength + (_negative?.RangeLength ?? 0)));
         var scratch = _scratch is { } kept && kept.Length >= bound ? kept : (_scratch = new byte[Math.Max(bound, 4096)]);
         scratch[0] = FormatVersion;
         var at = 1;
         WriteVarint(scratch, ref at, (ulong)_zero);
         _positive.Encode(scratch, ref at);
-        _negative.Encode(scratch, ref at);
+        if (_negative is null)
+        {
+            WriteVarint(scratch, ref at, 0); // an empty store, as Store.Encode writes one
+        }
+        else
+        {
+            _negative.Encode(scratch, ref at);
+        }
         return scratch.AsSpan(0, at).ToArray();
     }
 
@@ -208,13 +226,14 @@ public sealed class QuantileSketch
     /// <summary>The value of the k-th smallest counted value (0-based), to within the relative accuracy.</summary>
     private double ValueAtRank(long k)
     {
-        if (k < _negative.Total)
+        var negatives = NegativeTotal;
+        if (k < negatives)
         {
             // The most negative values have the highest magnitude index, so walk the negative store downwards.
-            return -ValueOf(_negative.IndexAtRankFromTop(k));
+            return -ValueOf(_negative!.IndexAtRankFromTop(k));
         }
 
-        k -= _negative.Total;
+        k -= negatives;
         if (k < _zero)
         {
             return 0;
@@ -427,9 +446,11 @@ public sealed class QuantileSketch
 
     /// <summary>
     /// Bucket counts for one sign: a dense array over at most <see cref="MaxBinsPerStore"/> contiguous indexes. The
-    /// counts are ints while the store's total fits in one, so no bucket can overflow; a store whose total would pass
-    /// <see cref="int.MaxValue"/> moves to longs for good. The writer keeps thousands of sketches open (an hour and a
-    /// day per series), so the width of a count and the spare room an array keeps are most of its memory.
+    /// counts are bytes while every bucket's count fits in one, then the narrowest of ushort, int and long that the
+    /// store's total fits (so no bucket can overflow); a store never moves back to narrower counts except when a
+    /// <see cref="Reserve"/> on an empty store allocates anew. The writer keeps an open hour per series in memory
+    /// (90,000 of them at 10,000 http sources), so the width of a count and the spare room an array keeps are most of
+    /// its memory.
     /// </summary>
     private sealed class Store
     {
@@ -438,9 +459,12 @@ public sealed class QuantileSketch
         private const int Slack = 256;
         private const int InitialLength = 16;
 
-        // The counts live in the narrowest array their total fits: ushort while the total does (an hour of 1 s samples
-        // always does, and most sketches in memory are the open hours'), then int, then long. Exactly one holds them.
-        private ushort[]? _short = [];
+        // The counts live in bytes while every bucket's count fits one: an hour of 1 s samples spread over hundreds of
+        // buckets (a latency's microsecond jitter spans 4 decades, 900 buckets) rarely puts 256 in one. A bucket that
+        // would pass 255 moves the store to the narrowest array its total fits: ushort while the total does (an hour
+        // of 1 s samples always does), then int, then long. Exactly one array holds them.
+        private byte[]? _byte = [];
+        private ushort[]? _short;
         private int[] _counts = [];
         private long[]? _wide; // once the total passed int.MaxValue: holds the counts, and _counts is empty
         private int _offset; // the bucket index of the first array slot
@@ -449,7 +473,7 @@ public sealed class QuantileSketch
 
         public long Total { get; private set; }
 
-        private int Length => _short?.Length ?? _wide?.Length ?? _counts.Length;
+        private int Length => _byte?.Length ?? _short?.Length ?? _wide?.Length ?? _counts.Length;
 
         public void Add(int index, long count)
         {
@@ -457,7 +481,8 @@ public sealed class QuantileSketch
             {
                 if (Length == 0)
                 {
-                    _short = new ushort[InitialLength];
+                    _byte = new byte[InitialLength];
+                    (_short, _counts, _wide) = (null, [], null);
                     _offset = index - (InitialLength / 2);
                 }
                 else if (index < _offset || index >= _offset + Length)
@@ -499,7 +524,11 @@ public sealed class QuantileSketch
                 return;
             }
 
-            if (_short is not null)
+            if (_byte is not null)
+            {
+                Array.Clear(_byte);
+            }
+            else if (_short is not null)
             {
                 Array.Clear(_short);
             }
@@ -527,14 +556,23 @@ public sealed class QuantileSketch
             if (Reserve(low, high))
             {
                 // The common case: no collapse, so add the ranges bucket for bucket.
-                WidenFor(other.Total);
                 var length = other._max - other._min + 1;
                 var at = other._min - _offset;
                 var from = other._min - other._offset;
+                if (_byte is not null && !other.SumsFitBytes(_byte.AsSpan(at, length), from))
+                {
+                    WidenFromBytes(Total + other.Total);
+                }
 
-                // Counts never move to a narrower array, and the wider the total the wider the array, so the other's
-                // counts are at most as wide as these.
-                if (_short is not null)
+                WidenFor(other.Total);
+
+                // Bytes: every sum was just checked to fit. Wider: counts never move to a narrower array, and the wider
+                // the total the wider the array, so the other's counts fit these.
+                if (_byte is not null)
+                {
+                    other.AddCountsTo(_byte.AsSpan(at, length), from);
+                }
+                else if (_short is not null)
                 {
                     other.AddCountsTo(_short.AsSpan(at, length), from);
                 }
@@ -575,10 +613,20 @@ public sealed class QuantileSketch
 
             if (Reserve(indexes[0], indexes[^1]))
             {
-                // The counts' width settled once for the whole sum (it depends only on the total), then a plain loop.
+                // The counts' width settled once for the whole sum (bytes: by every bucket's sum; wider: by the total),
+                // then a plain loop.
                 var sum = buckets.Total;
+                if (_byte is not null && !SumsFitBytes(_byte, _offset, indexes, counts))
+                {
+                    WidenFromBytes(Total + sum);
+                }
+
                 WidenFor(sum);
-                if (_short is not null)
+                if (_byte is not null)
+                {
+                    AddAt(_byte, indexes, counts);
+                }
+                else if (_short is not null)
                 {
                     AddAt(_short, indexes, counts);
                 }
@@ -651,6 +699,10 @@ public sealed class QuantileSketch
             {
                 WriteVarint(bytes, ref at, 0);
             }
+            else if (_byte is { } narrowest)
+            {
+                Encode(narrowest.AsSpan(_min - _offset, _max - _min + 1), _min, bytes, ref at);
+            }
             else if (_short is { } narrow)
             {
                 Encode(narrow.AsSpan(_min - _offset, _max - _min + 1), _min, bytes, ref at);
@@ -712,7 +764,8 @@ public sealed class QuantileSketch
                 if (min < _offset || max >= _offset + Length)
                 {
                     // Exactly the range: a store filled from bytes (a stored rollup) rarely grows afterwards.
-                    _short = new ushort[max - min + 1];
+                    _byte = new byte[max - min + 1];
+                    _short = null;
                     _counts = [];
                     _wide = null;
                     _offset = min;
@@ -737,8 +790,17 @@ public sealed class QuantileSketch
         /// <summary>Adds to a bucket inside the range a successful <see cref="Reserve"/> made.</summary>
         public void AddReserved(int index, long count)
         {
+            if (_byte is not null && _byte[index - _offset] + count > byte.MaxValue)
+            {
+                WidenFromBytes(Total + count);
+            }
+
             WidenFor(count);
-            if (_short is not null)
+            if (_byte is not null)
+            {
+                _byte[index - _offset] += (byte)count;
+            }
+            else if (_short is not null)
             {
                 _short[index - _offset] += (ushort)count;
             }
@@ -754,10 +816,68 @@ public sealed class QuantileSketch
             Total += count;
         }
 
-        private long CountAt(int slot) => _short is not null ? _short[slot] : _wide is null ? _counts[slot] : _wide[slot];
+        private long CountAt(int slot) =>
+            _byte is not null ? _byte[slot] : _short is not null ? _short[slot] : _wide is null ? _counts[slot] : _wide[slot];
+
+        /// <summary>Moves byte counts to the narrowest array a store of <paramref name="total"/> fits (see
+        /// <see cref="WidenFor"/>): before a bucket's count passes 255.</summary>
+        private void WidenFromBytes(long total)
+        {
+            var counts = _byte!;
+            if (total > int.MaxValue)
+            {
+                _wide = Widen<byte, long>(counts);
+            }
+            else if (total > ushort.MaxValue)
+            {
+                _counts = Widen<byte, int>(counts);
+            }
+            else
+            {
+                _short = Widen<byte, ushort>(counts);
+            }
+
+            _byte = null;
+        }
+
+        /// <summary>Whether adding this store's counts from <paramref name="slot"/> on to <paramref name="target"/> leaves
+        /// every one within a byte.</summary>
+        private bool SumsFitBytes(ReadOnlySpan<byte> target, int slot) =>
+            _byte is not null ? SumsFitBytes(target, _byte.AsSpan(slot, target.Length))
+            : _short is not null ? SumsFitBytes(target, _short.AsSpan(slot, target.Length))
+            : _wide is null ? SumsFitBytes(target, _counts.AsSpan(slot, target.Length))
+            : SumsFitBytes(target, _wide.AsSpan(slot, target.Length));
+
+        private static bool SumsFitBytes<T>(ReadOnlySpan<byte> target, ReadOnlySpan<T> source)
+            where T : struct, IBinaryInteger<T>
+        {
+            for (var i = 0; i < target.Length; i++)
+            {
+                if (target[i] + long.CreateTruncating(source[i]) > byte.MaxValue)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static bool SumsFitBytes(byte[] target, int offset, ReadOnlySpan<int> indexes, ReadOnlySpan<long> counts)
+        {
+            for (var i = 0; i < indexes.Length; i++)
+            {
+                if (target[indexes[i] - offset] + counts[i] > byte.MaxValue)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
 
         /// <summary>Moves to wider counts before adding <paramref name="count"/> makes the total pass what the current
-        /// ones hold (ushort.MaxValue, then int.MaxValue): while the total fits, every bucket does.</summary>
+        /// ones hold (ushort.MaxValue, then int.MaxValue): while the total fits, every bucket does. Byte counts are
+        /// widened by their buckets instead (<see cref="WidenFromBytes"/>).</summary>
         private void WidenFor(long count)
         {
             var total = Total + count;
@@ -774,7 +894,7 @@ public sealed class QuantileSketch
 
                 _short = null;
             }
-            else if (_short is null && _wide is null && total > int.MaxValue)
+            else if (_byte is null && _short is null && _wide is null && total > int.MaxValue)
             {
                 _wide = Widen<int, long>(_counts);
                 _counts = [];
@@ -799,7 +919,11 @@ public sealed class QuantileSketch
         private void AddCountsTo<T>(Span<T> target, int slot)
             where T : struct, IBinaryInteger<T>
         {
-            if (_short is not null)
+            if (_byte is not null)
+            {
+                AddCounts(target, _byte.AsSpan(slot, target.Length));
+            }
+            else if (_short is not null)
             {
                 AddCounts(target, _short.AsSpan(slot, target.Length));
             }
@@ -844,7 +968,17 @@ public sealed class QuantileSketch
 
         private void SetAt(int slot, long count)
         {
-            if (_short is not null)
+            if (_byte is not null && count > byte.MaxValue)
+            {
+                // A collapse gathered more than a byte into one bucket; the total is unchanged.
+                WidenFromBytes(Total);
+            }
+
+            if (_byte is not null)
+            {
+                _byte[slot] = (byte)count;
+            }
+            else if (_short is not null)
             {
                 _short[slot] = (ushort)count;
             }
@@ -880,7 +1014,11 @@ public sealed class QuantileSketch
 
             // Leave the spare room on the side the range is growing towards.
             var offset = max > end ? min : max - length + 1;
-            if (_short is not null)
+            if (_byte is not null)
+            {
+                _byte = Shift(_byte, _offset, end, offset, length);
+            }
+            else if (_short is not null)
             {
                 _short = Shift(_short, _offset, end, offset, length);
             }
