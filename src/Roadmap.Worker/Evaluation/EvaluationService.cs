@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Roadmap.Core.Config;
 using Roadmap.Core.Evaluation;
@@ -64,6 +65,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
     {
         lock (_lock)
         {
+            var started = Stopwatch.GetTimestamp();
             var config = current.Value;
             ForgetReloaded(config);
             var now = time.GetUtcNow();
@@ -137,7 +139,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
                 state.TrendFitted = false; // refit with the new point next round
             }
 
-            events.RoundEvaluated();
+            events.RoundEvaluated(Stopwatch.GetElapsedTime(started));
             _latest = new RoadmapSnapshot(now, kpis, initiatives);
             return _latest;
         }

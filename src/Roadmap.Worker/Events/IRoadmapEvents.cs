@@ -28,8 +28,9 @@ public interface IRoadmapEvents
     /// <summary>An initiative was judged in the round under way.</summary>
     void InitiativeEvaluated(InitiativeEvaluation evaluation);
 
-    /// <summary>An evaluation round ended.</summary>
-    void RoundEvaluated();
+    /// <summary>An evaluation round ended; it took <paramref name="took"/> (every KPI and initiative judged, the
+    /// history stored), not counting a wait for a round already under way.</summary>
+    void RoundEvaluated(TimeSpan took);
 
     /// <summary>
     /// A round is about to judge <paramref name="config"/>, which differs from the one the previous round judged (a

@@ -58,6 +58,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Gauge _lastSweepSeconds;
     private readonly Gauge _lastSweepSamples;
     private readonly Counter _evaluations;
+    private readonly Histogram _evaluationDuration;
     private readonly Gauge _reloadSuccessful;
     private readonly Gauge _reloadSuccessTimestamp;
     private readonly Counter _reloads;
@@ -129,6 +130,10 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _lastSweepSeconds = f.CreateGauge("roadmap_storage_compaction_last_sweep_seconds", "Wall time of the last compaction sweep that sealed anything (the first after start of a database written before chunks is its conversion), polls written in between.", untilSet);
         _lastSweepSamples = f.CreateGauge("roadmap_storage_compaction_last_sweep_samples", "Hot samples the last compaction sweep that sealed anything moved into chunks.", untilSet);
         _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
+        _evaluationDuration = f.CreateHistogram("roadmap_evaluation_duration_seconds", "How long evaluation rounds took: every KPI and initiative judged, the history stored.", new HistogramConfiguration
+        {
+            Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        });
         // Prometheus' own names for its config reloads, so the same alert shape fits.
         _reloadSuccessful = f.CreateGauge("roadmap_config_last_reload_successful", "1 when the last config (re)load succeeded, 0 when the file was invalid and the previous config kept running.");
         _reloadSuccessTimestamp = f.CreateGauge("roadmap_config_last_reload_success_timestamp_seconds", "When the running config was last loaded successfully (at start or by a reload), unix seconds.");
@@ -457,7 +462,11 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _initiativeKpisMet.WithLabels(e.Initiative).Set(e.KpisMet);
     }
 
-    public void RecordEvaluationRound() => _evaluations.Inc();
+    public void RecordEvaluationRound(TimeSpan took)
+    {
+        _evaluations.Inc();
+        _evaluationDuration.Observe(took.TotalSeconds);
+    }
 
     // What happened, as the rooms tell it (IRoadmapEvents): each is the series update named after it.
     void IRoadmapEvents.PollStarted(TimeSpan lateness) => RecordLateness(lateness);
@@ -470,7 +479,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
 
     void IRoadmapEvents.InitiativeEvaluated(InitiativeEvaluation evaluation) => RecordInitiative(evaluation);
 
-    void IRoadmapEvents.RoundEvaluated() => RecordEvaluationRound();
+    void IRoadmapEvents.RoundEvaluated(TimeSpan took) => RecordEvaluationRound(took);
 
     void IRoadmapEvents.EvaluatedConfigReplaced(RoadmapConfig config) => ForgetEvaluations(config);
 

@@ -624,5 +624,10 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
         Assert.Same(after, h.Service.Latest);
         Assert.Equal(new DateTimeOffset(2027, 1, 1, 8, 0, 0, TimeSpan.Zero), after.At);
         AssertSeries(textAfter, "roadmap_evaluations_total", 2);
+
+        // Each round's duration is observed once, by the real clock (the fake one stands still during a round).
+        AssertSeries(textAfter, "roadmap_evaluation_duration_seconds_count", 2);
+        AssertSeries(textAfter, "roadmap_evaluation_duration_seconds_bucket{le=\"+Inf\"}", 2);
+        Assert.InRange(Series(textAfter, "roadmap_evaluation_duration_seconds_sum")!.Value, 1e-7, 30);
     }
 }
