@@ -123,8 +123,9 @@ internal sealed class Rollups
         _folds.Clear();
     }
 
-    /// <summary>An empty summary that keeps no list of exact values (rollups only need the sketch).</summary>
-    private static SeriesSummary NewSummary() => SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, new QuantileSketch());
+    /// <summary>An empty summary that keeps no list of exact values (rollups only need the sketch), with a compact sketch:
+    /// the open hours stay in memory, one per series.</summary>
+    private static SeriesSummary NewSummary() => SeriesSummary.Restore(0, 0, 0, 0, 0, 0, 0, 0, 0, QuantileSketch.Compact());
 
     /// <summary>One rollup bucket being filled. Samples arrive in time order per series; one at or before the bucket's
     /// last (late, or a duplicate ts that replaces a value) marks it for an exact recompute at write time.</summary>

@@ -62,16 +62,32 @@ public sealed class QuantileSketch
     [ThreadStatic]
     private static ParsedBuckets? _parsed;
 
-    private readonly Store _positive = new();
+    private readonly Store _positive;
     // Made on the first negative value: most signals (latencies, sizes, counts) never have one, and the writer keeps
     // an open hour's sketch per series in memory.
     private Store? _negative;
     private long _zero;
+    private readonly bool _compact;
 
     /// <summary>An empty sketch.</summary>
     public QuantileSketch()
+        : this(compact: false)
     {
     }
+
+    private QuantileSketch(bool compact)
+    {
+        _compact = compact;
+        _positive = new Store(compact);
+    }
+
+    /// <summary>
+    /// An empty sketch that keeps its counts in bytes while every bucket's count fits one (then as wide as its total
+    /// needs, like any sketch): about half the memory of a sketch of a few thousand values spread over hundreds of
+    /// buckets, for a little more CPU per add, merge and encoding. For sketches kept in memory by the thousand (the
+    /// writer's open hours); the same values give the same quantiles and the same <see cref="ToBytes"/>.
+    /// </summary>
+    public static QuantileSketch Compact() => new(compact: true);
 
     /// <summary>How many values the sketch holds (NaN and infinities are not counted).</summary>
     public long Count => _zero + _positive.Total + NegativeTotal;
@@ -92,7 +108,7 @@ public sealed class QuantileSketch
         {
             if (value >= double.MinValue)
             {
-                (_negative ??= new()).Add(IndexOf(-value), 1);
+                (_negative ??= new(_compact)).Add(IndexOf(-value), 1);
             }
         }
         else if (!double.IsNaN(value))
@@ -117,7 +133,7 @@ public sealed class QuantileSketch
         _positive.Merge(other._positive);
         if (other._negative is { Total: > 0 } negative)
         {
-            (_negative ??= new()).Merge(negative);
+            (_negative ??= new(_compact)).Merge(negative);
         }
 
         _zero += other._zero;
@@ -139,7 +155,7 @@ public sealed class QuantileSketch
         _positive.MergeParsed(parsed.Positive);
         if (parsed.Negative.Length > 0)
         {
-            (_negative ??= new()).MergeParsed(parsed.Negative);
+            (_negative ??= new(_compact)).MergeParsed(parsed.Negative);
         }
         _zero += (long)zero;
     }
@@ -446,13 +462,14 @@ public sealed class QuantileSketch
 
     /// <summary>
     /// Bucket counts for one sign: a dense array over at most <see cref="MaxBinsPerStore"/> contiguous indexes. The
-    /// counts are bytes while every bucket's count fits in one, then the narrowest of ushort, int and long that the
-    /// store's total fits (so no bucket can overflow); a store never moves back to narrower counts except when a
+    /// counts are bytes while every bucket's count fits in one (a compact store only), then the narrowest of ushort,
+    /// int and long that the store's total fits (so no bucket can overflow); a store never moves back to narrower counts except when a
     /// <see cref="Reserve"/> on an empty store allocates anew. The writer keeps an open hour per series in memory
     /// (90,000 of them at 10,000 http sources), so the width of a count and the spare room an array keeps are most of
     /// its memory.
     /// </summary>
-    private sealed class Store
+    /// <param name="compact">Counts start as bytes (see <see cref="Compact"/>); else as ushorts.</param>
+    private sealed class Store(bool compact)
     {
         // Spare room beyond the bucket cap so a store at the cap whose range keeps moving (a growing counter) does
         // not reallocate on every new highest bucket.
@@ -463,8 +480,10 @@ public sealed class QuantileSketch
         // buckets (a latency's microsecond jitter spans 4 decades, 900 buckets) rarely puts 256 in one. A bucket that
         // would pass 255 moves the store to the narrowest array its total fits: ushort while the total does (an hour
         // of 1 s samples always does), then int, then long. Exactly one array holds them.
-        private byte[]? _byte = [];
-        private ushort[]? _short;
+        // Only in a compact store (QuantileSketch.Compact): bytes cost a check on every add and encode a little
+        // slower, which the sketches a reader builds and drops need not pay.
+        private byte[]? _byte = compact ? [] : null;
+        private ushort[]? _short = compact ? null : [];
         private int[] _counts = [];
         private long[]? _wide; // once the total passed int.MaxValue: holds the counts, and _counts is empty
         private int _offset; // the bucket index of the first array slot
@@ -481,8 +500,9 @@ public sealed class QuantileSketch
             {
                 if (Length == 0)
                 {
-                    _byte = new byte[InitialLength];
-                    (_short, _counts, _wide) = (null, [], null);
+                    (_byte, _short, _counts, _wide) = compact
+                        ? (new byte[InitialLength], null, [], null)
+                        : ((byte[]?)null, new ushort[InitialLength], (int[])[], (long[]?)null);
                     _offset = index - (InitialLength / 2);
                 }
                 else if (index < _offset || index >= _offset + Length)
@@ -553,7 +573,8 @@ public sealed class QuantileSketch
 
             var low = Total == 0 ? other._min : Math.Min(_min, other._min);
             var high = Total == 0 ? other._max : Math.Max(_max, other._max);
-            if (Reserve(low, high))
+            // Into an empty store, counts that once passed a byte go straight to their width.
+            if (Reserve(low, high, other._byte is null ? other.Total : 0))
             {
                 // The common case: no collapse, so add the ranges bucket for bucket.
                 var length = other._max - other._min + 1;
@@ -611,7 +632,9 @@ public sealed class QuantileSketch
                 return;
             }
 
-            if (Reserve(indexes[0], indexes[^1]))
+            // Into an empty store (a window's total merging stored rollups), buckets past a byte go straight to their
+            // width rather than to bytes and then a copy.
+            if (Reserve(indexes[0], indexes[^1], Total == 0 && PassesAByte(counts) ? buckets.Total : 0))
             {
                 // The counts' width settled once for the whole sum (bytes: by every bucket's sum; wider: by the total),
                 // then a plain loop.
@@ -722,6 +745,7 @@ public sealed class QuantileSketch
         /// the first index, the span to the last, then each count after its gap. Runs of empty buckets are skipped with
         /// vectorized searches; the count of non-empty ones is one vectorized count.
         /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
         private static void Encode<T>(ReadOnlySpan<T> range, int min, byte[] bytes, ref int at)
             where T : unmanaged, IBinaryInteger<T>
         {
@@ -757,17 +781,24 @@ public sealed class QuantileSketch
         /// they can be filled with <see cref="AddReserved"/>. False when that would need a collapse: then use
         /// <see cref="Add"/>, which collapses.
         /// </summary>
-        public bool Reserve(int min, int max)
+        /// <param name="wider">For an empty store that needs a new array: the total of counts about to be added of which
+        /// one does not fit a byte, so the array is made as wide as that total needs; 0: bytes in a compact store, else
+        /// ushorts.</param>
+        public bool Reserve(int min, int max, long wider = 0)
         {
             if (Total == 0)
             {
                 if (min < _offset || max >= _offset + Length)
                 {
                     // Exactly the range: a store filled from bytes (a stored rollup) rarely grows afterwards.
-                    _byte = new byte[max - min + 1];
-                    _short = null;
-                    _counts = [];
-                    _wide = null;
+                    var length = max - min + 1;
+                    (_byte, _short, _counts, _wide) = wider switch
+                    {
+                        0 when compact => (new byte[length], null, [], null),
+                        <= ushort.MaxValue => ((byte[]?)null, new ushort[length], (int[])[], (long[]?)null),
+                        <= int.MaxValue => (null, null, new int[length], null),
+                        _ => ((byte[]?)null, (ushort[]?)null, (int[])[], new long[length]),
+                    };
                     _offset = min;
                 }
 
@@ -860,6 +891,19 @@ public sealed class QuantileSketch
             }
 
             return true;
+        }
+
+        private static bool PassesAByte(ReadOnlySpan<long> counts)
+        {
+            foreach (var count in counts)
+            {
+                if (count > byte.MaxValue)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static bool SumsFitBytes(byte[] target, int offset, ReadOnlySpan<int> indexes, ReadOnlySpan<long> counts)

@@ -404,11 +404,13 @@ public class QuantileSketchTests
         Assert.Equal(merged.ToBytes(), added.ToBytes());
     }
 
-    [Fact]
-    public void FromBytes_AnHourOfSamples_HoldsOneByteABucket()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MergeFrom_AnHourOfSamples_HoldsTwoBytesABucketOrOneWhenCompact(bool compact)
     {
-        // The open hours' sketches are most of what stays in memory: 3,600 latencies over 900 buckets (0.1 ms to 9 ms)
-        // put a few in each bucket, so they must cost about 1 byte a bucket, not 2.
+        // The open hours' sketches are most of what the writer keeps in memory: 3,600 latencies over 900 buckets
+        // (0.1 ms to 9 ms) put a few in each bucket, so they must cost about 2 bytes a bucket, and 1 in a compact sketch.
         var sketch = new QuantileSketch();
         var random = new Random(5);
         for (var i = 0; i < 3_600; i++)
@@ -417,15 +419,58 @@ public class QuantileSketchTests
         }
 
         var bytes = sketch.ToBytes();
-        _ = QuantileSketch.FromBytes(bytes); // the first call's one-time costs are not the sketch's
+        QuantileSketch Copy()
+        {
+            var copy = compact ? QuantileSketch.Compact() : new QuantileSketch();
+            copy.MergeFrom(bytes);
+            return copy;
+        }
+
+        _ = Copy(); // the first call's one-time costs are not the sketch's
         var before = GC.GetAllocatedBytesForCurrentThread();
-        var copy = QuantileSketch.FromBytes(bytes);
+        var copy = Copy();
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(3_600, copy.Count);
         var buckets = (int)Math.Ceiling(Math.Log(90) / Math.Log((1 + QuantileSketch.RelativeAccuracy) / (1 - QuantileSketch.RelativeAccuracy)));
-        Assert.InRange(allocated, buckets - 2, buckets + 400);
+        var width = compact ? 1 : 2;
+        Assert.InRange(allocated, width * (buckets - 2), (width * buckets) + 400);
         Assert.Equal(bytes, copy.ToBytes());
+    }
+
+    [Theory]
+    [MemberData(nameof(Distributions))]
+    public void Compact_AddedMergedOrMergedFromBytes_GivesThePlainSketchsBytesAndQuantiles(string distribution)
+    {
+        // 20 parts of 400 values (an hour's batches): the plain sketch and the compact one, each built by adding, by
+        // merging the parts and by merging their bytes, must agree bucket for bucket, past a byte in the busy buckets.
+        var random = new Random(11);
+        var parts = Enumerable.Range(0, 20).Select(_ => Enumerable.Range(0, 400).Select(_ => Draw(distribution, random)).ToArray()).ToArray();
+        var plain = new QuantileSketch();
+        var built = new[] { QuantileSketch.Compact(), QuantileSketch.Compact(), QuantileSketch.Compact() };
+        foreach (var part in parts)
+        {
+            var piece = QuantileSketch.Compact();
+            foreach (var v in part)
+            {
+                plain.Add(v);
+                built[0].Add(v);
+                piece.Add(v);
+            }
+
+            built[1].Merge(piece);
+            built[2].MergeFrom(piece.ToBytes());
+        }
+
+        foreach (var compact in built)
+        {
+            Assert.Equal(plain.Count, compact.Count);
+            Assert.Equal(plain.ToBytes(), compact.ToBytes());
+            foreach (var q in Quantiles)
+            {
+                Assert.Equal(plain.Quantile(q), compact.Quantile(q));
+            }
+        }
     }
 
     [Fact]
@@ -459,8 +504,8 @@ public class QuantileSketchTests
         Assert.Equal(sketch.ToBytes(), QuantileSketch.FromBytes(sketch.ToBytes()).ToBytes());
     }
 
-    /// <summary>300 ones and 200 twos, every way a sketch can get them; the median is 1 only if no count of 300 wrapped
-    /// at a byte (to 44, which would put the median among the twos).</summary>
+    /// <summary>300 ones and 200 twos, every way a compact sketch can get them; the median is 1 only if no count of 300
+    /// wrapped at a byte (to 44, which would put the median among the twos).</summary>
     public static TheoryData<string> PastAByteWays => new() { "added", "merged", "merged from bytes", "collapsed", "merged into bytes" };
 
     [Theory]
@@ -469,7 +514,7 @@ public class QuantileSketchTests
     {
         static QuantileSketch Of(params (double Value, int Times)[] values)
         {
-            var s = new QuantileSketch();
+            var s = QuantileSketch.Compact();
             foreach (var (value, times) in values)
             {
                 for (var i = 0; i < times; i++)
