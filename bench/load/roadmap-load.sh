@@ -6,7 +6,8 @@
 #   bench/load/roadmap-load.sh [--sources 2000] [--kpis 1000] [--interval 1s] [--warmup 20] [--seconds 60]
 #                              [--scrape-seconds 0] [--rss-every 10] [--endpoint-rps 0] [--label ""] [--keep-alive 0]
 # ROADMAP_WORKER=path runs another build (default: bench/.out/worker, published on first use); every JSON line
-# carries the label, so variants of one run (before/after, GC modes) can be told apart.
+# carries the label, so variants of one run (before/after, GC modes) can be told apart. RSS_LOG=path keeps the RSS
+# samples (unix time, RSS MiB, threads, fds; one line every --rss-every seconds) there, to see when a maximum came.
 . "$(dirname "$0")/../lib.sh"
 SOURCES=2000 KPIS=1000 INTERVAL=1s WARMUP=20 DURATION=60 SCRAPE=0 RSS_EVERY=10 ENDPOINT_RPS=0 LABEL=""
 while (($#)); do
@@ -75,6 +76,7 @@ awk -v label="$LABEL" -v load="$(loadavg)" -v n="$SOURCES" -v k="$KPIS" '{ r[NR]
   q = int(NR / 4); if (q < 1) q = 1; a = 0; b = 0; for (j = 1; j <= q; j++) { a += r[j]; b += r[NR - q + j] }
   max = 0; for (j = 1; j <= NR; j++) if (r[j] > max) max = r[j]
   printf "{\"bench\":\"roadmap-memory\",\"label\":\"%s\",\"loadavg\":%s,", label, load; printf "\"sources\":%d,\"kpis\":%d,\"samples\":%d,\"rss_first_quarter_mib\":%.1f,\"rss_last_quarter_mib\":%.1f,\"rss_max_mib\":%.1f,\"threads_first\":%d,\"threads_last\":%d,\"fds_first\":%d,\"fds_last\":%d}\n", n, k, NR, a / q, b / q, max, th[1], th[NR], fd[1], fd[NR] }' "$RUN/rss"
+if [[ -n "${RSS_LOG:-}" ]]; then cp "$RUN/rss" "$RSS_LOG"; fi
 if ((ENDPOINT_RPS > 0)); then
   awk -v label="$LABEL" -v load="$(loadavg)" -v n="$SOURCES" -v rps="$ENDPOINT_RPS" '/Requests\/sec/ { r = $2 } /99%/ { p = $2 } /Non-2xx|Socket errors/ { e = e $0 } END { printf "{\"bench\":\"endpoint-load\",\"label\":\"%s\",\"loadavg\":%s,\"sources\":%d,", label, load, n; printf "\"target_rps\":%d,\"rps\":%s,\"p99\":\"%s\",\"errors\":\"%s\"}\n", rps, r, p, e }' "$RUN/endpoint.txt"
 fi
