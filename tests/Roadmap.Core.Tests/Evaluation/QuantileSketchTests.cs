@@ -474,6 +474,40 @@ public class QuantileSketchTests
     }
 
     [Fact]
+    public void Compact_ABucketPastAByteInAStoreOfMoreThanAUshort_StaysThePlainSketch()
+    {
+        // 300 buckets of 240 each (72,000 values: a total past a ushort while every bucket is still a byte), then one
+        // bucket passes 255: the counts move to the width the total needs, and stay the plain sketch's bucket for bucket.
+        var compact = QuantileSketch.Compact();
+        var plain = new QuantileSketch();
+        for (var k = 0; k < 300; k++)
+        {
+            for (var i = 0; i < 240; i++)
+            {
+                compact.Add(Math.Pow(1.02, k));
+                plain.Add(Math.Pow(1.02, k));
+            }
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            compact.Add(1);
+            plain.Add(1);
+        }
+
+        Assert.Equal(72_020, compact.Count);
+        Assert.Equal(plain.ToBytes(), compact.ToBytes());
+        foreach (var q in Quantiles)
+        {
+            Assert.Equal(plain.Quantile(q), compact.Quantile(q));
+        }
+
+        // The lowest bucket holds 260 of 72,020: the 260th smallest value is 1, the 261st is not.
+        AssertNear(1, compact.Quantile(259.0 / 72_019));
+        Assert.True(compact.Quantile(260.0 / 72_019) > 1.01);
+    }
+
+    [Fact]
     public void Add_FirstNegativeValue_MakesTheNegativesStoreOnlyThen()
     {
         // Most signals never go negative, and the writer keeps an open hour's sketch per series: the negatives' store
