@@ -34,12 +34,16 @@ public interface ISampleReadSession : IDisposable
     /// <summary>
     /// The summary of one signal's samples with from &lt;= ts &lt;= to, read as <see cref="WindowPlan"/> says: a span
     /// shorter than a day raw (exact, exact quantiles); longer ones from the raw samples of the partial hours at each
-    /// edge, hour rollups up to the UTC day boundaries and day rollups between. Count, sum, min, max, first, last and
+    /// edge, hour rollups up to the UTC day boundaries and day rollups between. SQLite reads the last partial hour from
+    /// its hour rollup instead when all of that hour's samples are inside the window (a window that ends now): the
+    /// writer stores the rollup with the samples, so it sums exactly the same samples. Count, sum, min, max, first, last and
     /// increase are exact; quantiles come from the merged sketches (within <see cref="QuantileSketch.RelativeAccuracy"/>).
     /// Where retention already removed the raw samples of the starting edge, that edge's whole hour rollup stands in:
     /// the result then includes samples up to an hour before <paramref name="from"/> (approximate at that edge).
     /// </summary>
-    SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to);
+    /// <param name="reads">What the caller can do without, to make the read cheaper (<see cref="WindowReads"/>): the
+    /// default reads exactly as described.</param>
+    SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to, WindowReads reads = WindowReads.Exact);
 
     /// <summary>
     /// What the stored polls say about <paramref name="source"/>: its last poll, last success, and while its last poll
@@ -50,6 +54,25 @@ public interface ISampleReadSession : IDisposable
     /// only the polls after its last one are searched for a success, so a long run of failures is not read again
     /// every round.</param>
     SourceState? PollState(string source, SourceState? previous = null);
+}
+
+/// <summary>What a window's reader (<see cref="ISampleReadSession.Summarize"/>) may do to read less, flags the caller
+/// sets when it can do without the exactness they give up. A backend may ignore them (PostgreSQL does): the answer is
+/// then the exact one.</summary>
+[Flags]
+public enum WindowReads
+{
+    /// <summary>Exactly the samples with from &lt;= ts &lt;= to; a window shorter than a day with exact quantiles.</summary>
+    Exact = 0,
+
+    /// <summary>No exact quantiles needed (the aggregate is not a quantile): a window shorter than a day may be read
+    /// from its whole hours' rollups and its edges' raw samples, like a longer one; its quantiles then come from the
+    /// sketch. Count, sum, min, max, first, last and increase stay exact.</summary>
+    SketchQuantiles = 1,
+
+    /// <summary>The window ends now: samples after <c>to</c> already stored when it is read (polled while an evaluation
+    /// round runs) may be counted too, so the last hour can be read from its rollup rather than its raw samples.</summary>
+    OpenEnded = 2,
 }
 
 /// <summary>A poll as read back.</summary>

@@ -200,10 +200,114 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
         return (db, start);
     }
 
-    private static SeriesSummary Round(IRoadmapStorage db, DateTimeOffset from, DateTimeOffset to)
+    protected static SeriesSummary Round(IRoadmapStorage db, DateTimeOffset from, DateTimeOffset to, WindowReads reads = WindowReads.Exact)
     {
         using var session = db.Samples.OpenSession();
-        return session.Summarize("web", "latency", from, to);
+        return session.Summarize("web", "latency", from, to, reads);
+    }
+
+    /// <summary>Samples every 10 s from 01:00 to 02:30 of a day five days after <see cref="T0"/>, written by a writer
+    /// whose clock says 02:30 (so nothing of that day is sealed): the window's last hour is the open hour.</summary>
+    protected async Task<(IRoadmapStorage Db, DateTimeOffset Now)> OpenHourAsync()
+    {
+        var db = Backend.Open();
+        var now = T0.AddDays(5).AddHours(2).AddMinutes(30);
+        var random = new Random(3);
+        await using var writer = NewWriter(db, time: new FakeTimeProvider(now));
+        writer.Start();
+        for (var ts = now.AddMinutes(-90); ts < now; ts = ts.AddSeconds(10))
+        {
+            writer.TryEnqueue(Poll(ts.ToUnixTimeMilliseconds(), ("latency", Math.Round(Math.Exp(random.NextDouble() * 4), 4))));
+        }
+
+        return (db, now);
+    }
+
+    [Theory]
+    [InlineData(-7 * 60 + 3)] // ends inside the open hour, before its last samples
+    [InlineData(-1)] // ends a second before the open hour's last sample
+    [InlineData(0)] // ends at the open hour's last sample's second
+    [InlineData(15 * 60)] // ends after it
+    public async Task Summarize_WindowEndingInsideOrAfterTheOpenHour_EqualsItsRawPointsExactly(int endSeconds)
+    {
+        // A window's last hour may be read from its hour rollup only when every sample of the hour is inside the
+        // window: one that ends before the hour's last samples must not count them.
+        var (db, now) = await OpenHourAsync();
+        var from = now.AddDays(-2);
+        var to = now.AddSeconds(-10).AddSeconds(endSeconds);
+        var points = db.Samples.Read("web", "latency", from, to);
+        var summary = Round(db, from, to);
+
+        Assert.True(points.Count > 400, $"{points.Count} points");
+        var exact = SeriesSummary.FromPoints(points);
+        AssertSameNumbers(exact, summary);
+        Assert.Equal(exact.Sketch.ToBytes(), summary.Sketch.ToBytes());
+    }
+
+    [Theory]
+    [InlineData(-95, -3)] // a whole hour inside, ragged edges, samples after its end in its last hour
+    [InlineData(-400, 0)] // a UTC day boundary inside, ending at the last sample
+    [InlineData(-20, -5)] // inside one hour: raw whatever the flags
+    [InlineData(-125, 30)] // ending after every sample
+    public async Task Summarize_ShortWindowWithSketchQuantiles_NumbersExactQuantileWithinTheSketchsAccuracy(int fromMinutes, int toMinutes)
+    {
+        // A window shorter than a day whose caller needs no exact quantiles may be read from its hours like a longer
+        // one: its numbers stay exact, its sketch is the very sketch of its points, and it keeps no list of values.
+        var (db, now) = await OpenHourAsync();
+        var from = now.AddMinutes(fromMinutes);
+        var to = now.AddSeconds(-10).AddMinutes(toMinutes);
+        var points = db.Samples.Read("web", "latency", from, to);
+        var summary = Round(db, from, to, WindowReads.SketchQuantiles);
+
+        Assert.True(points.Count > 50, $"{points.Count} points");
+        var exact = SeriesSummary.FromPoints(points);
+        AssertSameNumbers(exact, summary);
+        Assert.Equal(exact.Sketch.ToBytes(), summary.Sketch.ToBytes());
+        var exact95 = Aggregates.Compute(Core.Config.Aggregate.P95, points)!.Value;
+        Assert.InRange(Aggregates.Compute(Core.Config.Aggregate.P95, summary, null)!.Value, exact95 * 0.99, exact95 * 1.01);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Summarize_ShortWindowWithSketchQuantilesInASealedDay_EqualsItsRawPoints(bool dayBoundaryInside)
+    {
+        // A past window whose days are sealed into day chunks (their hour rollups dropped) is read raw from the chunks.
+        var db = Backend.Open();
+        await using (var writer = NewWriter(db))
+        {
+            writer.Start();
+            foreach (var p in Workload())
+            {
+                writer.TryEnqueue(p);
+            }
+        }
+
+        using (var session = db.OpenWriteSession(new StorageOptions(), TimeProvider.System))
+        {
+            while (session.Compact().Chunks > 0)
+            {
+            }
+        }
+
+        var from = dayBoundaryInside ? T0.AddDays(1).AddHours(-3).AddMinutes(-13) : T0.AddDays(1).AddHours(2).AddMinutes(13);
+        var to = from.AddHours(7).AddMinutes(5);
+
+        // A late sample in the window's last hour, after its day was sealed: that hour gets a rollup again, of it alone.
+        await using (var late = NewWriter(db))
+        {
+            late.Start();
+            late.TryEnqueue(Poll(to.AddMinutes(-2).AddSeconds(1).ToUnixTimeMilliseconds(), ("latency", 4.25)));
+        }
+
+        var points = db.Samples.Read("web", "latency", from, to);
+        var summary = Round(db, from, to, WindowReads.SketchQuantiles);
+
+        Assert.True(points.Count > 50, $"{points.Count} points");
+        Assert.NotEmpty(Backend.DayChunks());
+        var exact = SeriesSummary.FromPoints(points);
+        AssertSameNumbers(exact, summary);
+        Assert.Equal(exact.Sketch.ToBytes(), summary.Sketch.ToBytes());
     }
 
     [Fact]

@@ -75,7 +75,9 @@ public sealed class SeriesSummary
     public IReadOnlyList<double>? ExactValues => _exact;
 
     /// <summary>A new summary of no samples (which still counts as built from raw points).</summary>
-    public static SeriesSummary Empty() => new(null, []);
+    /// <param name="keepValues">False: keep no <see cref="ExactValues"/> even while only raw points are added (their
+    /// quantiles then come from the sketch), for a caller that needs none.</param>
+    public static SeriesSummary Empty(bool keepValues = true) => keepValues ? new(null, []) : new(new QuantileSketch(), null);
 
     /// <summary>The summary of <paramref name="points"/>, taken in the order given (oldest first).</summary>
     public static SeriesSummary FromPoints(IEnumerable<Point> points)

@@ -121,7 +121,8 @@ internal sealed class PostgresReadSession(PostgresStorage storage, NpgsqlConnect
         return blobs;
     }
 
-    public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to) => Run(() =>
+    /// <remarks>Ignores <paramref name="reads"/>: its one batch per window reads exactly (<see cref="WindowReads"/>).</remarks>
+    public SeriesSummary Summarize(string source, string signal, DateTimeOffset from, DateTimeOffset to, WindowReads reads = WindowReads.Exact) => Run(() =>
     {
         var plan = WindowPlan.Of(from, to);
         return SummarizeWindow(source, signal, plan, takeKept: true) ?? SummarizeWindow(source, signal, plan, takeKept: false)!;

@@ -84,7 +84,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
                 {
                     var state = State(initiative.Id, kpi.Id);
                     var (from, to) = KpiEvaluator.WindowOf(kpi, now, zone);
-                    var (points, denominator) = Summarize(reads, kpi, from, to);
+                    var (points, denominator) = Summarize(reads, kpi, from, to, NowReads(kpi));
                     var interval = SourceInterval(config, kpi.Source, now);
                     var kpiSamples = new KpiSamples(points, denominator) { SourceInterval = interval, BurnWindows = BurnWindows(reads, kpi, now, interval) };
                     var baseline = BaselineOf(reads, initiative.Id, kpi, state, now, zone);
@@ -271,21 +271,30 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
 
         foreach (var (label, length) in ErrorBudget.BurnWindows)
         {
-            var (points, denominator) = Summarize(reads, kpi, now - length, now);
+            var (points, denominator) = Summarize(reads, kpi, now - length, now, NowReads(kpi));
             windows[label] = new KpiSamples(points, denominator) { SourceInterval = interval };
         }
 
         return windows;
     }
 
+    /// <summary>
+    /// How a window that ends at the round's time is read (<see cref="WindowReads"/>): open-ended, so its open hour
+    /// comes from the hour's rollup although polls that started after the round began are stored already; and, unless
+    /// the aggregate is a quantile, from hour rollups even when shorter than a day. At one poll a second a six-hour burn
+    /// window read raw is 21,600 samples per KPI per round; read this way, at most an hour of them.
+    /// </summary>
+    private static WindowReads NowReads(KpiConfig kpi) =>
+        WindowReads.OpenEnded | (kpi.Aggregate is Aggregate.P50 or Aggregate.P90 or Aggregate.P95 or Aggregate.P99 ? WindowReads.Exact : WindowReads.SketchQuantiles);
+
     /// <summary>The window's samples as summaries (long windows come from rollups); the denominator signals pooled.</summary>
-    private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(ISampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to)
+    private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(ISampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to, WindowReads how = WindowReads.Exact)
     {
-        var points = reads.Summarize(kpi.Source, kpi.Signal, from, to);
+        var points = reads.Summarize(kpi.Source, kpi.Signal, from, to, how);
         var denominator = SeriesSummary.Empty();
         foreach (var d in kpi.Denominator)
         {
-            denominator.MergeSeries(reads.Summarize(kpi.Source, d, from, to));
+            denominator.MergeSeries(reads.Summarize(kpi.Source, d, from, to, how));
         }
 
         return (points, denominator);

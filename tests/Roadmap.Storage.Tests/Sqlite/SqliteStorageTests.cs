@@ -45,6 +45,74 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
     private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
 
     [Fact]
+    public async Task Summarize_ShortWindowWithSketchQuantiles_ReadsItsWholeHoursFromTheirRollups()
+    {
+        // Shown as above: the raw samples of the window's whole hour removed behind the library's back, the read that
+        // may use the hour's rollup still counts them; the exact read does not.
+        var (db, now) = await OpenHourAsync();
+        var from = now.AddMinutes(-95);
+        var hour = RollupLevel.Hour.StartOf(now.ToUnixTimeMilliseconds()) - RollupLevel.Hour.SizeMs;
+        var before = Round(db, from, now);
+
+        Backend.Execute(FormattableString.Invariant($"DELETE FROM samples WHERE ts >= {hour} AND ts < {hour + RollupLevel.Hour.SizeMs};"));
+        var sketched = Round(db, from, now, WindowReads.SketchQuantiles);
+        var exact = Round(db, from, now);
+
+        Assert.Equal(90 * 6, before.Count);
+        Assert.Equal(before.Count - 360, exact.Count);
+        AssertSameNumbers(before, sketched);
+        Assert.Equal(before.Sketch.ToBytes(), sketched.Sketch.ToBytes());
+        Assert.Null(sketched.ExactValues);
+    }
+
+    [Theory]
+    [InlineData(-20, false)] // inside one hour: raw
+    [InlineData(-95, false)] // a whole hour inside: the open hour from its rollup
+    [InlineData(-95, true)]
+    [InlineData(-2 * 24 * 60, false)] // longer than a day
+    public async Task Summarize_OpenEnded_CountsTheSamplesStoredAfterTheWindowsEnd(int fromMinutes, bool sketchQuantiles)
+    {
+        // A window that ends at a round's time may count the polls stored while the round runs: those after its end.
+        var (db, now) = await OpenHourAsync();
+        var from = now.AddMinutes(fromMinutes);
+        var to = now.AddMinutes(-5);
+        var all = db.Samples.Read("web", "latency", from, now);
+        var reads = WindowReads.OpenEnded | (sketchQuantiles ? WindowReads.SketchQuantiles : WindowReads.Exact);
+
+        var open = Round(db, from, to, reads);
+        var closed = Round(db, from, to);
+
+        var exact = SeriesSummary.FromPoints(all);
+        AssertSameNumbers(exact, open);
+        Assert.Equal(exact.Sketch.ToBytes(), open.Sketch.ToBytes());
+        Assert.Equal(all.Count(p => p.TimestampMs <= to.ToUnixTimeMilliseconds()), closed.Count);
+        Assert.True(closed.Count < all.Count - 20, $"{closed.Count} of {all.Count}");
+    }
+
+    [Fact]
+    public async Task Summarize_WindowEndingAfterItsOpenHoursLastSample_ReadsThatHourFromItsRollupNotItsSamples()
+    {
+        // The open hour of a window that ends now comes from its hour rollup (stored in the same transaction as the
+        // hour's samples), not from up to 3,600 raw samples per KPI each round. Shown by removing the hour's raw
+        // samples behind the library's back: the rollup still answers for them, to the sketch's last byte.
+        var (db, now) = await OpenHourAsync();
+        var from = now.AddDays(-2);
+        var points = db.Samples.Read("web", "latency", from, now);
+        var before = Round(db, from, now);
+        var hot = Backend.HotSamples();
+
+        Backend.Execute(FormattableString.Invariant($"DELETE FROM samples WHERE ts >= {RollupLevel.Hour.StartOf(now.ToUnixTimeMilliseconds())};"));
+        var after = Round(db, from, now);
+
+        Assert.Equal(90 * 6, points.Count);
+        Assert.Equal(hot - (30 * 6), Backend.HotSamples()); // the open hour's 180 samples are gone from the table
+        var exact = SeriesSummary.FromPoints(points);
+        AssertSameNumbers(exact, before);
+        AssertSameNumbers(exact, after);
+        Assert.Equal(exact.Sketch.ToBytes(), after.Sketch.ToBytes());
+    }
+
+    [Fact]
     public void Open_VersionTwoDatabase_KeepsEverySampleLastDuplicateWinsAndBuildsRollups()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Temp.DatabasePath)!);
