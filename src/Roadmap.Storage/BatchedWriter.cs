@@ -88,6 +88,9 @@ public sealed partial class BatchedWriter : IPollWriter
     /// <summary>The store's bytes on disk (<see cref="IRoadmapStorage.SizeBytes"/>).</summary>
     public long DatabaseBytes => _storage.SizeBytes();
 
+    /// <summary>The memory the store's library holds in this process (<see cref="IRoadmapStorage.MemoryBytes"/>).</summary>
+    public long? StoreMemoryBytes => _storage.MemoryBytes;
+
     /// <summary>Rows removed by retention so far.</summary>
     public long RowsPruned => Interlocked.Read(ref _rowsPruned);
 

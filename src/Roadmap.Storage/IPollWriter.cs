@@ -40,6 +40,9 @@ public interface IPollWriter : IAsyncDisposable
     /// <summary>The store's bytes on disk (<see cref="IRoadmapStorage.SizeBytes"/>).</summary>
     long DatabaseBytes { get; }
 
+    /// <summary>The memory the store's library holds in this process (<see cref="IRoadmapStorage.MemoryBytes"/>).</summary>
+    long? StoreMemoryBytes { get; }
+
     /// <summary>Rows removed by retention so far.</summary>
     long RowsPruned { get; }
 

@@ -32,6 +32,11 @@ public interface IRoadmapStorage
     /// <summary>The bytes the store takes on disk (for SQLite: the main file and its write-ahead log); 0 when unknown.</summary>
     long SizeBytes();
 
+    /// <summary>The memory the backend's library holds in this process (SQLite: every connection's page cache, its
+    /// statements and schema, from <c>sqlite3_memory_used</c>); null for a backend that keeps its data elsewhere
+    /// (PostgreSQL).</summary>
+    long? MemoryBytes => null;
+
     /// <summary>
     /// The backend's half of the one writer (<see cref="BatchedWriter"/>): a connection of its own with its
     /// statements, transactions and retention. Opened once by the writer's loop and used from that loop only.

@@ -49,6 +49,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Counter _writeFailures;
     private readonly Gauge _queueLength;
     private readonly Gauge _databaseBytes;
+    private readonly Gauge _sqliteMemoryBytes;
     private readonly Gauge _storageHealthy;
     private readonly Gauge _storageState;
     private readonly Counter _rowsPruned;
@@ -127,6 +128,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _samplesSealed = f.CreateCounter("roadmap_storage_samples_sealed_total", "Hot samples moved into chunks by compaction.");
         // Absent until a sweep has ended: a 0 would read as a sweep that took no time.
         var untilSet = new GaugeConfiguration { SuppressInitialValue = true };
+        _sqliteMemoryBytes = f.CreateGauge("roadmap_storage_sqlite_memory_bytes", "Memory SQLite holds in this process: the page caches of every connection, statements and schema (absent with PostgreSQL).", untilSet);
         _lastSweepSeconds = f.CreateGauge("roadmap_storage_compaction_last_sweep_seconds", "Wall time of the last compaction sweep that sealed anything (the first after start of a database written before chunks is its conversion), polls written in between.", untilSet);
         _lastSweepSamples = f.CreateGauge("roadmap_storage_compaction_last_sweep_samples", "Hot samples the last compaction sweep that sealed anything moved into chunks.", untilSet);
         _evaluations = f.CreateCounter("roadmap_evaluations_total", "Evaluation rounds run.");
@@ -366,6 +368,10 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _writeFailures.IncTo(writer.WriteFailures);
         _queueLength.Set(writer.QueueLength);
         _databaseBytes.Set(writer.DatabaseBytes);
+        if (writer.StoreMemoryBytes is { } memory)
+        {
+            _sqliteMemoryBytes.Set(memory);
+        }
         var health = writer.Health;
         _storageHealthy.Set(health == StorageHealth.Ok ? 1 : 0);
         foreach (var state in StorageHealths.All)

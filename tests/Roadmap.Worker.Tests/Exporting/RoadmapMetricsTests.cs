@@ -100,6 +100,30 @@ public sealed class RoadmapMetricsTests
     }
 
     [Fact]
+    public async Task CollectStorage_Sqlite_ExportsTheMemorySqliteHoldsAtMostItsHighWaterMark()
+    {
+        using var temp = new TempFolder();
+        var storage = StorageBackends.Open(new StorageOptions { Path = temp.File("roadmap.db") });
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        await using var writer = new BatchedWriter(storage, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance);
+        writer.Start();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-30);
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.True(writer.TryEnqueue(new PollRecord($"web-{i % 50}", start.AddSeconds(i).ToUnixTimeMilliseconds(), 0.01, true, null, [new("up", 1), new("latency_seconds", 0.001 * (i % 50))])));
+        }
+
+        await writer.FlushAsync();
+        metrics.CollectStorage(writer);
+        var text = await ScrapeAsync(metrics);
+
+        var line = Assert.Single(text.Split('\n'), l => l.StartsWith("roadmap_storage_sqlite_memory_bytes ", StringComparison.Ordinal));
+        var value = double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        // The writer's connection holds pages of what it wrote; never more than SQLite's own high-water mark.
+        Assert.InRange(value, 64 * 1024, SQLitePCL.raw.sqlite3_memory_highwater(0));
+    }
+
+    [Fact]
     public async Task CollectStorage_WriterConvertsADatabaseWrittenBeforeChunks_CountsWhatItSealed()
     {
         using var temp = new TempFolder();
