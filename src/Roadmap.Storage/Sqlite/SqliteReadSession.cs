@@ -196,44 +196,8 @@ internal sealed class SqliteReadSession : ISampleReadSession
     /// rollup or holds samples at or after end. Its day is not sealed (the caller looked): a sealed day's hour rollup,
     /// left by a late sample, is partial.
     /// </summary>
-    private bool OpenHour(long id, long hour, long end, SeriesSummary tail)
-    {
-        if (end <= hour)
-        {
-            return true;
-        }
-
-        raw.sqlite3_bind_int64(_hours, 1, id);
-        raw.sqlite3_bind_int64(_hours, 2, hour);
-        raw.sqlite3_bind_int64(_hours, 3, hour + 1);
-        try
-        {
-            var rc = raw.sqlite3_step(_hours);
-            if (rc == raw.SQLITE_DONE)
-            {
-                return false;
-            }
-
-            if (rc != raw.SQLITE_ROW)
-            {
-                SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
-            }
-
-            var summary = RollupsTable.ReadRaw(_hours, withSketch: false);
-            if (summary.Count == 0 || summary.LastTimestampMs >= end || summary.FirstTimestampMs < hour)
-            {
-                return false;
-            }
-
-            tail.Append(summary);
-            tail.Sketch.MergeFrom(raw.sqlite3_column_blob(_hours, 9));
-            return true;
-        }
-        finally
-        {
-            raw.sqlite3_reset(_hours);
-        }
-    }
+    private bool OpenHour(long id, long hour, long end, SeriesSummary tail) =>
+        end <= hour || Rollups(_hours, id, hour, hour + 1, tail, row => row.Count > 0 && row.FirstTimestampMs >= hour && row.LastTimestampMs < end) == 1;
 
     public SourceState? PollState(string source, SourceState? previous = null)
     {
@@ -309,11 +273,13 @@ internal sealed class SqliteReadSession : ISampleReadSession
     /// <summary>The samples with from &lt;= ts &lt; to: the chunks' and the hot rows' merged.</summary>
     private void ReadRaw(long id, long from, long to, Action<Point> add) => _samples.Read(id, from, to, add);
 
-    private void Rollups(sqlite3_stmt statement, long id, long from, long to, SeriesSummary total)
+    /// <summary>Appends the rollups with from &lt;= start &lt; to to <paramref name="total"/>, oldest first; the rows
+    /// appended. With <paramref name="accept"/>, stops at the first row it refuses, without appending it.</summary>
+    private int Rollups(sqlite3_stmt statement, long id, long from, long to, SeriesSummary total, Func<SeriesSummary, bool>? accept = null)
     {
         if (to <= from)
         {
-            return;
+            return 0;
         }
 
         raw.sqlite3_bind_int64(statement, 1, id);
@@ -322,20 +288,30 @@ internal sealed class SqliteReadSession : ISampleReadSession
         try
         {
             QuantileSketch? sketch = null;
+            var rows = 0;
             int rc;
             while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
             {
                 // The numbers go through Append (one counter-reset rule for everyone); the sketch bytes are merged straight
                 // into the total's sketch instead of being decoded into a sketch per row first.
-                total.Append(RollupsTable.ReadRaw(statement, withSketch: false));
+                var row = RollupsTable.ReadRaw(statement, withSketch: false);
+                if (accept is not null && !accept(row))
+                {
+                    return rows;
+                }
+
+                total.Append(row);
                 sketch ??= total.Sketch;
                 sketch.MergeFrom(raw.sqlite3_column_blob(statement, 9));
+                rows++;
             }
 
             if (rc != raw.SQLITE_DONE)
             {
                 SqliteException.ThrowExceptionForRC(rc, _connection.Handle);
             }
+
+            return rows;
         }
         finally
         {
