@@ -5,6 +5,17 @@ namespace Roadmap.Core.Evaluation;
 /// <summary>Turns the samples of a window into one number. Null means there is nothing to judge (no usable sample).</summary>
 public static class Aggregates
 {
+    /// <summary>The quantile a percentile aggregate takes (0.95 for p95); null for every other aggregate, none of which
+    /// needs a window's values, only its summary's numbers.</summary>
+    public static double? PercentileOf(Aggregate aggregate) => aggregate switch
+    {
+        Aggregate.P50 => 0.50,
+        Aggregate.P90 => 0.90,
+        Aggregate.P95 => 0.95,
+        Aggregate.P99 => 0.99,
+        _ => null,
+    };
+
     /// <param name="points">The samples of the aggregated signal (the numerator for ratio), oldest first. NaN samples are ignored.</param>
     /// <param name="denominator">For ratio only: every sample of the denominator signals.</param>
     public static double? Compute(Aggregate aggregate, IReadOnlyList<Point> points, IReadOnlyList<Point>? denominator = null) =>
@@ -36,6 +47,11 @@ public static class Aggregates
             return null;
         }
 
+        if (PercentileOf(aggregate) is { } q)
+        {
+            return QuantileOf(points, q);
+        }
+
         return aggregate switch
         {
             Aggregate.Avg => points.Sum / points.Count,
@@ -43,10 +59,6 @@ public static class Aggregates
             Aggregate.Max => points.Max,
             Aggregate.Last => points.LastValue,
             Aggregate.Sum => points.Sum,
-            Aggregate.P50 => QuantileOf(points, 0.50),
-            Aggregate.P90 => QuantileOf(points, 0.90),
-            Aggregate.P95 => QuantileOf(points, 0.95),
-            Aggregate.P99 => QuantileOf(points, 0.99),
             Aggregate.Increase => points.Count < 2 ? null : points.Increase,
             Aggregate.Rate => Rate(points),
             _ => throw new ArgumentOutOfRangeException(nameof(aggregate), aggregate, "unknown aggregate"),

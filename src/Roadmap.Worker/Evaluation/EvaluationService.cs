@@ -285,7 +285,7 @@ public sealed partial class EvaluationService(CurrentConfig current, ISampleRead
     /// window read raw is 21,600 samples per KPI per round; read this way, at most an hour of them.
     /// </summary>
     private static WindowReads NowReads(KpiConfig kpi) =>
-        WindowReads.OpenEnded | (kpi.Aggregate is Aggregate.P50 or Aggregate.P90 or Aggregate.P95 or Aggregate.P99 ? WindowReads.Exact : WindowReads.SketchQuantiles);
+        WindowReads.OpenEnded | (Aggregates.PercentileOf(kpi.Aggregate) is null ? WindowReads.SketchQuantiles : WindowReads.Exact);
 
     /// <summary>The window's samples as summaries (long windows come from rollups); the denominator signals pooled.</summary>
     private static (SeriesSummary Points, SeriesSummary Denominator) Summarize(ISampleReadSession reads, KpiConfig kpi, DateTimeOffset from, DateTimeOffset to, WindowReads how = WindowReads.Exact)
