@@ -23,7 +23,7 @@ public sealed partial class BatchedWriter : IPollWriter
     private readonly ILogger _log;
     private readonly Channel<object> _queue;
     private readonly Dictionary<(string, string), long> _seriesIds = [];
-    private readonly Rollups _rollups = new();
+    private readonly Rollups _rollups;
     private readonly SampleSorter _sorter = new();
     private readonly List<(string, string)> _created = [];
     private TaskCompletionSource _wake = NewSignal();
@@ -48,6 +48,7 @@ public sealed partial class BatchedWriter : IPollWriter
         _options = options;
         _time = time;
         _log = log;
+        _rollups = new Rollups(storage.ReadsPastHourRollups ? (long)options.OpenHourRollupEvery.TotalMilliseconds : 0);
         _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,

@@ -38,6 +38,14 @@ public interface IRoadmapStorage
     long? MemoryBytes => null;
 
     /// <summary>
+    /// Whether this backend's readers take an hour rollup as complete only up to its last sample, reading the samples
+    /// stored after it raw (SQLite): the writer may then rewrite an open hour's rollup row only every
+    /// <see cref="StorageOptions.OpenHourRollupEvery"/> instead of with every batch. False (PostgreSQL): every batch
+    /// rewrites the rows it touched, as its readers take a whole hour's row as the whole hour.
+    /// </summary>
+    bool ReadsPastHourRollups => false;
+
+    /// <summary>
     /// The backend's half of the one writer (<see cref="BatchedWriter"/>): a connection of its own with its
     /// statements, transactions and retention. Opened once by the writer's loop and used from that loop only.
     /// </summary>

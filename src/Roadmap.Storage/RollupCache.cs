@@ -23,15 +23,17 @@ namespace Roadmap.Storage;
 /// repairs (the process down across midnight) the compactor repairs when it seals the day: a day rollup whose count is
 /// not the sealed day's is rebuilt from the day's samples (<see cref="Chunks.Compactor"/>).</para>
 /// </remarks>
-internal sealed class Rollups
+/// <param name="openHourRewriteMs">How often an open hour's row is rewritten at most (<see
+/// cref="StorageOptions.OpenHourRollupEvery"/>); 0: with every batch that touches it.</param>
+internal sealed class Rollups(long openHourRewriteMs = 0)
 {
     /// <summary>How long after its end, and after its last sample was written, an hour no later sample closed is closed
     /// by the clock: 5 s. (Samples written long after their time, a backlog after an outage or a backfill, keep their
     /// hour open while they keep coming, so each hour is folded once, when the next one begins.)</summary>
     public const long CloseGraceMs = 5_000;
 
-    private readonly RollupCache _hours = new(RollupLevel.Hour, keepNewest: true);
-    private readonly RollupCache _days = new(RollupLevel.Day, keepNewest: false);
+    private readonly RollupCache _hours = new(RollupLevel.Hour, keepNewest: true, openHourRewriteMs);
+    private readonly RollupCache _days = new(RollupLevel.Day, keepNewest: false, rewriteMs: 0);
     private readonly HashSet<long> _closed = [];
     private readonly List<Fold> _folds = [];
 
@@ -67,7 +69,7 @@ internal sealed class Rollups
                 part.Add(new Point(rows[i].Ts, rows[i].Value));
             }
 
-            var hour = _hours.Get(session, series, hourStart, _folds);
+            var hour = _hours.Get(session, series, hourStart, _folds, catchUpBefore: part.FirstTimestampMs);
             hour.Add(part, duplicate);
             hour.TouchedMs = nowMs;
         }
@@ -77,9 +79,13 @@ internal sealed class Rollups
             closeAllEnded ? long.MaxValue : nowMs - CloseGraceMs,
             _folds);
 
+        // The open hours not touched by this batch whose row is due (or, with closeAllEnded, every one behind its
+        // samples: nothing more is coming now).
+        _hours.TouchDue(nowMs, all: closeAllEnded);
+
         // Hours first: a fold appends an hour's final summary (recomputed above when it had to be), and a day that must
         // be recomputed is rebuilt from its (just written) hours, or from its samples once a day chunk answers for it.
-        _hours.WriteTouched(session, null);
+        _hours.WriteTouched(session, null, nowMs, all: closeAllEnded);
         foreach (var fold in _folds)
         {
             var dayStart = RollupLevel.Day.StartOf(fold.Hour.Start);
@@ -106,14 +112,16 @@ internal sealed class Rollups
             _closed.Clear();
         }
 
-        _days.WriteTouched(session, RollupLevel.Hour);
+        _days.WriteTouched(session, RollupLevel.Hour, nowMs, all: true);
     }
 
     /// <summary>Whether an hour in memory may have ended <see cref="CloseGraceMs"/> before <paramref name="nowMs"/>
     /// (with <paramref name="allEnded"/>: ended at all) and wait to be closed by an <see cref="Update"/> (an empty one
     /// will do).</summary>
+    /// <remarks>
+    /// Also true when an open hour's row waits to be rewritten and is due (with <paramref name="allEnded"/>: at all).</remarks>
     public bool CloseDue(long nowMs, bool allEnded = false) =>
-        _hours.CloseDue(nowMs - RollupLevel.Hour.SizeMs - (allEnded ? 0 : CloseGraceMs));
+        _hours.CloseDue(nowMs - RollupLevel.Hour.SizeMs - (allEnded ? 0 : CloseGraceMs)) || _hours.RewriteDue(nowMs, allEnded);
 
     /// <summary>Drops everything in memory (after a rollback, or when the store was opened anew): the rows are the truth.</summary>
     public void Forget()
@@ -131,6 +139,9 @@ internal sealed class Rollups
     /// last (late, or a duplicate ts that replaces a value) marks it for an exact recompute at write time.</summary>
     private sealed class Bucket(long series, long start, SeriesSummary summary)
     {
+        /// <summary><see cref="WrittenMs"/> of a bucket whose row this process has not written.</summary>
+        public const long Never = long.MinValue;
+
         public long Series { get; } = series;
 
         public long Start { get; } = start;
@@ -141,6 +152,15 @@ internal sealed class Rollups
 
         /// <summary>When a sample was last added, by the writer's clock (unix ms).</summary>
         public long TouchedMs { get; set; }
+
+        /// <summary>When this process last wrote the bucket's row, by the writer's clock (unix ms); <see cref="Never"/>.</summary>
+        public long WrittenMs { get; set; } = Never;
+
+        /// <summary>Whether the summary holds samples its stored row does not (added since the row was written).</summary>
+        public bool Dirty { get; set; }
+
+        /// <summary>Folded into its day in this batch: its row is written now, whatever the rewrite interval.</summary>
+        public bool Closing { get; set; }
 
         /// <summary>Where a recompute ends (exclusive, unix ms); null: the bucket's end.</summary>
         public long? RecomputeTo { get; set; }
@@ -153,6 +173,7 @@ internal sealed class Rollups
         /// <param name="duplicate">Whether two samples of the part share a ts (the table kept only the later).</param>
         public void Add(SeriesSummary part, bool duplicate)
         {
+            Dirty = true;
             if (duplicate || (Summary.Count > 0 && part.FirstTimestampMs <= Summary.LastTimestampMs))
             {
                 Recompute = true;
@@ -170,7 +191,11 @@ internal sealed class Rollups
     /// <summary>The buckets of one level a batch touches; with <paramref name="keepNewest"/> the newest per series stays
     /// in memory between batches, and an older one (late sample) or one not in memory (after a restart) is read from
     /// its row first. Without it every bucket is read from its row.</summary>
-    private sealed class RollupCache(RollupLevel level, bool keepNewest)
+    /// <param name="rewriteMs">How often the row of a newest bucket whose level has not ended is rewritten at most
+    /// (<see cref="StorageOptions.OpenHourRollupEvery"/>); 0: whenever a batch touches it. A bucket's row is also
+    /// written with its first samples, when its span ends, when it closes, and with <c>all</c>: so a row lags its
+    /// samples only in a series' newest bucket, and only by samples later than the row's last.</param>
+    private sealed class RollupCache(RollupLevel level, bool keepNewest, long rewriteMs)
     {
         private readonly Dictionary<long, Bucket> _newest = [];
         private readonly Dictionary<(long, long), Bucket> _touched = [];
@@ -179,11 +204,19 @@ internal sealed class Rollups
         // The earliest start among the newest buckets (or less): no bucket can be closed by the clock before then.
         private long _earliest = long.MaxValue;
 
+        // Whether a newest bucket's row may lag its samples (a write put off by the rewrite interval), and when the
+        // newest buckets are next looked through for rows that came due with no batch touching them.
+        private bool _lagging;
+        private long _nextScanMs = long.MinValue;
+
         /// <param name="folds">Where the buckets this closes go (the series' previous newest, replaced by a later one;
         /// or this bucket itself, when it is older than the newest: a late sample into a closed hour). Null: none.</param>
         /// <param name="recompute">The caller recomputes the bucket anyway: a bucket not in memory is not read from its
         /// row (a fold that recomputes its day would read and decode the stored day only to throw it away).</param>
-        public Bucket Get(IStorageWriteSession session, long series, long start, List<Fold>? folds, bool recompute = false)
+        /// <param name="catchUpBefore">The first sample about to be added: a bucket read from a row that may lag its
+        /// samples (written by a process that stopped before rewriting it) first takes the stored samples after the
+        /// row's last and before this one. long.MinValue: none.</param>
+        public Bucket Get(IStorageWriteSession session, long series, long start, List<Fold>? folds, bool recompute = false, long catchUpBefore = long.MinValue)
         {
             if (_newest.TryGetValue(series, out var b) && b.Start == start)
             {
@@ -200,6 +233,20 @@ internal sealed class Rollups
             Bucket? newest = null;
             var had = keepNewest && _newest.TryGetValue(series, out newest);
             b = new Bucket(series, start, stored ?? NewSummary()) { Recompute = recompute, FoldByRecompute = !had || stored is not null };
+            if (stored is not null)
+            {
+                if (stored.Count > 0 && catchUpBefore > stored.LastTimestampMs + 1)
+                {
+                    var behind = session.ReadSamples(series, stored.LastTimestampMs + 1, catchUpBefore - 1);
+                    foreach (var p in behind)
+                    {
+                        stored.Add(p);
+                    }
+
+                    b.Dirty = behind.Count > 0;
+                }
+            }
+
             _touched[(series, start)] = b;
             if (!keepNewest)
             {
@@ -216,6 +263,8 @@ internal sealed class Rollups
                 if (had)
                 {
                     folds?.Add(new Fold(newest!, newest!.FoldByRecompute));
+                    newest!.Closing = true;
+                    _touched.TryAdd((series, newest!.Start), newest!);
                 }
 
                 _newest[series] = b;
@@ -230,6 +279,37 @@ internal sealed class Rollups
 
         /// <summary>Whether a newest bucket may start at or before <paramref name="lastStart"/>.</summary>
         public bool CloseDue(long lastStart) => _earliest <= lastStart;
+
+        /// <summary>Whether a newest bucket's row may lag its samples and be due for a rewrite (with
+        /// <paramref name="all"/>: at all).</summary>
+        public bool RewriteDue(long nowMs, bool all) => _lagging && (all || nowMs >= _nextScanMs);
+
+        /// <summary>Adds to the batch's touched buckets the newest ones whose row lags and is due (with
+        /// <paramref name="all"/>: every one that lags); looks through them at most every quarter of the rewrite
+        /// interval, as no read depends on it (the rows are rewritten to keep a reader's raw reads short).</summary>
+        public void TouchDue(long nowMs, bool all)
+        {
+            if (!RewriteDue(nowMs, all))
+            {
+                return;
+            }
+
+            var lagging = false;
+            foreach (var b in _newest.Values)
+            {
+                if (b.Dirty && (all || RowDue(b, nowMs)))
+                {
+                    _touched.TryAdd((b.Series, b.Start), b);
+                }
+                else
+                {
+                    lagging |= b.Dirty;
+                }
+            }
+
+            _lagging = lagging;
+            _nextScanMs = nowMs + (rewriteMs / 4);
+        }
 
         /// <summary>Closes the newest buckets that start at or before <paramref name="lastStart"/> and were last
         /// touched at or before <paramref name="lastTouched"/> (no later sample closed them): each is folded by a
@@ -249,6 +329,8 @@ internal sealed class Rollups
                 {
                     (closed ??= []).Add(series);
                     folds.Add(new Fold(b, Recompute: true));
+                    b.Closing = true;
+                    _touched.TryAdd((series, b.Start), b);
                 }
                 else
                 {
@@ -269,6 +351,7 @@ internal sealed class Rollups
             _newest.Clear();
             _touched.Clear();
             _earliest = long.MaxValue;
+            _lagging = false;
         }
 
         /// <summary>Adds to <paramref name="series"/> those with a touched bucket whose day a reader may keep
@@ -284,9 +367,11 @@ internal sealed class Rollups
             }
         }
 
+        /// <summary>Writes the touched buckets whose row is due (<see cref="RowDue"/>; with <paramref name="all"/>
+        /// every one that holds samples its row does not).</summary>
         /// <param name="finer">The level to rebuild a recomputed bucket from (days: unless a day chunk answers for the
         /// day, whose hours are then dropped); null: from the raw samples.</param>
-        public void WriteTouched(IStorageWriteSession session, RollupLevel? finer)
+        public void WriteTouched(IStorageWriteSession session, RollupLevel? finer, long nowMs, bool all)
         {
             foreach (var b in _touched.Values)
             {
@@ -297,12 +382,28 @@ internal sealed class Rollups
                         ? SeriesSummary.FromPoints(session.ReadSamples(b.Series, b.Start, end - 1))
                         : session.CombineRollups(finer, b.Series, b.Start, end);
                     b.Recompute = false;
+                    b.Dirty = true;
+                    b.WrittenMs = Bucket.Never;
+                }
+
+                if (!b.Dirty)
+                {
+                    continue;
+                }
+
+                if (!all && !RowDue(b, nowMs))
+                {
+                    _lagging = true;
+                    continue;
                 }
 
                 if (b.Summary.Count > 0)
                 {
                     _write.Add(new RollupRow(b.Series, b.Start, b.Summary));
                 }
+
+                b.Dirty = false;
+                b.WrittenMs = nowMs;
             }
 
             try
@@ -315,5 +416,11 @@ internal sealed class Rollups
                 _touched.Clear();
             }
         }
+
+        /// <summary>Whether a bucket with samples its row lacks is written now: at once without a rewrite interval, for
+        /// a row never written by this process (its first samples, or a recompute), when the bucket closes or its span
+        /// has ended, else once the interval has passed since its last write.</summary>
+        private bool RowDue(Bucket b, long nowMs) =>
+            rewriteMs <= 0 || b.WrittenMs == Bucket.Never || b.Closing || nowMs >= b.Start + level.SizeMs || nowMs - b.WrittenMs >= rewriteMs;
     }
 }

@@ -39,6 +39,15 @@ public sealed class StorageOptions
     /// </summary>
     public int PageCacheBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// How often the writer rewrites the rollup row of an hour that is still filling, where the backend reads past it
+    /// (<see cref="IRoadmapStorage.ReadsPastHourRollups"/>, SQLite). Default 60 s. Each batch rewrote every open hour
+    /// it touched: a row and a quantile sketch of up to about a kilobyte per series, twice a second. An hour's row is
+    /// still written with its first samples, when the hour ends or closes, and at a stop; readers read the samples
+    /// stored after a row raw, so no read misses a sample. Zero: with every batch.
+    /// </summary>
+    public TimeSpan OpenHourRollupEvery { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>How long the writer gathers polls before it commits them; the most a crash can lose. Default 500 ms.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 

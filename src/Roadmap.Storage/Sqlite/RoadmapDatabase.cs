@@ -100,6 +100,9 @@ public sealed class RoadmapDatabase : IRoadmapStorage
     /// <summary>What SQLite has allocated in this process, all databases and connections together.</summary>
     public long? MemoryBytes => SQLitePCL.raw.sqlite3_memory_used();
 
+    /// <summary>True: <see cref="SqliteReadSession"/> reads the samples stored after a window's newest hour rollup.</summary>
+    public bool ReadsPastHourRollups => true;
+
     /// <summary>Bytes on disk: the main file plus its write-ahead log (0 for a file that is missing).</summary>
     public long SizeBytes()
     {

@@ -21,6 +21,11 @@ internal sealed class SqliteReadSession : ISampleReadSession
     private readonly SqliteCommand _lastPoll;
     private readonly SqliteCommand _lastSuccess;
     private readonly SqliteCommand _firstPollAfter;
+    private readonly Func<SeriesSummary, bool> _noteHourRow;
+
+    // One past the last sample of the newest whole-hour rollup a window read appended: the writer rewrites a series'
+    // newest hour's row only now and then, so the samples after it are read raw (long.MinValue: no such row).
+    private long _rowsEnd = long.MinValue;
 
     /// <param name="connection">Owned by the session from now on (also when this throws).</param>
     /// <param name="closedDays">The merged day rollups kept between sessions.</param>
@@ -28,6 +33,11 @@ internal sealed class SqliteReadSession : ISampleReadSession
     {
         _connection = connection;
         _closedDays = closedDays;
+        _noteHourRow = row =>
+        {
+            _rowsEnd = row.LastTimestampMs + 1;
+            return true;
+        };
         try
         {
             _findSeries = Prepare("SELECT id, closed_days_version FROM series WHERE source = $source AND signal = $signal;", ("$source", SqliteType.Text), ("$signal", SqliteType.Text));
@@ -119,6 +129,7 @@ internal sealed class SqliteReadSession : ISampleReadSession
 
         var id = series.Id;
         var end = openEnded ? long.MaxValue : plan.End;
+        _rowsEnd = long.MinValue;
 
         if (plan.Raw)
         {
@@ -161,10 +172,18 @@ internal sealed class SqliteReadSession : ISampleReadSession
         }
         else
         {
-            Rollups(_hours, id, plan.LastDay, plan.LastHour, total);
-            if (!OpenHour(id, plan.LastHour, end, tail))
+            // Only the whole hours next to the open one can be the series' newest (whose row may lag): those read
+            // before a day boundary are a day old or more.
+            if (plan.FirstDay < plan.LastHour)
             {
-                ReadRaw(id, plan.LastHour, end, tail.Add);
+                _rowsEnd = long.MinValue;
+            }
+
+            Rollups(_hours, id, plan.LastDay, plan.LastHour, total, _noteHourRow);
+            var from = OpenHour(id, plan.LastHour, end, tail) ?? (_rowsEnd == long.MinValue ? plan.LastHour : _rowsEnd);
+            if (from < end)
+            {
+                ReadRaw(id, from, end, tail.Add);
             }
         }
 
@@ -185,19 +204,35 @@ internal sealed class SqliteReadSession : ISampleReadSession
             ReadRaw(id, plan.From, plan.FirstHour, total.Add);
         }
 
-        Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total);
+        Rollups(_hours, id, plan.FirstHour, plan.FirstDay, total, _noteHourRow);
     }
 
     /// <summary>
-    /// The window's last, partial hour [hour, end) from its hour rollup, when every sample of that hour is inside
-    /// the window (the rollup's last sample before end): the open hour of a window that ends now. The writer stores an
-    /// hour's rollup in the same transaction as its samples, so in this snapshot the rollup holds exactly the samples a
-    /// raw read would, without reading up to 3,600 of them per KPI each round. False (read it raw) when the hour has no
-    /// rollup or holds samples at or after end. Its day is not sealed (the caller looked): a sealed day's hour rollup,
-    /// left by a late sample, is partial.
+    /// The window's last, partial hour [hour, end) from its hour rollup, up to the rollup's last sample when that is
+    /// before end: the open hour of a window that ends now. The writer stores an hour's rollup in the same transaction
+    /// as its first samples and rewrites it now and then (<see cref="StorageOptions.OpenHourRollupEvery"/>), so in
+    /// this snapshot the row holds exactly the hour's samples up to its last; the caller reads the ones after it raw.
+    /// That is a few dozen samples per KPI each round, not up to 3,600. Null (read the hour raw) when the hour has no
+    /// rollup or its row holds samples at or after end. Its day is not sealed (the caller looked): a sealed day's hour
+    /// rollup, left by a late sample, is partial.
     /// </summary>
-    private bool OpenHour(long id, long hour, long end, SeriesSummary tail) =>
-        end <= hour || Rollups(_hours, id, hour, hour + 1, tail, row => row.Count > 0 && row.FirstTimestampMs >= hour && row.LastTimestampMs < end) == 1;
+    /// <returns>Where the samples the row does not hold start (its last sample + 1).</returns>
+    private long? OpenHour(long id, long hour, long end, SeriesSummary tail)
+    {
+        if (end <= hour)
+        {
+            return hour;
+        }
+
+        long? after = null;
+        Rollups(_hours, id, hour, hour + 1, tail, row =>
+        {
+            var whole = row.Count > 0 && row.FirstTimestampMs >= hour && row.LastTimestampMs < end;
+            after = whole ? row.LastTimestampMs + 1 : null;
+            return whole;
+        });
+        return after;
+    }
 
     public SourceState? PollState(string source, SourceState? previous = null)
     {

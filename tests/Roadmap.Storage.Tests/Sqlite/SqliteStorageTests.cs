@@ -44,6 +44,44 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
 {
     private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Summarize_NewestHourRowBehindItsSamples_ReadsTheSamplesAfterTheRowRaw(bool openHourEmpty)
+    {
+        // The writer rewrites a series' newest hour row only now and then: a read takes that row up to its last sample
+        // and the samples stored after it raw. Shown with the open hour's row behind, and with the open hour empty and
+        // the whole hour before it behind (the last samples of an hour that has just ended).
+        var (db, now) = await OpenHourAsync();
+        var hour = RollupLevel.Hour.StartOf(now.ToUnixTimeMilliseconds());
+        var series = Backend.Rollups(RollupLevel.Hour).Keys.Single(k => k.Start == hour).Series;
+        if (openHourEmpty)
+        {
+            Backend.Execute(FormattableString.Invariant($"DELETE FROM samples WHERE ts >= {hour}; DELETE FROM rollups_hour WHERE start_ts >= {hour};"));
+            LagHourRow(db, series, hour - RollupLevel.Hour.SizeMs, hour - (20 * 60_000));
+        }
+        else
+        {
+            LagHourRow(db, series, hour, hour + (10 * 60_000));
+        }
+
+        foreach (var (fromMinutes, reads) in new (int, WindowReads)[]
+        {
+            (-2 * 24 * 60, WindowReads.Exact),
+            (-2 * 24 * 60, WindowReads.OpenEnded),
+            (-95, WindowReads.SketchQuantiles),
+            (-150, WindowReads.SketchQuantiles | WindowReads.OpenEnded),
+        })
+        {
+            var from = now.AddMinutes(fromMinutes);
+            var exact = SeriesSummary.FromPoints(db.Samples.Read("web", "latency", from, now));
+            var got = Round(db, from, now, reads);
+            Assert.True(exact.Count > 100, $"{exact.Count} samples");
+            AssertSameNumbers(exact, got);
+            Assert.Equal(exact.Sketch.ToBytes(), got.Sketch.ToBytes());
+        }
+    }
+
     [Fact]
     public async Task Summarize_ShortWindowWithSketchQuantiles_ReadsItsWholeHoursFromTheirRollups()
     {
