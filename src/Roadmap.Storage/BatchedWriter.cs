@@ -71,6 +71,9 @@ public sealed partial class BatchedWriter : IPollWriter
     /// <summary>Transactions committed so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
+    /// <summary>The open hours whose summary the writer holds in memory (tests; read while the writer is idle).</summary>
+    internal int OpenHourSummaries => _rollups.OpenHourSummaries;
+
     /// <summary>
     /// Times the store was found lost under the running service (for SQLite: the database file or its write-ahead log
     /// deleted, moved or replaced). Each is reported once, and the writer opens the store again, keeping what is queued.

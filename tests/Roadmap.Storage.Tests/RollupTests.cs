@@ -277,6 +277,9 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
         Assert.Equal(closed.Count, Backend.Rollups(RollupLevel.Hour)[(series, hour - RollupLevel.Hour.SizeMs)].Count);
         Assert.Equal(db.ReadsPastHourRollups ? 1 : open.Count, Backend.Rollups(RollupLevel.Hour)[(series, hour)].Count);
 
+        // And keeps no summary of it in memory: its sketch is read back from the row and the samples when written.
+        Assert.Equal(db.ReadsPastHourRollups ? 0 : 1, writer.OpenHourSummaries);
+
         foreach (var (fromMinutes, toSeconds, reads) in new (int, int, WindowReads)[]
         {
             (-2 * 24 * 60, 0, WindowReads.Exact),
@@ -302,6 +305,22 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
         var want = SeriesSummary.FromPoints(open);
         AssertSameNumbers(want, row);
         Assert.Equal(want.Sketch.ToBytes(), row.Sketch.ToBytes());
+
+        // A late sample into the hour that ended, and a second value at the open hour's first ts (the table keeps the
+        // later one), each inside what its row already holds: both rows are rebuilt from the table at once.
+        writer.TryEnqueue(Poll(hour - (30 * 60_000) + 500, ("latency", 77.0)));
+        writer.TryEnqueue(Poll(hour, ("latency", 88.0)));
+        polls += 2;
+        await Until(() => writer.SamplesWritten == polls, "the late polls written");
+        foreach (var start in new[] { hour - RollupLevel.Hour.SizeMs, hour })
+        {
+            var points = StoredPoints(series, start, start + RollupLevel.Hour.SizeMs);
+            var exact = SeriesSummary.FromPoints(points);
+            var got = Backend.Rollups(RollupLevel.Hour)[(series, start)];
+            Assert.Equal(start == hour ? 180 : 361, points.Count);
+            AssertSameNumbers(exact, got);
+            Assert.Equal(exact.Sketch.ToBytes(), got.Sketch.ToBytes());
+        }
     }
 
     [Fact]

@@ -364,7 +364,8 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
 
         Assert.Empty(Backend.Rollups(RollupLevel.Hour)); // every day sealed: its chunk answers for its hours
 
-        // A late sample into a sealed day stays hot and leaves a partial hour row behind.
+        // A late sample into a sealed day stays hot and leaves an hour row behind: the writer reads the hour back from
+        // the day's chunk and the late sample, so the row is whole (readers ignore it: the chunk answers for the day).
         var late = T0.AddDays(-4).AddHours(7).AddSeconds(30).ToUnixTimeMilliseconds();
         generated[late] = 1234.5;
         await using (var writer = NewWriter(db, neverCompact))
@@ -374,7 +375,7 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         }
 
         var lateHour = (Series: 1L, Start: RollupLevel.Hour.StartOf(late));
-        Assert.Equal(1, Backend.Rollups(RollupLevel.Hour)[lateHour].Count);
+        Assert.Equal(generated.Keys.Count(ts => RollupLevel.Hour.StartOf(ts) == lateHour.Start), Backend.Rollups(RollupLevel.Hour)[lateHour].Count);
 
         // Raw samples kept 2.5 days (the chunks of days -5 and -4 go), rollups 4.75 days (day -5's first 6 hours are
         // past it).
