@@ -491,8 +491,11 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
 
         /// <summary>Whether a bucket with samples its row lacks is written now: at once without a rewrite interval, for
         /// a row never written by this process (its first samples, or a recompute), when the bucket closes or its span
-        /// has ended, else once the interval has passed since its last write.</summary>
+        /// has ended, else once the interval has passed since its last write, stretched by up to as much again by the
+        /// series' id: series that began together (a start, an hour's first batch) come due over the interval, not in one
+        /// batch.</summary>
         private bool RowDue(Bucket b, long nowMs) =>
-            rewriteMs <= 0 || b.WrittenMs == Bucket.Never || b.Closing || nowMs >= b.Start + level.SizeMs || nowMs - b.WrittenMs >= rewriteMs;
+            rewriteMs <= 0 || b.WrittenMs == Bucket.Never || b.Closing || nowMs >= b.Start + level.SizeMs
+            || nowMs - b.WrittenMs >= rewriteMs + (b.Series % 32 * rewriteMs / 32);
     }
 }

@@ -44,7 +44,8 @@ public sealed class StorageOptions
     /// (<see cref="IRoadmapStorage.ReadsPastHourRollups"/>, SQLite). Default 60 s. Each batch rewrote every open hour
     /// it touched: a row and a quantile sketch of up to about a kilobyte per series, twice a second. An hour's row is
     /// still written with its first samples, when the hour ends or closes, and at a stop; readers read the samples
-    /// stored after a row raw, so no read misses a sample. Zero: with every batch.
+    /// stored after a row raw, so no read misses a sample. Each series' interval is stretched by up to as much again
+    /// (by its id), so that series that began together do not all come due in one batch. Zero: with every batch.
     /// </summary>
     public TimeSpan OpenHourRollupEvery { get; set; } = TimeSpan.FromSeconds(60);
 

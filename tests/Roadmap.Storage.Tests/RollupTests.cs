@@ -298,8 +298,9 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
             Assert.Equal(exact.Sketch.ToBytes(), got.Sketch.ToBytes());
         }
 
-        // Idle a rewrite interval later, the writer brings the row up to its samples.
-        time.Advance(TimeSpan.FromSeconds(61));
+        // Idle two rewrite intervals later (the interval is stretched per series, up to twice), the writer brings the
+        // row up to its samples.
+        time.Advance(TimeSpan.FromSeconds(121));
         await Until(() => Backend.Rollups(RollupLevel.Hour)[(series, hour)].Count == open.Count, "the open hour's row rewritten");
         var row = Backend.Rollups(RollupLevel.Hour)[(series, hour)];
         var want = SeriesSummary.FromPoints(open);
