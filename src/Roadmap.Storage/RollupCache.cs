@@ -6,7 +6,10 @@ namespace Roadmap.Storage;
 /// The hour and day rollups a writer keeps up to date, the same for every backend: the hour buckets a batch touches are
 /// updated in memory per sample and handed to the backend to store in the batch's transaction. The newest hour bucket
 /// of each series stays in memory between batches; an older one (a late sample) or one not in memory (after a restart)
-/// is read back from the store first. Not thread-safe: the writer's loop only.
+/// is read back from the store first. With a rewrite interval (SQLite, whose readers read past an hour row) the open
+/// hours are lean: a batch only marks them, their rows are written with their first samples, then every one to two
+/// intervals, and when they end or close, each write reading the stored row and the samples after it back; no summary
+/// is kept between writes. Not thread-safe: the writer's loop only.
 /// </summary>
 /// <remarks>
 /// <para>A day bucket is written when one of its hours closes, not with every batch: no reader reads a day rollup
@@ -23,8 +26,9 @@ namespace Roadmap.Storage;
 /// repairs (the process down across midnight) the compactor repairs when it seals the day: a day rollup whose count is
 /// not the sealed day's is rebuilt from the day's samples (<see cref="Chunks.Compactor"/>).</para>
 /// </remarks>
-/// <param name="openHourRewriteMs">How often an open hour's row is rewritten at most (<see
-/// cref="StorageOptions.OpenHourRollupEvery"/>); 0: with every batch that touches it.</param>
+/// <param name="openHourRewriteMs">How long at least between two writes of an open hour's row (<see
+/// cref="StorageOptions.OpenHourRollupEvery"/>; up to twice that by the series' id); 0: with every batch that touches
+/// it, from a summary kept in memory.</param>
 internal sealed class Rollups(long openHourRewriteMs = 0)
 {
     /// <summary>How long after its end, and after its last sample was written, an hour no later sample closed is closed
