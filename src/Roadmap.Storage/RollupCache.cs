@@ -281,18 +281,9 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
                 FoldByRecompute = !had || stored is not null,
                 RowLastTs = stored is { Count: > 0 } ? stored.LastTimestampMs : long.MinValue,
             };
-            if (stored is not null && !Lean)
+            if (stored is not null && !Lean && stored.Count > 0 && catchUpBefore > stored.LastTimestampMs + 1)
             {
-                if (stored.Count > 0 && catchUpBefore > stored.LastTimestampMs + 1)
-                {
-                    var behind = session.ReadSamples(series, stored.LastTimestampMs + 1, catchUpBefore - 1);
-                    foreach (var p in behind)
-                    {
-                        stored.Add(p);
-                    }
-
-                    b.Dirty = behind.Count > 0;
-                }
+                b.Dirty = AddStored(session, stored, series, stored.LastTimestampMs + 1, catchUpBefore - 1) > 0;
             }
 
             _touched[(series, start)] = b;
@@ -484,13 +475,21 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
         private SeriesSummary ReadBack(IStorageWriteSession session, Bucket b)
         {
             var summary = (b.RowLastTs == long.MinValue ? null : session.ReadRollup(level, b.Series, b.Start)) ?? SeriesSummary.Empty(keepValues: false);
-            var from = summary.Count > 0 ? summary.LastTimestampMs + 1 : b.Start;
-            foreach (var p in session.ReadSamples(b.Series, from, b.Start + level.SizeMs - 1))
+            AddStored(session, summary, b.Series, summary.Count > 0 ? summary.LastTimestampMs + 1 : b.Start, b.Start + level.SizeMs - 1);
+            return summary;
+        }
+
+        /// <summary>Adds the stored samples of a series with from &lt;= ts &lt;= to to a summary (those a row lacks:
+        /// left behind it by the rewrite interval, or by a killed process); how many.</summary>
+        private static int AddStored(IStorageWriteSession session, SeriesSummary summary, long series, long fromMs, long toMs)
+        {
+            var points = session.ReadSamples(series, fromMs, toMs);
+            foreach (var p in points)
             {
                 summary.Add(p);
             }
 
-            return summary;
+            return points.Count;
         }
 
         /// <summary>Whether a bucket with samples its row lacks is written now: at once without a rewrite interval, for
