@@ -337,7 +337,22 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         // sized for that working set, not more: a larger cache costs the memory goal its size in RSS
         // (docs/PERFORMANCE.md, goal 6).
         raw.sqlite3_exec(connection.Handle, FormattableString.Invariant($"PRAGMA cache_size=-{_options.PageCacheBytes / 1024};"));
+        // A statement that writes several rows inside the batch's transaction (64 samples a statement, a retention or
+        // compaction delete) keeps a statement journal: the pages it changes, to undo it alone should it fail midway.
+        // With SQLite's default that journal goes to a temporary file past 64 KiB, and every 64-row insert touches
+        // 64 pages (one per series): at goal 6's load, 28 MB/s of writes to a deleted file in /var/tmp, a third of all
+        // the writer's write calls (docs/PERFORMANCE.md, "the writer's disk writes"). In memory the journal holds at
+        // most the pages of one statement.
+        raw.sqlite3_exec(connection.Handle, "PRAGMA temp_store=MEMORY;");
         return connection;
+    }
+
+    /// <summary>The value of <c>PRAGMA <paramref name="name"/></c> on the writer's connection (for tests).</summary>
+    internal long PragmaValue(string name)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = $"PRAGMA {name};";
+        return (long)command.ExecuteScalar()!;
     }
 
     /// <param name="rows">A multiple of <paramref name="perStatement"/> rows.</param>
