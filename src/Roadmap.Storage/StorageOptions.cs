@@ -49,8 +49,9 @@ public sealed class StorageOptions
     /// </summary>
     public TimeSpan OpenHourRollupEvery { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long the writer gathers polls before it commits them; the most a crash can lose. Default 500 ms.</summary>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>How long the writer gathers polls before it commits them; the most a crash can lose. Default 500 ms
+    /// (<c>settings.storage.flushEvery</c>).</summary>
+    public TimeSpan FlushInterval { get; set; } = Roadmap.Core.Config.StorageConfig.DefaultFlushEvery;
 
     /// <summary>How long a commit waits for another process's lock before it fails and is retried. Default 5 s.</summary>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);

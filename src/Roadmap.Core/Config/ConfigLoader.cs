@@ -280,6 +280,12 @@ public sealed partial class ConfigLoader
 
         var kind = s.OneOf("kind") ?? StorageConfig.Sqlite;
         var connection = s.Secret("connectionString");
+        var flush = s.Duration("flushEvery") ?? StorageConfig.DefaultFlushEvery;
+        if (s.Has("flushEvery") && !s.Failed("flushEvery") && (flush < StorageConfig.MinFlushEvery || flush > StorageConfig.MaxFlushEvery))
+        {
+            s.Error("flushEvery", $"must be from {Durations.Format(StorageConfig.MinFlushEvery)} to {Durations.Format(StorageConfig.MaxFlushEvery)}");
+        }
+
         var named = s.Has("connectionString") || s.Has("connectionStringFile");
         if (s.Failed("kind") || s.Failed("connectionString"))
         {
@@ -300,7 +306,7 @@ public sealed partial class ConfigLoader
         }
 
         s.RejectUnknownKeys();
-        return kind == StorageConfig.Postgres ? new StorageConfig(kind, connection) : StorageConfig.Default;
+        return (kind == StorageConfig.Postgres ? new StorageConfig(kind, connection) : StorageConfig.Default) with { FlushEvery = flush };
     }
 
     /// <summary>settings.cluster: replicas on one PostgreSQL, so it needs <c>storage.kind: postgres</c>.</summary>

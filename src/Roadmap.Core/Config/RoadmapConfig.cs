@@ -180,10 +180,22 @@ public sealed record StorageConfig(string Kind, string? ConnectionString)
 
     public const string Postgres = "postgres";
 
+    /// <summary>How often the writer commits the polls waiting in memory, unless <c>settings.storage.flushEvery</c> says otherwise.</summary>
+    public static readonly TimeSpan DefaultFlushEvery = TimeSpan.FromMilliseconds(500);
+
+    public static readonly TimeSpan MinFlushEvery = TimeSpan.FromMilliseconds(100);
+
+    public static readonly TimeSpan MaxFlushEvery = TimeSpan.FromSeconds(60);
+
     public static readonly StorageConfig Default = new(Sqlite, null);
 
+    /// <summary><c>settings.storage.flushEvery</c>: how often the writer commits (<see cref="DefaultFlushEvery"/> unless set).</summary>
+    public TimeSpan FlushEvery { get; init; } = DefaultFlushEvery;
+
     // The connection string carries a password: never in a log line, a reload message or an exception.
-    public override string ToString() => ConnectionString is null ? Kind : $"{Kind} (connection string set)";
+    public override string ToString() =>
+        (ConnectionString is null ? Kind : $"{Kind} (connection string set)")
+        + (FlushEvery == DefaultFlushEvery ? string.Empty : $", flushEvery {Durations.Format(FlushEvery)}");
 }
 
 /// <summary>How long stored data is kept. Raw never outlives rollups (rollups answer long windows once raw is gone).</summary>

@@ -22,9 +22,9 @@ public static class StorageChoice
                 problem = "--database names the SQLite file, but settings.storage.kind is postgres: remove --database, or set kind: sqlite";
             }
 
-            return new StorageOptions { Kind = StorageKind.Postgres, ConnectionString = storage.ConnectionString };
+            return new StorageOptions { Kind = StorageKind.Postgres, ConnectionString = storage.ConnectionString, FlushInterval = storage.FlushEvery };
         }
 
-        return new StorageOptions { Kind = StorageKind.Sqlite, Path = databasePath ?? StorageOptions.DefaultPath };
+        return new StorageOptions { Kind = StorageKind.Sqlite, Path = databasePath ?? StorageOptions.DefaultPath, FlushInterval = storage.FlushEvery };
     }
 }

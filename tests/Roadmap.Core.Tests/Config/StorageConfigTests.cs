@@ -35,6 +35,42 @@ public sealed class StorageConfigTests : IDisposable
 
         Assert.Equal(StorageConfig.Sqlite, storage.Kind);
         Assert.Null(storage.ConnectionString);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), storage.FlushEvery);
+    }
+
+    [Theory]
+    [InlineData("  storage: { flushEvery: 5s }", StorageConfig.Sqlite)]
+    [InlineData("  storage: { kind: postgres, connectionString: \"${ROADMAP_PG}\", flushEvery: 5s }", StorageConfig.Postgres)]
+    public void Load_FlushEvery_IsKeptForEitherBackendAndShownInTheRestartMessage(string yaml, string kind)
+    {
+        var storage = Valid(Load(yaml, new() { ["ROADMAP_PG"] = Connection })).Settings.Storage;
+
+        Assert.Equal(kind, storage.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(5), storage.FlushEvery);
+        // A reload that changes only flushEvery is logged with the running and the new value: they must differ.
+        Assert.NotEqual(StorageConfig.Default.ToString(), (storage with { Kind = StorageConfig.Sqlite, ConnectionString = null }).ToString());
+        Assert.Contains("flushEvery 5s", storage.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("50ms")]
+    [InlineData("2m")]
+    public void Load_FlushEveryOutOfRange_SaysTheRangeAtItsPlace(string value)
+    {
+        var error = OnlyError(Load($"  storage:\n    flushEvery: {value}"));
+
+        Assert.Contains("test.yaml:4:", error, StringComparison.Ordinal);
+        Assert.Contains("settings.storage.flushEvery", error, StringComparison.Ordinal);
+        Assert.Contains("must be from 100ms to 1m", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FlushEveryNotADuration_IsAnErrorAtItsPlace()
+    {
+        var error = OnlyError(Load("  storage: { flushEvery: often }"));
+
+        Assert.Contains("settings.storage.flushEvery", error, StringComparison.Ordinal);
+        Assert.Contains("often", error, StringComparison.Ordinal);
     }
 
     [Fact]
