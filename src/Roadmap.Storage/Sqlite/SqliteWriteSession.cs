@@ -340,9 +340,9 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         // A statement that writes several rows inside the batch's transaction (64 samples a statement, a retention or
         // compaction delete) keeps a statement journal: the pages it changes, to undo it alone should it fail midway.
         // With SQLite's default that journal goes to a temporary file past 64 KiB, and every 64-row insert touches
-        // 64 pages (one per series): at goal 6's load, 28 MB/s of writes to a deleted file in /var/tmp, a third of all
-        // the writer's write calls (docs/PERFORMANCE.md, "the writer's disk writes"). In memory the journal holds at
-        // most the pages of one statement.
+        // 64 pages (one per series): at goal 6's load, 30-70 MB/s handed to write calls for a deleted file in /var/tmp
+        // (truncated before it reached the disk), about half of the writer's write calls (docs/PERFORMANCE.md, "the
+        // writer's disk writes"). In memory the journal holds at most the pages of one statement.
         raw.sqlite3_exec(connection.Handle, "PRAGMA temp_store=MEMORY;");
         return connection;
     }

@@ -40,7 +40,7 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
     [Fact]
     public void WriteSession_KeepsStatementJournalsInMemory_NotInATemporaryFile()
     {
-        // Every 64-row insert of a batch journals the pages it changes; in a temporary file that was a third of the
+        // Every 64-row insert of a batch journals the pages it changes; in a temporary file that was about half of the
         // writer's write calls. SQLite's temp_store: 0 default (file), 1 file, 2 memory.
         using var session = (SqliteWriteSession)RoadmapDatabase.Open(Temp.DatabasePath).OpenWriteSession(new StorageOptions(), TimeProvider.System);
         Assert.Equal(2, session.PragmaValue("temp_store"));
