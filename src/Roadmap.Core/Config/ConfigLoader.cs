@@ -281,10 +281,7 @@ public sealed partial class ConfigLoader
         var kind = s.OneOf("kind") ?? StorageConfig.Sqlite;
         var connection = s.Secret("connectionString");
         var flush = s.Duration("flushEvery") ?? StorageConfig.DefaultFlushEvery;
-        if (s.Has("flushEvery") && !s.Failed("flushEvery") && (flush < StorageConfig.MinFlushEvery || flush > StorageConfig.MaxFlushEvery))
-        {
-            s.Error("flushEvery", $"must be from {Durations.Format(StorageConfig.MinFlushEvery)} to {Durations.Format(StorageConfig.MaxFlushEvery)}");
-        }
+        s.CheckRange("flushEvery", flush, StorageConfig.MinFlushEvery, StorageConfig.MaxFlushEvery);
 
         var named = s.Has("connectionString") || s.Has("connectionStringFile");
         if (s.Failed("kind") || s.Failed("connectionString"))
@@ -329,10 +326,7 @@ public sealed partial class ConfigLoader
             c.Error("enabled", "cluster mode needs settings.storage.kind: postgres (every replica on the same PostgreSQL)");
         }
 
-        if (c.Has("window") && !c.Failed("window") && (window < ClusterConfig.MinWindow || window > ClusterConfig.MaxWindow))
-        {
-            c.Error("window", $"must be from {Durations.Format(ClusterConfig.MinWindow)} to {Durations.Format(ClusterConfig.MaxWindow)}");
-        }
+        c.CheckRange("window", window, ClusterConfig.MinWindow, ClusterConfig.MaxWindow);
 
         if (c.Has("checkinInterval") && !c.Failed("checkinInterval") && checkin < TimeSpan.FromMilliseconds(500))
         {

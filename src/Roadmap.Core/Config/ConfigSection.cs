@@ -169,6 +169,18 @@ public sealed partial class ConfigSection
     /// </summary>
     public bool Failed(string key) => Declared(key) is { Failed: true };
 
+    /// <summary>
+    /// Reports "must be from MIN to MAX" at <paramref name="key"/> when it was written, read without error, and its
+    /// <paramref name="value"/> lies outside that range.
+    /// </summary>
+    public void CheckRange(string key, TimeSpan value, TimeSpan min, TimeSpan max)
+    {
+        if (Has(key) && !Failed(key) && (value < min || value > max))
+        {
+            Error(key, $"must be from {Durations.Format(min)} to {Durations.Format(max)}");
+        }
+    }
+
     /// <summary>A declaration, the value its check gave, and whether the check reported an error.</summary>
     private readonly record struct Checked(KeySpec Spec, object? Value, bool Failed);
 
