@@ -139,8 +139,16 @@ public sealed class ConfigReloadTests : IDisposable
             await Support.EventuallyAsync(async () => Polls(metrics = await http.GetStringAsync("/metrics"), "drop") >= 3 && Polls(metrics, "slow") == 1, Patience),
             $"no polls; stdout:\n{p.Stdout}\nstderr:\n{p.Stderr}");
 
-        await File.WriteAllTextAsync(config, after);
-        File.SetLastWriteTimeUtc(config, written);
+        // The content and the old modification time go in through one handle, a write call and then the time: the
+        // service looks at the file once a second, and a look between two separate steps (the file written and closed,
+        // then its time put back) saw the new time and reloaded without the signal.
+        using (var handle = File.OpenHandle(config, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(handle, System.Text.Encoding.UTF8.GetBytes(after), 0);
+            File.SetLastWriteTimeUtc(handle, written);
+        }
+
+        Assert.Equal(written, File.GetLastWriteTimeUtc(config));
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         metrics = await http.GetStringAsync("/metrics");
         Assert.Equal(0, Reloads(metrics, "success"));
