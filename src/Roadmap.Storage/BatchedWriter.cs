@@ -71,6 +71,19 @@ public sealed partial class BatchedWriter : IPollWriter
     /// <summary>Transactions committed so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
+    /// <summary>The wall time the write loop has spent working so far, by step.</summary>
+    public WriterBusy Busy => new(
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyBatches)),
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyRollups)),
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyRetention)),
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyCompaction)));
+
+    // TimeSpan ticks the loop spent per step (Busy); each added once its step returns.
+    private long _busyBatches;
+    private long _busyRollups;
+    private long _busyRetention;
+    private long _busyCompaction;
+
     /// <summary>The open hours whose summary the writer holds in memory (tests; read while the writer is idle).</summary>
     internal int OpenHourSummaries => _rollups.OpenHourSummaries;
 
@@ -289,6 +302,7 @@ public sealed partial class BatchedWriter : IPollWriter
             return;
         }
 
+        var start = _time.GetTimestamp();
         try
         {
             Interlocked.Add(ref _rowsPruned, _session!.Prune());
@@ -297,7 +311,14 @@ public sealed partial class BatchedWriter : IPollWriter
         {
             LogPruneFailed(_log, e);
         }
+        finally
+        {
+            AddBusy(ref _busyRetention, start);
+        }
     }
+
+    /// <summary>Adds the wall time since <paramref name="start"/> (a <see cref="TimeProvider"/> timestamp) to one step's ticks.</summary>
+    private void AddBusy(ref long ticks, long start) => Interlocked.Add(ref ticks, _time.GetElapsedTime(start).Ticks);
 
     /// <summary>
     /// Folds the hours that ended into their days (<see cref="Rollups"/>) in a transaction of their own: while no poll
@@ -314,6 +335,7 @@ public sealed partial class BatchedWriter : IPollWriter
         }
 
         var session = _session!;
+        var start = _time.GetTimestamp();
         try
         {
             session.Begin();
@@ -325,6 +347,10 @@ public sealed partial class BatchedWriter : IPollWriter
             session.Rollback();
             _rollups.Forget();
             NoteFailure(e, 0);
+        }
+        finally
+        {
+            AddBusy(ref _busyRollups, start);
         }
     }
 
@@ -340,6 +366,7 @@ public sealed partial class BatchedWriter : IPollWriter
             return;
         }
 
+        var start = _time.GetTimestamp();
         try
         {
             var step = _session!.Compact();
@@ -375,6 +402,10 @@ public sealed partial class BatchedWriter : IPollWriter
         {
             _compactBacklog = false;
             LogCompactFailed(_log, e);
+        }
+        finally
+        {
+            AddBusy(ref _busyCompaction, start);
         }
     }
 
@@ -459,10 +490,12 @@ public sealed partial class BatchedWriter : IPollWriter
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
+            var start = _time.GetTimestamp();
             try
             {
                 EnsureStore();
                 Write(batch);
+                AddBusy(ref _busyBatches, start);
                 MarkHealthy(attempt - 1);
                 return;
             }
@@ -470,7 +503,8 @@ public sealed partial class BatchedWriter : IPollWriter
             {
                 // While running, keep the batch and retry: samples wait here and new polls wait in the bounded
                 // queue (and are dropped, counted, once it is full). At shutdown, give up after a few tries rather
-                // than hang the stop.
+                // than hang the stop. The failed attempt, its lock wait included, was work; the backoff is not.
+                AddBusy(ref _busyBatches, start);
                 NoteFailure(e, batch.PollCount);
                 if (_stopping && attempt >= 3)
                 {

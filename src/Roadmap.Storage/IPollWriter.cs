@@ -24,6 +24,9 @@ public interface IPollWriter : IAsyncDisposable
     /// <summary>Transactions committed so far.</summary>
     long Batches { get; }
 
+    /// <summary>The wall time the write loop has spent working so far, by step: how close the writer is to saturated.</summary>
+    WriterBusy Busy { get; }
+
     /// <summary>Times the store was found lost under the running service (for SQLite: the file deleted, moved or
     /// replaced); each is counted once, and writing continues where the store is opened again.</summary>
     long FilesLost { get; }
@@ -67,3 +70,14 @@ public interface IPollWriter : IAsyncDisposable
     /// <summary>Completes when every poll queued before the call is committed.</summary>
     Task FlushAsync(CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// The wall time the writer's loop has spent in each kind of work since it started; whatever is not here it spent
+/// waiting for polls or for the flush interval to end. Their sum's rate is the writer's busy share: near 1, polls
+/// arrive faster than they are written, the queue grows, and once it is full new polls are dropped.
+/// </summary>
+/// <param name="Batches">Committing batches of polls and samples, failed attempts (and their lock waits) included.</param>
+/// <param name="Rollups">Closing hours that ended into their day rollups, in transactions of their own.</param>
+/// <param name="Retention">Retention steps: deleting rows older than their tier keeps.</param>
+/// <param name="Compaction">Compaction steps: sealing closed hours and days of hot samples into chunks.</param>
+public readonly record struct WriterBusy(TimeSpan Batches, TimeSpan Rollups, TimeSpan Retention, TimeSpan Compaction);

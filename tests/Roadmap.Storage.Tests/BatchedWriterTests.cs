@@ -209,6 +209,34 @@ public abstract class BatchedWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Busy_CountsTheBatchesWallTime_NotTheTimeSpentWaitingForPolls()
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(100) });
+        Assert.Equal(default, writer.Busy);
+        writer.Start();
+        for (var i = 0; i < 2000; i++)
+        {
+            writer.TryEnqueue(Poll($"s{i % 20}", i, true, ("up", 1), ("latency_seconds", 0.001 * i)));
+        }
+
+        await writer.FlushAsync();
+        var afterWrite = writer.Busy;
+
+        // Idle for ten flush intervals: the loop wakes (retention, compaction) but commits no batch.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var idle = writer.Busy;
+        var elapsed = started.Elapsed;
+
+        Assert.True(writer.Batches >= 1);
+        Assert.True(afterWrite.Batches > TimeSpan.Zero, "the batches' time was not counted");
+        Assert.Equal(afterWrite.Batches, idle.Batches);
+        var all = idle.Batches + idle.Rollups + idle.Retention + idle.Compaction;
+        // Work only: the steps run one after another on the write loop, so together they fit in the time it ran.
+        Assert.True(all < elapsed, $"busy {all} over the {elapsed} the writer ran");
+    }
+
+    [Fact]
     public async Task TryEnqueue_QueueFull_DropsAndCountsInsteadOfBlocking()
     {
         // Not started: nothing drains the queue.

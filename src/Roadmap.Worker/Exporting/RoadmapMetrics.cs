@@ -47,6 +47,8 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Counter _samplesWritten;
     private readonly Counter _pollsDropped;
     private readonly Counter _writeFailures;
+    private readonly Counter _batches;
+    private readonly Counter.Child[] _writerBusy;
     private readonly Gauge _queueLength;
     private readonly Gauge _databaseBytes;
     private readonly Gauge _sqliteMemoryBytes;
@@ -65,6 +67,9 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Counter _reloads;
     private readonly Counter _updateDeliveries;
     private long _pollCount;
+
+    /// <summary>The <c>step</c> label values of <c>roadmap_storage_writer_busy_seconds_total</c>, in <see cref="WriterBusy"/>'s order.</summary>
+    internal static readonly string[] WriterSteps = ["batch", "rollups", "retention", "compaction"];
     private Func<bool>? _judges;
     private Func<string, bool>? _holdsSource;
     private RoadmapConfig? _described;
@@ -118,6 +123,10 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _samplesWritten = f.CreateCounter("roadmap_samples_written_total", "Samples committed to the database.");
         _pollsDropped = f.CreateCounter("roadmap_storage_polls_dropped_total", "Polls not stored: the write queue was full, or the database refused them at shutdown.");
         _writeFailures = f.CreateCounter("roadmap_storage_write_failures_total", "Failed database commits (each is retried).");
+        _batches = f.CreateCounter("roadmap_storage_batches_total", "Database transactions that committed polls and their samples.");
+        // One child per step of the write loop, all present from the start: a step that has not run yet reads 0.
+        var busy = f.CreateCounter("roadmap_storage_writer_busy_seconds_total", "Wall time the storage writer spent working, by step (batch, rollups, retention, compaction); the rest it waited for polls. The sum's rate is its busy share: near 1 it cannot keep up, the queue grows, and polls are dropped once it is full.", ["step"]);
+        _writerBusy = [.. WriterSteps.Select(step => busy.WithLabels(step))];
         _queueLength = f.CreateGauge("roadmap_storage_queue_length", "Polls waiting to be written.");
         _databaseBytes = f.CreateGauge("roadmap_storage_database_bytes", "Size of the SQLite database on disk: the main file plus its write-ahead log.");
         _storageHealthy = f.CreateGauge("roadmap_storage_healthy", "1 when the last database commit succeeded, else 0 (samples wait in the queue and are retried).");
@@ -366,6 +375,12 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _samplesWritten.IncTo(writer.SamplesWritten);
         _pollsDropped.IncTo(writer.PollsDropped);
         _writeFailures.IncTo(writer.WriteFailures);
+        _batches.IncTo(writer.Batches);
+        var busy = writer.Busy;
+        _writerBusy[0].IncTo(busy.Batches.TotalSeconds);
+        _writerBusy[1].IncTo(busy.Rollups.TotalSeconds);
+        _writerBusy[2].IncTo(busy.Retention.TotalSeconds);
+        _writerBusy[3].IncTo(busy.Compaction.TotalSeconds);
         _queueLength.Set(writer.QueueLength);
         _databaseBytes.Set(writer.DatabaseBytes);
         if (writer.StoreMemoryBytes is { } memory)

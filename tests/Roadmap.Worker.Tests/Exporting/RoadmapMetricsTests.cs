@@ -123,6 +123,49 @@ public sealed class RoadmapMetricsTests
         Assert.InRange(value, 64 * 1024, SQLitePCL.raw.sqlite3_memory_highwater(0));
     }
 
+    /// <summary>The value of the one line of <paramref name="text"/> for <paramref name="series"/> (name and labels).</summary>
+    private static double Value(string text, string series) => double.Parse(
+        Assert.Single(text.Split('\n'), l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..],
+        System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task CollectStorage_ExportsTheBatchesAndTheWritersBusyTimeByStep()
+    {
+        using var temp = new TempFolder();
+        var storage = StorageBackends.Open(new StorageOptions { Path = temp.File("roadmap.db") });
+        var metrics = new RoadmapMetrics(Metrics.NewCustomRegistry());
+        var ran = System.Diagnostics.Stopwatch.StartNew();
+        await using var writer = new BatchedWriter(storage, new StorageOptions(), TimeProvider.System, NullLogger<BatchedWriter>.Instance);
+        metrics.CollectStorage(writer);
+        var before = await ScrapeAsync(metrics);
+        writer.Start();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-30);
+        for (var i = 0; i < 1_000; i++)
+        {
+            Assert.True(writer.TryEnqueue(new PollRecord($"web-{i % 50}", start.AddSeconds(i).ToUnixTimeMilliseconds(), 0.01, true, null, [new("up", 1)])));
+        }
+
+        await writer.FlushAsync();
+        metrics.CollectStorage(writer);
+        var after = await ScrapeAsync(metrics);
+        var elapsed = ran.Elapsed.TotalSeconds;
+
+        // Every step is there from the start, at 0, so a rate over the first minutes has a point to start from.
+        Assert.Equal(0, Value(before, "roadmap_storage_batches_total"));
+        foreach (var step in RoadmapMetrics.WriterSteps)
+        {
+            Assert.Equal(0, Value(before, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
+        }
+
+        Assert.Equal(writer.Batches, Value(after, "roadmap_storage_batches_total"));
+        Assert.True(writer.Batches >= 1);
+        var batch = Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"batch\"}");
+        Assert.Equal(writer.Busy.Batches.TotalSeconds, batch, 6);
+        Assert.InRange(batch, 1e-6, elapsed);
+        var all = RoadmapMetrics.WriterSteps.Sum(step => Value(after, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
+        Assert.InRange(all, batch, elapsed);
+    }
+
     [Fact]
     public async Task CollectStorage_WriterConvertsADatabaseWrittenBeforeChunks_CountsWhatItSealed()
     {
@@ -165,6 +208,10 @@ public sealed class RoadmapMetricsTests
         Assert.Contains($"roadmap_storage_samples_sealed_total {2 * Minutes}\n", after);
         Assert.Contains($"roadmap_storage_compaction_last_sweep_samples {2 * Minutes}\n", after);
         Assert.Matches(@"(?m)^roadmap_storage_compaction_last_sweep_seconds [0-9.e+-]+$", after);
+        // The conversion is the writer's compaction work; no poll came, so no batch was.
+        Assert.Equal(0, Value(before, "roadmap_storage_writer_busy_seconds_total{step=\"compaction\"}"));
+        Assert.True(Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"compaction\"}") > 0);
+        Assert.Equal(0, Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"batch\"}"));
         using var c = new SqliteConnection($"Data Source={temp.File("roadmap.db")};Mode=ReadOnly;Pooling=False");
         c.Open();
         using var cmd = c.CreateCommand();
