@@ -14,6 +14,9 @@
 //   pg-evaluate   --connection CS --db PATH --kpis 1000 [--days 30]         (the SQLite dataset copied in, both evaluated, compared)
 //   sketch-encode --series 1000 [--hours 1] [--seconds 5]   (QuantileSketch.ToBytes on realistic series' sketches of
 //                 that many hours at 1 s, as the writer encodes every touched rollup on each flush; ns per encode)
+//   hot-layouts   --layout series|poll|log --sources 10000 [--signals 9] [--prefill 200] [--seconds 60] [--batch-ms 500]
+//                 [--fold 60] [--reads 2000]   (what the newest samples cost to write, and to read back, in three
+//                 table layouts; HotLayouts.cs)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -70,6 +73,9 @@ switch (verb)
         break;
     case "sketch-encode":
         SketchEncode(Int("series", 1000), Int("hours", 1), Int("seconds", 5));
+        break;
+    case "hot-layouts":
+        Roadmap.Bench.Storage.HotLayouts.Run(Opt("layout", "series"), Int("sources", 10000), Int("signals", 9), Int("prefill", 200), Int("seconds", 60), Int("batch-ms", 500), Int("fold", 60), Int("reads", 2000));
         break;
     default:
         Console.Error.WriteLine("usage: ingest --series N --seconds S | build-dataset --days D --series N --interval 60s --db PATH | evaluate --db PATH --kpis N | codec --series N --days D");
