@@ -202,9 +202,10 @@ internal static class HotLayouts
     {
         using var query = c.CreateCommand();
         query.CommandText = layout == "poll"
-            ? "SELECT vals FROM poll_samples WHERE source_id = $k AND ts >= $from ORDER BY ts;"
+            ? "SELECT substr(vals, $o, 8) FROM poll_samples WHERE source_id = $k AND ts >= $from ORDER BY ts;"
             : "SELECT value FROM samples WHERE series_id = $k AND ts >= $from ORDER BY ts;";
         var key = query.Parameters.Add("$k", SqliteType.Integer);
+        var at = layout == "poll" ? query.Parameters.Add("$o", SqliteType.Integer) : null;
         query.Parameters.Add("$from", SqliteType.Integer).Value = fromTs;
         query.Prepare();
         var random = new Random(7);
@@ -214,12 +215,15 @@ internal static class HotLayouts
         {
             var series = random.Next(sources * signals);
             key.Value = layout == "poll" ? series / signals : series;
+            if (at is not null)
+            {
+                at.Value = ((series % signals) * 8) + 1;
+            }
             using var reader = query.ExecuteReader();
             while (reader.Read())
             {
-                sum += layout == "poll"
-                    ? BitConverter.ToDouble(((byte[])reader.GetValue(0)).AsSpan((series % signals) * 8, 8))
-                    : reader.GetDouble(0);
+                // A poll row's value: SQLite cuts the signal's 8 bytes out of the blob, and only they are copied out.
+                sum += layout == "poll" ? BitConverter.ToDouble((byte[])reader.GetValue(0)) : reader.GetDouble(0);
             }
         }
 
