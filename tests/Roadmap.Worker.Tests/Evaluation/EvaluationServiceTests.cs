@@ -179,11 +179,7 @@ public sealed class EvaluationServiceTests : IAsyncLifetime
     }
 
     /// <summary>The value of one exported series (name and labels exactly as exported), or null when it is absent.</summary>
-    private static double? Series(string text, string series)
-    {
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[(series.Length + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
-    }
+    private static double? Series(string text, string series) => Exposition.Find(text, series);
 
     private static void AssertSeries(string text, string series, double expected, double tolerance = 1e-9)
     {

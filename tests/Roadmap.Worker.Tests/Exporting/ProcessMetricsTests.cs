@@ -14,11 +14,7 @@ public sealed class ProcessMetricsTests
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static double Value(string text, string series)
-    {
-        var line = text.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
-    }
+    private static double Value(string text, string series) => Exposition.Value(text, series);
 
     [Fact]
     public void Parse_CommandWithSpacesAndParentheses_CountsFieldsFromTheLastParenthesis()

@@ -117,16 +117,10 @@ public sealed class RoadmapMetricsTests
         metrics.CollectStorage(writer);
         var text = await ScrapeAsync(metrics);
 
-        var line = Assert.Single(text.Split('\n'), l => l.StartsWith("roadmap_storage_sqlite_memory_bytes ", StringComparison.Ordinal));
-        var value = double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var value = Exposition.Value(text, "roadmap_storage_sqlite_memory_bytes");
         // The writer's connection holds pages of what it wrote; never more than SQLite's own high-water mark.
         Assert.InRange(value, 64 * 1024, SQLitePCL.raw.sqlite3_memory_highwater(0));
     }
-
-    /// <summary>The value of the one line of <paramref name="text"/> for <paramref name="series"/> (name and labels).</summary>
-    private static double Value(string text, string series) => double.Parse(
-        Assert.Single(text.Split('\n'), l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..],
-        System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task CollectStorage_ExportsTheBatchesAndTheWritersBusyTimeByStep()
@@ -151,18 +145,18 @@ public sealed class RoadmapMetricsTests
         var elapsed = ran.Elapsed.TotalSeconds;
 
         // Every step is there from the start, at 0, so a rate over the first minutes has a point to start from.
-        Assert.Equal(0, Value(before, "roadmap_storage_batches_total"));
+        Assert.Equal(0, Exposition.Value(before, "roadmap_storage_batches_total"));
         foreach (var step in RoadmapMetrics.WriterSteps)
         {
-            Assert.Equal(0, Value(before, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
+            Assert.Equal(0, Exposition.Value(before, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
         }
 
-        Assert.Equal(writer.Batches, Value(after, "roadmap_storage_batches_total"));
+        Assert.Equal(writer.Batches, Exposition.Value(after, "roadmap_storage_batches_total"));
         Assert.True(writer.Batches >= 1);
-        var batch = Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"batch\"}");
+        var batch = Exposition.Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"batch\"}");
         Assert.Equal(writer.Busy.Batches.TotalSeconds, batch, 6);
         Assert.InRange(batch, 1e-6, elapsed);
-        var all = RoadmapMetrics.WriterSteps.Sum(step => Value(after, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
+        var all = RoadmapMetrics.WriterSteps.Sum(step => Exposition.Value(after, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
         Assert.InRange(all, batch, elapsed);
     }
 
@@ -209,9 +203,9 @@ public sealed class RoadmapMetricsTests
         Assert.Contains($"roadmap_storage_compaction_last_sweep_samples {2 * Minutes}\n", after);
         Assert.Matches(@"(?m)^roadmap_storage_compaction_last_sweep_seconds [0-9.e+-]+$", after);
         // The conversion is the writer's compaction work; no poll came, so no batch was.
-        Assert.Equal(0, Value(before, "roadmap_storage_writer_busy_seconds_total{step=\"compaction\"}"));
-        Assert.True(Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"compaction\"}") > 0);
-        Assert.Equal(0, Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"batch\"}"));
+        Assert.Equal(0, Exposition.Value(before, "roadmap_storage_writer_busy_seconds_total{step=\"compaction\"}"));
+        Assert.True(Exposition.Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"compaction\"}") > 0);
+        Assert.Equal(0, Exposition.Value(after, "roadmap_storage_writer_busy_seconds_total{step=\"batch\"}"));
         using var c = new SqliteConnection($"Data Source={temp.File("roadmap.db")};Mode=ReadOnly;Pooling=False");
         c.Open();
         using var cmd = c.CreateCommand();

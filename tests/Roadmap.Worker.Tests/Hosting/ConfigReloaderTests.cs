@@ -120,11 +120,7 @@ public sealed partial class ConfigReloaderTests : IDisposable
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    private static double? Value(string text, string series)
-    {
-        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return line is null ? null : double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
-    }
+    private static double? Value(string text, string series) => Exposition.Find(text, series);
 
     private static async Task<bool> Eventually(Func<Task<bool>> condition)
     {
