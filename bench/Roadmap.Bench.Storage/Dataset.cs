@@ -59,17 +59,23 @@ internal static class Dataset
             var handle = c.Handle!;
             using var chunks = new SqliteChunks(handle);
             raw.sqlite3_exec(handle, "BEGIN;");
-            raw.sqlite3_prepare_v2(handle, "INSERT INTO samples (series_id, ts, value) VALUES (?1, ?2, ?3);", out var insert);
+            raw.sqlite3_prepare_v2(handle, SamplesTable.InsertOneRaw, out var insert);
             using var hour = RollupsTable.PrepareUpsert(c, RollupLevel.Hour);
             using var day = RollupsTable.PrepareUpsert(c, RollupLevel.Day);
             var points = new List<Point>();
             for (var s = 0; s < series; s++)
             {
                 using var create = c.CreateCommand();
-                create.CommandText = "INSERT INTO series (source, signal) VALUES ($source, $signal) RETURNING id;";
-                create.Parameters.AddWithValue("$source", $"source-{s / 10}");
-                create.Parameters.AddWithValue("$signal", $"signal_{s % 10}");
-                var id = (long)create.ExecuteScalar()!;
+                create.CommandText = SeriesTable.CreateRaw.Replace("?", "$p", StringComparison.Ordinal);
+                create.Parameters.AddWithValue("$p1", $"source-{s / 10}");
+                create.Parameters.AddWithValue("$p2", $"signal_{s % 10}");
+                long id, key;
+                using (var r = create.ExecuteReader())
+                {
+                    r.Read();
+                    (id, key) = (r.GetInt64(0), r.GetInt64(1));
+                }
+
                 var random = new Random(s);
                 var builder = new RollupBuilder((level, row) =>
                 {
@@ -104,9 +110,10 @@ internal static class Dataset
                         continue;
                     }
 
-                    raw.sqlite3_bind_int64(insert, 1, id);
-                    raw.sqlite3_bind_int64(insert, 2, ts);
-                    raw.sqlite3_bind_double(insert, 3, value);
+                    raw.sqlite3_bind_int64(insert, 1, key);
+                    raw.sqlite3_bind_int64(insert, 2, id);
+                    raw.sqlite3_bind_int64(insert, 3, ts);
+                    raw.sqlite3_bind_double(insert, 4, value);
                     Step(handle, insert);
                     hot++;
                 }

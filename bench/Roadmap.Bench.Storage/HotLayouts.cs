@@ -6,7 +6,7 @@ using Microsoft.Data.Sqlite;
 namespace Roadmap.Bench.Storage;
 
 /// <summary>
-/// What the newest samples cost to write in three table layouts, at the probe bench's shape: SOURCES http sources
+/// What the newest samples cost to write in four table layouts, at the probe bench's shape: SOURCES http sources
 /// polled every second, SIGNALS samples a poll, committed in batches of BATCH-MS of polls. Pure SQL through
 /// Microsoft.Data.Sqlite (one prepared single-row insert per row, the same in every layout), with the writer's
 /// pragmas: WAL, synchronous=NORMAL, a 16 MiB page cache, temp_store=MEMORY. Each run starts from a fresh file
@@ -14,6 +14,9 @@ namespace Roadmap.Bench.Storage;
 /// minutes of the real service), then writes SECONDS seconds of data and reports CPU, wall time and bytes written.
 /// - series: today's samples table, one row per sample clustered by (series_id, ts). A batch writes the newest page
 ///   of every series it touches.
+/// - grouped: the same rows as series, clustered by (source_id, ts, series_id): the product's layout since SQLite
+///   schema v8. A poll's samples lie side by side, so a batch writes the newest page of every source it touches; a
+///   read takes the source's rows of the range and keeps the series'.
 /// - poll: one row per poll, clustered by (source_id, ts), the poll's values in one blob (SIGNALS doubles). A batch
 ///   writes the newest page of every source it touches: SIGNALS times fewer pages, and rows.
 /// - log: an append-only rowid table the batches go to (its pages take every series' samples, in arrival order), and
@@ -32,9 +35,9 @@ internal static class HotLayouts
 
     public static void Run(string layout, int sources, int signals, int prefill, int seconds, int batchMs, int fold, int reads)
     {
-        if (layout is not ("series" or "poll" or "log"))
+        if (layout is not ("series" or "poll" or "log" or "grouped"))
         {
-            throw new ArgumentException("--layout is series, poll or log");
+            throw new ArgumentException("--layout is series, poll, log or grouped");
         }
 
         var folder = Path.Combine(Path.GetTempPath(), "roadmap-hot-" + Guid.NewGuid().ToString("N"));
@@ -46,6 +49,7 @@ internal static class HotLayouts
             Exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;");
             Exec(c, "CREATE TABLE samples (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;");
             Exec(c, "CREATE TABLE poll_samples (source_id INTEGER NOT NULL, ts INTEGER NOT NULL, vals BLOB NOT NULL, PRIMARY KEY (source_id, ts)) WITHOUT ROWID;");
+            Exec(c, "CREATE TABLE samples_grouped (source_id INTEGER NOT NULL, ts INTEGER NOT NULL, series_id INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (source_id, ts, series_id)) WITHOUT ROWID;");
             Exec(c, "CREATE TABLE samples_log (ts INTEGER NOT NULL, series_id INTEGER NOT NULL, value REAL NOT NULL);");
             var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
@@ -62,6 +66,17 @@ internal static class HotLayouts
                         {
                             BindPoll(insert, s, Ts(t0, s, sec), signals, sec);
                             insert.ExecuteNonQuery();
+                        }
+                    }
+                }
+                else if (layout == "grouped")
+                {
+                    using var insert = SampleInsert(c, tx, "samples_grouped");
+                    for (var s = 0; s < sources; s++)
+                    {
+                        for (var sec = 0; sec < prefill; sec++)
+                        {
+                            InsertPollSamples(insert, s, Ts(t0, s, sec), signals, sec);
                         }
                     }
                 }
@@ -125,16 +140,13 @@ internal static class HotLayouts
                 }
                 else
                 {
-                    // series: sorted, into the clustered table; log: in arrival order, appended to the log.
-                    using var insert = SampleInsert(c, tx, layout == "log" ? "samples_log" : "samples");
+                    // series: sorted, into the clustered table; grouped: the same rows, clustered by source first; log: in
+                    // arrival order, appended to the log.
+                    using var insert = SampleInsert(c, tx, layout switch { "log" => "samples_log", "grouped" => "samples_grouped", _ => "samples" });
                     foreach (var (s, ts, sec) in batch)
                     {
-                        for (var k = 0; k < signals; k++)
-                        {
-                            BindSample(insert, (s * signals) + k, ts, Value((s * signals) + k, sec));
-                            insert.ExecuteNonQuery();
-                            rows++;
-                        }
+                        InsertPollSamples(insert, s, ts, signals, sec);
+                        rows += signals;
                     }
                 }
 
@@ -201,11 +213,14 @@ internal static class HotLayouts
     private static (double UsPerRead, double Checksum) Reads(SqliteConnection c, string layout, int sources, int signals, long fromTs, int reads)
     {
         using var query = c.CreateCommand();
-        query.CommandText = layout == "poll"
-            ? "SELECT substr(vals, $o, 8) FROM poll_samples WHERE source_id = $k AND ts >= $from ORDER BY ts;"
-            : "SELECT value FROM samples WHERE series_id = $k AND ts >= $from ORDER BY ts;";
+        query.CommandText = layout switch
+        {
+            "poll" => "SELECT substr(vals, $o, 8) FROM poll_samples WHERE source_id = $k AND ts >= $from ORDER BY ts;",
+            "grouped" => "SELECT value FROM samples_grouped WHERE source_id = $k AND ts >= $from AND series_id = $o ORDER BY ts;",
+            _ => "SELECT value FROM samples WHERE series_id = $k AND ts >= $from ORDER BY ts;",
+        };
         var key = query.Parameters.Add("$k", SqliteType.Integer);
-        var at = layout == "poll" ? query.Parameters.Add("$o", SqliteType.Integer) : null;
+        var at = layout is "poll" or "grouped" ? query.Parameters.Add("$o", SqliteType.Integer) : null;
         query.Parameters.Add("$from", SqliteType.Integer).Value = fromTs;
         query.Prepare();
         var random = new Random(7);
@@ -214,10 +229,10 @@ internal static class HotLayouts
         for (var i = 0; i < reads; i++)
         {
             var series = random.Next(sources * signals);
-            key.Value = layout == "poll" ? series / signals : series;
+            key.Value = layout is "poll" or "grouped" ? series / signals : series;
             if (at is not null)
             {
-                at.Value = ((series % signals) * 8) + 1;
+                at.Value = layout == "poll" ? ((series % signals) * 8) + 1 : series;
             }
             using var reader = query.ExecuteReader();
             while (reader.Read())
@@ -246,14 +261,29 @@ internal static class HotLayouts
     {
         var insert = c.CreateCommand();
         insert.Transaction = tx;
-        insert.CommandText = table == "samples_log"
-            ? "INSERT INTO samples_log (ts, series_id, value) VALUES ($t, $s, $v);"
-            : "INSERT INTO samples (series_id, ts, value) VALUES ($s, $t, $v);";
+        insert.CommandText = table switch
+        {
+            "samples_log" => "INSERT INTO samples_log (ts, series_id, value) VALUES ($t, $s, $v);",
+            "samples_grouped" => "INSERT INTO samples_grouped (source_id, ts, series_id, value) VALUES ($g, $t, $s, $v);",
+            _ => "INSERT INTO samples (series_id, ts, value) VALUES ($s, $t, $v);",
+        };
+        insert.Parameters.Add("$g", SqliteType.Integer);
         insert.Parameters.Add("$s", SqliteType.Integer);
         insert.Parameters.Add("$t", SqliteType.Integer);
         insert.Parameters.Add("$v", SqliteType.Real);
         insert.Prepare();
         return insert;
+    }
+
+    /// <summary>The samples of source <paramref name="source"/>'s poll at <paramref name="ts"/>, one row each.</summary>
+    private static void InsertPollSamples(SqliteCommand insert, int source, long ts, int signals, int sec)
+    {
+        insert.Parameters["$g"].Value = source;
+        for (var k = 0; k < signals; k++)
+        {
+            BindSample(insert, (source * signals) + k, ts, Value((source * signals) + k, sec));
+            insert.ExecuteNonQuery();
+        }
     }
 
     private static void BindSample(SqliteCommand insert, long series, long ts, double value)

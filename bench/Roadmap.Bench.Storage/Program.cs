@@ -14,7 +14,7 @@
 //   pg-evaluate   --connection CS --db PATH --kpis 1000 [--days 30]         (the SQLite dataset copied in, both evaluated, compared)
 //   sketch-encode --series 1000 [--hours 1] [--seconds 5]   (QuantileSketch.ToBytes on realistic series' sketches of
 //                 that many hours at 1 s, as the writer encodes every touched rollup on each flush; ns per encode)
-//   hot-layouts   --layout series|poll|log --sources 10000 [--signals 9] [--prefill 200] [--seconds 60] [--batch-ms 500]
+//   hot-layouts   --layout series|grouped|poll|log --sources 10000 [--signals 9] [--prefill 200] [--seconds 60] [--batch-ms 500]
 //                 [--fold 60] [--reads 2000]   (what the newest samples cost to write, and to read back, in three
 //                 table layouts; HotLayouts.cs)
 using System.Diagnostics;

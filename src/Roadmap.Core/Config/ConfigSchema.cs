@@ -81,7 +81,7 @@ public static class ConfigSchema
         {
             Secret = true, Default = "—", Sample = "\"${ROADMAP_PG}\"",
         },
-        new("flushEvery", KeyType.Duration, "how often the polls waiting in memory are committed, in one transaction (from `100ms` to `60s`): each commit writes the newest page of every series it touches, so a longer interval writes less to disk and costs less CPU, for polls visible to evaluation that much later, up to that much lost in a crash, and the waiting samples held in memory; changing it needs a restart")
+        new("flushEvery", KeyType.Duration, "how often the polls waiting in memory are committed, in one transaction (from `100ms` to `60s`): each commit writes the newest page of every source it touches, so a longer interval writes less to disk and costs less CPU, for polls visible to evaluation that much later, up to that much lost in a crash, and the waiting samples held in memory; changing it needs a restart")
         {
             Default = "`500ms`", Sample = "500ms",
         },

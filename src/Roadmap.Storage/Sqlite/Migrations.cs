@@ -144,6 +144,32 @@ internal static class Migrations
         (7, """
             ALTER TABLE series ADD COLUMN closed_days_version INTEGER NOT NULL DEFAULT 0;
             """, null),
+        // v8: the hot samples clustered by source first: (source_key, ts, series_id). Keyed by (series_id, ts), a batch
+        // wrote the newest page of every series it touched; a source's signals are its series, so a poll of a source
+        // with nine signals dirtied nine pages of one row each. Now the poll's samples lie side by side in one page,
+        // and a batch writes a page per source: bench/Roadmap.Bench.Storage hot-layouts measured a third to a quarter
+        // of the CPU at 10,000 sources a second (docs/PERFORMANCE.md, issue 23). A series' source key is the id of the
+        // first series of its group: a source's series in id order, 16 to a group (SamplesTable.SeriesPerSourceKey,
+        // here as a literal: a step never changes). Every sample moves, none is dropped (a sample without a series
+        // row keeps its series' id as its key, where the statements on the table look for it).
+        (8, """
+            ALTER TABLE series ADD COLUMN source_key INTEGER NOT NULL DEFAULT 0;
+            WITH ranked AS (
+                SELECT id, source, (row_number() OVER (PARTITION BY source ORDER BY id) - 1) / 16 AS part FROM series),
+            keyed AS (SELECT id, min(id) OVER (PARTITION BY source, part) AS key FROM ranked)
+            UPDATE series SET source_key = keyed.key FROM keyed WHERE keyed.id = series.id;
+            CREATE TABLE samples_v8 (
+                source_key INTEGER NOT NULL,  -- series.source_key of the sample's series
+                ts         INTEGER NOT NULL,  -- unix milliseconds UTC
+                series_id  INTEGER NOT NULL,
+                value      REAL    NOT NULL,
+                PRIMARY KEY (source_key, ts, series_id)
+            ) WITHOUT ROWID;
+            INSERT INTO samples_v8 (source_key, ts, series_id, value)
+                SELECT coalesce(r.source_key, x.series_id), x.ts, x.series_id, x.value FROM samples x LEFT JOIN series r ON r.id = x.series_id;
+            DROP TABLE samples;
+            ALTER TABLE samples_v8 RENAME TO samples;
+            """, null),
     ];
 
     public static int Latest => Steps[^1].Version;

@@ -66,7 +66,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                 "polls" => c.Execute(
                     "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE source = @source AND ts < @cut ORDER BY ts LIMIT @budget);",
                     new { source = item.Source, cut = rawCut, budget }, tx),
-                "samples" => DeleteOldest(c, tx, "samples", "ts", item.Series, rawCut, budget),
+                "samples" => c.Execute(SamplesTable.DeleteOldestRaw.Replace("?", "@p", StringComparison.Ordinal), new { p1 = item.Series, p2 = rawCut, p3 = budget }, tx),
                 "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, rollupCut - RollupLevel.Hour.SizeMs + 1, budget),
                 _ => ClosedDaysDeleted(c, tx, item.Series, DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget)),
             };

@@ -88,7 +88,7 @@ internal sealed class SqliteHistoryImport : IHistoryImport
             switch (stream.Table)
             {
                 case HistoryTable.Samples:
-                    InsertSamples(SeriesId(stream, tx), rows);
+                    InsertSamples(SeriesId(stream, tx), rows, tx);
                     break;
                 case HistoryTable.Chunks:
                     InsertChunks(SeriesId(stream, tx), rows);
@@ -119,42 +119,47 @@ internal sealed class SqliteHistoryImport : IHistoryImport
             return id;
         }
 
-        using var create = _reader.Command("INSERT INTO series (source, signal) VALUES ($source, $signal) RETURNING id;", tx);
-        create.Parameters.AddWithValue("$source", stream.Name);
-        create.Parameters.AddWithValue("$signal", stream.Part);
+        // The writer's own statement: a series of a source that has others gets their source key (SamplesTable).
+        using var create = _reader.Command(SeriesTable.CreateRaw.Replace("?", "$p", StringComparison.Ordinal), tx);
+        create.Parameters.AddWithValue("$p1", stream.Name);
+        create.Parameters.AddWithValue("$p2", stream.Part);
         var created = (long)create.ExecuteScalar()!;
         _reader.Remember(stream.Name, stream.Part, created);
         return created;
     }
 
-    private void InsertSamples(long series, IReadOnlyList<HistoryRow> rows)
+    private void InsertSamples(long series, IReadOnlyList<HistoryRow> rows, SqliteTransaction tx)
     {
         var db = _reader.Connection.Handle!;
         _samplesMany ??= SqliteHistoryReader.Prepare(db, SamplesSql(SamplesPerStatement));
         _samplesOne ??= SqliteHistoryReader.Prepare(db, SamplesSql(1));
+        using var find = _reader.Command($"SELECT {SeriesTable.SourceKeyOf1.Replace("?1", "$p1", StringComparison.Ordinal)};", tx);
+        find.Parameters.AddWithValue("$p1", series);
+        var key = (long)find.ExecuteScalar()!;
         var i = 0;
         for (; i + SamplesPerStatement <= rows.Count; i += SamplesPerStatement)
         {
-            Bind(db, _samplesMany, series, rows, i, SamplesPerStatement);
+            Bind(db, _samplesMany, key, series, rows, i, SamplesPerStatement);
         }
 
         for (; i < rows.Count; i++)
         {
-            Bind(db, _samplesOne, series, rows, i, 1);
+            Bind(db, _samplesOne, key, series, rows, i, 1);
         }
     }
 
-    private static string SamplesSql(int count) => "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES "
-        + string.Join(", ", Enumerable.Range(0, count).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
+    private static string SamplesSql(int count) => "INSERT OR IGNORE INTO samples (source_key, series_id, ts, value) VALUES "
+        + string.Join(", ", Enumerable.Range(0, count).Select(i => $"(?{(4 * i) + 1}, ?{(4 * i) + 2}, ?{(4 * i) + 3}, ?{(4 * i) + 4})")) + ";";
 
-    private static void Bind(sqlite3 db, sqlite3_stmt stmt, long series, IReadOnlyList<HistoryRow> rows, int from, int count)
+    private static void Bind(sqlite3 db, sqlite3_stmt stmt, long key, long series, IReadOnlyList<HistoryRow> rows, int from, int count)
     {
         for (var k = 0; k < count; k++)
         {
             var row = (HistorySampleRow)rows[from + k];
-            raw.sqlite3_bind_int64(stmt, (3 * k) + 1, series);
-            raw.sqlite3_bind_int64(stmt, (3 * k) + 2, row.Ts);
-            raw.sqlite3_bind_double(stmt, (3 * k) + 3, row.Value);
+            raw.sqlite3_bind_int64(stmt, (4 * k) + 1, key);
+            raw.sqlite3_bind_int64(stmt, (4 * k) + 2, series);
+            raw.sqlite3_bind_int64(stmt, (4 * k) + 3, row.Ts);
+            raw.sqlite3_bind_double(stmt, (4 * k) + 4, row.Value);
         }
 
         Step(db, stmt);

@@ -58,7 +58,7 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         // Rows of one key come in rowid order (the index's own order, so no sort): the same on every read of the file.
         var sql = table switch
         {
-            HistoryTable.Samples => "SELECT ts, value FROM samples WHERE series_id = $a AND ts >= $key ORDER BY ts",
+            HistoryTable.Samples => "SELECT ts, value FROM samples WHERE source_key = coalesce((SELECT source_key FROM series WHERE id = $a), $a) AND series_id = $a AND ts >= $key ORDER BY ts",
             // A chunk's bytes are loaded only when a chunk can be that long: a damaged length costs nothing.
             HistoryTable.Chunks =>
                 "SELECT start_ts, end_ts, count, min_ts, max_ts, length(data), CASE WHEN length(data) <= $max THEN data END FROM chunks WHERE series_id = $a AND start_ts >= $key ORDER BY start_ts",

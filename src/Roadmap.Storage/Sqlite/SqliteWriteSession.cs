@@ -18,6 +18,9 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     private readonly TimeProvider _time;
     private readonly Retention _retention;
     private readonly Compactor _compactor;
+
+    /// <summary>Series id to source key, for the series this session has stored samples of.</summary>
+    private readonly Dictionary<long, long> _sourceKeys = [];
     private SqliteConnection _connection;
     private Statements? _statements;
     private SqliteChunks? _chunks;
@@ -75,6 +78,9 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
             raw.sqlite3_exec(Db, "ROLLBACK;");
             _open = false;
         }
+
+        // A series created in the rolled-back transaction does not exist, and its id may be given to another.
+        _sourceKeys.Clear();
     }
 
     public void InsertPolls(ReadOnlySpan<PollRow> polls)
@@ -110,8 +116,10 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     {
         try
         {
-            return Scalar(S.FindSeries, source, signal) ?? Scalar(S.CreateSeries, source, signal)
+            var (id, key) = SeriesRow(S.FindSeries, source, signal) ?? SeriesRow(S.CreateSeries, source, signal)
                 ?? throw new InvalidOperationException($"the series {source}:{signal} was neither found nor created");
+            _sourceKeys[id] = key;
+            return id;
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
         {
@@ -325,6 +333,7 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         _statements = null;
         _chunks?.Dispose();
         _chunks = null;
+        _sourceKeys.Clear(); // a recovered database has series rows of its own
         _connection.Dispose();
     }
 
@@ -363,27 +372,56 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
             for (var k = 0; k < perStatement; k++)
             {
                 ref readonly var row = ref rows[i + k];
-                raw.sqlite3_bind_int64(insert, (3 * k) + 1, row.Series);
-                raw.sqlite3_bind_int64(insert, (3 * k) + 2, row.Ts);
-                raw.sqlite3_bind_double(insert, (3 * k) + 3, row.Value);
+                raw.sqlite3_bind_int64(insert, (4 * k) + 1, SourceKey(row.Series));
+                raw.sqlite3_bind_int64(insert, (4 * k) + 2, row.Series);
+                raw.sqlite3_bind_int64(insert, (4 * k) + 3, row.Ts);
+                raw.sqlite3_bind_double(insert, (4 * k) + 4, row.Value);
             }
 
             Step(insert, Db);
         }
     }
 
-    private long? Scalar(sqlite3_stmt stmt, string a, string b)
+    /// <summary>Steps a statement of (?1 source, ?2 signal) that returns (id, source_key): the row, or null.</summary>
+    private (long Id, long SourceKey)? SeriesRow(sqlite3_stmt stmt, string source, string signal)
     {
-        raw.sqlite3_bind_text(stmt, 1, a);
-        raw.sqlite3_bind_text(stmt, 2, b);
+        raw.sqlite3_bind_text(stmt, 1, source);
+        raw.sqlite3_bind_text(stmt, 2, signal);
         try
         {
-            return Row(stmt, Db) ? raw.sqlite3_column_int64(stmt, 0) : null;
+            return Row(stmt, Db) ? (raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int64(stmt, 1)) : null;
         }
         finally
         {
             raw.sqlite3_reset(stmt);
         }
+    }
+
+    /// <summary>
+    /// The source key a series' samples are stored under (<see cref="SamplesTable"/>): known from <see cref="SeriesId"/>,
+    /// else read from its row once (a writer that keeps its ids across sessions asks this session for none), else the
+    /// series' own id, as the readers take it.
+    /// </summary>
+    private long SourceKey(long series)
+    {
+        if (_sourceKeys.TryGetValue(series, out var key))
+        {
+            return key;
+        }
+
+        var find = S.SourceKey;
+        raw.sqlite3_bind_int64(find, 1, series);
+        try
+        {
+            key = Row(find, Db) ? raw.sqlite3_column_int64(find, 0) : series;
+        }
+        finally
+        {
+            raw.sqlite3_reset(find);
+        }
+
+        _sourceKeys[series] = key;
+        return key;
     }
 
     private static void Step(sqlite3_stmt stmt, sqlite3 db)
@@ -431,6 +469,8 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         public sqlite3_stmt FindSeries => field ??= Prepare(SeriesTable.FindRaw);
 
         public sqlite3_stmt CreateSeries => field ??= Prepare(SeriesTable.CreateRaw);
+
+        public sqlite3_stmt SourceKey => field ??= Prepare(SeriesTable.SourceKeyRaw);
 
         public sqlite3_stmt ClosedDaysChanged => field ??= Prepare(SeriesTable.ClosedDaysChangedRaw);
 

@@ -8,35 +8,76 @@ namespace Roadmap.Storage.Sqlite;
 /// <summary>All SQL on the series table.</summary>
 internal static class SeriesTable
 {
-    /// <summary>Positional (?1 source, ?2 signal) for the raw API: the id, or no row.</summary>
-    public const string FindRaw = "SELECT id FROM series WHERE source = ?1 AND signal = ?2;";
+    /// <summary>Positional (?1 source, ?2 signal) for the raw API: the id and source key, or no row.</summary>
+    public const string FindRaw = "SELECT id, source_key FROM series WHERE source = ?1 AND signal = ?2;";
 
-    /// <summary>Positional (?1 source, ?2 signal) for the raw API: creates the series and returns its id.</summary>
-    public const string CreateRaw = "INSERT INTO series (source, signal) VALUES (?1, ?2) RETURNING id;";
+    /// <summary>
+    /// Positional (?1 source, ?2 signal) for the raw API: creates the series and returns its id and source key. The key
+    /// is that of the source's newest series group with room left (<see cref="SamplesTable.SeriesPerSourceKey"/>); else
+    /// the series starts a group of its own, keyed by the id it gets (max(id) + 1, which is what SQLite gives it; were it
+    /// not, only where the samples lie would change, not which are read).
+    /// </summary>
+    public static readonly string CreateRaw = FormattableString.Invariant($"""
+        INSERT INTO series (source, signal, source_key)
+        VALUES (?1, ?2, coalesce(
+            (SELECT source_key FROM series WHERE source = ?1 GROUP BY source_key HAVING count(*) < {SamplesTable.SeriesPerSourceKey} ORDER BY source_key DESC LIMIT 1),
+            (SELECT coalesce(max(id), 0) + 1 FROM series)))
+        RETURNING id, source_key;
+        """);
+
+    /// <summary>Positional (?1 series id) for the raw API: the series' source key, or no row.</summary>
+    public const string SourceKeyRaw = "SELECT source_key FROM series WHERE id = ?1;";
+
+    /// <summary>
+    /// The source key of series ?1 as an SQL expression, for the statements on the samples table: the series' own id
+    /// when it has no row (samples the migration kept without one are stored under it).
+    /// </summary>
+    public const string SourceKeyOf1 = "coalesce((SELECT source_key FROM series WHERE id = ?1), ?1)";
 
     /// <summary>Positional (?1 series id) for the raw API: raises the series' closed-days version (<see cref="ClosedDaysCache"/>).</summary>
     public const string ClosedDaysChangedRaw = "UPDATE series SET closed_days_version = closed_days_version + 1 WHERE id = ?1;";
 }
 
-/// <summary>All SQL on the samples table.</summary>
+/// <summary>
+/// All SQL on the samples table: the hot samples (the newest hour or so, and late ones), clustered by
+/// (source_key, ts, series_id). The samples of one poll of a source lie side by side, so a batch writes the newest
+/// page of each source it touches, not of each series (a source's signals are its series). A series' samples are read
+/// as its source's rows of the range, filtered to it: every statement here names both the key and the series.
+/// </summary>
 internal static class SamplesTable
 {
+    /// <summary>
+    /// At most this many series share a source key: a series is read as its key's rows of the range, so a source with
+    /// hundreds of signals would make every read of one of them scan hundreds of rows for each of its own. An http
+    /// source has 9 signals a poll, 11 over https: one key.
+    /// </summary>
+    public const int SeriesPerSourceKey = 16;
+
     /// <summary>Rows per statement of <see cref="InsertManyRaw"/>.</summary>
     public const int InsertManyRows = 64;
 
-    /// <summary>One sample, positional (?1 series, ?2 ts, ?3 value) for the raw API; a second sample of a series at one ts replaces the first.</summary>
+    /// <summary>One sample, positional (?1 source key, ?2 series, ?3 ts, ?4 value) for the raw API; a second sample of a series at one ts replaces the first.</summary>
     public static readonly string InsertOneRaw = InsertRaw(1);
 
     /// <summary><see cref="InsertManyRows"/> samples in one statement; see <see cref="InsertRaw"/>.</summary>
     public static readonly string InsertManyRaw = InsertRaw(InsertManyRows);
 
     /// <summary>
-    /// <paramref name="rows"/> samples in one statement, positional: ?1 series, ?2 ts, ?3 value for the first row, ?4 to
-    /// ?6 for the second, and so on. Rows of one statement are inserted in order, so a later sample of a series at one
-    /// ts replaces an earlier one, within a statement as across statements.
+    /// <paramref name="rows"/> samples in one statement, positional: ?1 source key, ?2 series, ?3 ts, ?4 value for the
+    /// first row, ?5 to ?8 for the second, and so on. Rows of one statement are inserted in order, so a later sample of
+    /// a series at one ts replaces an earlier one, within a statement as across statements.
     /// </summary>
-    private static string InsertRaw(int rows) => "INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES "
-        + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})")) + ";";
+    private static string InsertRaw(int rows) => "INSERT OR REPLACE INTO samples (source_key, series_id, ts, value) VALUES "
+        + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(4 * i) + 1}, ?{(4 * i) + 2}, ?{(4 * i) + 3}, ?{(4 * i) + 4})")) + ";";
+
+    /// <summary>
+    /// Positional (?1 series, ?2 cut, ?3 limit): deletes the series' samples older than the cut, at most the limit
+    /// of them (the oldest).
+    /// </summary>
+    public const string DeleteOldestRaw = $"""
+        DELETE FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts < min(?2,
+            coalesce((SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 ORDER BY ts LIMIT 1 OFFSET ?3), ?2));
+        """;
 }
 
 /// <summary>All SQL on the polls table.</summary>
@@ -187,8 +228,8 @@ internal static class ChunksTable
     public const string StartingInRaw = "SELECT data FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY start_ts;";
 
     /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot rows in [from, to) plus the counts of the chunks starting there.</summary>
-    public const string CountAtMostRaw = """
-        SELECT (SELECT count(*) FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3)
+    public const string CountAtMostRaw = $"""
+        SELECT (SELECT count(*) FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 AND ts < ?3)
             + (SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3);
         """;
 
@@ -206,18 +247,18 @@ internal static class ChunksTable
         $"SELECT series_id, start_ts FROM chunks WHERE end_ts - start_ts < {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < ?1 ORDER BY start_ts LIMIT ?2;");
 
     /// <summary>Positional (?1 series): the oldest sample's ts, hot or sealed; null when the series has none.</summary>
-    public const string OldestRaw = """
+    public const string OldestRaw = $"""
         SELECT min(t) FROM (
-            SELECT (SELECT ts FROM samples WHERE series_id = ?1 ORDER BY ts LIMIT 1) AS t
+            SELECT (SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 ORDER BY ts LIMIT 1) AS t
             UNION ALL SELECT (SELECT min_ts FROM chunks WHERE series_id = ?1 ORDER BY start_ts LIMIT 1));
         """;
 
     /// <summary>Positional (?1 series, ?2 from): the oldest hot sample's ts at or after from.</summary>
-    public const string OldestHotRaw = "SELECT ts FROM samples WHERE series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1;";
+    public const string OldestHotRaw = $"SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1;";
 
     /// <summary>Positional (?1 series, ?2 from, ?3 to): deletes the hot samples with from &lt;= ts &lt; to.</summary>
-    public const string DeleteHotRaw = "DELETE FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3;";
+    public const string DeleteHotRaw = $"DELETE FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 AND ts < ?3;";
 
     /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot samples with from &lt;= ts &lt; to, oldest first.</summary>
-    public const string HotRaw = "SELECT ts, value FROM samples WHERE series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts;";
+    public const string HotRaw = $"SELECT ts, value FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts;";
 }

@@ -107,11 +107,11 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
         var start = RollupLevel.Day.StartOf(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) - ((Days + 2) * RollupLevel.Day.SizeMs);
         using var series = c.CreateCommand();
         series.Transaction = tx;
-        series.CommandText = "INSERT INTO series (id, source, signal) VALUES ($id, 'old' || $id, 'v');";
+        series.CommandText = "INSERT INTO series (id, source, signal, source_key) VALUES ($id, 'old' || $id, 'v', $id);";
         var id = series.Parameters.Add("$id", SqliteType.Integer);
         using var insert = c.CreateCommand();
         insert.Transaction = tx;
-        insert.CommandText = "INSERT INTO samples (series_id, ts, value) VALUES ($s, $t, $v);";
+        insert.CommandText = "INSERT INTO samples (source_key, series_id, ts, value) VALUES ($s, $s, $t, $v);";
         var ps = insert.Parameters.Add("$s", SqliteType.Integer);
         var pt = insert.Parameters.Add("$t", SqliteType.Integer);
         var pv = insert.Parameters.Add("$v", SqliteType.Real);

@@ -151,7 +151,7 @@ public sealed class DatabaseAtStartTests : IDisposable
             using var tx = c.BeginTransaction();
             c.Execute("INSERT INTO series (source, signal) VALUES ('web', 'up');", transaction: tx);
             c.Execute(
-                "INSERT INTO samples (series_id, ts, value) VALUES (1, @ts, @value);",
+                "INSERT INTO samples (source_key, series_id, ts, value) VALUES ((SELECT source_key FROM series WHERE id = 1), 1, @ts, @value);",
                 Enumerable.Range(0, 20_000).Select(i => new { ts = 1_700_000_000_000L + (i * 1000L), value = i % 2 }),
                 tx);
             tx.Commit();

@@ -38,6 +38,58 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
     }
 
     [Fact]
+    public async Task Writer_SamplesOfOneSource_LieUnderItsFirstSeriesIdAndOtherSourcesUnderTheirOwn()
+    {
+        // The samples stay hot (the compactor would seal T0's closed hour into chunks).
+        await using (var writer = NewWriter(new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll("web", 0, true, ("up", 1), ("latency_seconds", 0.2), ("status_code", 200)));
+            writer.TryEnqueue(Poll("api", 0, true, ("up", 0)));
+            await writer.FlushAsync();
+            // A signal the source yields later gets an id after the other source's: it still joins its source.
+            writer.TryEnqueue(Poll("web", 1, true, ("up", 1), ("bytes", 512)));
+            await writer.FlushAsync();
+        }
+
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        using var c = db.OpenConnection();
+        var series = c.Query<(long Id, string Source, string Signal, long Key)>("SELECT id, source, signal, source_key FROM series ORDER BY id;").AsList();
+        Assert.Equal(5, series.Count);
+        var webFirst = series.Where(r => r.Source == "web").Min(r => r.Id);
+        var apiFirst = series.Single(r => r.Source == "api").Id;
+        Assert.All(series, r => Assert.Equal(r.Source == "web" ? webFirst : apiFirst, r.Key));
+        Assert.NotEqual(webFirst, apiFirst);
+        Assert.True(series.Single(r => r.Signal == "bytes").Id > apiFirst);
+        Assert.Equal(6, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples x JOIN series r ON r.id = x.series_id WHERE x.source_key <> r.source_key;"));
+        Assert.Equal([512.0], db.Samples.Read("web", "bytes", T0, T0.AddMinutes(1)).Select(p => p.Value));
+        Assert.Equal([1.0, 1.0], db.Samples.Read("web", "up", T0, T0.AddMinutes(1)).Select(p => p.Value));
+        Assert.Equal([0.0], db.Samples.Read("api", "up", T0, T0.AddMinutes(1)).Select(p => p.Value));
+    }
+
+    [Fact]
+    public async Task Writer_SourceWithMoreSignalsThanAKeyGroups_StoresThemSixteenToAKey()
+    {
+        var signals = Enumerable.Range(0, 20).Select(k => ($"s{k:D2}", (double)k)).ToArray();
+        await using (var writer = NewWriter(new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
+        {
+            writer.Start();
+            writer.TryEnqueue(Poll("many", 0, true, signals));
+            writer.TryEnqueue(Poll("many", 1, true, signals));
+            await writer.FlushAsync();
+        }
+
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        using var c = db.OpenConnection();
+        var keys = c.Query<(long Key, long Series, long Samples)>(
+            "SELECT r.source_key, count(DISTINCT r.id), count(*) FROM series r JOIN samples x ON x.series_id = r.id AND x.source_key = r.source_key GROUP BY 1 ORDER BY 1;").AsList();
+        Assert.Equal([SamplesTable.SeriesPerSourceKey, 20 - SamplesTable.SeriesPerSourceKey], keys.Select(k => k.Series));
+        Assert.Equal(40, keys.Sum(k => k.Samples));
+        Assert.All(signals, s => Assert.Equal([s.Item2, s.Item2], db.Samples.Read("many", s.Item1, T0, T0.AddMinutes(1)).Select(p => p.Value)));
+    }
+
+    [Fact]
     public void WriteSession_KeepsStatementJournalsInMemory_NotInATemporaryFile()
     {
         // Every 64-row insert of a batch journals the pages it changes; in a temporary file that was about half of the
@@ -157,6 +209,46 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         AssertSameNumbers(exact, before);
         AssertSameNumbers(exact, after);
         Assert.Equal(exact.Sketch.ToBytes(), after.Sketch.ToBytes());
+    }
+
+    [Fact]
+    public void Open_VersionSevenDatabase_MovesEverySampleUnderItsSourcesKey()
+    {
+        // The v7 samples table (clustered by series, ts), two sources, and samples of a series id without a row.
+        using (var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection())
+        {
+            c.Execute(
+                """
+                ALTER TABLE series DROP COLUMN source_key;
+                DROP TABLE samples;
+                CREATE TABLE samples (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
+                DELETE FROM schema_version WHERE version >= 8;
+                INSERT INTO series (id, source, signal) VALUES (1, 'web', 'up'), (2, 'api', 'up'), (3, 'web', 'latency_seconds');
+                """);
+            // A source with more series than a key groups: 16 to a key, in id order.
+            c.Execute("INSERT INTO series (id, source, signal) VALUES (@id, 'many', 's' || @id);", Enumerable.Range(10, 20).Select(id => new { id }));
+            var t0 = T0.ToUnixTimeMilliseconds();
+            for (var i = 0; i < 100; i++)
+            {
+                c.Execute(
+                    "INSERT INTO samples (series_id, ts, value) VALUES (1, @ts, 1), (2, @ts, 0), (3, @ts, @l), (9, @ts, @i);",
+                    new { ts = t0 + (i * 1000L), l = i / 100.0, i });
+            }
+        }
+
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+
+        Assert.Equal(8, db.SchemaVersion);
+        using var c2 = db.OpenConnection();
+        Assert.Equal(
+            [(1L, 1L), (2L, 2L), (3L, 1L), .. Enumerable.Range(10, 20).Select(id => ((long)id, id < 26 ? 10L : 26L))],
+            c2.Query<(long, long)>("SELECT id, source_key FROM series ORDER BY id;"));
+        Assert.Equal(
+            [(1L, 1L, 100L, 100.0), (1L, 3L, 100L, 49.5), (2L, 2L, 100L, 0.0), (9L, 9L, 100L, 4950.0)],
+            c2.Query<(long, long, long, double)>("SELECT source_key, series_id, count(*), total(value) FROM samples GROUP BY 1, 2 ORDER BY 1, 2;"));
+        var latency = db.Samples.Read("web", "latency_seconds", T0, T0.AddMinutes(5));
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i / 100.0), latency.Select(p => p.Value));
+        Assert.Equal(100, db.Samples.Read("api", "up", T0, T0.AddMinutes(5)).Count);
     }
 
     [Fact]
@@ -519,7 +611,13 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         Store.Append([Evaluation("cloud-migration", "uptime", T0, 0.9889, 0.999, KpiStatus.Missed)]);
         using (var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection())
         {
-            c.Execute("ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DROP TABLE chunks; ALTER TABLE series DROP COLUMN closed_days_version; DELETE FROM schema_version WHERE version >= 4;");
+            c.Execute(
+                """
+                ALTER TABLE evaluations DROP COLUMN rules; DROP TABLE update_deliveries; DROP TABLE chunks;
+                ALTER TABLE series DROP COLUMN closed_days_version; ALTER TABLE series DROP COLUMN source_key;
+                DROP TABLE samples; CREATE TABLE samples (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
+                DELETE FROM schema_version WHERE version >= 4;
+                """);
             c.Execute("INSERT INTO evaluations (initiative, kpi, ts, value, target, status) VALUES ('cloud-migration', 'uptime', @ts, 0.9889, 0.999, 'missed');", new { ts = T0.AddMinutes(5).ToUnixTimeMilliseconds() });
         }
 
@@ -527,7 +625,7 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         var store = reopened.Evaluations;
         store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
 
-        Assert.Equal(7, reopened.SchemaVersion);
+        Assert.Equal(8, reopened.SchemaVersion);
         Assert.Equal([1L, 1L, IEvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
         Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }
