@@ -2,7 +2,8 @@
 # Runs the real Roadmap (Release build) probing the bench nginx with SOURCES http sources every INTERVAL and
 # KPIS KPIs, and measures it from outside: probes/s from roadmap_source_polls_total, CPU and bytes written from /proc,
 # p99 lateness from roadmap_poll_lateness_seconds, the storage writer's busy share and dropped polls from
-# roadmap_storage_writer_busy_seconds_total and roadmap_storage_polls_dropped_total, RSS over time, and (optionally) /metrics scrape latency under wrk.
+# roadmap_storage_writer_busy_seconds_total (and its thread's CPU in it, roadmap_storage_writer_cpu_seconds_total) and
+# roadmap_storage_polls_dropped_total, RSS over time, and (optionally) /metrics scrape latency under wrk.
 # Prints JSON lines. Usage:
 #   bench/load/roadmap-load.sh [--sources 2000] [--kpis 1000] [--interval 1s] [--warmup 20] [--seconds 60]
 #                              [--scrape-seconds 0] [--rss-every 10] [--endpoint-rps 0] [--label ""] [--keep-alive 0]
@@ -35,9 +36,10 @@ M="$URLS/metrics"
 snapshot() { local t; t="$(date +%s.%N)"; curl -fsS "$M" >"$RUN/page"; echo "$t $(cpu_seconds "$PID") $(awk '/^wchar:/ { w = $2 } /^write_bytes:/ { d = $2 } END { print w, d }' "/proc/$PID/io")"; }
 polls() { awk -v o="$1" '/^roadmap_source_polls_total/ && (o == "" || index($0, "outcome=\"" o "\"")) { s += $NF } END { printf "%.0f\n", s + 0 }' "$RUN/page"; }
 # The storage writer's busy seconds (all steps; a step's time is added when it ends) and the polls it dropped.
-writer() { awk '/^roadmap_storage_writer_busy_seconds_total/ { b += $NF } /^roadmap_storage_polls_dropped_total/ { d += $NF } END { printf "%.3f %.0f\n", b, d }' "$RUN/page"; }
+# Its thread's CPU time in those steps (0 where the build does not export it).
+writer() { awk '/^roadmap_storage_writer_busy_seconds_total/ { b += $NF } /^roadmap_storage_writer_cpu_seconds_total/ { u += $NF } /^roadmap_storage_polls_dropped_total/ { d += $NF } END { printf "%.3f %.0f %.3f\n", b, d, u }' "$RUN/page"; }
 lateness() { awk '/^roadmap_poll_lateness_seconds_bucket/ { match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $NF }' "$RUN/page"; }
-read -r t0 cpu0 wchar0 disk0 < <(snapshot); polls0="$(polls "")"; fail0="$(polls failure)"; read -r busy0 drop0 < <(writer); lateness >"$RUN/l0"
+read -r t0 cpu0 wchar0 disk0 < <(snapshot); polls0="$(polls "")"; fail0="$(polls failure)"; read -r busy0 drop0 ucpu0 < <(writer); lateness >"$RUN/l0"
 : >"$RUN/rss"
 end=$(( $(date +%s) + DURATION ))
 if ((ENDPOINT_RPS > 0)); then
@@ -56,7 +58,7 @@ LUA
 fi
 while (( $(date +%s) < end )); do echo "$(date +%s) $(rss_mib "$PID") $(ls /proc/$PID/task | wc -l) $(ls /proc/$PID/fd | wc -l)" >>"$RUN/rss"; sleep "$RSS_EVERY"; done
 [[ -n "${WRK_PID:-}" ]] && wait "$WRK_PID"
-read -r t1 cpu1 wchar1 disk1 < <(snapshot); polls1="$(polls "")"; fail1="$(polls failure)"; read -r busy1 drop1 < <(writer); lateness >"$RUN/l1"
+read -r t1 cpu1 wchar1 disk1 < <(snapshot); polls1="$(polls "")"; fail1="$(polls failure)"; read -r busy1 drop1 ucpu1 < <(writer); lateness >"$RUN/l1"
 # p99 of the lateness polls had in the window: the difference of two histogram snapshots, interpolated in the bucket.
 p99="$(python3 - "$RUN/l0" "$RUN/l1" <<'PY'
 import sys
@@ -73,9 +75,9 @@ else:
     print("inf" if total else "nan")
 PY
 )"
-awk -v label="$LABEL" -v load="$(loadavg)" -v p0="$polls0" -v p1="$polls1" -v f0="$fail0" -v f1="$fail1" -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v w0="$wchar0" -v w1="$wchar1" -v d0="$disk0" -v d1="$disk1" -v n="$SOURCES" -v k="$KPIS" -v i="$INTERVAL" -v p99="$p99" -v b0="$busy0" -v b1="$busy1" -v x0="$drop0" -v x1="$drop1" 'BEGIN {
+awk -v label="$LABEL" -v load="$(loadavg)" -v p0="$polls0" -v p1="$polls1" -v f0="$fail0" -v f1="$fail1" -v c0="$cpu0" -v c1="$cpu1" -v t0="$t0" -v t1="$t1" -v w0="$wchar0" -v w1="$wchar1" -v d0="$disk0" -v d1="$disk1" -v n="$SOURCES" -v k="$KPIS" -v i="$INTERVAL" -v p99="$p99" -v b0="$busy0" -v b1="$busy1" -v x0="$drop0" -v x1="$drop1" -v u0="$ucpu0" -v u1="$ucpu1" 'BEGIN {
   s = t1 - t0; probes = (p1 - p0) / s; cores = (c1 - c0) / s
-  printf "{\"bench\":\"roadmap-probes\",\"label\":\"%s\",\"loadavg\":%s,", label, load; printf "\"sources\":%d,\"kpis\":%d,\"interval\":\"%s\",\"seconds\":%.1f,\"probes_per_s\":%.1f,\"failed_per_s\":%.2f,\"cpu_cores\":%.3f,\"probes_per_cpu_s\":%.0f,\"lateness_p99_s\":\"%s\",\"written_mb_per_s\":%.1f,\"to_disk_mb_per_s\":%.1f,\"writer_busy\":%.2f,\"dropped_per_s\":%.1f}\n", n, k, i, s, probes, (f1 - f0) / s, cores, probes / cores, p99, (w1 - w0) / s / 1e6, (d1 - d0) / s / 1e6, (b1 - b0) / s, (x1 - x0) / s }'
+  printf "{\"bench\":\"roadmap-probes\",\"label\":\"%s\",\"loadavg\":%s,", label, load; printf "\"sources\":%d,\"kpis\":%d,\"interval\":\"%s\",\"seconds\":%.1f,\"probes_per_s\":%.1f,\"failed_per_s\":%.2f,\"cpu_cores\":%.3f,\"probes_per_cpu_s\":%.0f,\"lateness_p99_s\":\"%s\",\"written_mb_per_s\":%.1f,\"to_disk_mb_per_s\":%.1f,\"writer_busy\":%.2f,\"writer_cpu\":%.2f,\"dropped_per_s\":%.1f}\n", n, k, i, s, probes, (f1 - f0) / s, cores, probes / cores, p99, (w1 - w0) / s / 1e6, (d1 - d0) / s / 1e6, (b1 - b0) / s, (u1 - u0) / s, (x1 - x0) / s }'
 awk -v label="$LABEL" -v load="$(loadavg)" -v n="$SOURCES" -v k="$KPIS" '{ r[NR] = $2; th[NR] = $3; fd[NR] = $4 } END {
   q = int(NR / 4); if (q < 1) q = 1; a = 0; b = 0; for (j = 1; j <= q; j++) { a += r[j]; b += r[NR - q + j] }
   max = 0; for (j = 1; j <= NR; j++) if (r[j] > max) max = r[j]

@@ -71,14 +71,16 @@ public sealed partial class BatchedWriter : IPollWriter
     /// <summary>Transactions committed so far.</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
-    /// <summary>The wall time the write loop has spent working so far, by step.</summary>
+    /// <summary>The wall time the write loop has spent working so far, by step, and the CPU time of all steps.</summary>
     public WriterBusy Busy => new(
         TimeSpan.FromTicks(Interlocked.Read(ref _busyBatches)),
         TimeSpan.FromTicks(Interlocked.Read(ref _busyRollups)),
         TimeSpan.FromTicks(Interlocked.Read(ref _busyRetention)),
-        TimeSpan.FromTicks(Interlocked.Read(ref _busyCompaction)));
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyCompaction)),
+        ThreadCpu.Ticks() is null ? null : TimeSpan.FromTicks(Interlocked.Read(ref _busyCpu)));
 
-    // TimeSpan ticks the loop spent per step (Busy); each added once its step returns.
+    // TimeSpan ticks the loop spent per step (Busy), and the CPU time of all steps; each added once its step returns.
+    private long _busyCpu;
     private long _busyBatches;
     private long _busyRollups;
     private long _busyRetention;
@@ -302,7 +304,7 @@ public sealed partial class BatchedWriter : IPollWriter
             return;
         }
 
-        var start = _time.GetTimestamp();
+        var start = StepStart();
         try
         {
             Interlocked.Add(ref _rowsPruned, _session!.Prune());
@@ -317,8 +319,21 @@ public sealed partial class BatchedWriter : IPollWriter
         }
     }
 
-    /// <summary>Adds the wall time since <paramref name="start"/> (a <see cref="TimeProvider"/> timestamp) to one step's ticks.</summary>
-    private void AddBusy(ref long ticks, long start) => Interlocked.Add(ref ticks, _time.GetElapsedTime(start).Ticks);
+    /// <summary>When a step starts: the writer's clock, and the thread's CPU clock (<see cref="ThreadCpu"/>).</summary>
+    private (long Wall, long? Cpu) StepStart() => (_time.GetTimestamp(), ThreadCpu.Ticks());
+
+    /// <summary>
+    /// Adds the wall time since <paramref name="start"/> to one step's ticks, and the CPU time the thread used since to
+    /// the writer's. A step runs on one thread from start to end (no await inside), so the difference is its own.
+    /// </summary>
+    private void AddBusy(ref long ticks, (long Wall, long? Cpu) start)
+    {
+        Interlocked.Add(ref ticks, _time.GetElapsedTime(start.Wall).Ticks);
+        if (start.Cpu is { } cpu0 && ThreadCpu.Ticks() is { } cpu1)
+        {
+            Interlocked.Add(ref _busyCpu, cpu1 - cpu0);
+        }
+    }
 
     /// <summary>
     /// Folds the hours that ended into their days (<see cref="Rollups"/>) in a transaction of their own: while no poll
@@ -335,7 +350,7 @@ public sealed partial class BatchedWriter : IPollWriter
         }
 
         var session = _session!;
-        var start = _time.GetTimestamp();
+        var start = StepStart();
         try
         {
             session.Begin();
@@ -366,7 +381,7 @@ public sealed partial class BatchedWriter : IPollWriter
             return;
         }
 
-        var start = _time.GetTimestamp();
+        var start = StepStart();
         try
         {
             var step = _session!.Compact();
@@ -490,7 +505,7 @@ public sealed partial class BatchedWriter : IPollWriter
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
-            var start = _time.GetTimestamp();
+            var start = StepStart();
             try
             {
                 EnsureStore();

@@ -80,4 +80,7 @@ public interface IPollWriter : IAsyncDisposable
 /// <param name="Rollups">Closing hours that ended into their day rollups, in transactions of their own.</param>
 /// <param name="Retention">Retention steps: deleting rows older than their tier keeps.</param>
 /// <param name="Compaction">Compaction steps: sealing closed hours and days of hot samples into chunks.</param>
-public readonly record struct WriterBusy(TimeSpan Batches, TimeSpan Rollups, TimeSpan Retention, TimeSpan Compaction);
+/// <param name="Cpu">The CPU time the writer's thread used in all four; null where it cannot be read (not Linux). Well
+/// below their sum, the writer waits while it works: for a core (more runnable threads than cores), the disk, or a
+/// lock; near it, the work itself is the cost.</param>
+public readonly record struct WriterBusy(TimeSpan Batches, TimeSpan Rollups, TimeSpan Retention, TimeSpan Compaction, TimeSpan? Cpu = null);

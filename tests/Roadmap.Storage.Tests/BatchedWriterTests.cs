@@ -213,7 +213,8 @@ public abstract class BatchedWriterTests : IDisposable
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(100) });
-        Assert.Equal(default, writer.Busy);
+        // Nothing done yet; the CPU time is read on Linux, where the tests run.
+        Assert.Equal(new WriterBusy(default, default, default, default, TimeSpan.Zero), writer.Busy);
         writer.Start();
         for (var i = 0; i < 2000; i++)
         {
@@ -234,6 +235,9 @@ public abstract class BatchedWriterTests : IDisposable
         var all = idle.Batches + idle.Rollups + idle.Retention + idle.Compaction;
         // Work only: the steps run one after another on the write loop, so together they fit in the time it ran.
         Assert.True(all < elapsed, $"busy {all} over the {elapsed} the writer ran");
+        // The thread's CPU time in those steps: some, and at most their wall time (plus the clocks' granularity).
+        Assert.True(afterWrite.Cpu > TimeSpan.Zero, "the batches' CPU time was not counted");
+        Assert.True(idle.Cpu <= all + TimeSpan.FromMilliseconds(10), $"CPU {idle.Cpu} in steps of {all}");
     }
 
     [Fact]

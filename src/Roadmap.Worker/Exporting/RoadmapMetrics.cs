@@ -49,6 +49,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
     private readonly Counter _writeFailures;
     private readonly Counter _batches;
     private readonly Counter.Child[] _writerBusy;
+    private readonly Counter _writerCpu;
     private readonly Gauge _queueLength;
     private readonly Gauge _databaseBytes;
     private readonly Gauge _sqliteMemoryBytes;
@@ -127,6 +128,7 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         // One child per step of the write loop, all present from the start: a step that has not run yet reads 0.
         var busy = f.CreateCounter("roadmap_storage_writer_busy_seconds_total", "Wall time the storage writer spent working, by step (batch, rollups, retention, compaction); the rest it waited for polls. The sum's rate is its busy share: near 1 it cannot keep up, the queue grows, and polls are dropped once it is full.", ["step"]);
         _writerBusy = [.. WriterSteps.Select(step => busy.WithLabels(step))];
+        _writerCpu = f.CreateCounter("roadmap_storage_writer_cpu_seconds_total", "CPU time the storage writer's thread used in its steps (all of roadmap_storage_writer_busy_seconds_total's). Well below the busy time, the writer waits while it works: for a core, the disk or a lock; near it, the work is the cost. Absent where the thread's CPU clock cannot be read (not Linux).", new CounterConfiguration { SuppressInitialValue = true });
         _queueLength = f.CreateGauge("roadmap_storage_queue_length", "Polls waiting to be written.");
         _databaseBytes = f.CreateGauge("roadmap_storage_database_bytes", "Size of the SQLite database on disk: the main file plus its write-ahead log.");
         _storageHealthy = f.CreateGauge("roadmap_storage_healthy", "1 when the last database commit succeeded, else 0 (samples wait in the queue and are retried).");
@@ -381,6 +383,11 @@ public sealed class RoadmapMetrics : IRoadmapEvents
         _writerBusy[1].IncTo(busy.Rollups.TotalSeconds);
         _writerBusy[2].IncTo(busy.Retention.TotalSeconds);
         _writerBusy[3].IncTo(busy.Compaction.TotalSeconds);
+        if (busy.Cpu is { } cpu)
+        {
+            _writerCpu.IncTo(cpu.TotalSeconds);
+        }
+
         _queueLength.Set(writer.QueueLength);
         _databaseBytes.Set(writer.DatabaseBytes);
         if (writer.StoreMemoryBytes is { } memory)

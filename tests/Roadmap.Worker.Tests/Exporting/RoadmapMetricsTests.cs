@@ -158,6 +158,14 @@ public sealed class RoadmapMetricsTests
         Assert.InRange(batch, 1e-6, elapsed);
         var all = RoadmapMetrics.WriterSteps.Sum(step => Exposition.Value(after, $"roadmap_storage_writer_busy_seconds_total{{step=\"{step}\"}}"));
         Assert.InRange(all, batch, elapsed);
+
+        // The CPU time of the steps (Linux's per-thread clock): above 0 once a batch was written, and at most their
+        // wall time (plus the two clocks' granularity).
+        Assert.True(OperatingSystem.IsLinux(), "these tests run on Linux, where the writer's CPU time is read");
+        Assert.Equal(0, Exposition.Value(before, "roadmap_storage_writer_cpu_seconds_total"));
+        var cpu = Exposition.Value(after, "roadmap_storage_writer_cpu_seconds_total");
+        Assert.Equal(writer.Busy.Cpu!.Value.TotalSeconds, cpu, 6);
+        Assert.InRange(cpu, 1e-6, all + 0.01);
     }
 
     [Fact]
