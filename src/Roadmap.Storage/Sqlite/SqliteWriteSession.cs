@@ -21,6 +21,9 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
 
     /// <summary>Series id to source key, for the series this session has stored samples of.</summary>
     private readonly Dictionary<long, long> _sourceKeys = [];
+
+    /// <summary>The last batch's rows in key order (<see cref="InKeyOrder"/>), kept for the next.</summary>
+    private KeyedSample[] _keyed = [];
     private SqliteConnection _connection;
     private Statements? _statements;
     private SqliteChunks? _chunks;
@@ -137,9 +140,10 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     {
         try
         {
-            var whole = rows.Length - (rows.Length % SamplesTable.InsertManyRows);
-            InsertInStatementsOf(S.InsertMany, SamplesTable.InsertManyRows, rows[..whole]);
-            InsertInStatementsOf(S.InsertOne, 1, rows[whole..]);
+            var keyed = InKeyOrder(rows);
+            var whole = keyed.Length - (keyed.Length % SamplesTable.InsertManyRows);
+            InsertInStatementsOf(S.InsertMany, SamplesTable.InsertManyRows, keyed[..whole]);
+            InsertInStatementsOf(S.InsertOne, 1, keyed[whole..]);
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
         {
@@ -364,15 +368,39 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>
+    /// The rows (sorted by series and ts, as the rollups want them) in the table's key order: (source key, ts, series),
+    /// ties in their given order, so a later sample of a series at one ts still replaces an earlier one. In key order
+    /// the inserts append to each key's range; in series order a batch holding many polls of a source (a backlog, an
+    /// import) would insert each series' rows between those of the series before it, splitting pages.
+    /// </summary>
+    private ReadOnlySpan<KeyedSample> InKeyOrder(ReadOnlySpan<SeriesSample> rows)
+    {
+        if (_keyed.Length < rows.Length)
+        {
+            _keyed = new KeyedSample[Math.Max(rows.Length, _keyed.Length * 2)];
+        }
+
+        for (var i = 0; i < rows.Length; i++)
+        {
+            ref readonly var row = ref rows[i];
+            _keyed[i] = new KeyedSample(SourceKey(row.Series), row.Ts, row.Series, row.Value, i);
+        }
+
+        var keyed = _keyed.AsSpan(0, rows.Length);
+        keyed.Sort();
+        return keyed;
+    }
+
     /// <param name="rows">A multiple of <paramref name="perStatement"/> rows.</param>
-    private void InsertInStatementsOf(sqlite3_stmt insert, int perStatement, ReadOnlySpan<SeriesSample> rows)
+    private void InsertInStatementsOf(sqlite3_stmt insert, int perStatement, ReadOnlySpan<KeyedSample> rows)
     {
         for (var i = 0; i < rows.Length; i += perStatement)
         {
             for (var k = 0; k < perStatement; k++)
             {
                 ref readonly var row = ref rows[i + k];
-                raw.sqlite3_bind_int64(insert, (4 * k) + 1, SourceKey(row.Series));
+                raw.sqlite3_bind_int64(insert, (4 * k) + 1, row.Key);
                 raw.sqlite3_bind_int64(insert, (4 * k) + 2, row.Series);
                 raw.sqlite3_bind_int64(insert, (4 * k) + 3, row.Ts);
                 raw.sqlite3_bind_double(insert, (4 * k) + 4, row.Value);
@@ -505,6 +533,26 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
             Check(raw.sqlite3_prepare_v2(db, sql, out var stmt), db);
             _all.Add(stmt);
             return stmt;
+        }
+    }
+
+    /// <summary>A sample in the samples table's key order; <see cref="Order"/> breaks ties by the given order.</summary>
+    private readonly record struct KeyedSample(long Key, long Ts, long Series, double Value, int Order) : IComparable<KeyedSample>
+    {
+        public int CompareTo(KeyedSample other)
+        {
+            var c = Key.CompareTo(other.Key);
+            if (c == 0)
+            {
+                c = Ts.CompareTo(other.Ts);
+            }
+
+            if (c == 0)
+            {
+                c = Series.CompareTo(other.Series);
+            }
+
+            return c != 0 ? c : Order.CompareTo(other.Order);
         }
     }
 }
