@@ -257,20 +257,24 @@ internal static class HotLayouts
         command.ExecuteNonQuery();
     }
 
-    private static SqliteCommand SampleInsert(SqliteConnection c, SqliteTransaction tx, string table)
-    {
-        var insert = c.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = table switch
+    private static SqliteCommand SampleInsert(SqliteConnection c, SqliteTransaction tx, string table) =>
+        Prepared(c, tx, SqliteType.Real, table switch
         {
             "samples_log" => "INSERT INTO samples_log (ts, series_id, value) VALUES ($t, $s, $v);",
             "samples_grouped" => "INSERT INTO samples_grouped (source_id, ts, series_id, value) VALUES ($g, $t, $s, $v);",
             _ => "INSERT INTO samples (series_id, ts, value) VALUES ($s, $t, $v);",
-        };
+        });
+
+    /// <summary>An insert prepared with the parameters every layout's inserts take from: $g, $s and $t integers, $v of <paramref name="value"/>'s type (a statement uses those it names).</summary>
+    private static SqliteCommand Prepared(SqliteConnection c, SqliteTransaction tx, SqliteType value, string sql)
+    {
+        var insert = c.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = sql;
         insert.Parameters.Add("$g", SqliteType.Integer);
         insert.Parameters.Add("$s", SqliteType.Integer);
         insert.Parameters.Add("$t", SqliteType.Integer);
-        insert.Parameters.Add("$v", SqliteType.Real);
+        insert.Parameters.Add("$v", value);
         insert.Prepare();
         return insert;
     }
@@ -293,17 +297,8 @@ internal static class HotLayouts
         insert.Parameters["$v"].Value = value;
     }
 
-    private static SqliteCommand PollInsert(SqliteConnection c, SqliteTransaction tx)
-    {
-        var insert = c.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = "INSERT INTO poll_samples (source_id, ts, vals) VALUES ($s, $t, $v);";
-        insert.Parameters.Add("$s", SqliteType.Integer);
-        insert.Parameters.Add("$t", SqliteType.Integer);
-        insert.Parameters.Add("$v", SqliteType.Blob);
-        insert.Prepare();
-        return insert;
-    }
+    private static SqliteCommand PollInsert(SqliteConnection c, SqliteTransaction tx) =>
+        Prepared(c, tx, SqliteType.Blob, "INSERT INTO poll_samples (source_id, ts, vals) VALUES ($s, $t, $v);");
 
     private static void BindPoll(SqliteCommand insert, int source, long ts, int signals, int sec)
     {
