@@ -77,7 +77,7 @@ public sealed partial class BatchedWriter : IPollWriter
         TimeSpan.FromTicks(Interlocked.Read(ref _busyRollups)),
         TimeSpan.FromTicks(Interlocked.Read(ref _busyRetention)),
         TimeSpan.FromTicks(Interlocked.Read(ref _busyCompaction)),
-        ThreadCpu.Ticks() is null ? null : TimeSpan.FromTicks(Interlocked.Read(ref _busyCpu)));
+        ThreadCpu.Supported ? TimeSpan.FromTicks(Interlocked.Read(ref _busyCpu)) : null);
 
     // TimeSpan ticks the loop spent per step (Busy), and the CPU time of all steps; each added once its step returns.
     private long _busyCpu;

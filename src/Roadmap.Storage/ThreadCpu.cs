@@ -14,6 +14,9 @@ internal static partial class ThreadCpu
 
     private static bool _unsupported = !OperatingSystem.IsLinux();
 
+    /// <summary>Whether the clock can be read here: false off Linux, or once a read found no libc entry for it.</summary>
+    public static bool Supported => !_unsupported;
+
     /// <summary>The calling thread's CPU time so far, in <see cref="TimeSpan"/> ticks; null when it cannot be read.</summary>
     public static long? Ticks()
     {

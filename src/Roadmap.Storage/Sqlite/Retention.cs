@@ -15,6 +15,9 @@ namespace Roadmap.Storage.Sqlite;
 /// </summary>
 public sealed class Retention(StorageOptions options, TimeProvider time)
 {
+    /// <summary><see cref="SamplesTable.DeleteOldestRaw"/> with Dapper's named parameters (@p1 series, @p2 cut, @p3 limit), built once.</summary>
+    private static readonly string DeleteOldestSamples = SamplesTable.DeleteOldestRaw.Replace("?", "@p", StringComparison.Ordinal);
+
     private readonly Queue<(string What, long Series, string? Source)> _work = new();
     private long? _nextSweep;
 
@@ -66,7 +69,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                 "polls" => c.Execute(
                     "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE source = @source AND ts < @cut ORDER BY ts LIMIT @budget);",
                     new { source = item.Source, cut = rawCut, budget }, tx),
-                "samples" => c.Execute(SamplesTable.DeleteOldestRaw.Replace("?", "@p", StringComparison.Ordinal), new { p1 = item.Series, p2 = rawCut, p3 = budget }, tx),
+                "samples" => c.Execute(DeleteOldestSamples, new { p1 = item.Series, p2 = rawCut, p3 = budget }, tx),
                 "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, rollupCut - RollupLevel.Hour.SizeMs + 1, budget),
                 _ => ClosedDaysDeleted(c, tx, item.Series, DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget)),
             };
