@@ -7,7 +7,7 @@ namespace Roadmap.Worker.Cluster;
 
 /// <summary>
 /// This replica's place in the cluster: which ticks it polls, whether it evaluates, which shards it claims for whom.
-/// Every poll asks <see cref="Polls"/> (a lock-free lookup); the rest runs on the claim job and the refresh loop.
+/// Every poll asks <see cref="Polls(string, long)"/> (a lock-free lookup); the rest runs on the claim job and the refresh loop.
 /// Outside cluster mode every answer is "yes, this process does it all".
 /// </summary>
 /// <remarks>
@@ -97,6 +97,26 @@ public sealed partial class ClusterMembership
     /// </summary>
     public bool Polls(string sourceId, long scheduledMs) =>
         !Enabled || Ledger.Owns(ClusterShards.Of(sourceId, Settings.Shards), ClusterShards.WindowStart(scheduledMs, WindowMs));
+
+    /// <summary>
+    /// Whether this replica polls, at <paramref name="nowMs"/>, the tick scheduled at <paramref name="scheduledMs"/>:
+    /// it owns the tick's window (<see cref="Polls(string, long)"/>) and, when the firing comes more than
+    /// <paramref name="missedAfter"/> after the tick, also the window holding now. A firing that late is one Quartz held
+    /// while the process was paused (SIGSTOP, a long GC, a suspended VM); by now another replica may have taken the
+    /// shard over and poll the source at this very moment. A firing merely late on a busy machine, even across a window's
+    /// end, still polls: its tick is nobody else's.
+    /// </summary>
+    public bool Polls(string sourceId, long scheduledMs, long nowMs, TimeSpan missedAfter)
+    {
+        if (!Enabled)
+        {
+            return true;
+        }
+
+        var shard = ClusterShards.Of(sourceId, Settings.Shards);
+        return Ledger.Owns(shard, ClusterShards.WindowStart(scheduledMs, WindowMs))
+            && (nowMs - scheduledMs <= (long)missedAfter.TotalMilliseconds || Ledger.Owns(shard, ClusterShards.WindowStart(nowMs, WindowMs)));
+    }
 
     /// <summary>Whether this replica runs the evaluation round scheduled at <paramref name="ms"/> (unix ms).</summary>
     public bool Evaluates(long ms) => !Enabled || Ledger.EvaluatorOf(ClusterShards.WindowStart(ms, EvaluationMs)) == Node;

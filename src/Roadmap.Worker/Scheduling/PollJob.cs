@@ -12,7 +12,8 @@ namespace Roadmap.Worker.Scheduling;
 /// <summary>
 /// Polls one source (the job's key names it), queues the result for storage and tells <see cref="IRoadmapEvents"/>.
 /// One Quartz job per source. Runs of one source never overlap: a tick that comes while the source's previous poll
-/// still runs is skipped and counted (<see cref="IRoadmapEvents.PollSkipped"/>), not queued. That is done here rather
+/// still runs is skipped and counted (<see cref="IRoadmapEvents.PollSkipped"/>), not queued; so is, in a cluster, a
+/// firing held through a pause of the process once the source's shard is another replica's. That is done here rather
 /// than with Quartz's <c>[DisallowConcurrentExecution]</c>, whose in-memory store wakes the scheduler thread at every
 /// completion of such a job to unblock its triggers: once per poll, thousands of times a second.
 /// </summary>
@@ -34,8 +35,17 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
         var tick = TickOf(context, source.Config);
         // In a cluster, the replica that owns this tick's shard window polls it; every other replica lets it pass. And
         // a tick is polled once here, whatever Quartz fires for it.
-        if (!membership.Polls(id, tick.ToUnixTimeMilliseconds()) || (context.Trigger.Key.Group != ScheduleRegistrar.StartGroup && !lease.TryTakeTick(tick.ToUnixTimeMilliseconds())))
+        var tickMs = tick.ToUnixTimeMilliseconds();
+        if (!membership.Polls(id, tickMs) || (context.Trigger.Key.Group != ScheduleRegistrar.StartGroup && !lease.TryTakeTick(tickMs)))
         {
+            return;
+        }
+
+        // A firing Quartz held while this replica was paused comes after the pause, its tick long past; if the shard is
+        // another replica's by now, that one may be polling the source this very moment. Skipped and counted.
+        if (membership.Enabled && !membership.Polls(id, tickMs, time.GetUtcNow().ToUnixTimeMilliseconds(), ScheduleRegistrar.MissedAfter(source.Config.Schedule)))
+        {
+            events.PollSkipped(source.Config);
             return;
         }
 
@@ -82,7 +92,7 @@ public sealed partial class PollJob(SourcePool sources, PollGuard guard, IPollWr
             result.Success,
             result.Failure,
             ToStored(result.Samples),
-            tick.ToUnixTimeMilliseconds()));
+            tickMs));
     }
 
     /// <summary>

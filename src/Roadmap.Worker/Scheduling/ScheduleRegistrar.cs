@@ -62,7 +62,7 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
             // silently skip polls that are merely late on a busy machine (and hide them from the lateness histogram).
             var first = NextTick(source.Id, every, start);
             triggers.Add(trigger.StartAt(first)
-                .WithMisfireThreshold(TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds, 1_000, 60_000)))
+                .WithMisfireThreshold(MissedAfter(every))
                 .WithSimpleSchedule(s => s.WithInterval(every).RepeatForever().WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
                 .Build());
             // Not when the first tick follows soon after: two polls back to back would measure one moment twice.
@@ -106,6 +106,16 @@ public sealed class ScheduleRegistrar(CurrentConfig current, ISchedulerFactory f
 
         await scheduler.ScheduleJob(evaluate, triggers, Replace, cancellationToken);
     }
+
+    /// <summary>
+    /// How late a tick of a source polled every <paramref name="every"/> is missed: one interval, at least 1 s, at most
+    /// 60 s (Quartz's default). Quartz skips a trigger this late when it acquires it; <see cref="PollJob"/> applies it
+    /// again in a cluster to a firing Quartz had acquired before the process was paused.
+    /// </summary>
+    public static TimeSpan MissedAfter(TimeSpan every) => TimeSpan.FromMilliseconds(Math.Clamp(every.TotalMilliseconds, 1_000, 60_000));
+
+    /// <summary>How late a tick of <paramref name="schedule"/> is missed: <see cref="MissedAfter(TimeSpan)"/>, 60 s for a cron source.</summary>
+    public static TimeSpan MissedAfter(PollSchedule schedule) => MissedAfter(schedule.Every ?? TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// How far the first tick must be from the start poll for the start poll to be worth it: half the interval, but at

@@ -127,6 +127,7 @@ internal sealed record AuditReport(
     int LateHits,
     IReadOnlyList<StoredPoll> OffGridPolls,
     IReadOnlyList<StoredPoll> NonOwnerPolls,
+    IReadOnlyList<StoredPoll> StalePolls,
     long AuditedTicks,
     IReadOnlyList<Miss> Missed,
     IReadOnlyList<Miss> Excused,
@@ -152,6 +153,7 @@ internal sealed record AuditReport(
         Fail(DuplicatePolls.Count > 0, $"{DuplicatePolls.Count} ticks stored more than once, e.g. {First(DuplicatePolls)}");
         Fail(DuplicateHits.Count > 0, $"{DuplicateHits.Count} ticks polled more than once at the target, e.g. {First(DuplicateHits)}; {(DuplicateHits.Count > 0 ? Trail(DuplicateHits[0]) : "")}");
         Fail(NonOwnerPolls.Count > 0, $"{NonOwnerPolls.Count} polls by a replica that did not own the tick's shard window, e.g. {First(NonOwnerPolls)}");
+        Fail(StalePolls.Count > 0, $"{StalePolls.Count} polls started over an interval after their tick by a replica that no longer owned the source (another may poll it at that moment), e.g. {First(StalePolls)}");
         Fail(OffGridPolls.Count > 0, $"{OffGridPolls.Count} polls stored with a scheduled_ts off the source's tick grid, e.g. {First(OffGridPolls)}");
         Fail(Missed.Count > 0, $"{Missed.Count} ticks missed outside a takeover gap, e.g. {string.Join(", ", Missed.Take(5).Select(m => $"{m.Source}@{Rel(m.Tick)}"))}");
         foreach (var t in Takeovers)
@@ -189,7 +191,7 @@ internal sealed record AuditReport(
         var audited = Input.Audited;
         s.AppendLine(CultureInfo.InvariantCulture, $"cluster audit: {Input.Sources.Count} sources, {Input.Replicas} replicas, audited {audited.Length / 1000.0:0.0} s ({AuditedTicks:N0} ticks), {Input.Polls.Count:N0} polls stored, {Input.Hits.Count:N0} hits at the target, {Input.Scrapes.Count} scrape rounds");
         s.AppendLine(CultureInfo.InvariantCulture, $"  duplicate polls of one tick: stored {DuplicatePolls.Count}, at the target {DuplicateHits.Count} (late hits counted for the tick before: {LateHits})");
-        s.AppendLine(CultureInfo.InvariantCulture, $"  polls off the tick grid (audited span): {OffGridPolls.Count}; by a replica not owning the window: {(Input.Ownership is null ? "n/a" : NonOwnerPolls.Count)}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"  polls off the tick grid (audited span): {OffGridPolls.Count}; by a replica not owning the window: {(Input.Ownership is null ? "n/a" : NonOwnerPolls.Count)}; started over an interval late by a replica that had lost the source: {(Input.Ownership is null ? "n/a" : StalePolls.Count)}");
         var late = Input.Polls.Where(p => audited.Contains(p.ScheduledTs)).Select(p => p.Ts - p.ScheduledTs).Order().ToArray();
         if (late.Length > 0)
         {
@@ -328,6 +330,13 @@ internal static class ClusterAudit
         var nonOwner = input.Ownership is not { } ownership
             ? []
             : input.Polls.Where(p => input.Audited.Contains(p.Ts) && ownership.OwnerOf(p.Source, p.ScheduledTs) != p.Node).ToList();
+        // A poll Quartz held through a pause, started when the source's shard was another replica's: both may hit the
+        // target at once. A poll late on a busy machine, or whose replica still owned the shard, is not one.
+        var stale = input.Ownership is not { } owning
+            ? []
+            : input.Polls.Where(p => input.Audited.Contains(p.Ts) && sources.TryGetValue(p.Source, out var s)
+                && p.Ts - p.ScheduledTs > (long)ScheduleRegistrar.MissedAfter(TimeSpan.FromMilliseconds(s.EveryMs)).TotalMilliseconds
+                && owning.OwnerOf(p.Source, p.Ts) != p.Node).ToList();
 
         var missed = new List<Miss>();
         var excused = new List<Miss>();
@@ -368,6 +377,7 @@ internal static class ClusterAudit
             lateHits,
             offGrid,
             nonOwner,
+            stale,
             audited,
             [.. missed.OrderBy(m => m.Tick)],
             excused,

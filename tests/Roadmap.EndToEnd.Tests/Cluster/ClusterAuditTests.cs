@@ -299,6 +299,25 @@ public sealed class ClusterAuditTests
     }
 
     [Fact]
+    public void Run_PollHeldThroughAFreezeStartedAfterTheTakeover_IsStaleButOneMerelyLateIsNot()
+    {
+        // a freezes just after a tick of s000 (its shard passes to b at the next window) and polls that tick on thawing,
+        // 20 s late, while b polls the source; a tick of s001 (a's too) is polled 900 ms late across the same handover.
+        const long freeze = From + 20_000;
+        var handover = ClusterShards.WindowStart(freeze, 5_000) + 5_000;
+        var held = TickOf("s000", freeze);
+        var late = TickOf("s001", handover - 1);
+        var polls = Polls((id, t) => HomeOf(id) == "b" ? "b" : t >= handover ? "b" : t <= held || t < freeze ? "a" : null);
+        polls = [.. polls.Select(p => p.Source == "s000" && p.ScheduledTs == held ? p with { Ts = freeze + 20_000 } : p.Source == "s001" && p.ScheduledTs == late ? p with { Ts = late + 900 } : p)];
+
+        var report = Audit(polls, events: [new(freeze, "a", ReplicaEventKind.Frozen), new(freeze + 20_000, "a", ReplicaEventKind.Thawed)], calm: [], ownership: Owners((id, w) => HomeOf(id) == "a" && w >= handover ? "b" : HomeOf(id)));
+
+        Assert.Equal(("s000", held, "a"), (Assert.Single(report.StalePolls).Source, report.StalePolls[0].ScheduledTs, report.StalePolls[0].Node));
+        Assert.Contains(report.Failures(AuditGoals.Issue), f => f.Contains("no longer owned the source", StringComparison.Ordinal));
+        Assert.Empty(report.NonOwnerPolls);
+    }
+
+    [Fact]
     public void Run_PollStoredOffTheTickGrid_Fails()
     {
         var polls = Polls();

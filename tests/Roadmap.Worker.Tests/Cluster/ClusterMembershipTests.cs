@@ -124,6 +124,45 @@ public sealed class ClusterMembershipTests
         Assert.False(membership.Polls("web", Now.ToUnixTimeMilliseconds()));
     }
 
+    [Theory]
+    // Late on a busy machine, past the window's end: the tick is still this replica's to poll.
+    [InlineData(900, false, true)]
+    [InlineData(1000, false, true)]
+    // Held through a pause, the shard another replica's by now: skipped.
+    [InlineData(1001, false, false)]
+    [InlineData(20_000, false, false)]
+    // Held through a pause, but the shard still this replica's: nobody else polls the source now.
+    [InlineData(20_000, true, true)]
+    public void Polls_FiringLaterThanMissedAfter_OnlyWhileThisReplicaStillOwnsTheShardNow(long lateMs, bool ownsNow, bool polls)
+    {
+        var membership = Membership();
+        var shard = ClusterShards.Of("web", 32);
+        // A tick 100 ms before its window's end, in a window this replica owns.
+        var window = ClusterShards.WindowStart(Now.ToUnixTimeMilliseconds(), 5000);
+        var tick = window + 4900;
+        var owned = new List<ShardWindow> { new(shard, window, "a") };
+        if (ownsNow)
+        {
+            owned.Add(new ShardWindow(shard, ClusterShards.WindowStart(tick + lateMs, 5000), "a"));
+        }
+
+        membership.Ledger.Add(owned, 5000);
+
+        Assert.Equal(polls, membership.Polls("web", tick, tick + lateMs, TimeSpan.FromSeconds(1)));
+        Assert.True(membership.Polls("web", tick));
+    }
+
+    [Fact]
+    public void Polls_ATickOfAWindowOwnedByAnother_IsNeverThisReplicas()
+    {
+        var membership = Membership();
+        var window = ClusterShards.WindowStart(Now.ToUnixTimeMilliseconds(), 5000);
+        membership.Ledger.Add([new ShardWindow(ClusterShards.Of("web", 32), window + 5000, "a")], 5000);
+
+        Assert.False(membership.Polls("web", window + 100, window + 5100, TimeSpan.FromSeconds(1)));
+        Assert.False(membership.Polls("web", window + 100, window + 200, TimeSpan.FromSeconds(1)));
+    }
+
     /// <summary>The cluster tables in memory: a window's first writer keeps it.</summary>
     private sealed class MemoryStore : IClusterStore
     {
