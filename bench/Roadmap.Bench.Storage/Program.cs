@@ -17,6 +17,9 @@
 //   hot-layouts   --layout series|grouped|poll|log --sources 10000 [--signals 9] [--prefill 200] [--seconds 60] [--batch-ms 500]
 //                 [--fold 60] [--reads 2000]   (what the newest samples cost to write, and to read back, in three
 //                 table layouts; HotLayouts.cs)
+//   retention-sweep --sources 2000 [--signals 9] [--minutes 30] [--db PATH] [--sweeps 3]   (one retention sweep with
+//                 nothing old enough to delete, over that many minutes of hot samples at 1 s: wall, CPU, allocations;
+//                 the database is built once at PATH and reused; RetentionSweep.cs)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -73,6 +76,9 @@ switch (verb)
         break;
     case "sketch-encode":
         SketchEncode(Int("series", 1000), Int("hours", 1), Int("seconds", 5));
+        break;
+    case "retention-sweep":
+        await Roadmap.Bench.Storage.RetentionSweep.Run(Int("sources", 2000), Int("signals", 9), Int("minutes", 30), Opt("db", "bench-data/retention-sweep.db"), Int("sweeps", 3));
         break;
     case "hot-layouts":
         Roadmap.Bench.Storage.HotLayouts.Run(Opt("layout", "series"), Int("sources", 10000), Int("signals", 9), Int("prefill", 200), Int("seconds", 60), Int("batch-ms", 500), Int("fold", 60), Int("reads", 2000));

@@ -39,13 +39,13 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (_work.Count == 0)
-        {
-            Plan(c);
-        }
-
         var rawCut = now - (long)options.RawRetention.TotalMilliseconds;
         var rollupCut = now - (long)options.RollupRetention.TotalMilliseconds;
+        if (_work.Count == 0)
+        {
+            Plan(c, rawCut, rollupCut);
+        }
+
         var budget = options.PruneBatchRows;
         var total = 0;
         using var tx = c.BeginTransaction();
@@ -91,7 +91,13 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         return total;
     }
 
-    private void Plan(SqliteConnection c)
+    /// <summary>
+    /// The sweep's work: each source, and per kind each series, that has something past its cut now. Each query seeks
+    /// once per source or series inside SQLite and reads no row that is kept, so a sweep that finds nothing costs
+    /// milliseconds; a statement per series and kind, found or not, held the writer for seconds at 18,000 series
+    /// (docs/PERFORMANCE.md). What passes its cut after the plan waits for the next sweep.
+    /// </summary>
+    private void Plan(SqliteConnection c, long rawCut, long rollupCut)
     {
         // Distinct sources by index seeks, not a scan of every poll.
         var sources = c.Query<string>(
@@ -100,19 +106,27 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                 SELECT min(source) FROM polls
                 UNION ALL
                 SELECT (SELECT min(source) FROM polls WHERE source > s.source) FROM s WHERE s.source IS NOT NULL)
-            SELECT source FROM s WHERE source IS NOT NULL;
-            """);
+            SELECT source FROM s WHERE source IS NOT NULL AND EXISTS (SELECT 1 FROM polls p WHERE p.source = s.source AND p.ts < @rawCut);
+            """,
+            new { rawCut });
         foreach (var source in sources)
         {
             _work.Enqueue(("polls", 0, source));
         }
 
-        var series = c.Query<long>("SELECT id FROM series ORDER BY id;").AsList();
         // Chunks before hot rows: a day chunk's hours are derived from its samples and the day's hot rows (late ones
-        // not sealed again yet), which must still be there.
-        foreach (var what in new[] { "chunks", "samples", "hour", "day" })
+        // not sealed again yet), which must still be there. The cuts are those of the deletes in Step.
+        var hourCut = rollupCut - RollupLevel.Hour.SizeMs + 1;
+        var dayCut = rollupCut - RollupLevel.Day.SizeMs + 1;
+        foreach (var (what, sql) in new[]
         {
-            foreach (var id in series)
+            ("chunks", "SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id AND start_ts < @rawCut AND end_ts <= @rawCut) ORDER BY id;"),
+            ("samples", "SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM samples WHERE source_key = s.source_key AND ts < @rawCut AND series_id = s.id) ORDER BY id;"),
+            ("hour", $"SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM {RollupLevel.Hour.Table} WHERE series_id = s.id AND start_ts < @hourCut) ORDER BY id;"),
+            ("day", $"SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM {RollupLevel.Day.Table} WHERE series_id = s.id AND start_ts < @dayCut) ORDER BY id;"),
+        })
+        {
+            foreach (var id in c.Query<long>(sql, new { rawCut, hourCut, dayCut }))
             {
                 _work.Enqueue((what, id, null));
             }
@@ -220,12 +234,13 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
     }
 
     /// <summary>Deletes at most <paramref name="limit"/> rows of one series with key &lt; <paramref name="cut"/>,
-    /// oldest first: the key of the limit-th oldest row bounds the range (this SQLite has no DELETE ... LIMIT).</summary>
+    /// oldest first: the key of the limit-th oldest row older than the cut bounds the range (this SQLite has no
+    /// DELETE ... LIMIT); with nothing older, no row is read.</summary>
     private static int DeleteOldest(SqliteConnection c, SqliteTransaction tx, string table, string column, long series, long cut, int limit) =>
         c.Execute(
             $"""
             DELETE FROM {table} WHERE series_id = @series AND {column} < min(@cut,
-                coalesce((SELECT {column} FROM {table} WHERE series_id = @series ORDER BY {column} LIMIT 1 OFFSET @limit), @cut));
+                coalesce((SELECT {column} FROM {table} WHERE series_id = @series AND {column} < @cut ORDER BY {column} LIMIT 1 OFFSET @limit), @cut));
             """,
             new { series, cut, limit },
             tx);

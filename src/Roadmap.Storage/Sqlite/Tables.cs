@@ -72,11 +72,12 @@ internal static class SamplesTable
 
     /// <summary>
     /// Positional (?1 series, ?2 cut, ?3 limit): deletes the series' samples older than the cut, at most the limit
-    /// of them (the oldest).
+    /// of them (the oldest). Both lookups stop at the cut: with nothing that old, the statement reads no row (an
+    /// unbounded limit-th-row lookup read every hot row of the series' key, the last hour of a whole source).
     /// </summary>
     public const string DeleteOldestRaw = $"""
         DELETE FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts < min(?2,
-            coalesce((SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 ORDER BY ts LIMIT 1 OFFSET ?3), ?2));
+            coalesce((SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND ts < ?2 AND series_id = ?1 ORDER BY ts LIMIT 1 OFFSET ?3), ?2));
         """;
 }
 

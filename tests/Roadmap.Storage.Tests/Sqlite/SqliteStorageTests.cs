@@ -394,6 +394,43 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         Assert.Equal((long)(2.5 * 24 * 60), summary.Count);
     }
 
+    [Fact]
+    public async Task RetentionStep_OldSamplesOfASourcesSecondSeries_FoundUnderItsSourcesKeyAndOnlyTheyGo()
+    {
+        var time = new FakeTimeProvider(T0);
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        var options = new StorageOptions { RawRetention = TimeSpan.FromDays(2), PruneBatchRows = 100, PruneInterval = TimeSpan.FromDays(365) };
+        await using (var writer = NewWriter(db, new StorageOptions { CompactGrace = TimeSpan.FromDays(3650) }))
+        {
+            writer.Start();
+            // "web" polls up and latency for 10 minutes 3 days ago, then only up for the last 10 minutes; "api" only
+            // recently. latency is web's second series: its samples lie under web's key, not its own id.
+            for (var m = 0; m < 10; m++)
+            {
+                writer.TryEnqueue(Poll(T0.AddDays(-3).AddMinutes(m).ToUnixTimeMilliseconds(), ("up", 1), ("latency", 0.1)));
+                writer.TryEnqueue(Poll(T0.AddMinutes(-m - 1).ToUnixTimeMilliseconds(), ("up", 1)));
+                writer.TryEnqueue(new PollRecord("api", T0.AddMinutes(-m - 1).ToUnixTimeMilliseconds(), 0.01, true, null, [new SignalSample("up", 1)]));
+            }
+        }
+
+        using var c = db.OpenConnection();
+        var latency = c.ExecuteScalar<long>("SELECT id FROM series WHERE source = 'web' AND signal = 'latency';");
+        Assert.NotEqual(latency, c.ExecuteScalar<long>("SELECT source_key FROM series WHERE id = @latency;", new { latency }));
+        var retention = new Retention(options, time);
+        while (retention.Due)
+        {
+            retention.Step(c);
+        }
+
+        var rawCut = T0.AddDays(-2).ToUnixTimeMilliseconds();
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples WHERE ts < @rawCut;", new { rawCut }));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples WHERE series_id = @latency;", new { latency }));
+        Assert.Equal(20, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
+        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE ts < @rawCut;", new { rawCut }));
+        Assert.Equal(20, c.ExecuteScalar<long>("SELECT count(*) FROM polls;"));
+        Assert.Equal(20 + 10, retention.RowsDeleted); // samples (up and latency), polls
+    }
+
     /// <summary>One sample a minute of "up" for <paramref name="days"/> days before T0, then sealed: a chunk per day.</summary>
     private async Task<RoadmapDatabase> SealedMinutesAsync(int days)
     {
