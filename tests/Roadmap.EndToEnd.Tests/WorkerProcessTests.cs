@@ -148,16 +148,29 @@ public sealed partial class WorkerProcessTests : IDisposable
         Assert.True(db.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE source = 'down' AND outcome = 'failure';") >= scraped);
     }
 
-    /// <summary>A thread's name from its /proc task folder; empty when the thread ended meanwhile.</summary>
-    private static string ThreadName(string task)
+    /// <summary>How many socket event threads (".NET Sockets") the process runs; -1 when it has exited.</summary>
+    private static int SocketEventThreads(int pid)
     {
         try
         {
-            return File.ReadAllText(Path.Combine(task, "comm")).Trim();
+            return Directory.GetDirectories($"/proc/{pid}/task").Count(t => ThreadName(t) == ".NET Sockets");
         }
-        catch (IOException)
+        catch (DirectoryNotFoundException)
         {
-            return "";
+            return -1;
+        }
+
+        // A thread's name from its /proc task folder; empty when the thread ended meanwhile.
+        static string ThreadName(string task)
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).Trim();
+            }
+            catch (IOException)
+            {
+                return "";
+            }
         }
     }
 
@@ -227,12 +240,12 @@ public sealed partial class WorkerProcessTests : IDisposable
             },
             TimeSpan.FromSeconds(60));
         // The lever took: the runtime runs one socket event thread per processor with it, one per 30 without.
-        var eventThreads = Directory.GetDirectories($"/proc/{p.Id}/task").Count(t => ThreadName(t) == ".NET Sockets");
+        var eventThreads = SocketEventThreads(p.Id);
         p.Terminate();
         Assert.True(await p.WaitForExitAsync(TimeSpan.FromSeconds(10)));
 
-        Assert.Equal(inlineSocketCompletions ? Environment.ProcessorCount : Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0)), eventThreads);
         Assert.True(probed, $"no uptime KPI within 60 s; stdout:\n{p.Stdout}\nmetrics:\n{metrics}");
+        Assert.Equal(inlineSocketCompletions ? Environment.ProcessorCount : Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0)), eventThreads);
         Assert.Equal(1, Support.Value(metrics, "roadmap_kpi_value", ("initiative", "cloud-migration"), ("kpi", "uptime")));
         using var db = new SqliteConnection($"Data Source={Path.Combine(_dir, "data", "roadmap.db")};Mode=ReadOnly");
         db.Open();
