@@ -70,8 +70,8 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
                     "DELETE FROM polls WHERE id IN (SELECT id FROM polls WHERE source = @source AND ts < @cut ORDER BY ts LIMIT @budget);",
                     new { source = item.Source, cut = rawCut, budget }, tx),
                 "samples" => c.Execute(DeleteOldestSamples, new { p1 = item.Series, p2 = rawCut, p3 = budget }, tx),
-                "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, rollupCut - RollupLevel.Hour.SizeMs + 1, budget),
-                _ => ClosedDaysDeleted(c, tx, item.Series, DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, rollupCut - RollupLevel.Day.SizeMs + 1, budget)),
+                "hour" => DeleteOldest(c, tx, RollupLevel.Hour.Table, "start_ts", item.Series, StartCut(RollupLevel.Hour, rollupCut), budget),
+                _ => ClosedDaysDeleted(c, tx, item.Series, DeleteOldest(c, tx, RollupLevel.Day.Table, "start_ts", item.Series, StartCut(RollupLevel.Day, rollupCut), budget)),
             };
             budget -= rows;
             total += rows;
@@ -90,6 +90,12 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
 
         return total;
     }
+
+    /// <summary>
+    /// The first start a rollup row of <paramref name="level"/> is kept from: one starting before it ends at or before
+    /// <paramref name="rollupCut"/>. Step's deletes and Plan's lookups both cut here.
+    /// </summary>
+    private static long StartCut(RollupLevel level, long rollupCut) => rollupCut - level.SizeMs + 1;
 
     /// <summary>
     /// The sweep's work: each source, and per kind each series, that has something past its cut now. Each query seeks
@@ -115,9 +121,9 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         }
 
         // Chunks before hot rows: a day chunk's hours are derived from its samples and the day's hot rows (late ones
-        // not sealed again yet), which must still be there. The cuts are those of the deletes in Step.
-        var hourCut = rollupCut - RollupLevel.Hour.SizeMs + 1;
-        var dayCut = rollupCut - RollupLevel.Day.SizeMs + 1;
+        // not sealed again yet), which must still be there.
+        var hourCut = StartCut(RollupLevel.Hour, rollupCut);
+        var dayCut = StartCut(RollupLevel.Day, rollupCut);
         foreach (var (what, sql) in new[]
         {
             ("chunks", "SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id AND start_ts < @rawCut AND end_ts <= @rawCut) ORDER BY id;"),
