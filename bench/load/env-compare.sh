@@ -10,12 +10,13 @@
 # Example (the inline socket completions lever, docs/PERFORMANCE.md):
 #   bench/load/env-compare.sh 2000 30 2 "head:bench/.out/head/Roadmap.Worker:" \
 #     "inline:bench/.out/head/Roadmap.Worker:DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"
-set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
+cd "$REPO_DIR"
 SOURCES="$1" SECS="$2" ROUNDS="$3"; shift 3
 WARMUP="${WARMUP:-20}"
-nginx_ticks() { local s=0; for p in $(pgrep -x nginx); do s=$((s + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$s"; }
-idle_ticks() { awk '/^cpu / { print $5 + $6 }' /proc/stat; }
+# CPU seconds of every nginx process (a worker gone meanwhile counts 0), and the machine's idle seconds.
+nginx_seconds() { for p in $(pgrep -x nginx); do cpu_seconds "$p" 2>/dev/null || echo 0; done | awk '{ s += $1 } END { printf "%.3f\n", s }'; }
+idle_seconds() { awk -v t="$CLK_TCK" '/^cpu / { printf "%.3f\n", ($5 + $6) / t }' /proc/stat; }
 for _ in $(seq 1 "$ROUNDS"); do
   for v in "$@"; do
     IFS=: read -r label worker envs <<<"$v"
@@ -26,11 +27,11 @@ for _ in $(seq 1 "$ROUNDS"); do
     window=$((SECS - 10))
     (
       sleep $((WARMUP + 8))
-      n0="$(nginx_ticks)" i0="$(idle_ticks)"
+      n0="$(nginx_seconds)" i0="$(idle_seconds)"
       sleep "$window"
-      n1="$(nginx_ticks)" i1="$(idle_ticks)"
+      n1="$(nginx_seconds)" i1="$(idle_seconds)"
       awk -v l="$label" -v n0="$n0" -v n1="$n1" -v i0="$i0" -v i1="$i1" -v s="$window" -v c="$(nproc)" \
-        'BEGIN { printf "{\"label\":\"%s\",\"nginx_cores\":%.3f,\"machine_busy_cores\":%.3f}\n", l, (n1 - n0) / 100 / s, c - (i1 - i0) / 100 / s }'
+        'BEGIN { printf "{\"label\":\"%s\",\"nginx_cores\":%.3f,\"machine_busy_cores\":%.3f}\n", l, (n1 - n0) / s, c - (i1 - i0) / s }'
     ) &
     side=$!
     env "${vars[@]}" ROADMAP_WORKER="$worker" bench/load/roadmap-load.sh --sources "$SOURCES" --kpis 0 --warmup "$WARMUP" \
