@@ -192,6 +192,7 @@ public sealed partial class BatchedWriter : IPollWriter
         }
         finally
         {
+            CloseAppends();
             _session.Dispose();
         }
     }
@@ -208,7 +209,8 @@ public sealed partial class BatchedWriter : IPollWriter
             {
                 // While compaction has a backlog (the conversion of a database written before chunks), idle time is
                 // spent on it at once: every step is a short transaction of its own, and a poll waits for one at most.
-                await Task.WhenAny(waitForData, Task.Delay(_compactBacklog ? TimeSpan.Zero : _options.FlushInterval, _time));
+                await Task.WhenAny(waitForData, _appendWake.Task, Task.Delay(_compactBacklog ? TimeSpan.Zero : _options.FlushInterval, _time));
+                RunAppends();
                 if (!waitForData.IsCompleted)
                 {
                     CheckStoreWhileIdle();
@@ -241,10 +243,11 @@ public sealed partial class BatchedWriter : IPollWriter
 
                 using (var cancel = new CancellationTokenSource())
                 {
-                    await Task.WhenAny(Task.Delay(left < DrainInterval ? left : DrainInterval, _time, cancel.Token), wake.Task);
+                    await Task.WhenAny(Task.Delay(left < DrainInterval ? left : DrainInterval, _time, cancel.Token), wake.Task, _appendWake.Task);
                     await cancel.CancelAsync();
                 }
 
+                RunAppends();
                 Drain(batch, flushes);
             }
 
@@ -528,6 +531,8 @@ public sealed partial class BatchedWriter : IPollWriter
                     return;
                 }
 
+                // Appends that wait meanwhile are tried (and most likely refused alike) rather than left waiting.
+                RunAppends();
                 await Task.Delay(delay, _time);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }

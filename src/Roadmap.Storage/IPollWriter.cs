@@ -1,3 +1,4 @@
+using Roadmap.Core.Evaluation;
 using Roadmap.Storage.Chunks;
 
 namespace Roadmap.Storage;
@@ -69,6 +70,14 @@ public interface IPollWriter : IAsyncDisposable
 
     /// <summary>Completes when every poll queued before the call is committed.</summary>
     Task FlushAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends KPI evaluations to the history on the writer's own connection, in a transaction of their own between
+    /// batches, and waits until they are committed (<see cref="BatchedWriter.AppendEvaluations"/>).
+    /// </summary>
+    /// <returns>False when the writer is not running: nothing was written.</returns>
+    /// <exception cref="StorageException">Nothing was written.</exception>
+    bool AppendEvaluations(IReadOnlyCollection<KpiEvaluation> evaluations);
 }
 
 /// <summary>
@@ -76,7 +85,8 @@ public interface IPollWriter : IAsyncDisposable
 /// waiting for polls or for the flush interval to end. Their sum's rate is the writer's busy share: near 1, polls
 /// arrive faster than they are written, the queue grows, and once it is full new polls are dropped.
 /// </summary>
-/// <param name="Batches">Committing batches of polls and samples, failed attempts (and their lock waits) included.</param>
+/// <param name="Batches">Committing batches of polls and samples, failed attempts (and their lock waits) included, and
+/// the evaluation history's appends (<see cref="IPollWriter.AppendEvaluations"/>).</param>
 /// <param name="Rollups">Closing hours that ended into their day rollups, in transactions of their own.</param>
 /// <param name="Retention">Retention steps: deleting rows older than their tier keeps.</param>
 /// <param name="Compaction">Compaction steps: sealing closed hours and days of hot samples into chunks.</param>

@@ -48,6 +48,13 @@ public interface IStorageWriteSession : IDisposable
     /// <summary>The stored buckets of one series with from &lt;= start &lt; to, merged oldest first (empty when none).</summary>
     SeriesSummary CombineRollups(RollupLevel level, long series, long fromMs, long toMs);
 
+    /// <summary>
+    /// Appends KPI evaluations to the evaluation history in the open transaction, judged under
+    /// <see cref="IEvaluationStore.CurrentRules"/>: the rows of <see cref="IEvaluationStore.Append"/>, written on the
+    /// writer's connection (<see cref="BatchedWriter.AppendEvaluations"/>).
+    /// </summary>
+    void AppendEvaluations(IReadOnlyCollection<KpiEvaluation> evaluations);
+
     /// <summary>Inserts or replaces rollup buckets (each with a count above 0).</summary>
     void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Tests;
 
@@ -281,6 +282,77 @@ public abstract class BatchedWriterTests : IDisposable
 
         Assert.Equal(2, Backend.Count("series"));
         Assert.Equal([1.0, 0.0], _db.Samples.Read("a", "up", T0, T0.AddSeconds(1)).Select(p => p.Value));
+    }
+
+    protected static KpiEvaluation Evaluation(string kpi, DateTimeOffset at, double value) =>
+        new("frontend", kpi, at, value, 2.0, value <= 2.0, value <= 2.0 ? KpiStatus.Met : KpiStatus.AtRisk, null, 1, "test");
+
+    [Fact]
+    public async Task AppendEvaluations_WhileRunning_CommitsThemBetweenBatches_AndNotBeforeStartOrAfterStop()
+    {
+        KpiEvaluation[] first = [Evaluation("p95", T0, 1.5), Evaluation("p95", T0.AddMinutes(5), 2.5), Evaluation("lcp", T0, 1.9)];
+        var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(100) });
+        Assert.False(writer.AppendEvaluations(first));
+        Assert.Empty(_db.Evaluations.History("frontend", "p95", T0, T0.AddHours(1)));
+
+        writer.Start();
+        for (var i = 0; i < 50; i++)
+        {
+            writer.TryEnqueue(Poll("web", i, true, ("up", 1)));
+        }
+
+        Assert.True(writer.AppendEvaluations(first));
+        var p95 = _db.Evaluations.History("frontend", "p95", T0, T0.AddHours(1));
+        Assert.Equal([1.5, 2.5], p95.Select(e => e.Value));
+        Assert.Equal(["met", "at_risk"], p95.Select(e => e.Status));
+        Assert.Single(_db.Evaluations.History("frontend", "lcp", T0, T0.AddHours(1)));
+        Assert.True(writer.AppendEvaluations([]));
+        await writer.FlushAsync();
+        Assert.Equal(50, _db.Samples.CountPolls("web"));
+
+        await writer.DisposeAsync();
+        Assert.False(writer.AppendEvaluations([Evaluation("p95", T0.AddMinutes(10), 1.0)]));
+        Assert.Equal(2, _db.Evaluations.History("frontend", "p95", T0, T0.AddHours(1)).Count);
+        Assert.Equal(StorageHealth.Ok, writer.Health);
+    }
+
+    [Fact]
+    public async Task AppendEvaluations_StoreRefusesThem_ThrowsStoresNoneAndKeepsWritingPolls()
+    {
+        await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(100) });
+        writer.Start();
+        writer.TryEnqueue(Poll("web", 0, true, ("up", 1)));
+        await writer.FlushAsync();
+        Backend.Execute("DROP TABLE evaluations;");
+
+        var e = Assert.Throws<StorageException>(() => writer.AppendEvaluations([Evaluation("p95", T0, 1.5)]));
+        Assert.Contains("evaluations", e.Message, StringComparison.OrdinalIgnoreCase);
+
+        writer.TryEnqueue(Poll("web", 1, true, ("up", 1)));
+        await writer.FlushAsync();
+        Assert.Equal(2, _db.Samples.CountPolls("web"));
+        Assert.Equal(StorageHealth.Ok, writer.Health);
+        Assert.Equal(0, writer.WriteFailures);
+    }
+
+    [Fact]
+    public async Task WriterEvaluationStore_Append_GoesThroughTheRunningWriter_AndStraightToTheStoreOtherwise()
+    {
+        var writer = NewWriter();
+        var store = new WriterEvaluationStore(_db.Evaluations, writer);
+        store.Append([Evaluation("p95", T0, 1.5)]);
+        Assert.Equal(TimeSpan.Zero, writer.Busy.Batches);
+
+        writer.Start();
+        store.Append([Evaluation("p95", T0.AddMinutes(5), 1.7)]);
+        // No poll was queued: the only transaction the writer ran is the append's.
+        Assert.True(writer.Busy.Batches > TimeSpan.Zero, "the append did not go through the writer");
+        await writer.DisposeAsync();
+        var afterStop = writer.Busy.Batches;
+        store.Append([Evaluation("p95", T0.AddMinutes(10), 1.9)]);
+
+        Assert.Equal(afterStop, writer.Busy.Batches);
+        Assert.Equal([1.5, 1.7, 1.9], store.History("frontend", "p95", T0, T0.AddHours(1)).Select(e => e.Value));
     }
 
     [Fact]

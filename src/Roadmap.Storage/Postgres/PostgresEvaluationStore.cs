@@ -23,27 +23,36 @@ internal sealed class PostgresEvaluationStore(PostgresStorage storage) : IEvalua
         {
             var created = new List<string>();
             using var tx = c.BeginTransaction();
-            var table = PartitionedTable.Evaluations;
-            storage.Partitions.Ensure(c, tx, table, evaluations.Select(e => table.StartOf(e.At.ToUnixTimeMilliseconds())).Distinct(), created);
-            using var cmd = new NpgsqlCommand(
-                """
-                INSERT INTO evaluations (initiative, kpi, ts, value, target, status, rules)
-                SELECT i, k, t, v, g, s, $7 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::text[]) AS u(i, k, t, v, g, s);
-                """,
-                c,
-                tx);
-            cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = evaluations.Select(e => e.Initiative).ToArray() });
-            cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = evaluations.Select(e => e.Kpi).ToArray() });
-            cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = evaluations.Select(e => e.At.ToUnixTimeMilliseconds()).ToArray() });
-            cmd.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = evaluations.Select(e => e.Value).ToArray() });
-            cmd.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = evaluations.Select(e => e.Target).ToArray() });
-            cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = evaluations.Select(e => e.Status.Label()).ToArray() });
-            cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = IEvaluationStore.CurrentRules });
-            cmd.ExecuteNonQuery();
+            Insert(storage.Partitions, c, tx, evaluations, created);
             tx.Commit();
             storage.Partitions.Committed(created);
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Inserts the rows of <see cref="Append"/> in <paramref name="tx"/>, without committing; the partitions it
+    /// creates are added to <paramref name="created"/> (<see cref="Partitions.Committed"/> after the commit).
+    /// </summary>
+    internal static void Insert(Partitions partitions, NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyCollection<KpiEvaluation> evaluations, List<string> created)
+    {
+        var table = PartitionedTable.Evaluations;
+        partitions.Ensure(c, tx, table, evaluations.Select(e => table.StartOf(e.At.ToUnixTimeMilliseconds())).Distinct(), created);
+        using var cmd = new NpgsqlCommand(
+            """
+            INSERT INTO evaluations (initiative, kpi, ts, value, target, status, rules)
+            SELECT i, k, t, v, g, s, $7 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::text[]) AS u(i, k, t, v, g, s);
+            """,
+            c,
+            tx);
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = evaluations.Select(e => e.Initiative).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = evaluations.Select(e => e.Kpi).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = evaluations.Select(e => e.At.ToUnixTimeMilliseconds()).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = evaluations.Select(e => e.Value).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = evaluations.Select(e => e.Target).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = evaluations.Select(e => e.Status.Label()).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = IEvaluationStore.CurrentRules });
+        cmd.ExecuteNonQuery();
     }
 
     public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to) => storage.Run(c =>

@@ -273,6 +273,16 @@ internal sealed class PostgresWriteSession : IStorageWriteSession
         });
     }
 
+    public void AppendEvaluations(IReadOnlyCollection<KpiEvaluation> evaluations)
+    {
+        if (evaluations.Count == 0)
+        {
+            return;
+        }
+
+        Guard(() => PostgresEvaluationStore.Insert(_storage.Partitions, C, Tx, evaluations, _created));
+    }
+
     public void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows)
     {
         if (rows.Count == 0)

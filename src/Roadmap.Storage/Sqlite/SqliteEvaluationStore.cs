@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Roadmap.Core.Evaluation;
 
 namespace Roadmap.Storage.Sqlite;
@@ -25,6 +26,15 @@ internal sealed class SqliteEvaluationStore(RoadmapDatabase database) : IEvaluat
     {
         using var c = database.OpenConnection();
         using var tx = c.BeginTransaction();
+        Insert(c, tx, evaluations);
+        tx.Commit();
+    }
+
+    /// <summary>
+    /// Inserts the rows of <see cref="Append"/> on <paramref name="c"/>, in <paramref name="tx"/> (null: in a
+    /// transaction opened outside ADO.NET, as the writer's session does), without committing.
+    /// </summary>
+    internal static void Insert(SqliteConnection c, SqliteTransaction? tx, IReadOnlyCollection<KpiEvaluation> evaluations) =>
         c.Execute(
             "INSERT INTO evaluations (initiative, kpi, ts, value, target, status, rules) VALUES (@Initiative, @Kpi, @Ts, @Value, @Target, @Status, @Rules);",
             evaluations.Select(e => new
@@ -38,8 +48,6 @@ internal sealed class SqliteEvaluationStore(RoadmapDatabase database) : IEvaluat
                 Rules = CurrentRules,
             }),
             tx);
-        tx.Commit();
-    }
 
     public IReadOnlyList<Point> Values(string initiative, string kpi, DateTimeOffset from, DateTimeOffset to) => SqliteFailures.Run(() =>
     {

@@ -46,6 +46,13 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
 
     private SqliteChunks Samples => _chunks ??= new SqliteChunks(Db);
 
+    /// <summary>
+    /// Pages this connection has had to read into its page cache since it opened (SQLite's
+    /// <c>SQLITE_DBSTATUS_CACHE_MISS</c>): what a commit by another connection costs the writer
+    /// (<see cref="AppendEvaluations"/>).
+    /// </summary>
+    internal int CacheMisses => raw.sqlite3_db_status(Db, raw.SQLITE_DBSTATUS_CACHE_MISS, out var misses, out _, 0) == raw.SQLITE_OK ? misses : -1;
+
     public void Begin()
     {
         try
@@ -237,6 +244,20 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
                 raw.sqlite3_bind_int64(S.ClosedDaysChanged, 1, id);
                 Step(S.ClosedDaysChanged, Db);
             }
+        }
+        catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
+        {
+            throw SqliteFailures.Wrap(e);
+        }
+    }
+
+    public void AppendEvaluations(IReadOnlyCollection<KpiEvaluation> evaluations)
+    {
+        try
+        {
+            // On the writer's own connection: a commit by another connection would make this one drop its whole page
+            // cache at its next transaction (WAL mode), and refill it through malloc while the old pages are freed.
+            SqliteEvaluationStore.Insert(_connection, null, evaluations);
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
         {

@@ -67,7 +67,9 @@ public static class ServiceCollectionExtensions
             return options;
         });
         services.AddSingleton(sp => sp.GetRequiredService<IRoadmapStorage>().Samples);
-        services.AddSingleton(sp => sp.GetRequiredService<IRoadmapStorage>().Evaluations);
+        // History appends go through the writer's own connection (WriterEvaluationStore): on SQLite another
+        // connection's commit would cost the writer its page cache.
+        services.AddSingleton<IEvaluationStore>(sp => new WriterEvaluationStore(sp.GetRequiredService<IRoadmapStorage>().Evaluations, sp.GetRequiredService<IPollWriter>()));
         services.AddSingleton<IPollWriter>(sp => new BatchedWriter(sp.GetRequiredService<IRoadmapStorage>(), sp.GetRequiredService<StorageOptions>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<BatchedWriter>>()));
         // Registered before Quartz, so it stops after Quartz: queued polls are flushed last.
         services.AddHostedService<StorageLifetime>();

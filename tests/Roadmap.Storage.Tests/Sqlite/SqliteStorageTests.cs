@@ -18,6 +18,57 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
     private TempDatabase Temp => ((SqliteTestBackend)Backend).Temp;
 
     [Fact]
+    public void AppendEvaluations_OnTheWritersSession_KeepsItsPageCache_WhereAnotherConnectionsCommitDropsIt()
+    {
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        using var session = (SqliteWriteSession)db.OpenWriteSession(new StorageOptions(), TimeProvider.System);
+        var ids = new long[2000];
+        var second = 0;
+        // One batch: a sample of each of 2,000 sources' one series, a second after the last batch's.
+        int Batch()
+        {
+            var before = session.CacheMisses;
+            session.Begin();
+            var ts = T0.AddSeconds(second++).ToUnixTimeMilliseconds();
+            var rows = new SeriesSample[ids.Length];
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (ids[i] == 0)
+                {
+                    ids[i] = session.SeriesId($"s{i:D4}", "up");
+                }
+
+                rows[i] = new SeriesSample(ids[i], ts, i, i);
+            }
+
+            Array.Sort(rows);
+            session.InsertSamples(rows);
+            session.Commit();
+            return session.CacheMisses - before;
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            Batch();
+        }
+
+        var warm = Batch();
+        KpiEvaluation[] history = [new("frontend", "p95", T0, 1.5, 2.0, true, KpiStatus.Met, null, 1, "test")];
+        session.Begin();
+        session.AppendEvaluations(history);
+        session.Commit();
+        var afterOwn = Batch();
+        db.Evaluations.Append(history);
+        var afterForeign = Batch();
+
+        Assert.Equal(2, db.Evaluations.History("frontend", "p95", T0, T0).Count);
+        // The samples' pages were cached by the batches before; another connection's commit makes the writer read
+        // every page it touches again.
+        Assert.True(warm >= 0 && afterOwn <= warm, $"after its own append the batch read {afterOwn} pages (warm: {warm})");
+        Assert.True(afterForeign >= afterOwn + 20, $"after another connection's commit the batch read {afterForeign} pages (after its own: {afterOwn})");
+    }
+
+    [Fact]
     public async Task Writer_DatabaseLockedByAnotherConnection_WaitsAndWritesOnceReleased()
     {
         await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50) });
