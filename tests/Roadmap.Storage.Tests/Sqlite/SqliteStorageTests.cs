@@ -69,6 +69,31 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
     }
 
     [Fact]
+    public async Task AppendEvaluations_DatabaseLockedByAnotherConnection_FailsAfterTheBusyTimeoutAndStoresNothing()
+    {
+        var busy = TimeSpan.FromMilliseconds(500);
+        await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50), BusyTimeout = busy });
+        writer.Start();
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+        using (var other = db.OpenConnection())
+        using (var tx = other.BeginTransaction(deferred: false))
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            var e = Assert.Throws<StorageException>(() => writer.AppendEvaluations([Evaluation("p95", T0, 1.5)]));
+            waited.Stop();
+
+            Assert.Equal(StorageHealth.Locked, e.Health);
+            // The round waits for the lock as long as the writer would, not for the append's own bound (30 s).
+            Assert.True(waited.Elapsed >= busy * 0.9 && waited.Elapsed < BatchedWriter.AppendWait / 2, $"waited {waited.Elapsed}");
+            tx.Rollback();
+        }
+
+        Assert.Empty(db.Evaluations.History("frontend", "p95", T0, T0));
+        Assert.True(writer.AppendEvaluations([Evaluation("p95", T0, 1.5)]));
+        Assert.Single(db.Evaluations.History("frontend", "p95", T0, T0));
+    }
+
+    [Fact]
     public async Task Writer_DatabaseLockedByAnotherConnection_WaitsAndWritesOnceReleased()
     {
         await using var writer = NewWriter(new StorageOptions { FlushInterval = TimeSpan.FromMilliseconds(50) });
