@@ -53,7 +53,7 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
         }
 
         var warm = Batch();
-        KpiEvaluation[] history = [new("frontend", "p95", T0, 1.5, 2.0, true, KpiStatus.Met, null, 1, "test")];
+        KpiEvaluation[] history = [Evaluation("p95", T0, 1.5)];
         session.Begin();
         session.AppendEvaluations(history);
         session.Commit();
