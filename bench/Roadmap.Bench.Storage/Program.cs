@@ -20,6 +20,8 @@
 //   retention-sweep --sources 2000 [--signals 9] [--minutes 30] [--db PATH] [--sweeps 3]   (one retention sweep with
 //                 nothing old enough to delete, over that many minutes of hot samples at 1 s: wall, CPU, allocations;
 //                 the database is built once at PATH and reused; RetentionSweep.cs)
+//   hour-close    --sources 2000 [--signals 9] [--db PATH]   (the writer across an hour's turn on a simulated clock, in
+//                 real time, about 4 minutes: the managed heap and RSS before and after; HourClose.cs)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -79,6 +81,9 @@ switch (verb)
         break;
     case "retention-sweep":
         await Roadmap.Bench.Storage.RetentionSweep.Run(Int("sources", 2000), Int("signals", 9), Int("minutes", 30), Opt("db", "bench-data/retention-sweep.db"), Int("sweeps", 3));
+        break;
+    case "hour-close":
+        await Roadmap.Bench.Storage.HourClose.Run(Int("sources", 2000), Int("signals", 9), Opt("db", "bench-data/hour-close.db"));
         break;
     case "hot-layouts":
         Roadmap.Bench.Storage.HotLayouts.Run(Opt("layout", "series"), Int("sources", 10000), Int("signals", 9), Int("prefill", 200), Int("seconds", 60), Int("batch-ms", 500), Int("fold", 60), Int("reads", 2000));

@@ -97,7 +97,7 @@ internal static class RetentionSweep
         Console.Error.WriteLine($"built {path}: {sources} sources x {signals} signals, {minutes} min at 1 s, {writer.SamplesWritten:N0} samples");
     }
 
-    private static long ExecuteScalarLong(this SqliteConnection c, string sql)
+    internal static long ExecuteScalarLong(this SqliteConnection c, string sql)
     {
         using var command = c.CreateCommand();
         command.CommandText = sql;
