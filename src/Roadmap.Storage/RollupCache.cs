@@ -29,15 +29,21 @@ namespace Roadmap.Storage;
 /// <param name="openHourRewriteMs">How long at least between two writes of an open hour's row (<see
 /// cref="StorageOptions.OpenHourRollupEvery"/>; up to twice that by the series' id); 0: with every batch that touches
 /// it, from a summary kept in memory.</param>
-internal sealed class Rollups(long openHourRewriteMs = 0)
+/// <param name="sliceRows">How many rollup rows a batch holds in memory at most before it writes them (and how many
+/// closed hours it folds into their days before it writes those): at an hour's turn every series closes an hour in the
+/// same one or two batches, and holding all their summaries at once was a transient of tens of megabytes.</param>
+internal sealed class Rollups(long openHourRewriteMs = 0, int sliceRows = Rollups.SliceRows)
 {
+    /// <summary>The default of the constructor's <c>sliceRows</c>: 256 rollup rows.</summary>
+    public const int SliceRows = 256;
+
     /// <summary>How long after its end, and after its last sample was written, an hour no later sample closed is closed
     /// by the clock: 5 s. (Samples written long after their time, a backlog after an outage or a backfill, keep their
     /// hour open while they keep coming, so each hour is folded once, when the next one begins.)</summary>
     public const long CloseGraceMs = 5_000;
 
-    private readonly RollupCache _hours = new(RollupLevel.Hour, keepNewest: true, openHourRewriteMs);
-    private readonly RollupCache _days = new(RollupLevel.Day, keepNewest: false, rewriteMs: 0);
+    private readonly RollupCache _hours = new(RollupLevel.Hour, keepNewest: true, openHourRewriteMs, sliceRows);
+    private readonly RollupCache _days = new(RollupLevel.Day, keepNewest: false, rewriteMs: 0, sliceRows);
     private readonly HashSet<long> _closed = [];
     private readonly List<Fold> _folds = [];
 
@@ -103,9 +109,15 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
 
         // Hours first: a fold appends an hour's final summary (recomputed above when it had to be), and a day that must
         // be recomputed is rebuilt from its (just written) hours, or from its samples once a day chunk answers for it.
+        // The days are folded and written in slices of sliceRows folds. A slice may part two folds of one series' day
+        // (a late sample's recompute, then the append of the hour its newest closed): the later one reads the day
+        // row the earlier wrote. A recompute rebuilds it from the hour rows, all written by now; an append finds its
+        // hour already in the row (its first sample not after the row's last) and recomputes instead (Bucket.Add).
         _hours.WriteTouched(session, null, nowMs, all: closeAllEnded);
-        foreach (var fold in _folds)
+        var sliced = 0;
+        for (var f = 0; f < _folds.Count; f++)
         {
+            var fold = _folds[f];
             var dayStart = RollupLevel.Day.StartOf(fold.Hour.Start);
             var day = _days.Get(session, fold.Hour.Series, dayStart, null, recompute: fold.Recompute);
 
@@ -118,11 +130,26 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
             }
             else
             {
-                day.Add(fold.Hour.Summary!, fold.Hour.Summary!.FirstTimestampMs, duplicate: false);
+                // A lean hour keeps no summary once written: its row, written above, is read back.
+                var hour = fold.Hour.Summary ?? session.ReadRollup(RollupLevel.Hour, fold.Hour.Series, fold.Hour.Start) ?? NewSummary();
+                day.Add(hour, hour.FirstTimestampMs, duplicate: false);
+            }
+
+            if (++sliced >= sliceRows)
+            {
+                WriteDays(session, nowMs);
+                sliced = 0;
             }
         }
 
         _folds.Clear();
+        WriteDays(session, nowMs);
+    }
+
+    /// <summary>Writes the day buckets folded so far, and raises the closed-days version of the series whose written
+    /// day a reader may keep.</summary>
+    private void WriteDays(IStorageWriteSession session, long nowMs)
+    {
         _days.ClosedDaysTouched(nowMs, _closed);
         if (_closed.Count > 0)
         {
@@ -167,7 +194,8 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
 
         public long Start { get; } = start;
 
-        /// <summary>What the bucket holds. Null in a lean cache's open hours between writes (<see cref="RollupCache.Lean"/>).</summary>
+        /// <summary>What the bucket holds. Null in a lean cache's hours between writes, and once a closing one is written
+        /// (<see cref="RollupCache.Lean"/>).</summary>
         public SeriesSummary? Summary { get; set; } = summary;
 
         /// <summary>The last sample of the bucket's stored row (a lean cache's open hours: a later sample is read back
@@ -187,9 +215,6 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
 
         /// <summary>Folded into its day in this batch: its row is written now, whatever the rewrite interval.</summary>
         public bool Closing { get; set; }
-
-        /// <summary>Folded into its day by appending its summary (not by a recompute of the day).</summary>
-        public bool FoldAppends { get; set; }
 
         /// <summary>Where a recompute ends (exclusive, unix ms); null: the bucket's end.</summary>
         public long? RecomputeTo { get; set; }
@@ -231,7 +256,8 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
     /// (<see cref="StorageOptions.OpenHourRollupEvery"/>); 0: whenever a batch touches it. A bucket's row is also
     /// written with its first samples, when its span ends, when it closes, and with <c>all</c>: so a row lags its
     /// samples only in a series' newest bucket, and only by samples later than the row's last.</param>
-    private sealed class RollupCache(RollupLevel level, bool keepNewest, long rewriteMs)
+    /// <param name="sliceRows">How many rows <see cref="WriteTouched"/> collects before it writes them.</param>
+    private sealed class RollupCache(RollupLevel level, bool keepNewest, long rewriteMs, int sliceRows)
     {
         /// <summary>
         /// The newest buckets keep no summary between writes (hours with a rewrite interval): a write reads the stored
@@ -303,7 +329,6 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
                 {
                     folds?.Add(new Fold(newest!, newest!.FoldByRecompute));
                     newest!.Closing = true;
-                    newest!.FoldAppends = !newest!.FoldByRecompute;
                     _touched.TryAdd((series, newest!.Start), newest!);
                 }
 
@@ -414,53 +439,62 @@ internal sealed class Rollups(long openHourRewriteMs = 0)
         /// every one that holds samples its row does not).</summary>
         /// <param name="finer">The level to rebuild a recomputed bucket from (days: unless a day chunk answers for the
         /// day, whose hours are then dropped); null: from the raw samples.</param>
+        /// <remarks>The rows go to the store every <c>sliceRows</c>, so a batch that writes thousands (an hour's turn)
+        /// holds a slice of their summaries, not all. A lean bucket drops its summary once written, a closing one too:
+        /// its fold reads the row back.</remarks>
         public void WriteTouched(IStorageWriteSession session, RollupLevel? finer, long nowMs, bool all)
         {
-            foreach (var b in _touched.Values)
-            {
-                if (b.Recompute)
-                {
-                    var end = b.RecomputeTo ?? b.Start + level.SizeMs;
-                    b.Summary = finer is null || session.HasDayChunk(b.Series, b.Start)
-                        ? SeriesSummary.FromPoints(session.ReadSamples(b.Series, b.Start, end - 1))
-                        : session.CombineRollups(finer, b.Series, b.Start, end);
-                    b.Recompute = false;
-                    b.Dirty = true;
-                    b.WrittenMs = Bucket.Never;
-                }
-                else if (Lean && ((b.Dirty && (all || RowDue(b, nowMs))) || (b.FoldAppends && b.Summary is null)))
-                {
-                    b.Summary = ReadBack(session, b);
-                }
-
-                if (!b.Dirty)
-                {
-                    continue;
-                }
-
-                if (!all && !RowDue(b, nowMs))
-                {
-                    _lagging = true;
-                    continue;
-                }
-
-                var summary = b.Summary!;
-                if (summary.Count > 0)
-                {
-                    _write.Add(new RollupRow(b.Series, b.Start, summary));
-                    b.RowLastTs = summary.LastTimestampMs;
-                }
-
-                b.Dirty = false;
-                b.WrittenMs = nowMs;
-                if (Lean && !b.FoldAppends)
-                {
-                    b.Summary = null;
-                }
-            }
-
             try
             {
+                foreach (var b in _touched.Values)
+                {
+                    if (b.Recompute)
+                    {
+                        var end = b.RecomputeTo ?? b.Start + level.SizeMs;
+                        b.Summary = finer is null || session.HasDayChunk(b.Series, b.Start)
+                            ? SeriesSummary.FromPoints(session.ReadSamples(b.Series, b.Start, end - 1))
+                            : session.CombineRollups(finer, b.Series, b.Start, end);
+                        b.Recompute = false;
+                        b.Dirty = true;
+                        b.WrittenMs = Bucket.Never;
+                    }
+                    else if (Lean && b.Dirty && (all || RowDue(b, nowMs)))
+                    {
+                        b.Summary = ReadBack(session, b);
+                    }
+
+                    if (!b.Dirty)
+                    {
+                        continue;
+                    }
+
+                    if (!all && !RowDue(b, nowMs))
+                    {
+                        _lagging = true;
+                        continue;
+                    }
+
+                    var summary = b.Summary!;
+                    if (summary.Count > 0)
+                    {
+                        _write.Add(new RollupRow(b.Series, b.Start, summary));
+                        b.RowLastTs = summary.LastTimestampMs;
+                    }
+
+                    b.Dirty = false;
+                    b.WrittenMs = nowMs;
+                    if (Lean)
+                    {
+                        b.Summary = null;
+                    }
+
+                    if (_write.Count >= sliceRows)
+                    {
+                        session.UpsertRollups(level, _write);
+                        _write.Clear();
+                    }
+                }
+
                 session.UpsertRollups(level, _write);
             }
             finally

@@ -654,6 +654,127 @@ public abstract class RollupTests(StorageTestBackend backend) : IDisposable
         Assert.Equal(31 + 35, Backend.Rollups(RollupLevel.Day)[(id, day)].Count);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(60_000)]
+    public void Rollups_HoursOfManySeriesCloseInOneBatch_RowsGoOutInSlicesAndEachDayHoldsItsHoursExactly(long rewriteMs)
+    {
+        // At an hour's turn every series closes its hour in the same batch or two: the batch writes its rollup rows,
+        // and folds the closed hours into their days, a slice at a time (here 4), instead of holding them all. One
+        // series (s3) also gets a late sample into its closed hour 9 in that batch: its two folds of one day (the
+        // late hour's recompute, then hour 10's append) fall into two slices.
+        var db = Backend.Open();
+        using var inner = db.OpenWriteSession(new StorageOptions(), TimeProvider.System);
+        var session = new RowCountingSession(inner);
+        var rollups = new Rollups(rewriteMs, sliceRows: 4);
+        var day = T0.AddDays(1).ToUnixTimeMilliseconds();
+        var h9 = day + (9 * 3_600_000L);
+        var h10 = h9 + 3_600_000L;
+        var h11 = h10 + 3_600_000L;
+        var points = new Dictionary<long, List<Point>>();
+
+        void Batch(long nowMs, IEnumerable<(long Series, long Ts, double Value)> samples)
+        {
+            session.Begin();
+            var rows = samples.OrderBy(x => x.Series).ThenBy(x => x.Ts).Select((x, i) => new SeriesSample(x.Series, x.Ts, x.Value, i)).ToArray();
+            session.InsertSamples(rows);
+            rollups.Update(session, rows, nowMs);
+            session.Commit();
+            foreach (var r in rows)
+            {
+                points[r.Series].Add(new Point(r.Ts, r.Value));
+            }
+        }
+
+        session.Begin();
+        var ids = Enumerable.Range(0, 10).Select(k => session.SeriesId("web", $"s{k}")).ToArray();
+        session.Commit();
+        foreach (var id in ids)
+        {
+            points[id] = [];
+        }
+
+        var late = ids[3];
+        Batch(h9 + (40 * 60_000), ids.SelectMany(id => Minutes(h9, 0, 40).Select(m => (id, m.Ts, m.Value - id))));
+        Batch(h10 + (30 * 60_000), ids.SelectMany(id => Minutes(h10, 0, 30).Select(m => (id, m.Ts, m.Value + id))));
+        session.MostRows = 0;
+        session.Combined.Clear();
+
+        // Hour 11's first samples close every series' hour 10 (folded by appending it to the day, which holds hour 9),
+        // and s3's late sample reopens its hour 9.
+        Batch(h11 + 1_000, ids.Select(id => (id, h11 + 100, 5.0)).Append((late, h9 + (50 * 60_000) + 30_000, 99.0)));
+
+        Assert.InRange(session.MostRows, 1, 4);
+
+        // Only s3's day is rebuilt from its hours (once for the late sample, once more when hour 10's append finds the
+        // hour already in the day row the first slice wrote); the others' hour 10 is appended to their day.
+        Assert.Equal([late, late], session.Combined);
+        var days = Backend.Rollups(RollupLevel.Day);
+        foreach (var id in ids)
+        {
+            var want = Exact(points[id].Where(p => p.TimestampMs < h11));
+            Assert.Equal(id == late ? 40 + 1 + 30 : 40 + 30, days[(id, day)].Count);
+            AssertSameNumbers(want, days[(id, day)]);
+            Assert.Equal(want.Sketch.ToBytes(), days[(id, day)].Sketch.ToBytes());
+        }
+    }
+
+    /// <summary>A write session that counts the most rollup rows one <see cref="IStorageWriteSession.UpsertRollups"/>
+    /// was handed, and passes every call on.</summary>
+    private sealed class RowCountingSession(IStorageWriteSession inner) : IStorageWriteSession
+    {
+        public int MostRows { get; set; }
+
+        /// <summary>The series of each <see cref="IStorageWriteSession.CombineRollups"/> (a day rebuilt from its hours).</summary>
+        public List<long> Combined { get; } = [];
+
+        public void UpsertRollups(RollupLevel level, IReadOnlyList<RollupRow> rows)
+        {
+            MostRows = Math.Max(MostRows, rows.Count);
+            inner.UpsertRollups(level, rows);
+        }
+
+        public void Begin() => inner.Begin();
+
+        public void Commit() => inner.Commit();
+
+        public void Rollback() => inner.Rollback();
+
+        public void InsertPolls(ReadOnlySpan<PollRow> polls) => inner.InsertPolls(polls);
+
+        public long SeriesId(string source, string signal) => inner.SeriesId(source, signal);
+
+        public void InsertSamples(ReadOnlySpan<SeriesSample> rows) => inner.InsertSamples(rows);
+
+        public IReadOnlyList<Point> ReadSamples(long series, long fromMs, long toMs) => inner.ReadSamples(series, fromMs, toMs);
+
+        public bool HasDayChunk(long series, long dayStartMs) => inner.HasDayChunk(series, dayStartMs);
+
+        public SeriesSummary? ReadRollup(RollupLevel level, long series, long startMs) => inner.ReadRollup(level, series, startMs);
+
+        public SeriesSummary CombineRollups(RollupLevel level, long series, long fromMs, long toMs)
+        {
+            Combined.Add(series);
+            return inner.CombineRollups(level, series, fromMs, toMs);
+        }
+
+        public void AppendEvaluations(IReadOnlyCollection<KpiEvaluation> evaluations) => inner.AppendEvaluations(evaluations);
+
+        public void ClosedDaysChanged(IReadOnlyCollection<long> series) => inner.ClosedDaysChanged(series);
+
+        public string? StoreLost() => inner.StoreLost();
+
+        public string RecoverStore() => inner.RecoverStore();
+
+        public int Prune() => inner.Prune();
+
+        public Roadmap.Storage.Chunks.CompactionStep Compact() => inner.Compact();
+
+        public void Dispose()
+        {
+        }
+    }
+
     [Fact]
     public async Task Writer_NoPollAfterAnHourEnded_TheIdleWriterFoldsThatHourIntoItsDay()
     {
