@@ -441,7 +441,8 @@ internal sealed class Rollups(long openHourRewriteMs = 0, int sliceRows = Rollup
         /// day, whose hours are then dropped); null: from the raw samples.</param>
         /// <remarks>The rows go to the store every <c>sliceRows</c>, so a batch that writes thousands (an hour's turn)
         /// holds a slice of their summaries, not all. A lean bucket drops its summary once written, a closing one too:
-        /// its fold reads the row back.</remarks>
+        /// its fold reads the row back. Hours that are not lean keep their newest summaries in memory anyway, so
+        /// their rows go in one call (on PostgreSQL, one statement a batch rather than one per slice).</remarks>
         public void WriteTouched(IStorageWriteSession session, RollupLevel? finer, long nowMs, bool all)
         {
             try
@@ -488,7 +489,7 @@ internal sealed class Rollups(long openHourRewriteMs = 0, int sliceRows = Rollup
                         b.Summary = null;
                     }
 
-                    if (_write.Count >= sliceRows)
+                    if (_write.Count >= sliceRows && (Lean || !keepNewest))
                     {
                         session.UpsertRollups(level, _write);
                         _write.Clear();
