@@ -41,6 +41,11 @@ internal static class HourClose
         public int Gen2 { get; set; }
 
         public long Allocated { get; set; }
+
+        /// <summary>The writer's wall time in its steps, and its thread's CPU time, within the window.</summary>
+        public TimeSpan WriterBusy { get; set; }
+
+        public TimeSpan WriterCpu { get; set; }
     }
 
     public static async Task Run(int sources, int signals, string path)
@@ -68,7 +73,7 @@ internal static class HourClose
             new Window("+30 s to +60 s", h12 + 30_000, h12 + 60_000),
         };
         using var stop = new CancellationTokenSource();
-        var sampler = Task.Run(() => Sample(clock, windows, stop.Token));
+        var sampler = Task.Run(() => Sample(clock, windows, () => writer.Busy, stop.Token));
 
         await Produce(writer, clock, sources, names, random, h11 - 30_000, h11 + 30_000);
         await writer.FlushAsync();
@@ -96,6 +101,8 @@ internal static class HourClose
                     rss_max_mib = Math.Round(w.RssMax / 1048576.0, 1),
                     gen2_collections = w.Gen2,
                     allocated_mb = Math.Round(w.Allocated / 1e6, 1),
+                    writer_busy_s = Math.Round(w.WriterBusy.TotalSeconds, 2),
+                    writer_cpu_s = Math.Round(w.WriterCpu.TotalSeconds, 2),
                     day_rows = days,
                     day_samples = dayCount,
                     dropped = writer.PollsDropped,
@@ -129,11 +136,21 @@ internal static class HourClose
         }
     }
 
-    private static async Task Sample(SimClock clock, Window[] windows, CancellationToken stop)
+    private static async Task Sample(SimClock clock, Window[] windows, Func<WriterBusy> busy, CancellationToken stop)
     {
         var gen2 = GC.CollectionCount(2);
         var allocated = GC.GetTotalAllocatedBytes();
+        var busyAt = busy();
         Window? current = null;
+        void Close(Window w)
+        {
+            var now = busy();
+            w.Gen2 = GC.CollectionCount(2) - gen2;
+            w.Allocated = GC.GetTotalAllocatedBytes() - allocated;
+            w.WriterBusy = Total(now) - Total(busyAt);
+            w.WriterCpu = (now.Cpu ?? TimeSpan.Zero) - (busyAt.Cpu ?? TimeSpan.Zero);
+        }
+
         while (!stop.IsCancellationRequested)
         {
             var now = clock.NowMs;
@@ -142,11 +159,10 @@ internal static class HourClose
             {
                 if (current is not null)
                 {
-                    current.Gen2 = GC.CollectionCount(2) - gen2;
-                    current.Allocated = GC.GetTotalAllocatedBytes() - allocated;
+                    Close(current);
                 }
 
-                (current, gen2, allocated) = (w, GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
+                (current, gen2, allocated, busyAt) = (w, GC.CollectionCount(2), GC.GetTotalAllocatedBytes(), busy());
             }
 
             if (current is not null)
@@ -167,10 +183,11 @@ internal static class HourClose
 
         if (current is not null)
         {
-            current.Gen2 = GC.CollectionCount(2) - gen2;
-            current.Allocated = GC.GetTotalAllocatedBytes() - allocated;
+            Close(current);
         }
     }
+
+    private static TimeSpan Total(WriterBusy b) => b.Batches + b.Rollups + b.Retention + b.Compaction;
 
     private static long Rss()
     {
