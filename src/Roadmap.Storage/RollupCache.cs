@@ -29,9 +29,10 @@ namespace Roadmap.Storage;
 /// <param name="openHourRewriteMs">How long at least between two writes of an open hour's row (<see
 /// cref="StorageOptions.OpenHourRollupEvery"/>; up to twice that by the series' id); 0: with every batch that touches
 /// it, from a summary kept in memory.</param>
-/// <param name="sliceRows">How many rollup rows a batch holds in memory at most before it writes them (and how many
-/// closed hours it folds into their days before it writes those): at an hour's turn every series closes an hour in the
-/// same one or two batches, and holding all their summaries at once was a transient of tens of megabytes.</param>
+/// <param name="sliceRows">How many day rows, and lean hour rows, a batch holds in memory at most before it writes them
+/// (and how many closed hours it folds into their days before it writes those): at an hour's turn every series closes
+/// an hour in the same one or two batches, and holding all their summaries at once was a transient of tens of
+/// megabytes. Hours that are not lean keep their summaries in memory anyway; their rows go in one call.</param>
 internal sealed class Rollups(long openHourRewriteMs = 0, int sliceRows = Rollups.SliceRows)
 {
     /// <summary>The default of the constructor's <c>sliceRows</c>: 256 rollup rows.</summary>
