@@ -48,7 +48,7 @@ void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
 switch (verb)
 {
     case "ingest":
-        await Ingest(Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10));
+        await Ingest(Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10), Opt("clock", "data"), Opt("anchor", "yes") != "no");
         break;
     case "build-dataset":
         Roadmap.Bench.Storage.Dataset.Build(Int("days", 30), Int("series", 1000), Interval(), Opt("db", "bench-data/roadmap-30d.db"), Opt("layout", "raw") == "sealed", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), TimeProvider.System);
@@ -133,14 +133,18 @@ void SketchEncode(int series, int hours, int seconds)
     Emit(new { bench = "sketch-encode", series, hours, encodes, seconds = Math.Round(elapsed, 2), nsPerEncode = Math.Round(elapsed * 1e9 / encodes, 1), bytesPerSketch = Math.Round((double)bytes / sketches.Count, 1) });
 }
 
-async Task Ingest(int series, int seconds, int perPoll)
+async Task Ingest(int series, int seconds, int perPoll, string clock, bool anchored)
 {
     var folder = Path.Combine(Path.GetTempPath(), "roadmap-bench-" + Guid.NewGuid().ToString("N"));
     try
     {
         var db = RoadmapDatabase.Open(Path.Combine(folder, "ingest.db"));
         var t0 = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        var rate = (await WriterRun.Measure(db, series, seconds, perPoll, t0, "BatchedWriter")).Rate;
+        var rate = (await WriterRun.Measure(db, series, seconds, perPoll, t0, "BatchedWriter", clock)).Rate;
+        if (!anchored)
+        {
+            return;
+        }
 
         var anchor = Anchor(Path.Combine(folder, "anchor.db"), series, seconds);
         Emit(new { bench = "ingest", target = "anchor: Microsoft.Data.Sqlite prepared INSERT, append-only rowid table, 10k-row transactions", series, seconds = Math.Round(anchor.Seconds, 2), samples = anchor.Rows, samplesPerSecond = Math.Round(anchor.Rows / anchor.Seconds) });

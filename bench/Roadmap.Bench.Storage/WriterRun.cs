@@ -11,16 +11,32 @@ internal static class WriterRun
     /// simulated second from <paramref name="t0"/>) flat out into a <see cref="BatchedWriter"/> over
     /// <paramref name="db"/> for <paramref name="seconds"/>; prints and returns the rate.
     /// </summary>
-    public static async Task<(double Rate, long Samples)> Measure(IRoadmapStorage db, int series, int seconds, int perPoll, long t0, string target)
+    /// <param name="clock">
+    /// "data" (the default): the writer's clock is the data's, the time of the newest poll it has taken from its
+    /// queue, as a live service's clock is its polls' time; hours end, are sealed after their grace and have their
+    /// rows rewritten as they do in a live service, only faster. "wall": the system clock, against data that starts
+    /// at <paramref name="t0"/> and runs about 400 times faster than it; data in the past then has every hour ended
+    /// and closed while it is still being written (the writer rewrites and the compactor seals the hour being filled),
+    /// data near now runs into the future, where no hour ever ends.
+    /// </param>
+    public static async Task<(double Rate, long Samples)> Measure(IRoadmapStorage db, int series, int seconds, int perPoll, long t0, string target, string clock = "data")
     {
         var storage = new StorageOptions();
-        var writer = new BatchedWriter(db, storage, TimeProvider.System, NullLogger<BatchedWriter>.Instance);
-        writer.Start();
         var sources = series / perPoll;
+        BatchedWriter? running = null;
+        var dataClock = new DataClock(t0, sources, () => running?.QueueLength ?? 0);
+        var writer = new BatchedWriter(db, storage, clock switch
+        {
+            "data" => dataClock,
+            "wall" => TimeProvider.System,
+            _ => throw new ArgumentException($"--clock {clock}: data or wall"),
+        }, NullLogger<BatchedWriter>.Instance);
+        running = writer;
+        writer.Start();
         var signals = Enumerable.Range(0, perPoll).Select(s => $"signal_{s}").ToArray();
         var random = new Random(42);
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
+        var stopwatch = Stopwatch.StartNew();
         var warmup = TimeSpan.FromSeconds(Math.Min(2, seconds / 5.0));
 
         // Measured from the first commit after the warm-up to the last commit before the end: samples arrive in the
@@ -32,9 +48,9 @@ internal static class WriterRun
         TimeSpan firstCommit = TimeSpan.Zero, lastCommit = TimeSpan.Zero, firstCpu = TimeSpan.Zero, lastCpu = TimeSpan.Zero;
         long seen = writer.SamplesWritten;
         long tick = 0;
-        while (clock.Elapsed < TimeSpan.FromSeconds(seconds))
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(seconds))
         {
-            var now = clock.Elapsed;
+            var now = stopwatch.Elapsed;
             var written = writer.SamplesWritten;
             if (written != seen)
             {
@@ -70,6 +86,7 @@ internal static class WriterRun
             }
 
             tick++;
+            dataClock.Advance(tick);
         }
 
         var measured = lastSamples - firstSamples;
@@ -81,9 +98,27 @@ internal static class WriterRun
 
         var rate = measured / elapsed.TotalSeconds;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        // Where the writer's time went, by step, over the whole run (warm-up included): batches, rollups, retention,
+        // compaction, each its wall time; and the CPU of all steps where the platform reads a thread's CPU.
+        var busy = writer.Busy;
         await writer.DisposeAsync();
-        Console.WriteLine(JsonSerializer.Serialize(new { bench = "ingest", target, loadAverage = LoadAverage(), processCpuSeconds = Math.Round(cpu.TotalSeconds, 1), series, signalsPerPoll = perPoll, seconds = Math.Round(elapsed.TotalSeconds, 2), samples = measured, samplesPerSecond = Math.Round(rate), samplesPerCpuSecond = Math.Round(measured / (lastCpu - firstCpu).TotalSeconds), batches = writer.Batches, dropped = writer.PollsDropped, simulatedHours = Math.Round(tick / 3600.0, 2) }));
+        Console.WriteLine(JsonSerializer.Serialize(new { bench = "ingest", target, loadAverage = LoadAverage(), processCpuSeconds = Math.Round(cpu.TotalSeconds, 1), series, signalsPerPoll = perPoll, seconds = Math.Round(elapsed.TotalSeconds, 2), samples = measured, samplesPerSecond = Math.Round(rate), samplesPerCpuSecond = Math.Round(measured / (lastCpu - firstCpu).TotalSeconds), batches = writer.Batches, dropped = writer.PollsDropped, simulatedHours = Math.Round(tick / 3600.0, 2), clock, writerSeconds = new { batches = Math.Round(busy.Batches.TotalSeconds, 2), rollups = Math.Round(busy.Rollups.TotalSeconds, 2), retention = Math.Round(busy.Retention.TotalSeconds, 2), compaction = Math.Round(busy.Compaction.TotalSeconds, 2), cpu = busy.Cpu is { } c ? Math.Round(c.TotalSeconds, 2) : (double?)null } }));
         return (rate, measured);
+    }
+
+    /// <summary>
+    /// The data's clock: the end of the newest tick enqueued, less the ticks still waiting in the writer's queue (a
+    /// tick is <c>sources</c> polls), so about the newest poll the writer has taken. A live service's writer sees the
+    /// same: its clock is its polls' time, half a second behind at most.
+    /// </summary>
+    private sealed class DataClock(long t0, int sources, Func<int> queued) : TimeProvider
+    {
+        private long _ticks;
+
+        public void Advance(long ticks) => Volatile.Write(ref _ticks, ticks);
+
+        public override DateTimeOffset GetUtcNow() =>
+            DateTimeOffset.FromUnixTimeMilliseconds(t0 + (Math.Max(0, Volatile.Read(ref _ticks) - (queued() / sources)) * 1000));
     }
 
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
