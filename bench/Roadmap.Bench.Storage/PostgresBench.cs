@@ -15,7 +15,7 @@ internal static class PostgresBench
 {
     private static void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
 
-    public static async Task Ingest(string connection, int series, int seconds, int perPoll, int runs)
+    public static async Task Ingest(string connection, int series, int seconds, int perPoll, int runs, string clock)
     {
         for (var run = 1; run <= runs; run++)
         {
@@ -25,7 +25,7 @@ internal static class PostgresBench
             double rate;
             using (var db = Fresh(connection, "roadmap_bench_writer"))
             {
-                rate = (await WriterRun.Measure(db, series, seconds, perPoll, t0, "PostgreSQL BatchedWriter")).Rate;
+                rate = (await WriterRun.Measure(db, series, seconds, perPoll, t0, "PostgreSQL BatchedWriter", clock)).Rate;
             }
 
             Drop(connection, "roadmap_bench_writer");

@@ -1,5 +1,7 @@
 // Storage benchmarks, run by hand (never by dotnet test or CI). Each prints JSON lines for docs/PERFORMANCE.md:
-//   ingest        --series 1000 --seconds 20 [--signals-per-poll 10]
+//   ingest        --series 1000 --seconds 20 [--signals-per-poll 10] [--clock data|wall] [--anchor yes|no]
+//                 (data: the writer's clock is the data's, as a live service's is; wall: the system clock against
+//                 data from 2026-11-01, every hour ended; WriterRun.cs)
 //   build-dataset --days 30 --series 1000 --interval 60s --db PATH [--layout raw|sealed]
 //                 (raw: every sample a hot row, as before chunks; sealed: closed days written as the compactor's
 //                 chunks, the rest sealed by the compactor; Dataset.cs)
@@ -10,7 +12,7 @@
 //   footprint     --series 1000 --days 3 [--connection CS]   (compact history: realistic series through the writer,
 //                 sealed, bytes per sample per table; SQLite, or PostgreSQL with --connection; Footprint.cs)
 //   compact       --db PATH   (a database written before chunks converted by the writer's compactor; Footprint.cs)
-//   pg-ingest     --connection CS --series 1000 --seconds 20 [--runs 3]      (PostgresBench.cs; bench/postgres.sh starts a server)
+//   pg-ingest     --connection CS --series 1000 --seconds 20 [--runs 3] [--clock data|wall]   (PostgresBench.cs; bench/postgres.sh starts a server)
 //   pg-evaluate   --connection CS --db PATH --kpis 1000 [--days 30]         (the SQLite dataset copied in, both evaluated, compared)
 //   sketch-encode --series 1000 [--hours 1] [--seconds 5]   (QuantileSketch.ToBytes on realistic series' sketches of
 //                 that many hours at 1 s, as the writer encodes every touched rollup on each flush; ns per encode)
@@ -71,7 +73,7 @@ switch (verb)
         await Roadmap.Bench.Storage.Footprint.Compact(Opt("db", "bench-data/roadmap-30d.db"));
         break;
     case "pg-ingest":
-        await PostgresBench.Ingest(Opt("connection", ""), Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10), Int("runs", 3));
+        await PostgresBench.Ingest(Opt("connection", ""), Int("series", 1000), Int("seconds", 20), Int("signals-per-poll", 10), Int("runs", 3), Opt("clock", "data"));
         break;
     case "pg-evaluate":
         PostgresBench.Evaluate(Opt("connection", ""), Opt("db", "bench-data/roadmap-30d.db"), Int("kpis", 1000), Int("days", 30));
