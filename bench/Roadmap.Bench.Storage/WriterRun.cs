@@ -23,6 +23,12 @@ internal static class WriterRun
     {
         var storage = new StorageOptions();
         var sources = series / perPoll;
+        if (sources < 1)
+        {
+            // Nothing to poll; the data clock divides its queue by the sources a tick holds.
+            throw new ArgumentException($"--series {series} is fewer than --signals-per-poll {perPoll}: not one source to poll");
+        }
+
         BatchedWriter? running = null;
         var dataClock = new DataClock(t0, sources, () => running?.QueueLength ?? 0);
         var writer = new BatchedWriter(db, storage, clock switch
