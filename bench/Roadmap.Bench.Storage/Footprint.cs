@@ -145,8 +145,23 @@ internal static class Footprint
     {
         using var c = db.OpenConnection();
         using var q = c.CreateCommand();
-        q.CommandText = "SELECT (SELECT coalesce(sum(count), 0) FROM chunks) + (SELECT count(*) FROM samples);";
-        return (long)q.ExecuteScalar()!;
+        q.CommandText = "SELECT coalesce(sum(count), 0) FROM chunks;";
+        return (long)q.ExecuteScalar()! + HotEntries(c);
+    }
+
+    /// <summary>The samples SQLite's hot rows hold (a row holds a source key's samples at one ts).</summary>
+    private static long HotEntries(Microsoft.Data.Sqlite.SqliteConnection c)
+    {
+        using var q = c.CreateCommand();
+        q.CommandText = "SELECT data FROM samples;";
+        using var r = q.ExecuteReader();
+        long n = 0;
+        while (r.Read())
+        {
+            n += HotRow.Count(r.GetFieldValue<byte[]>(0));
+        }
+
+        return n;
     }
 
     private static void EmitSizes(string bench, string path, long samples)
@@ -179,9 +194,7 @@ internal static class Footprint
         if (connection is null)
         {
             using var c = ((RoadmapDatabase)db).OpenConnection();
-            using var q = c.CreateCommand();
-            q.CommandText = "SELECT count(*) FROM samples;";
-            return (long)q.ExecuteScalar()!;
+            return HotEntries(c);
         }
 
         using var pg = new NpgsqlConnection(PostgresBench.Database(connection, "roadmap_bench_footprint"));

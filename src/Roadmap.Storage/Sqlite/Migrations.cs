@@ -170,6 +170,19 @@ internal static class Migrations
             DROP TABLE samples;
             ALTER TABLE samples_v8 RENAME TO samples;
             """, null),
+        // v9: one hot row per source key and ts, the samples of the key's series at that ts in one blob (HotRow): a
+        // poll of a source is one row, not one per signal. Keyed by (source_key, ts, series_id), a batch inserted 9 rows
+        // per http poll; bench/Roadmap.Bench.Storage hot-layouts measured one row per poll at about half the CPU a
+        // sample (docs/PERFORMANCE.md, issue 23). Every sample moves, none is dropped: the v8 rows are read in their
+        // key's order and each run of one key and ts becomes a row (SamplesTable.MoveToHotRows).
+        (9, """
+            CREATE TABLE samples_v9 (
+                source_key INTEGER NOT NULL,  -- series.source_key of the row's series
+                ts         INTEGER NOT NULL,  -- unix milliseconds UTC
+                data       BLOB    NOT NULL,  -- HotRow: (series offset from the key, value) per series
+                PRIMARY KEY (source_key, ts)
+            ) WITHOUT ROWID;
+            """, SamplesTable.MoveToHotRows),
     ];
 
     public static int Latest => Steps[^1].Version;

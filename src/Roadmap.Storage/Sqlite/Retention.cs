@@ -15,9 +15,10 @@ namespace Roadmap.Storage.Sqlite;
 /// </summary>
 public sealed class Retention(StorageOptions options, TimeProvider time)
 {
-    /// <summary><see cref="SamplesTable.DeleteOldestRaw"/> with Dapper's named parameters (@p1 series, @p2 cut, @p3 limit), built once.</summary>
+    /// <summary><see cref="SamplesTable.DeleteOldestRaw"/> with Dapper's named parameters (@p1 source key, @p2 cut, @p3 limit), built once.</summary>
     private static readonly string DeleteOldestSamples = SamplesTable.DeleteOldestRaw.Replace("?", "@p", StringComparison.Ordinal);
 
+    /// <summary>The sweep's work: what to delete, of which series (the source key for hot samples) or source.</summary>
     private readonly Queue<(string What, long Series, string? Source)> _work = new();
     private long? _nextSweep;
 
@@ -98,7 +99,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
     private static long StartCut(RollupLevel level, long rollupCut) => rollupCut - level.SizeMs + 1;
 
     /// <summary>
-    /// The sweep's work: each source, and per kind each series, that has something past its cut now. Each query seeks
+    /// The sweep's work: each source, and per kind each series (each source key for hot samples), that has something past its cut now. Each query seeks
     /// once per source or series inside SQLite and reads no row that is kept, so a sweep that finds nothing costs
     /// milliseconds; a statement per series and kind, found or not, held the writer for seconds at 18,000 series
     /// (docs/PERFORMANCE.md). What passes its cut after the plan waits for the next sweep.
@@ -127,7 +128,7 @@ public sealed class Retention(StorageOptions options, TimeProvider time)
         foreach (var (what, sql) in new[]
         {
             ("chunks", "SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM chunks WHERE series_id = s.id AND start_ts < @rawCut AND end_ts <= @rawCut) ORDER BY id;"),
-            ("samples", "SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM samples WHERE source_key = s.source_key AND ts < @rawCut AND series_id = s.id) ORDER BY id;"),
+            ("samples", SamplesTable.KeysWithOlder),
             ("hour", $"SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM {RollupLevel.Hour.Table} WHERE series_id = s.id AND start_ts < @hourCut) ORDER BY id;"),
             ("day", $"SELECT id FROM series s WHERE EXISTS (SELECT 1 FROM {RollupLevel.Day.Table} WHERE series_id = s.id AND start_ts < @dayCut) ORDER BY id;"),
         })

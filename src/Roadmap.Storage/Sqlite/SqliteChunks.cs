@@ -22,11 +22,9 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     private sqlite3_stmt HotRange => field ??= Prepare(ChunksTable.HotRaw);
 
-    private sqlite3_stmt CountStmt => field ??= Prepare(ChunksTable.CountAtMostRaw);
+    private sqlite3_stmt CountStmt => field ??= Prepare(ChunksTable.CountStartingInRaw);
 
-    private sqlite3_stmt OldestStmt => field ??= Prepare(ChunksTable.OldestRaw);
-
-    private sqlite3_stmt OldestHotStmt => field ??= Prepare(ChunksTable.OldestHotRaw);
+    private sqlite3_stmt OldestStmt => field ??= Prepare(ChunksTable.OldestSealedRaw);
 
     private sqlite3_stmt ExactStmt => field ??= Prepare(ChunksTable.ExactRaw);
 
@@ -46,11 +44,17 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
     /// <summary>The series' oldest sample's ts, hot or sealed; null when it has none.</summary>
     public long? Oldest(long series)
     {
+        var hot = OldestHot(series, long.MinValue);
         var s = OldestStmt;
         raw.sqlite3_bind_int64(s, 1, series);
         try
         {
-            return Row(s) && raw.sqlite3_column_type(s, 0) != raw.SQLITE_NULL ? raw.sqlite3_column_int64(s, 0) : null;
+            if (Row(s) && raw.sqlite3_column_int64(s, 0) is var sealedTs && (hot is null || sealedTs < hot))
+            {
+                return sealedTs;
+            }
+
+            return hot;
         }
         finally
         {
@@ -108,7 +112,29 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         return ids;
     }
 
-    public long? OldestHot(long series, long fromMs) => FirstLong(OldestHotStmt, series, fromMs);
+    /// <remarks>Reads the key's rows from <paramref name="fromMs"/> on until one holds the series: the first, while the
+    /// series is polled with its source.</remarks>
+    public long? OldestHot(long series, long fromMs)
+    {
+        var s = HotRange;
+        Bind(s, series, fromMs, long.MaxValue);
+        try
+        {
+            while (Row(s))
+            {
+                if (HotRow.TryGet(HotData(s), raw.sqlite3_column_int64(s, 2), out _))
+                {
+                    return raw.sqlite3_column_int64(s, 0);
+                }
+            }
+
+            return null;
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+    }
 
     public IReadOnlyList<(long Series, long DayStart)> PartialChunks(long beforeMs, int limit)
     {
@@ -127,11 +153,12 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     public long CountAtMost(long series, long fromMs, long toMs)
     {
+        var hot = Hot(series, fromMs, toMs).Count;
         var s = CountStmt;
         Bind(s, series, fromMs, toMs);
         try
         {
-            return Row(s) ? raw.sqlite3_column_int64(s, 0) : 0;
+            return hot + (Row(s) ? raw.sqlite3_column_int64(s, 0) : 0);
         }
         finally
         {
@@ -147,11 +174,56 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         return chunks;
     }
 
-    /// <remarks>Read, then deleted, under the compactor's write lock.</remarks>
+    /// <remarks>
+    /// Read, then taken out of their rows, under the compactor's write lock: a row left with no entry is deleted, any
+    /// other rewritten without the series' entry (the key's other series stay hot until they are sealed themselves).
+    /// </remarks>
     public IReadOnlyList<Point> TakeHot(long series, long fromMs, long toMs)
     {
-        var points = Hot(series, fromMs, toMs);
-        Execute(ChunksTable.DeleteHotRaw, s => Bind(s, series, fromMs, toMs));
+        var points = new List<Point>();
+        var rewrites = new List<(long Key, long Ts, byte[] Data)>();
+        var s = HotRange;
+        Bind(s, series, fromMs, toMs);
+        try
+        {
+            while (Row(s))
+            {
+                var offset = raw.sqlite3_column_int64(s, 2);
+                var data = HotData(s);
+                if (HotRow.TryGet(data, offset, out var value))
+                {
+                    var ts = raw.sqlite3_column_int64(s, 0);
+                    points.Add(new Point(ts, value));
+                    rewrites.Add((series - offset, ts, HotRow.Remove(data, offset)!));
+                }
+            }
+        }
+        finally
+        {
+            raw.sqlite3_reset(s);
+        }
+
+        foreach (var (key, ts, data) in rewrites)
+        {
+            if (data.Length == 0)
+            {
+                Execute(SamplesTable.DeleteRowRaw, d =>
+                {
+                    raw.sqlite3_bind_int64(d, 1, key);
+                    raw.sqlite3_bind_int64(d, 2, ts);
+                });
+            }
+            else
+            {
+                Execute(SamplesTable.UpdateRowRaw, u =>
+                {
+                    raw.sqlite3_bind_int64(u, 1, key);
+                    raw.sqlite3_bind_int64(u, 2, ts);
+                    raw.sqlite3_bind_blob(u, 3, data);
+                });
+            }
+        }
+
         return points;
     }
 
@@ -203,7 +275,10 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         {
             while (Row(s))
             {
-                points.Add(new Point(raw.sqlite3_column_int64(s, 0), raw.sqlite3_column_double(s, 1)));
+                if (HotRow.TryGet(HotData(s), raw.sqlite3_column_int64(s, 2), out var value))
+                {
+                    points.Add(new Point(raw.sqlite3_column_int64(s, 0), value));
+                }
             }
         }
         finally
@@ -213,6 +288,9 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
         return points;
     }
+
+    /// <summary>The data column (1) of a row of <see cref="ChunksTable.HotRaw"/>, valid until the statement steps or resets.</summary>
+    private static ReadOnlySpan<byte> HotData(sqlite3_stmt s) => raw.sqlite3_column_blob(s, 1);
 
     public void Dispose()
     {

@@ -10,14 +10,10 @@ namespace Roadmap.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteHistoryImport : IHistoryImport
 {
-    // Samples per multi-row insert statement: fewer statement runs, each of which costs more than binding a row.
-    private const int SamplesPerStatement = 64;
-
     private readonly SqliteHistoryReader _reader;
     // Samples and rollups go through SQLite's own API (inside the transaction Microsoft.Data.Sqlite began on the same connection):
     // binding through it boxes every value, and they are nearly every row of a copy.
-    private sqlite3_stmt? _samplesMany;
-    private sqlite3_stmt? _samplesOne;
+    private HotRowWriter? _hotRows;
     private sqlite3_stmt? _rollupsHour;
     private sqlite3_stmt? _rollupsDay;
     private sqlite3_stmt? _chunks;
@@ -128,41 +124,22 @@ internal sealed class SqliteHistoryImport : IHistoryImport
         return created;
     }
 
+    /// <summary>
+    /// One series' samples (in ts order, as streams are read) into the hot rows of its source key
+    /// (<see cref="HotRowWriter"/>); a sample at a ts where the series has one is left out, as is any row stored.
+    /// </summary>
     private void InsertSamples(long series, IReadOnlyList<HistoryRow> rows, SqliteTransaction tx)
     {
-        var db = _reader.Connection.Handle!;
-        _samplesMany ??= SqliteHistoryReader.Prepare(db, SamplesSql(SamplesPerStatement));
-        _samplesOne ??= SqliteHistoryReader.Prepare(db, SamplesSql(1));
+        _hotRows ??= new HotRowWriter(_reader.Connection.Handle!);
         using var find = _reader.Command($"SELECT {SeriesTable.SourceKeyOf1.Replace("?1", "$p1", StringComparison.Ordinal)};", tx);
         find.Parameters.AddWithValue("$p1", series);
         var key = (long)find.ExecuteScalar()!;
-        var i = 0;
-        for (; i + SamplesPerStatement <= rows.Count; i += SamplesPerStatement)
+        foreach (var row in rows.Cast<HistorySampleRow>())
         {
-            Bind(db, _samplesMany, key, series, rows, i, SamplesPerStatement);
+            _hotRows.Add(key, row.Ts, series, row.Value);
         }
 
-        for (; i < rows.Count; i++)
-        {
-            Bind(db, _samplesOne, key, series, rows, i, 1);
-        }
-    }
-
-    private static string SamplesSql(int count) => "INSERT OR IGNORE INTO samples (source_key, series_id, ts, value) VALUES "
-        + string.Join(", ", Enumerable.Range(0, count).Select(i => $"(?{(4 * i) + 1}, ?{(4 * i) + 2}, ?{(4 * i) + 3}, ?{(4 * i) + 4})")) + ";";
-
-    private static void Bind(sqlite3 db, sqlite3_stmt stmt, long key, long series, IReadOnlyList<HistoryRow> rows, int from, int count)
-    {
-        for (var k = 0; k < count; k++)
-        {
-            var row = (HistorySampleRow)rows[from + k];
-            raw.sqlite3_bind_int64(stmt, (4 * k) + 1, key);
-            raw.sqlite3_bind_int64(stmt, (4 * k) + 2, series);
-            raw.sqlite3_bind_int64(stmt, (4 * k) + 3, row.Ts);
-            raw.sqlite3_bind_double(stmt, (4 * k) + 4, row.Value);
-        }
-
-        Step(db, stmt);
+        _hotRows.Flush(incomingWins: false);
     }
 
     private void InsertRollups(HistoryTable table, long series, IReadOnlyList<HistoryRow> rows)
@@ -269,8 +246,7 @@ internal sealed class SqliteHistoryImport : IHistoryImport
 
     public void Dispose()
     {
-        _samplesMany?.Dispose();
-        _samplesOne?.Dispose();
+        _hotRows?.Dispose();
         _rollupsHour?.Dispose();
         _rollupsDay?.Dispose();
         _chunks?.Dispose();

@@ -22,6 +22,9 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
     {
         var sql = table switch
         {
+            // The hot rows name a series by its offset from the key (HotRow): the series with an entry are found by
+            // reading them all (the newest hour or so of samples, once per copy).
+            HistoryTable.Samples => "SELECT source, signal, id FROM series;",
             _ when HistoryStreamId.OfSeries(table) =>
                 $"SELECT source, signal, id FROM series s WHERE EXISTS (SELECT 1 FROM {TableOf(table)} WHERE series_id = s.id);",
             HistoryTable.Polls => "SELECT DISTINCT source, '', 0 FROM polls;",
@@ -30,10 +33,16 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
             _ => "SELECT DISTINCT name, '', 0 FROM update_deliveries;",
         };
         var streams = new List<HistoryStreamId>();
+        var hot = table == HistoryTable.Samples ? HotSeries() : null;
         using var cmd = Command(sql);
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
+            if (hot is not null && !hot.ContainsKey(r.GetInt64(2)))
+            {
+                continue;
+            }
+
             streams.Add(new HistoryStreamId(table, r.GetString(0), r.GetString(1)));
             if (HistoryStreamId.OfSeries(table))
             {
@@ -46,9 +55,66 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
 
     public long Count(HistoryTable table) => SqliteFailures.Run(() =>
     {
+        if (table == HistoryTable.Samples)
+        {
+            return HotSeries().Values.Sum();
+        }
+
         using var cmd = Command($"SELECT count(*) FROM {TableOf(table)};");
         return (long)cmd.ExecuteScalar()!;
     });
+
+    /// <summary>The series with hot samples (<see cref="SamplesTable"/>) and how many each has: every hot row read once.</summary>
+    private Dictionary<long, long> HotSeries()
+    {
+        var counts = new Dictionary<long, long>();
+        using var cmd = Command("SELECT source_key, data FROM samples;");
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var key = r.GetInt64(0);
+            var reader = new HotRow.Reader(r.GetFieldValue<byte[]>(1));
+            while (reader.Next(out var offset, out _))
+            {
+                counts[key + offset] = counts.GetValueOrDefault(key + offset) + 1;
+            }
+        }
+
+        return counts;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> hot samples of one series after <paramref name="after"/>: its key's rows from the
+    /// position's ts on, each row's entry of the series picked out, the first <see cref="StreamPosition.RowsAtKey"/> of
+    /// them at that ts skipped (a series has one sample a ts, so at most one).
+    /// </summary>
+    private List<HistoryRow> HotSamples(long series, StreamPosition after, int limit)
+    {
+        var rows = new List<HistoryRow>(Math.Min(limit, 4096));
+        using var cmd = Command($"SELECT ts, data, $a - source_key FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1.Replace("?1", "$a", StringComparison.Ordinal)} AND ts >= $key ORDER BY ts;");
+        cmd.Parameters.AddWithValue("$a", series);
+        cmd.Parameters.AddWithValue("$key", after.Key);
+        using var r = cmd.ExecuteReader();
+        var skip = after.RowsAtKey;
+        while (rows.Count < limit && r.Read())
+        {
+            var ts = r.GetInt64(0);
+            if (!HotRow.TryGet(r.GetFieldValue<byte[]>(1), r.GetInt64(2), out var value))
+            {
+                continue;
+            }
+
+            if (ts == after.Key && skip > 0)
+            {
+                skip--;
+                continue;
+            }
+
+            rows.Add(new HistorySampleRow(ts, value));
+        }
+
+        return rows;
+    }
 
     public IReadOnlyList<HistoryRow> Read(HistoryStreamId stream, StreamPosition after, int limit) => SqliteFailures.Run(() =>
     {
@@ -58,7 +124,7 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         // Rows of one key come in rowid order (the index's own order, so no sort): the same on every read of the file.
         var sql = table switch
         {
-            HistoryTable.Samples => "SELECT ts, value FROM samples WHERE source_key = coalesce((SELECT source_key FROM series WHERE id = $a), $a) AND series_id = $a AND ts >= $key ORDER BY ts",
+            HistoryTable.Samples => null,
             // A chunk's bytes are loaded only when a chunk can be that long: a damaged length costs nothing.
             HistoryTable.Chunks =>
                 "SELECT start_ts, end_ts, count, min_ts, max_ts, length(data), CASE WHEN length(data) <= $max THEN data END FROM chunks WHERE series_id = $a AND start_ts >= $key ORDER BY start_ts",
@@ -82,6 +148,11 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
             a = id;
         }
 
+        if (sql is null)
+        {
+            return HotSamples((long)a, after, limit);
+        }
+
         using var cmd = Command(sql + " LIMIT $limit OFFSET $skip;");
         cmd.Parameters.AddWithValue("$a", a);
         if (sql.Contains("$b", StringComparison.Ordinal))
@@ -103,7 +174,6 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         {
             rows.Add(table switch
             {
-                HistoryTable.Samples => new HistorySampleRow(r.GetInt64(0), r.GetDouble(1)),
                 HistoryTable.Chunks => HistoryChunkRow.Read(stream, r, ref bytes),
                 HistoryTable.RollupsHour or HistoryTable.RollupsDay => new HistoryRollupRow(
                     r.GetInt64(0), r.GetInt64(1), r.GetDouble(2), r.GetDouble(3), r.GetDouble(4), r.GetInt64(5), r.GetDouble(6),

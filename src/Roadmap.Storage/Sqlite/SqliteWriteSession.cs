@@ -24,9 +24,11 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
 
     /// <summary>The last batch's rows in key order (<see cref="InKeyOrder"/>), kept for the next.</summary>
     private KeyedSample[] _keyed = [];
+
     private SqliteConnection _connection;
     private Statements? _statements;
     private SqliteChunks? _chunks;
+    private HotRowWriter? _hotRows;
     private DatabaseFileLoss? _loss;
     private bool _open;
 
@@ -45,6 +47,8 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     private Statements S => _statements ??= new Statements(Db);
 
     private SqliteChunks Samples => _chunks ??= new SqliteChunks(Db);
+
+    private HotRowWriter HotRows => _hotRows ??= new HotRowWriter(Db);
 
     /// <summary>
     /// Pages this connection has had to read into its page cache since it opened (SQLite's
@@ -138,19 +142,22 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
     }
 
     /// <summary>
-    /// Inserts the sorted rows <see cref="SamplesTable.InsertManyRows"/> per statement, the rest one by one. A statement
-    /// step per row pays SQLite's per-statement work (VDBE start-up, opening the cursor) on every sample; a multi-row
-    /// statement pays it once per statement, which raised the ingest rate of bench/Roadmap.Bench.Storage (the figures are in
-    /// docs/PERFORMANCE.md, goals 1-2).
+    /// Inserts the samples as hot rows (<see cref="SamplesTable"/>, <see cref="HotRowWriter"/>): the samples of one
+    /// source key at one ts, usually a poll's, are one row, so a poll of an http source is one row, not nine. A row whose
+    /// key and ts are stored (a late sample of a poll already written, a repeated batch) is merged into the stored one,
+    /// this batch's values replacing those of the same series.
     /// </summary>
     public void InsertSamples(ReadOnlySpan<SeriesSample> rows)
     {
         try
         {
-            var keyed = InKeyOrder(rows);
-            var whole = keyed.Length - (keyed.Length % SamplesTable.InsertManyRows);
-            InsertInStatementsOf(S.InsertMany, SamplesTable.InsertManyRows, keyed[..whole]);
-            InsertInStatementsOf(S.InsertOne, 1, keyed[whole..]);
+            var hot = HotRows;
+            foreach (ref readonly var row in InKeyOrder(rows))
+            {
+                hot.Add(row.Key, row.Ts, row.Series, row.Value);
+            }
+
+            hot.Flush(incomingWins: true);
         }
         catch (Exception e) when (SqliteFailures.IsStoreFailure(e))
         {
@@ -358,6 +365,8 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         _statements = null;
         _chunks?.Dispose();
         _chunks = null;
+        _hotRows?.Dispose();
+        _hotRows = null;
         _sourceKeys.Clear(); // a recovered database has series rows of its own
         _connection.Dispose();
     }
@@ -411,24 +420,6 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         var keyed = _keyed.AsSpan(0, rows.Length);
         keyed.Sort();
         return keyed;
-    }
-
-    /// <param name="rows">A multiple of <paramref name="perStatement"/> rows.</param>
-    private void InsertInStatementsOf(sqlite3_stmt insert, int perStatement, ReadOnlySpan<KeyedSample> rows)
-    {
-        for (var i = 0; i < rows.Length; i += perStatement)
-        {
-            for (var k = 0; k < perStatement; k++)
-            {
-                ref readonly var row = ref rows[i + k];
-                raw.sqlite3_bind_int64(insert, (4 * k) + 1, row.Key);
-                raw.sqlite3_bind_int64(insert, (4 * k) + 2, row.Series);
-                raw.sqlite3_bind_int64(insert, (4 * k) + 3, row.Ts);
-                raw.sqlite3_bind_double(insert, (4 * k) + 4, row.Value);
-            }
-
-            Step(insert, Db);
-        }
     }
 
     /// <summary>Steps a statement of (?1 source, ?2 signal) that returns (id, source_key): the row, or null.</summary>
@@ -522,10 +513,6 @@ internal sealed class SqliteWriteSession : IStorageWriteSession
         public sqlite3_stmt SourceKey => field ??= Prepare(SeriesTable.SourceKeyRaw);
 
         public sqlite3_stmt ClosedDaysChanged => field ??= Prepare(SeriesTable.ClosedDaysChangedRaw);
-
-        public sqlite3_stmt InsertOne => field ??= Prepare(SamplesTable.InsertOneRaw);
-
-        public sqlite3_stmt InsertMany => field ??= Prepare(SamplesTable.InsertManyRaw);
 
         public sqlite3_stmt SelectHour => field ??= Prepare(RollupsTable.SelectOne(RollupLevel.Hour));
 

@@ -39,45 +39,122 @@ internal static class SeriesTable
 }
 
 /// <summary>
-/// All SQL on the samples table: the hot samples (the newest hour or so, and late ones), clustered by
-/// (source_key, ts, series_id). The samples of one poll of a source lie side by side, so a batch writes the newest
-/// page of each source it touches, not of each series (a source's signals are its series). A series' samples are read
-/// as its source's rows of the range, filtered to it: every statement here names both the key and the series.
+/// All SQL on the samples table: the hot samples (the newest hour or so, and late ones), one row per source key and ts,
+/// clustered by (source_key, ts). A row holds the samples the key's series have at that ts (<see cref="HotRow"/>): a
+/// poll of a source is one row, so a batch inserts one row per poll, not one per signal, and writes the newest page of
+/// each source it touches. A series' samples are read as its key's rows of the range, each row's entry of the series
+/// picked out.
 /// </summary>
 internal static class SamplesTable
 {
     /// <summary>
     /// At most this many series share a source key: a series is read as its key's rows of the range, so a source with
-    /// hundreds of signals would make every read of one of them scan hundreds of rows for each of its own. An http
-    /// source has 9 signals a poll, 11 over https: one key.
+    /// hundreds of signals would make every read of one of them decode rows of hundreds of entries. An http source has
+    /// 9 signals a poll, 11 over https: one key.
     /// </summary>
     public const int SeriesPerSourceKey = 16;
 
     /// <summary>Rows per statement of <see cref="InsertManyRaw"/>.</summary>
-    public const int InsertManyRows = 64;
+    public const int InsertManyRows = 32;
 
-    /// <summary>One sample, positional (?1 source key, ?2 series, ?3 ts, ?4 value) for the raw API; a second sample of a series at one ts replaces the first.</summary>
+    /// <summary>One row, positional (?1 source key, ?2 ts, ?3 data) for the raw API; a row stored at that key and ts is left as it is.</summary>
     public static readonly string InsertOneRaw = InsertRaw(1);
 
-    /// <summary><see cref="InsertManyRows"/> samples in one statement; see <see cref="InsertRaw"/>.</summary>
+    /// <summary><see cref="InsertManyRows"/> rows in one statement; see <see cref="InsertRaw"/>.</summary>
     public static readonly string InsertManyRaw = InsertRaw(InsertManyRows);
 
-    /// <summary>
-    /// <paramref name="rows"/> samples in one statement, positional: ?1 source key, ?2 series, ?3 ts, ?4 value for the
-    /// first row, ?5 to ?8 for the second, and so on. Rows of one statement are inserted in order, so a later sample of
-    /// a series at one ts replaces an earlier one, within a statement as across statements.
-    /// </summary>
-    private static string InsertRaw(int rows) => "INSERT OR REPLACE INTO samples (source_key, series_id, ts, value) VALUES "
-        + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(4 * i) + 1}, ?{(4 * i) + 2}, ?{(4 * i) + 3}, ?{(4 * i) + 4})")) + ";";
+    /// <summary>Positional (?1 source key, ?2 ts): the row's data, or no row.</summary>
+    public const string SelectRowRaw = "SELECT data FROM samples WHERE source_key = ?1 AND ts = ?2;";
+
+    /// <summary>Positional (?1 source key, ?2 ts, ?3 data): replaces a stored row's data.</summary>
+    public const string UpdateRowRaw = "UPDATE samples SET data = ?3 WHERE source_key = ?1 AND ts = ?2;";
+
+    /// <summary>Positional (?1 source key, ?2 ts): deletes one row.</summary>
+    public const string DeleteRowRaw = "DELETE FROM samples WHERE source_key = ?1 AND ts = ?2;";
 
     /// <summary>
-    /// Positional (?1 series, ?2 cut, ?3 limit): deletes the series' samples older than the cut, at most the limit
-    /// of them (the oldest). Both lookups stop at the cut: with nothing that old, the statement reads no row (an
-    /// unbounded limit-th-row lookup read every hot row of the series' key, the last hour of a whole source).
+    /// <paramref name="rows"/> rows in one statement, positional: ?1 source key, ?2 ts, ?3 data for the first row, ?4 to
+    /// ?6 for the second, and so on. A row whose (key, ts) is stored is not inserted (the caller merges it: sqlite3_changes
+    /// tells it whether any was left out).
     /// </summary>
-    public const string DeleteOldestRaw = $"""
-        DELETE FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts < min(?2,
-            coalesce((SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND ts < ?2 AND series_id = ?1 ORDER BY ts LIMIT 1 OFFSET ?3), ?2));
+    private static string InsertRaw(int rows) => "INSERT INTO samples (source_key, ts, data) VALUES "
+        + string.Join(", ", Enumerable.Range(0, rows).Select(i => $"(?{(3 * i) + 1}, ?{(3 * i) + 2}, ?{(3 * i) + 3})"))
+        + " ON CONFLICT (source_key, ts) DO NOTHING;";
+
+    /// <summary>
+    /// Positional (?1 source key, ?2 cut, ?3 limit): deletes the key's rows older than the cut, at most the limit of
+    /// them (the oldest); every series of a key has the same retention. Both lookups stop at the cut: with nothing that
+    /// old, the statement reads no row.
+    /// </summary>
+    public const string DeleteOldestRaw = """
+        DELETE FROM samples WHERE source_key = ?1 AND ts < min(?2,
+            coalesce((SELECT ts FROM samples WHERE source_key = ?1 AND ts < ?2 ORDER BY ts LIMIT 1 OFFSET ?3), ?2));
+        """;
+
+    /// <summary>
+    /// Migration v9: the v8 samples (one row per sample, keyed by (source_key, ts, series_id)) into samples_v9 as hot
+    /// rows, read in key order so that each run of one key and ts is a row; then samples_v9 takes the table's name.
+    /// </summary>
+    public static void MoveToHotRows(SqliteConnection c, SqliteTransaction tx)
+    {
+        using var read = c.CreateCommand();
+        read.Transaction = tx;
+        read.CommandText = "SELECT source_key, ts, series_id, value FROM samples ORDER BY source_key, ts, series_id;";
+        using var insert = c.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = "INSERT INTO samples_v9 (source_key, ts, data) VALUES ($key, $ts, $data);";
+        var key = insert.Parameters.Add("$key", SqliteType.Integer);
+        var ts = insert.Parameters.Add("$ts", SqliteType.Integer);
+        var data = insert.Parameters.Add("$data", SqliteType.Blob);
+        insert.Prepare();
+        var row = new List<byte>();
+        Span<byte> entry = stackalloc byte[HotRow.MaxEntryBytes];
+        (long Key, long Ts)? current = null;
+        void Flush()
+        {
+            if (current is { } k)
+            {
+                key.Value = k.Key;
+                ts.Value = k.Ts;
+                data.Value = row.ToArray();
+                insert.ExecuteNonQuery();
+                row.Clear();
+            }
+        }
+
+        using (var r = read.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var (k, t) = (r.GetInt64(0), r.GetInt64(1));
+                if (current != (k, t))
+                {
+                    Flush();
+                    current = (k, t);
+                }
+
+                var n = HotRow.Write(entry, r.GetInt64(2) - k, r.GetDouble(3));
+                foreach (var b in entry[..n])
+                {
+                    row.Add(b);
+                }
+            }
+        }
+
+        Flush();
+        using var swap = c.CreateCommand();
+        swap.Transaction = tx;
+        swap.CommandText = "DROP TABLE samples; ALTER TABLE samples_v9 RENAME TO samples;";
+        swap.ExecuteNonQuery();
+    }
+
+    /// <summary>Every source key with rows older than @rawCut, by index seeks (a seek per key, not a scan of every row).</summary>
+    public const string KeysWithOlder = """
+        WITH RECURSIVE k(key) AS (
+            SELECT min(source_key) FROM samples
+            UNION ALL
+            SELECT (SELECT min(source_key) FROM samples WHERE source_key > k.key) FROM k WHERE k.key IS NOT NULL)
+        SELECT key FROM k WHERE key IS NOT NULL AND EXISTS (SELECT 1 FROM samples s WHERE s.source_key = k.key AND s.ts < @rawCut);
         """;
 }
 
@@ -228,11 +305,8 @@ internal static class ChunksTable
     /// <summary>Positional (?1 series, ?2 from, ?3 to): the chunks whose range starts in [from, to), oldest first.</summary>
     public const string StartingInRaw = "SELECT data FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3 ORDER BY start_ts;";
 
-    /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot rows in [from, to) plus the counts of the chunks starting there.</summary>
-    public const string CountAtMostRaw = $"""
-        SELECT (SELECT count(*) FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 AND ts < ?3)
-            + (SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3);
-        """;
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): the sum of the counts of the chunks starting in [from, to).</summary>
+    public const string CountStartingInRaw = "SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3;";
 
     /// <summary>Positional (?1 series, ?2 from, ?3 to): deletes the chunks whose range starts in [from, to).</summary>
     public const string DeleteStartingInRaw = "DELETE FROM chunks WHERE series_id = ?1 AND start_ts >= ?2 AND start_ts < ?3;";
@@ -247,19 +321,13 @@ internal static class ChunksTable
     public static readonly string PartialRaw = FormattableString.Invariant(
         $"SELECT series_id, start_ts FROM chunks WHERE end_ts - start_ts < {Chunks.ChunkedSamples.MaxRangeMs} AND start_ts < ?1 ORDER BY start_ts LIMIT ?2;");
 
-    /// <summary>Positional (?1 series): the oldest sample's ts, hot or sealed; null when the series has none.</summary>
-    public const string OldestRaw = $"""
-        SELECT min(t) FROM (
-            SELECT (SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 ORDER BY ts LIMIT 1) AS t
-            UNION ALL SELECT (SELECT min_ts FROM chunks WHERE series_id = ?1 ORDER BY start_ts LIMIT 1));
-        """;
+    /// <summary>Positional (?1 series): the oldest chunk's oldest sample's ts; no row when the series has no chunk.</summary>
+    public const string OldestSealedRaw = "SELECT min_ts FROM chunks WHERE series_id = ?1 ORDER BY start_ts LIMIT 1;";
 
-    /// <summary>Positional (?1 series, ?2 from): the oldest hot sample's ts at or after from.</summary>
-    public const string OldestHotRaw = $"SELECT ts FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 ORDER BY ts LIMIT 1;";
-
-    /// <summary>Positional (?1 series, ?2 from, ?3 to): deletes the hot samples with from &lt;= ts &lt; to.</summary>
-    public const string DeleteHotRaw = $"DELETE FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 AND ts < ?3;";
-
-    /// <summary>Positional (?1 series, ?2 from, ?3 to): the hot samples with from &lt;= ts &lt; to, oldest first.</summary>
-    public const string HotRaw = $"SELECT ts, value FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND series_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts;";
+    /// <summary>
+    /// Positional (?1 series, ?2 from, ?3 to): the series' key's hot rows with from &lt;= ts &lt; to, oldest first, as
+    /// (ts, data, the series' offset in the key: <see cref="HotRow"/>). A series without a row in the series table is
+    /// stored under its own id.
+    /// </summary>
+    public const string HotRaw = $"SELECT ts, data, ?1 - source_key FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND ts >= ?2 AND ts < ?3 ORDER BY ts;";
 }

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Roadmap.Storage;
 using Roadmap.Storage.Chunks;
 using Roadmap.Storage.Sqlite;
+using Roadmap.Storage.Tests.Sqlite;
 using Xunit.Abstractions;
 
 namespace Roadmap.EndToEnd.Tests.Reliability;
@@ -111,10 +112,11 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
         var id = series.Parameters.Add("$id", SqliteType.Integer);
         using var insert = c.CreateCommand();
         insert.Transaction = tx;
-        insert.CommandText = "INSERT INTO samples (source_key, series_id, ts, value) VALUES ($s, $s, $t, $v);";
+        // A series of its own source: a hot row per sample, its one entry at offset 0 from the key.
+        insert.CommandText = "INSERT INTO samples (source_key, ts, data) VALUES ($s, $t, $d);";
         var ps = insert.Parameters.Add("$s", SqliteType.Integer);
         var pt = insert.Parameters.Add("$t", SqliteType.Integer);
-        var pv = insert.Parameters.Add("$v", SqliteType.Real);
+        var pd = insert.Parameters.Add("$d", SqliteType.Blob);
         long written = 0;
         for (var s = 1; s <= OldSeries; s++)
         {
@@ -124,7 +126,7 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
             for (var m = 0; m < Days * 24 * 60; m++, written++)
             {
                 pt.Value = start + (m * 60_000L) + (m % 7);
-                pv.Value = (double)((m * s) % 1000);
+                pd.Value = HotSamplesTable.Encode([(0, (double)((m * s) % 1000))]);
                 insert.ExecuteNonQuery();
             }
         }
@@ -137,9 +139,10 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
     private static (long Sealed, long Hot) Progress(string database)
     {
         using var c = IngestRig.OpenReader(database);
-        return c.QuerySingle<(long, long)>(
-            "SELECT (SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id <= @n), (SELECT count(*) FROM samples WHERE series_id <= @n);",
-            new { n = OldSeries });
+        using var tx = c.BeginTransaction(deferred: true);
+        return (
+            c.ExecuteScalar<long>("SELECT coalesce(sum(count), 0) FROM chunks WHERE series_id <= @n;", new { n = OldSeries }, tx),
+            HotSamplesTable.Read(c, tx).Count(h => h.Series <= OldSeries));
     }
 
     /// <summary>Every old series' samples, hot or sealed: (count, sum of ts, sum of values).</summary>
@@ -156,7 +159,7 @@ public sealed class CompactionCrashTests(ITestOutputHelper output) : IDisposable
             }
         }
 
-        foreach (var (series, ts, value) in c.Query<(long, long, double)>("SELECT series_id, ts, value FROM samples WHERE series_id <= @n;", new { n = OldSeries }, tx))
+        foreach (var (series, ts, value) in HotSamplesTable.Read(c, tx).Where(h => h.Series <= OldSeries))
         {
             points[(series, ts)] = value;
         }

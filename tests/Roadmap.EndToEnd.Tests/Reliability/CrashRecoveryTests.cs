@@ -1,6 +1,7 @@
 using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Roadmap.Storage.Tests.Sqlite;
 using Xunit.Abstractions;
 
 namespace Roadmap.EndToEnd.Tests.Reliability;
@@ -174,14 +175,14 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             using var tx = c.BeginTransaction(deferred: true);
             var maxPoll = c.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM polls;", transaction: tx);
             // Values and timestamps are integers here, so the sums are exact whatever order SQLite adds them in.
-            var series = c.Query<(long Id, long Count, long SumTs, double SumValue, long MaxTs)>(
-                "SELECT series_id, count(*), sum(ts), total(value), max(ts) FROM samples GROUP BY series_id;", transaction: tx)
-                .ToDictionary(r => r.Id, r => (r.Count, r.SumTs, r.SumValue, r.MaxTs));
+            var hot = HotSamplesTable.Read(c, tx);
+            var series = hot.GroupBy(h => h.Series)
+                .ToDictionary(g => g.Key, g => (Count: (long)g.Count(), SumTs: g.Sum(h => h.Ts), SumValue: g.Sum(h => h.Value), MaxTs: g.Max(h => h.Ts)));
             var sources = Polls(c, tx, maxPoll);
             var rows = new Dictionary<long, List<(long, double)>>();
             foreach (var id in series.Keys.OrderBy(_ => random.Next()).Take(3))
             {
-                rows[id] = RowsOf(c, tx, id, series[id].MaxTs);
+                rows[id] = RowsOf(hot, id, series[id].MaxTs);
             }
 
             tx.Commit();
@@ -193,10 +194,11 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         {
             using var tx = c.BeginTransaction(deferred: true);
             var problems = new List<string>();
+            var hot = HotSamplesTable.Read(c, tx);
             foreach (var (id, was) in Series)
             {
-                var now = c.QuerySingle<(long Count, long SumTs, double SumValue)>(
-                    "SELECT count(*), coalesce(sum(ts), 0), total(value) FROM samples WHERE series_id = @id AND ts <= @maxTs;", new { id, maxTs = was.MaxTs }, tx);
+                var of = hot.Where(h => h.Series == id && h.Ts <= was.MaxTs).ToList();
+                var now = (Count: (long)of.Count, SumTs: of.Sum(h => h.Ts), SumValue: of.Sum(h => h.Value));
                 if (now != (was.Count, was.SumTs, was.SumValue))
                 {
                     problems.Add($"series {id}: {was.Count} samples committed up to ts {was.MaxTs}, {now.Count} found (ts sum {was.SumTs} -> {now.SumTs}, value sum {was.SumValue} -> {now.SumValue})");
@@ -215,7 +217,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 
             foreach (var (id, was) in Rows)
             {
-                var now = RowsOf(c, tx, id, Series[id].MaxTs);
+                var now = RowsOf(hot, id, Series[id].MaxTs);
                 if (!now.SequenceEqual(was))
                 {
                     problems.Add($"series {id}: rows differ ({was.Count} recorded, {now.Count} found; first recorded missing: {was.Except(now).FirstOrDefault()})");
@@ -231,9 +233,7 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
                 "SELECT source, count(*), sum(ts), sum(outcome = 'success') FROM polls WHERE id <= @maxPoll GROUP BY source;", new { maxPoll }, tx)
                 .ToDictionary(r => r.Source, r => (r.Count, r.SumTs, r.Successes));
 
-        private static List<(long, double)> RowsOf(SqliteConnection c, SqliteTransaction tx, long seriesId, long maxTs) =>
-            c.Query<(long, double)>(
-                "SELECT ts, value FROM samples WHERE series_id = @seriesId AND ts <= @maxTs ORDER BY ts;", new { seriesId, maxTs }, tx)
-                .ToList();
+        private static List<(long, double)> RowsOf(List<(long Series, long Ts, double Value)> hot, long seriesId, long maxTs) =>
+            [.. hot.Where(h => h.Series == seriesId && h.Ts <= maxTs).OrderBy(h => h.Ts).Select(h => (h.Ts, h.Value))];
     }
 }

@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Data.Sqlite;
 using Roadmap.Storage;
 using Roadmap.Storage.Sqlite;
+using Roadmap.Storage.Tests.Sqlite;
 
 namespace Roadmap.EndToEnd.Tests.Reliability;
 
@@ -151,8 +152,8 @@ public sealed class DatabaseAtStartTests : IDisposable
             using var tx = c.BeginTransaction();
             c.Execute("INSERT INTO series (source, signal) VALUES ('web', 'up');", transaction: tx);
             c.Execute(
-                "INSERT INTO samples (source_key, series_id, ts, value) VALUES ((SELECT source_key FROM series WHERE id = 1), 1, @ts, @value);",
-                Enumerable.Range(0, 20_000).Select(i => new { ts = 1_700_000_000_000L + (i * 1000L), value = i % 2 }),
+                "INSERT INTO samples (source_key, ts, data) VALUES ((SELECT source_key FROM series WHERE id = 1), @ts, @data);",
+                Enumerable.Range(0, 20_000).Select(i => new { ts = 1_700_000_000_000L + (i * 1000L), data = HotSamplesTable.Encode([(0, i % 2)]) }),
                 tx);
             tx.Commit();
             c.Execute("PRAGMA wal_checkpoint(TRUNCATE);");

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Roadmap.Storage.Copy;
+using Roadmap.Storage.Tests.Sqlite;
 
 namespace Roadmap.Storage.Tests.Copy;
 
@@ -31,10 +32,32 @@ public abstract class CopyDestination : IDisposable
 
     /// <summary>Every row of the hot samples table on an open connection, one line each (the value bit for bit), in
     /// ordinal order.</summary>
-    public static IReadOnlyList<string> HotRows(DbConnection connection) => Query(
-        connection,
-        "SELECT s.source, s.signal, x.ts, x.value FROM samples x JOIN series s ON s.id = x.series_id;",
-        r => FormattableString.Invariant($"{r.GetString(0)}/{r.GetString(1)} {r.GetInt64(2)} {BitConverter.DoubleToInt64Bits(r.GetDouble(3)):x16}"));
+    public static IReadOnlyList<string> HotRows(DbConnection connection)
+    {
+        if (connection is not Microsoft.Data.Sqlite.SqliteConnection)
+        {
+            return Query(
+                connection,
+                "SELECT s.source, s.signal, x.ts, x.value FROM samples x JOIN series s ON s.id = x.series_id;",
+                r => FormattableString.Invariant($"{r.GetString(0)}/{r.GetString(1)} {r.GetInt64(2)} {BitConverter.DoubleToInt64Bits(r.GetDouble(3)):x16}"));
+        }
+
+        // SQLite's hot rows hold a source key's samples at one ts (schema v9): one line per sample, as PostgreSQL's.
+        var names = new Dictionary<long, string>();
+        using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "SELECT id, source, signal FROM series;";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                names[r.GetInt64(0)] = $"{r.GetString(1)}/{r.GetString(2)}";
+            }
+        }
+
+        return [.. HotSamplesTable.Read(connection).Where(h => names.ContainsKey(h.Series))
+            .Select(h => FormattableString.Invariant($"{names[h.Series]} {h.Ts} {BitConverter.DoubleToInt64Bits(h.Value):x16}"))
+            .Order(StringComparer.Ordinal)];
+    }
 
     private static List<string> Query(DbConnection connection, string sql, Func<DbDataReader, string> line)
     {

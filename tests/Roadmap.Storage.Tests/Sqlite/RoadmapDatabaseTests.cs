@@ -15,7 +15,7 @@ public sealed class RoadmapDatabaseTests : IDisposable
         var db = RoadmapDatabase.Open(_temp.DatabasePath);
 
         Assert.True(File.Exists(_temp.DatabasePath));
-        Assert.Equal(8, db.SchemaVersion);
+        Assert.Equal(9, db.SchemaVersion);
         using var c = db.OpenConnection();
         Assert.Equal("wal", c.ExecuteScalar<string>("PRAGMA journal_mode;"));
         Assert.Equal(1, c.ExecuteScalar<int>("PRAGMA synchronous;")); // NORMAL
@@ -36,7 +36,7 @@ public sealed class RoadmapDatabaseTests : IDisposable
 
         using var c2 = second.OpenConnection();
         Assert.Equal(1, c2.ExecuteScalar<long>("SELECT count(*) FROM polls;"));
-        Assert.Equal(8, c2.ExecuteScalar<long>("SELECT count(*) FROM schema_version;"));
+        Assert.Equal(9, c2.ExecuteScalar<long>("SELECT count(*) FROM schema_version;"));
     }
 
     [Fact]

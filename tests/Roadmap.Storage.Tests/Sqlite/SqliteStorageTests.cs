@@ -137,8 +137,10 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
         Assert.All(series, r => Assert.Equal(r.Source == "web" ? webFirst : apiFirst, r.Key));
         Assert.NotEqual(webFirst, apiFirst);
         Assert.True(series.Single(r => r.Signal == "bytes").Id > apiFirst);
-        Assert.Equal(6, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
-        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples x JOIN series r ON r.id = x.series_id WHERE x.source_key <> r.source_key;"));
+        var hot = HotSamplesTable.Read(c);
+        Assert.Equal(6, hot.Count);
+        Assert.Equal(3, c.ExecuteScalar<long>("SELECT count(*) FROM samples;")); // a row per poll: web twice, api once
+        Assert.All(hot, h => Assert.Contains(series, r => r.Id == h.Series));
         Assert.Equal([512.0], db.Samples.Read("web", "bytes", T0, T0.AddMinutes(1)).Select(p => p.Value));
         Assert.Equal([1.0, 1.0], db.Samples.Read("web", "up", T0, T0.AddMinutes(1)).Select(p => p.Value));
         Assert.Equal([0.0], db.Samples.Read("api", "up", T0, T0.AddMinutes(1)).Select(p => p.Value));
@@ -158,8 +160,11 @@ public sealed class SqliteBatchedWriterTests() : BatchedWriterTests(new SqliteTe
 
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
         using var c = db.OpenConnection();
-        var keys = c.Query<(long Key, long Series, long Samples)>(
-            "SELECT r.source_key, count(DISTINCT r.id), count(*) FROM series r JOIN samples x ON x.series_id = r.id AND x.source_key = r.source_key GROUP BY 1 ORDER BY 1;").AsList();
+        var keyOf = c.Query<(long Id, long Key)>("SELECT id, source_key FROM series;").ToDictionary(r => r.Id, r => r.Key);
+        var keys = HotSamplesTable.Read(c).GroupBy(h => keyOf[h.Series]).OrderBy(g => g.Key)
+            .Select(g => (Key: g.Key, Series: (long)g.Select(h => h.Series).Distinct().Count(), Samples: (long)g.Count())).AsList();
+        // Two polls, each a row in each of the two keys.
+        Assert.Equal([2L, 2L], c.Query<long>("SELECT count(*) FROM samples GROUP BY source_key ORDER BY source_key;"));
         Assert.Equal([SamplesTable.SeriesPerSourceKey, 20 - SamplesTable.SeriesPerSourceKey], keys.Select(k => k.Series));
         Assert.Equal(40, keys.Sum(k => k.Samples));
         Assert.All(signals, s => Assert.Equal([s.Item2, s.Item2], db.Samples.Read("many", s.Item1, T0, T0.AddMinutes(1)).Select(p => p.Value)));
@@ -288,6 +293,54 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
     }
 
     [Fact]
+    public void Open_VersionEightDatabase_MovesEverySampleIntoARowPerKeyAndTs()
+    {
+        // The v8 samples table (a row per sample, keyed by source_key, ts, series_id): web's two series under web's
+        // key, api's under its own, a series without a row under its own id, values of every kind.
+        var t0 = T0.ToUnixTimeMilliseconds();
+        var stored = new List<(long Key, long Series, long Ts, double Value)>();
+        using (var c = RoadmapDatabase.Open(Temp.DatabasePath).OpenConnection())
+        {
+            c.Execute(
+                """
+                DROP TABLE samples;
+                CREATE TABLE samples (source_key INTEGER NOT NULL, ts INTEGER NOT NULL, series_id INTEGER NOT NULL, value REAL NOT NULL,
+                    PRIMARY KEY (source_key, ts, series_id)) WITHOUT ROWID;
+                DELETE FROM schema_version WHERE version >= 9;
+                INSERT INTO series (id, source, signal, source_key) VALUES (1, 'web', 'up', 1), (2, 'api', 'up', 2), (300, 'web', 'latency_seconds', 1);
+                """);
+            double[] values = [0, -1.5, double.MaxValue, double.Epsilon, 1e-300, 42];
+            for (var i = 0; i < 60; i++)
+            {
+                stored.Add((1, 1, t0 + (i * 1000L), i % 2));
+                stored.Add((1, 300, t0 + (i * 1000L), values[i % values.Length]));
+                stored.Add((2, 2, t0 + (i * 1000L) + 500, i));
+                if (i % 3 == 0)
+                {
+                    stored.Add((9, 9, t0 + (i * 1000L), -i));
+                }
+            }
+
+            c.Execute("INSERT INTO samples (source_key, ts, series_id, value) VALUES (@Key, @Ts, @Series, @Value);", stored.Select(r => new { r.Key, r.Ts, r.Series, r.Value }));
+        }
+
+        var db = RoadmapDatabase.Open(Temp.DatabasePath);
+
+        Assert.Equal(Migrations.Latest, db.SchemaVersion);
+        using var c2 = db.OpenConnection();
+        Assert.Equal(
+            stored.Select(r => (r.Series, r.Ts, r.Value)).OrderBy(r => r),
+            HotSamplesTable.Read(c2).OrderBy(r => r));
+        Assert.Equal(
+            [(1L, 60L), (2L, 60L), (9L, 20L)],
+            c2.Query<(long, long)>("SELECT source_key, count(*) FROM samples GROUP BY 1 ORDER BY 1;"));
+        Assert.Equal(
+            stored.Where(r => r.Series == 300).Select(r => r.Value),
+            db.Samples.Read("web", "latency_seconds", T0, T0.AddMinutes(5)).Select(p => p.Value));
+        Assert.Equal(60, db.Samples.Read("api", "up", T0, T0.AddMinutes(5)).Count);
+    }
+
+    [Fact]
     public void Open_VersionSevenDatabase_MovesEverySampleUnderItsSourcesKey()
     {
         // The v7 samples table (clustered by series, ts), two sources, and samples of a series id without a row.
@@ -314,14 +367,18 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
 
         var db = RoadmapDatabase.Open(Temp.DatabasePath);
 
-        Assert.Equal(8, db.SchemaVersion);
+        Assert.Equal(Migrations.Latest, db.SchemaVersion);
         using var c2 = db.OpenConnection();
         Assert.Equal(
             [(1L, 1L), (2L, 2L), (3L, 1L), .. Enumerable.Range(10, 20).Select(id => ((long)id, id < 26 ? 10L : 26L))],
             c2.Query<(long, long)>("SELECT id, source_key FROM series ORDER BY id;"));
         Assert.Equal(
-            [(1L, 1L, 100L, 100.0), (1L, 3L, 100L, 49.5), (2L, 2L, 100L, 0.0), (9L, 9L, 100L, 4950.0)],
-            c2.Query<(long, long, long, double)>("SELECT source_key, series_id, count(*), total(value) FROM samples GROUP BY 1, 2 ORDER BY 1, 2;"));
+            [(1L, 100L, 100.0), (2L, 100L, 0.0), (3L, 100L, 49.5), (9L, 100L, 4950.0)],
+            HotSamplesTable.Read(c2).GroupBy(h => h.Series).OrderBy(g => g.Key).Select(g => (g.Key, (long)g.Count(), g.Sum(h => h.Value))));
+        // web's two series share a row per ts under web's key; api and the series without a row have their own keys.
+        Assert.Equal(
+            [(1L, 100L), (2L, 100L), (9L, 100L)],
+            c2.Query<(long, long)>("SELECT source_key, count(*) FROM samples GROUP BY 1 ORDER BY 1;"));
         var latency = db.Samples.Read("web", "latency_seconds", T0, T0.AddMinutes(5));
         Assert.Equal(Enumerable.Range(0, 100).Select(i => i / 100.0), latency.Select(p => p.Value));
         Assert.Equal(100, db.Samples.Read("api", "up", T0, T0.AddMinutes(5)).Count);
@@ -452,7 +509,7 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         Assert.All(steps, n => Assert.InRange(n, 1, 100));
         var rawCut = T0.AddDays(-2).ToUnixTimeMilliseconds();
         Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples WHERE ts < @rawCut;", new { rawCut }));
-        Assert.Equal(2 * 24 * 60, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
+        Assert.Equal(2 * 24 * 60, HotSamplesTable.Count(c));
         Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE ts < @rawCut;", new { rawCut }));
         Assert.Equal(2 * 24 * 60, c.ExecuteScalar<long>("SELECT count(*) FROM polls;"));
         var rollupCut = T0.AddDays(-3).ToUnixTimeMilliseconds();
@@ -499,12 +556,13 @@ public sealed class SqliteRollupTests() : RollupTests(new SqliteTestBackend())
         }
 
         var rawCut = T0.AddDays(-2).ToUnixTimeMilliseconds();
+        var hot = HotSamplesTable.Read(c);
         Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples WHERE ts < @rawCut;", new { rawCut }));
-        Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM samples WHERE series_id = @latency;", new { latency }));
-        Assert.Equal(20, c.ExecuteScalar<long>("SELECT count(*) FROM samples;"));
+        Assert.DoesNotContain(hot, h => h.Series == latency);
+        Assert.Equal(20, hot.Count);
         Assert.Equal(0, c.ExecuteScalar<long>("SELECT count(*) FROM polls WHERE ts < @rawCut;", new { rawCut }));
         Assert.Equal(20, c.ExecuteScalar<long>("SELECT count(*) FROM polls;"));
-        Assert.Equal(20 + 10, retention.RowsDeleted); // samples (up and latency), polls
+        Assert.Equal(10 + 10, retention.RowsDeleted); // web's hot rows (up and latency in one a poll), polls
     }
 
     /// <summary>One sample a minute of "up" for <paramref name="days"/> days before T0, then sealed: a chunk per day.</summary>
@@ -738,7 +796,7 @@ public sealed class SqliteEvaluationStoreTests() : EvaluationStoreTests(new Sqli
         var store = reopened.Evaluations;
         store.Append([Evaluation("cloud-migration", "uptime", T0.AddMinutes(10), 0.9889, 0.999, KpiStatus.Met)]);
 
-        Assert.Equal(8, reopened.SchemaVersion);
+        Assert.Equal(Migrations.Latest, reopened.SchemaVersion);
         Assert.Equal([1L, 1L, IEvaluationStore.CurrentRules], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Rules));
         Assert.Equal(["missed", "missed", "met"], store.History("cloud-migration", "uptime", T0, T0.AddHours(1)).Select(e => e.Status));
     }

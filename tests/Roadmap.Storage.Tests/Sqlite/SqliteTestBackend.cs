@@ -26,7 +26,7 @@ public sealed class SqliteTestBackend : StorageTestBackend
     public override long HotSamples()
     {
         using var c = Connection();
-        return c.ExecuteScalar<long>("SELECT count(*) FROM samples;");
+        return HotSamplesTable.Count(c);
     }
 
     public override IReadOnlyList<(long Series, long Ts, double Value)> Samples()
@@ -34,7 +34,8 @@ public sealed class SqliteTestBackend : StorageTestBackend
         using var c = Connection();
         var rows = new List<(long, long, double)>();
         using var chunks = new SqliteChunks(c.Handle!);
-        foreach (var id in c.Query<long>("SELECT series_id FROM samples UNION SELECT series_id FROM chunks ORDER BY 1;"))
+        var ids = HotSamplesTable.Read(c).Select(h => h.Series).Union(c.Query<long>("SELECT series_id FROM chunks;")).Order();
+        foreach (var id in ids)
         {
             chunks.Read(id, long.MinValue / 4, long.MaxValue / 4, p => rows.Add((id, p.TimestampMs, p.Value)));
         }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Roadmap.Storage;
 using Roadmap.Storage.Copy;
+using Roadmap.Storage.Tests.Sqlite;
 using Roadmap.Worker.Cli;
 
 namespace Roadmap.Worker.Tests.Cli;
@@ -369,6 +370,11 @@ public sealed partial class CopyStorageCommandTests : IDisposable
     {
         using var c = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
         c.Open();
+        if (table == "samples")
+        {
+            return HotSamplesTable.Count(c); // a hot row holds a source key's samples at one ts
+        }
+
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"SELECT count(*) FROM {table};";
         return (long)cmd.ExecuteScalar()!;
