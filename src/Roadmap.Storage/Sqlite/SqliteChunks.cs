@@ -14,6 +14,13 @@ namespace Roadmap.Storage.Sqlite;
 internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 {
     private readonly List<sqlite3_stmt> _all = [];
+
+    /// <summary>
+    /// The hot entries <see cref="TakeHot"/> took in the open transaction, by row (source key, ts): every read of this
+    /// session leaves them out, and <see cref="Commit"/> writes each row once without them. A compactor's step takes a
+    /// key's series one after another from the same rows; rewriting a row for each of them cost a rewrite per series.
+    /// </summary>
+    private readonly SortedDictionary<(long Key, long Ts), List<long>> _taken = [];
     private bool _open;
 
     private sqlite3_stmt Overlapping => field ??= Prepare(ChunksTable.OverlappingRaw);
@@ -23,6 +30,10 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
     private sqlite3_stmt HotRange => field ??= Prepare(ChunksTable.HotRaw);
 
     private sqlite3_stmt CountStmt => field ??= Prepare(ChunksTable.CountStartingInRaw);
+
+    private sqlite3_stmt HotRowsStmt => field ??= Prepare(ChunksTable.HotRowsRaw);
+
+    private sqlite3_stmt SelectRow => field ??= Prepare(SamplesTable.SelectRowRaw);
 
     private sqlite3_stmt OldestStmt => field ??= Prepare(ChunksTable.OldestSealedRaw);
 
@@ -86,12 +97,14 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
 
     public void Commit()
     {
+        WriteTaken();
         Check(raw.sqlite3_exec(db, "COMMIT;"));
         _open = false;
     }
 
     public void Rollback()
     {
+        _taken.Clear();
         if (_open)
         {
             raw.sqlite3_exec(db, "ROLLBACK;");
@@ -122,7 +135,7 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         {
             while (Row(s))
             {
-                if (HotRow.TryGet(HotData(s), raw.sqlite3_column_int64(s, 2), out _))
+                if (Entry(s, series, out _))
                 {
                     return raw.sqlite3_column_int64(s, 0);
                 }
@@ -151,19 +164,37 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         return found;
     }
 
+    /// <remarks>
+    /// The key's rows in the range bound the series' hot samples there (a series has at most one entry a row): counted
+    /// without reading a row's data, and the entries counted only when that bound is past a chunk's size.
+    /// </remarks>
     public long CountAtMost(long series, long fromMs, long toMs)
     {
-        var hot = Hot(series, fromMs, toMs).Count;
         var s = CountStmt;
         Bind(s, series, fromMs, toMs);
+        long sealedCount;
         try
         {
-            return hot + (Row(s) ? raw.sqlite3_column_int64(s, 0) : 0);
+            sealedCount = Row(s) ? raw.sqlite3_column_int64(s, 0) : 0;
         }
         finally
         {
             raw.sqlite3_reset(s);
         }
+
+        var rows = HotRowsStmt;
+        Bind(rows, series, fromMs, toMs);
+        long bound;
+        try
+        {
+            bound = Row(rows) ? raw.sqlite3_column_int64(rows, 0) : 0;
+        }
+        finally
+        {
+            raw.sqlite3_reset(rows);
+        }
+
+        return sealedCount + (sealedCount + bound <= ChunkCodec.MaxSamples ? bound : Hot(series, fromMs, toMs).Count);
     }
 
     /// <remarks>Read, then deleted: the compactor's transaction holds SQLite's write lock, so nothing changes between.</remarks>
@@ -175,26 +206,30 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
     }
 
     /// <remarks>
-    /// Read, then taken out of their rows, under the compactor's write lock: a row left with no entry is deleted, any
-    /// other rewritten without the series' entry (the key's other series stay hot until they are sealed themselves).
+    /// Read, then taken out of their rows, under the compactor's write lock: from now on this session reads the rows
+    /// without them, and <see cref="Commit"/> writes each row once (deleted when no entry is left, else rewritten with
+    /// the key's other series, which stay hot until they are sealed themselves).
     /// </remarks>
     public IReadOnlyList<Point> TakeHot(long series, long fromMs, long toMs)
     {
         var points = new List<Point>();
-        var rewrites = new List<(long Key, long Ts, byte[] Data)>();
         var s = HotRange;
         Bind(s, series, fromMs, toMs);
         try
         {
             while (Row(s))
             {
-                var offset = raw.sqlite3_column_int64(s, 2);
-                var data = HotData(s);
-                if (HotRow.TryGet(data, offset, out var value))
+                if (Entry(s, series, out var value))
                 {
                     var ts = raw.sqlite3_column_int64(s, 0);
                     points.Add(new Point(ts, value));
-                    rewrites.Add((series - offset, ts, HotRow.Remove(data, offset)!));
+                    var row = (series - raw.sqlite3_column_int64(s, 2), ts);
+                    if (!_taken.TryGetValue(row, out var offsets))
+                    {
+                        _taken[row] = offsets = [];
+                    }
+
+                    offsets.Add(raw.sqlite3_column_int64(s, 2));
                 }
             }
         }
@@ -203,8 +238,36 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
             raw.sqlite3_reset(s);
         }
 
-        foreach (var (key, ts, data) in rewrites)
+        return points;
+    }
+
+    /// <summary>Writes the rows <see cref="TakeHot"/> took entries from, in key order: each once, without them.</summary>
+    private void WriteTaken()
+    {
+        foreach (var ((key, ts), offsets) in _taken)
         {
+            byte[]? data;
+            raw.sqlite3_bind_int64(SelectRow, 1, key);
+            raw.sqlite3_bind_int64(SelectRow, 2, ts);
+            try
+            {
+                if (!Row(SelectRow))
+                {
+                    continue;
+                }
+
+                data = raw.sqlite3_column_blob(SelectRow, 0).ToArray();
+            }
+            finally
+            {
+                raw.sqlite3_reset(SelectRow);
+            }
+
+            foreach (var offset in offsets)
+            {
+                data = HotRow.Remove(data, offset) ?? data;
+            }
+
             if (data.Length == 0)
             {
                 Execute(SamplesTable.DeleteRowRaw, d =>
@@ -224,7 +287,7 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
             }
         }
 
-        return points;
+        _taken.Clear();
     }
 
     public void InsertChunk(long series, long fromMs, long toMs, byte[] chunk, ChunkHeader header) =>
@@ -275,7 +338,7 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         {
             while (Row(s))
             {
-                if (HotRow.TryGet(HotData(s), raw.sqlite3_column_int64(s, 2), out var value))
+                if (Entry(s, series, out var value))
                 {
                     points.Add(new Point(raw.sqlite3_column_int64(s, 0), value));
                 }
@@ -289,8 +352,21 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
         return points;
     }
 
-    /// <summary>The data column (1) of a row of <see cref="ChunksTable.HotRaw"/>, valid until the statement steps or resets.</summary>
-    private static ReadOnlySpan<byte> HotData(sqlite3_stmt s) => raw.sqlite3_column_blob(s, 1);
+    /// <summary>
+    /// The series' entry in the current row of <see cref="ChunksTable.HotRaw"/> (ts, data, offset), unless
+    /// <see cref="TakeHot"/> took it in this transaction.
+    /// </summary>
+    private bool Entry(sqlite3_stmt s, long series, out double value)
+    {
+        var offset = raw.sqlite3_column_int64(s, 2);
+        if (_taken.Count > 0 && _taken.TryGetValue((series - offset, raw.sqlite3_column_int64(s, 0)), out var taken) && taken.Contains(offset))
+        {
+            value = 0;
+            return false;
+        }
+
+        return HotRow.TryGet(raw.sqlite3_column_blob(s, 1), offset, out value);
+    }
 
     public void Dispose()
     {

@@ -330,4 +330,7 @@ internal static class ChunksTable
     /// stored under its own id.
     /// </summary>
     public const string HotRaw = $"SELECT ts, data, ?1 - source_key FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND ts >= ?2 AND ts < ?3 ORDER BY ts;";
+
+    /// <summary>Positional (?1 series, ?2 from, ?3 to): how many rows the series' key has with from &lt;= ts &lt; to.</summary>
+    public const string HotRowsRaw = $"SELECT count(*) FROM samples WHERE source_key = {SeriesTable.SourceKeyOf1} AND ts >= ?2 AND ts < ?3;";
 }
