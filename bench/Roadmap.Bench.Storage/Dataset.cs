@@ -59,74 +59,100 @@ internal static class Dataset
             var handle = c.Handle!;
             using var chunks = new SqliteChunks(handle);
             raw.sqlite3_exec(handle, "BEGIN;");
-            raw.sqlite3_prepare_v2(handle, SamplesTable.InsertOneRaw, out var insert);
+            using var hotRows = new HotRowWriter(handle);
             using var hour = RollupsTable.PrepareUpsert(c, RollupLevel.Hour);
             using var day = RollupsTable.PrepareUpsert(c, RollupLevel.Day);
-            var points = new List<Point>();
-            for (var s = 0; s < series; s++)
+            // A source's 10 series at a time, ts by ts: the hot rows (schema v9) hold a source key's samples at one ts,
+            // and are written in key order. Each series draws its values from its own generator, as before.
+            for (var g = 0; g < series; g += 10)
             {
-                using var create = c.CreateCommand();
-                create.CommandText = SeriesTable.CreateRaw.Replace("?", "$p", StringComparison.Ordinal);
-                create.Parameters.AddWithValue("$p1", $"source-{s / 10}");
-                create.Parameters.AddWithValue("$p2", $"signal_{s % 10}");
-                long id, key;
-                using (var r = create.ExecuteReader())
+                var group = new List<(long Id, Random Random, RollupBuilder Builder, double Scale, List<Point> Points)>();
+                long key = -1;
+                for (var s = g; s < Math.Min(series, g + 10); s++)
                 {
-                    r.Read();
-                    (id, key) = (r.GetInt64(0), r.GetInt64(1));
-                }
-
-                var random = new Random(s);
-                var builder = new RollupBuilder((level, row) =>
-                {
-                    if (seal && level == RollupLevel.Hour && RollupLevel.Day.StartOf(row.StartMs) + DayMs <= cut)
+                    using var create = c.CreateCommand();
+                    create.CommandText = SeriesTable.CreateRaw.Replace("?", "$p", StringComparison.Ordinal);
+                    create.Parameters.AddWithValue("$p1", $"source-{s / 10}");
+                    create.Parameters.AddWithValue("$p2", $"signal_{s % 10}");
+                    long id, its;
+                    using (var r = create.ExecuteReader())
                     {
-                        return; // a day written as its chunk keeps no hour rollups: the chunk answers for them
+                        r.Read();
+                        (id, its) = (r.GetInt64(0), r.GetInt64(1));
                     }
 
-                    var upsert = level == RollupLevel.Hour ? hour : day;
-                    RollupsTable.Bind(upsert, row.Series, row.StartMs, row.Summary);
-                    upsert.ExecuteNonQuery();
-                });
-                var scale = 0.05 + (s % 17 * 0.01);
-                var pendingDay = long.MinValue;
-                for (var ts = start; ts <= endMs; ts += step)
-                {
-                    // Latency-like: log-normal around the series' own scale, rounded like a real exporter's value.
-                    var gauss = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-                    var value = Math.Round(scale * Math.Exp(0.5 * gauss), 5);
-                    builder.Add(id, ts, value);
-                    total++;
-                    var dayStart = RollupLevel.Day.StartOf(ts);
-                    if (seal && dayStart + DayMs <= cut)
+                    if (key >= 0 && its != key)
                     {
-                        if (dayStart != pendingDay)
+                        throw new InvalidOperationException($"source-{s / 10}'s series have two keys ({key}, {its}): its hot rows would not be in key order");
+                    }
+
+                    key = its;
+                    var builder = new RollupBuilder((level, row) =>
+                    {
+                        if (seal && level == RollupLevel.Hour && RollupLevel.Day.StartOf(row.StartMs) + DayMs <= cut)
                         {
-                            direct += SealDay(chunks, id, pendingDay, points);
-                            pendingDay = dayStart;
+                            return; // a day written as its chunk keeps no hour rollups: the chunk answers for them
                         }
 
-                        points.Add(new Point(ts, value));
-                        continue;
-                    }
-
-                    raw.sqlite3_bind_int64(insert, 1, key);
-                    raw.sqlite3_bind_int64(insert, 2, id);
-                    raw.sqlite3_bind_int64(insert, 3, ts);
-                    raw.sqlite3_bind_double(insert, 4, value);
-                    Step(handle, insert);
-                    hot++;
+                        var upsert = level == RollupLevel.Hour ? hour : day;
+                        RollupsTable.Bind(upsert, row.Series, row.StartMs, row.Summary);
+                        upsert.ExecuteNonQuery();
+                    });
+                    group.Add((id, new Random(s), builder, 0.05 + (s % 17 * 0.01), []));
                 }
 
-                direct += SealDay(chunks, id, pendingDay, points);
-                builder.Complete();
-                if (s % 50 == 49)
+                var pendingDay = long.MinValue;
+                var rows = 0;
+                for (var ts = start; ts <= endMs; ts += step)
+                {
+                    var dayStart = RollupLevel.Day.StartOf(ts);
+                    var sealedDay = seal && dayStart + DayMs <= cut;
+                    if (sealedDay && dayStart != pendingDay)
+                    {
+                        foreach (var m in group)
+                        {
+                            direct += SealDay(chunks, m.Id, pendingDay, m.Points);
+                        }
+
+                        pendingDay = dayStart;
+                    }
+
+                    foreach (var m in group)
+                    {
+                        // Latency-like: log-normal around the series' own scale, rounded like a real exporter's value.
+                        var gauss = Math.Sqrt(-2 * Math.Log(1 - m.Random.NextDouble())) * Math.Cos(2 * Math.PI * m.Random.NextDouble());
+                        var value = Math.Round(m.Scale * Math.Exp(0.5 * gauss), 5);
+                        m.Builder.Add(m.Id, ts, value);
+                        total++;
+                        if (sealedDay)
+                        {
+                            m.Points.Add(new Point(ts, value));
+                            continue;
+                        }
+
+                        hotRows.Add(key, ts, m.Id, value);
+                        hot++;
+                    }
+
+                    if (!sealedDay && ++rows % 4096 == 0)
+                    {
+                        hotRows.Flush(incomingWins: true);
+                    }
+                }
+
+                hotRows.Flush(incomingWins: true);
+                foreach (var m in group)
+                {
+                    direct += SealDay(chunks, m.Id, pendingDay, m.Points);
+                    m.Builder.Complete();
+                }
+
+                if (g % 50 == 40)
                 {
                     raw.sqlite3_exec(handle, "COMMIT; BEGIN;");
                 }
             }
 
-            insert.Dispose();
             raw.sqlite3_exec(handle, "COMMIT;");
         }
 
@@ -194,16 +220,6 @@ internal static class Dataset
         return (chunks, moved);
     }
 
-    private static void Step(sqlite3 handle, sqlite3_stmt statement)
-    {
-        var rc = raw.sqlite3_step(statement);
-        raw.sqlite3_reset(statement);
-        if (rc != raw.SQLITE_DONE)
-        {
-            SqliteException.ThrowExceptionForRC(rc, handle);
-        }
-    }
-
     /// <summary>
     /// Builds a small dataset both ways at one end and one clock: raw, then converted by the library's compactor (what
     /// <c>compact</c> does to the 30-day file); and sealed. Compares every row of the tables that hold samples and
@@ -224,7 +240,7 @@ internal static class Dataset
             Build(days, series, interval, sealedPath, seal: true, end.ToUnixTimeMilliseconds(), time);
             SqliteConnection.ClearAllPools();
             var identical = true;
-            foreach (var (table, key) in new[] { ("series", "id"), ("samples", "series_id, ts"), ("chunks", "series_id, start_ts"), ("rollups_hour", "series_id, start_ts"), ("rollups_day", "series_id, start_ts") })
+            foreach (var (table, key) in new[] { ("series", "id"), ("samples", "source_key, ts"), ("chunks", "series_id, start_ts"), ("rollups_hour", "series_id, start_ts"), ("rollups_day", "series_id, start_ts") })
             {
                 var a = Rows(rawPath, table, key);
                 var b = Rows(sealedPath, table, key);
