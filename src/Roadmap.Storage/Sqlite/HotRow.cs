@@ -6,7 +6,7 @@ namespace Roadmap.Storage.Sqlite;
 /// <summary>
 /// The data of one row of SQLite's hot samples table (<see cref="SamplesTable"/>): the samples one source key's series
 /// have at one ts, usually one poll's. Entries sorted by series, each the series' offset from the key (series id minus
-/// source key, zigzag varint: one byte for a source's first 64 series) and its value (8 bytes, little-endian IEEE 754).
+/// source key, zigzag varint: one byte while the id is less than 64 above the key) and its value (8 bytes, little-endian IEEE 754).
 /// A series has at most one entry in a row. Anything else is damaged: a <see cref="StorageException"/> (the store
 /// is failing) around an <see cref="InvalidDataException"/>, as for a damaged chunk.
 /// </summary>
