@@ -365,7 +365,16 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
             return false;
         }
 
-        return HotRow.TryGet(raw.sqlite3_column_blob(s, 1), offset, out value);
+        try
+        {
+            return HotRow.TryGet(raw.sqlite3_column_blob(s, 1), offset, out value);
+        }
+        catch (StorageException e) when (e.InnerException is InvalidDataException)
+        {
+            var ts = raw.sqlite3_column_int64(s, 0);
+            throw new StorageException(
+                FormattableString.Invariant($"{e.Message} (source key {series - offset}, ts {ts}, read for series {series})"), e.InnerException, e.Health, e.Cause);
+        }
     }
 
     public void Dispose()

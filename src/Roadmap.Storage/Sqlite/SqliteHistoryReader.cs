@@ -68,20 +68,31 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
     private Dictionary<long, long> HotSeries()
     {
         var counts = new Dictionary<long, long>();
-        using var cmd = Command("SELECT source_key, data FROM samples;");
+        using var cmd = Command("SELECT source_key, data, ts FROM samples;");
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
             var key = r.GetInt64(0);
-            var reader = new HotRow.Reader(r.GetFieldValue<byte[]>(1));
-            while (reader.Next(out var offset, out _))
+            try
             {
-                counts[key + offset] = counts.GetValueOrDefault(key + offset) + 1;
+                var reader = new HotRow.Reader(r.GetFieldValue<byte[]>(1));
+                while (reader.Next(out var offset, out _))
+                {
+                    counts[key + offset] = counts.GetValueOrDefault(key + offset) + 1;
+                }
+            }
+            catch (StorageException e) when (e.InnerException is InvalidDataException)
+            {
+                throw HotRowDamaged(e, key, r.GetInt64(2));
             }
         }
 
         return counts;
     }
+
+    /// <summary>A damaged hot row's failure, saying which row: its source key and ts.</summary>
+    private static StorageException HotRowDamaged(StorageException e, long key, long ts) =>
+        new(FormattableString.Invariant($"{e.Message} (source key {key}, ts {ts}: {DateTimeOffset.FromUnixTimeMilliseconds(ts):yyyy-MM-dd HH:mm:ss} UTC)"), e.InnerException, e.Health, e.Cause);
 
     /// <summary>
     /// Up to <paramref name="limit"/> hot samples of one series after <paramref name="after"/>: its key's rows from the
@@ -99,9 +110,17 @@ internal sealed class SqliteHistoryReader(SqliteConnection connection) : IDispos
         while (rows.Count < limit && r.Read())
         {
             var ts = r.GetInt64(0);
-            if (!HotRow.TryGet(r.GetFieldValue<byte[]>(1), r.GetInt64(2), out var value))
+            double value;
+            try
             {
-                continue;
+                if (!HotRow.TryGet(r.GetFieldValue<byte[]>(1), r.GetInt64(2), out value))
+                {
+                    continue;
+                }
+            }
+            catch (StorageException e) when (e.InnerException is InvalidDataException)
+            {
+                throw HotRowDamaged(e, series - r.GetInt64(2), ts);
             }
 
             if (ts == after.Key && skip > 0)

@@ -222,6 +222,21 @@ public sealed class HotRowTests : IDisposable
         Assert.Equal(0, chunks.OldestHot(100, 0)); // and this session reads them again
     }
 
+    [Fact]
+    public void Read_DamagedRowOfTheSeriesKey_FailsNamingTheRow()
+    {
+        using var c = Open();
+        HotSamplesTable.Insert(c, 100, 5, 1);
+        HotSamplesTable.Insert(c, 101, 5, 2);
+        c.Execute("UPDATE samples SET data = substr(data, 1, 12) WHERE ts = 5;");
+        using var chunks = new SqliteChunks(c.Handle!);
+
+        var e = Assert.Throws<StorageException>(() => chunks.Read(101, 0, 10, _ => { }));
+
+        Assert.Equal("a hot samples row is damaged: an entry's value is cut short at byte 10 (source key 100, ts 5, read for series 101)", e.Message);
+        Assert.Equal(StorageHealth.Failing, e.Health);
+    }
+
     /// <summary>A migrated database with two series of source "s" under key 100 (ids 100 and 101) and 102 in it too.</summary>
     private SqliteConnection Open()
     {

@@ -80,6 +80,23 @@ public sealed partial class CopyStorageCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_SourceWithADamagedHotRow_ExitsOneNamingItsKeyAndTime()
+    {
+        var source = await WriteSource("source.db", 1);
+        var at = T0.AddMinutes(7);
+        // The row of web's poll at minute 7 cut in the middle of its second entry's value.
+        Sql(source, string.Create(CultureInfo.InvariantCulture, $"UPDATE samples SET data = substr(data, 1, 14) WHERE ts = {at.ToUnixTimeMilliseconds()};"));
+        var key = Rows(source, "SELECT source_key FROM series WHERE source = 'web' AND signal = 'up';").Single();
+        var destination = _temp.File("copy.db");
+
+        var (code, stdout, stderr) = await Run(["--from", source, "--to", destination, "--quiet"]);
+
+        Assert.Equal(RoadmapCli.RuntimeFailure, code);
+        Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"a hot samples row is damaged: an entry's value is cut short at byte 10 (source key {key}, ts {at.ToUnixTimeMilliseconds()}: {at:yyyy-MM-dd HH:mm:ss} UTC)"), stderr);
+        Assert.DoesNotContain("verified", stdout);
+    }
+
+    [Fact]
     public async Task RunAsync_NotQuiet_WritesProgressLinesWithRateAndEta()
     {
         var source = await WriteSource("source.db", 1);
