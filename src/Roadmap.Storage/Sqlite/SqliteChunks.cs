@@ -170,31 +170,23 @@ internal sealed class SqliteChunks(sqlite3 db) : IChunkStore, IDisposable
     /// </remarks>
     public long CountAtMost(long series, long fromMs, long toMs)
     {
-        var s = CountStmt;
+        var sealedCount = Count(CountStmt, series, fromMs, toMs);
+        var bound = Count(HotRowsStmt, series, fromMs, toMs);
+        return sealedCount + (sealedCount + bound <= ChunkCodec.MaxSamples ? bound : Hot(series, fromMs, toMs).Count);
+    }
+
+    /// <summary>The count a statement of (?1 series, ?2 from, ?3 to) returns in its one row (0 when it has none).</summary>
+    private long Count(sqlite3_stmt s, long series, long fromMs, long toMs)
+    {
         Bind(s, series, fromMs, toMs);
-        long sealedCount;
         try
         {
-            sealedCount = Row(s) ? raw.sqlite3_column_int64(s, 0) : 0;
+            return Row(s) ? raw.sqlite3_column_int64(s, 0) : 0;
         }
         finally
         {
             raw.sqlite3_reset(s);
         }
-
-        var rows = HotRowsStmt;
-        Bind(rows, series, fromMs, toMs);
-        long bound;
-        try
-        {
-            bound = Row(rows) ? raw.sqlite3_column_int64(rows, 0) : 0;
-        }
-        finally
-        {
-            raw.sqlite3_reset(rows);
-        }
-
-        return sealedCount + (sealedCount + bound <= ChunkCodec.MaxSamples ? bound : Hot(series, fromMs, toMs).Count);
     }
 
     /// <remarks>Read, then deleted: the compactor's transaction holds SQLite's write lock, so nothing changes between.</remarks>
