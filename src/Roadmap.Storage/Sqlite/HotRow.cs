@@ -149,6 +149,11 @@ internal static class HotRow
                 }
 
                 var b = _data[Position++];
+                if (shift == 63 && b > 1)
+                {
+                    throw Damaged($"an entry's series overflows 64 bits at byte {Position - 1}");
+                }
+
                 raw |= (ulong)(b & 0x7F) << shift;
                 if (b < 0x80)
                 {

@@ -80,6 +80,7 @@ public sealed class HotRowTests : IDisposable
     [InlineData("a cut series", "series is cut short")]
     [InlineData("a series twice", "follows")]
     [InlineData("series out of order", "follows")]
+    [InlineData("a series past 64 bits", "series overflows 64 bits at byte 9")]
     public void Read_DamagedRow_IsAStoreFailureThatSaysWhat(string damage, string expected)
     {
         var good = HotSamplesTable.Encode([(1, 1), (2, 2)]);
@@ -88,6 +89,7 @@ public sealed class HotRowTests : IDisposable
             "a cut value" => good[..^3],
             "a cut series" => [.. good, 0x80],
             "a series twice" => HotSamplesTable.Encode([(1, 1), (1, 2)]),
+            "a series past 64 bits" => [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0, 0, 0, 0, 0, 0, 0, 0],
             _ => HotSamplesTable.Encode([(2, 1), (1, 2)]),
         };
 
